@@ -1,0 +1,60 @@
+//! `GET /me` (auth): the caller's profile, created from the token claims on first call.
+
+use lambda_http::{Body, Request, Response};
+use shared::domain::Clock;
+use shared::identity::Caller;
+use shared::ports::{EventPublisher, ProfileStore};
+use shared::views::ProfileView;
+use shared::AppError;
+
+pub struct Deps<S, P, C> {
+    pub store: S,
+    pub events: P,
+    pub clock: C,
+}
+
+pub async fn handle<S, P, C>(req: Request, deps: &Deps<S, P, C>) -> Result<Response<Body>, AppError>
+where
+    S: ProfileStore,
+    P: EventPublisher,
+    C: Clock,
+{
+    let caller = Caller::from_request(&req)?;
+    let profile = shared::services::ensure_profile(&deps.store, &deps.events, &deps.clock, &caller).await?;
+    shared::http::json(200, &ProfileView::from(&profile))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+
+    fn deps() -> Deps<MemoryStore, RecordingPublisher, FixedClock> {
+        Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() }
+    }
+
+    fn fixture() -> Request {
+        lambda_http::request::from_str(include_str!("../../../events/get-me.json")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn first_call_creates_profile_once() {
+        let deps = deps();
+        for _ in 0..2 {
+            let resp = handle(fixture(), &deps).await.unwrap();
+            assert_eq!(resp.status(), 200);
+            let Body::Text(t) = resp.body() else { panic!() };
+            let v: serde_json::Value = serde_json::from_str(t).unwrap();
+            assert_eq!(v["display_name"], "Ada Renter");
+            assert_eq!(v["user_id"], "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10");
+        }
+        assert_eq!(deps.events.kinds(), vec!["user.registered"], "announced exactly once");
+    }
+
+    #[tokio::test]
+    async fn no_claims_is_401() {
+        let req = lambda_http::request::from_str(include_str!("../../../events/health.json")).unwrap();
+        let err = handle(req, &deps()).await.unwrap_err();
+        assert_eq!(err.status(), 401);
+    }
+}

@@ -1,0 +1,19 @@
+use std::time::Duration;
+
+use shared::adapters::health::{DynamoTableProbe, S3BucketProbe, SecretProbe, SqsQueueProbe};
+use shared::config::{aws_sdk_config, env_parsed, env_required, s3_client};
+use shared::ports::HealthProbe;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let config = aws_sdk_config().await;
+    let timeout = Duration::from_millis(env_parsed("HEALTH_PROBE_TIMEOUT_MS", 1500)?);
+    let probes: Vec<Box<dyn HealthProbe>> = vec![
+        Box::new(DynamoTableProbe { client: aws_sdk_dynamodb::Client::new(&config), table: env_required("TABLE_NAME")? }),
+        Box::new(S3BucketProbe { client: s3_client(&config), bucket: env_required("UPLOADS_BUCKET")? }),
+        Box::new(SqsQueueProbe { client: aws_sdk_sqs::Client::new(&config), queue_url: env_required("EVENTS_QUEUE_URL")? }),
+        Box::new(SecretProbe { client: aws_sdk_secretsmanager::Client::new(&config), secret_id: env_required("STRIPE_SECRET_ID")? }),
+    ];
+    shared::http::run(&|_req| health::handle(&probes, timeout)).await
+}

@@ -1,0 +1,105 @@
+//! `PATCH /me` (auth): change display name and/or phone. `phone: null` clears it.
+
+use lambda_http::{Body, Request, Response};
+use shared::domain::events::{kinds, DomainEvent};
+use shared::domain::user::{ProfilePatch, ProfilePatchRequest};
+use shared::domain::Clock;
+use shared::identity::Caller;
+use shared::ports::{EventPublisher, ProfileStore, ProfileUpdater};
+use shared::views::ProfileView;
+use shared::AppError;
+
+pub struct Deps<S, P, C> {
+    pub store: S,
+    pub events: P,
+    pub clock: C,
+}
+
+pub async fn handle<S, P, C>(req: Request, deps: &Deps<S, P, C>) -> Result<Response<Body>, AppError>
+where
+    S: ProfileStore + ProfileUpdater,
+    P: EventPublisher,
+    C: Clock,
+{
+    let caller = Caller::from_request(&req)?;
+    let patch = ProfilePatch::parse(shared::http::json_body::<ProfilePatchRequest>(&req)?)?;
+    shared::services::ensure_profile(&deps.store, &deps.events, &deps.clock, &caller).await?;
+    let now = deps.clock.now();
+    let profile = deps.store.update_profile(&caller.user_id, &patch, now).await?;
+
+    let mut changed = Vec::new();
+    if patch.display_name.is_some() {
+        changed.push("display_name");
+    }
+    if patch.phone.is_some() {
+        changed.push("phone");
+    }
+    // Field names only: values (a phone number) are personal data and stay out of events.
+    let event = DomainEvent::new(
+        kinds::PROFILE_UPDATED,
+        format!("user/{}", caller.user_id),
+        Some(caller.user_id.to_string()),
+        now,
+        serde_json::json!({ "fields": changed, "version": profile.version }),
+    );
+    deps.events.publish(&event).await?;
+    shared::http::json(200, &ProfileView::from(&profile))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+
+    fn deps() -> Deps<MemoryStore, RecordingPublisher, FixedClock> {
+        Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() }
+    }
+
+    fn request(body: &str) -> Request {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/update-me.json")).unwrap();
+        v["body"] = serde_json::Value::String(body.to_owned());
+        lambda_http::request::from_str(&v.to_string()).unwrap()
+    }
+
+    fn json(resp: &Response<Body>) -> serde_json::Value {
+        let Body::Text(t) = resp.body() else { panic!() };
+        serde_json::from_str(t).unwrap()
+    }
+
+    #[tokio::test]
+    async fn fixture_updates_and_publishes() {
+        let deps = deps();
+        let req = lambda_http::request::from_str(include_str!("../../../events/update-me.json")).unwrap();
+        let resp = handle(req, &deps).await.unwrap();
+        let v = json(&resp);
+        assert_eq!(v["display_name"], "Ada L.");
+        assert_eq!(v["phone"], "+4915112345678");
+        assert_eq!(v["version"], 2);
+        assert_eq!(deps.events.kinds(), vec!["user.registered", "user.profile_updated"]);
+    }
+
+    #[tokio::test]
+    async fn null_clears_phone() {
+        let deps = deps();
+        handle(request(r#"{"phone":"+4915112345678"}"#), &deps).await.unwrap();
+        let v = json(&handle(request(r#"{"phone":null}"#), &deps).await.unwrap());
+        assert!(v.get("phone").is_none() || v["phone"].is_null(), "{v}");
+    }
+
+    #[tokio::test]
+    async fn bad_input_is_4xx_and_changes_nothing() {
+        let deps = deps();
+        for (body, code) in [
+            (r#"{"display_name":""}"#, "validation_failed"),
+            (r#"{"display_name":5}"#, "invalid_field"),
+            (r#"{"nickname":"x"}"#, "unknown_field"),
+            (r#"{}"#, "empty_patch"),
+            (r#"{"#, "malformed_json"),
+        ] {
+            let err = handle(request(body), &deps).await.unwrap_err();
+            assert_eq!((err.status(), err.code()), (400, code), "{body}");
+        }
+        assert!(deps.events.kinds().is_empty());
+        assert!(deps.store.profiles.lock().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,37 @@
+//! SQS adapter: publishes domain events.
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+
+use super::sdk_error;
+use crate::domain::events::DomainEvent;
+use crate::error::AppError;
+use crate::ports::EventPublisher;
+
+#[derive(Clone, Debug)]
+pub struct SqsEventPublisher {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsEventPublisher {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self { client, queue_url: queue_url.into() }
+    }
+}
+
+#[async_trait]
+impl EventPublisher for SqsEventPublisher {
+    async fn publish(&self, event: &DomainEvent) -> Result<(), AppError> {
+        let body = serde_json::to_string(event).map_err(AppError::internal)?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| sdk_error("sqs", e))?;
+        tracing::info!(event_id = %event.id, event_type = %event.kind, "event published");
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+//! SQS consumers: process a batch record by record and report partial batch failures, so
+//! only the failed messages are retried (and reach the DLQ after `maxReceiveCount`).
+//!
+//! Handlers must be idempotent: SQS delivers at least once.
+
+use std::collections::HashSet;
+use std::future::Future;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::LambdaEvent;
+use tracing::Instrument;
+
+use crate::error::AppError;
+
+/// Runs `handler` for each SQS batch until the runtime shuts down.
+pub async fn run<'a, F, Fut>(handler: &'a F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(SqsMessage) -> Fut + Sync + 'a,
+    Fut: Future<Output = Result<(), AppError>> + Send + 'a,
+{
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let span = crate::telemetry::invocation_span(&event.context);
+        Ok::<_, std::convert::Infallible>(process_batch(event.payload, handler).instrument(span).await)
+    }))
+    .await
+}
+
+/// Processes every record; failures are reported by message id. On FIFO queues a failure
+/// also fails the later messages of its message group in this batch, so order holds.
+pub async fn process_batch<F, Fut>(event: SqsEvent, handler: &F) -> SqsBatchResponse
+where
+    F: Fn(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), AppError>>,
+{
+    let mut failed_groups: HashSet<String> = HashSet::new();
+    let mut failures = Vec::new();
+    let total = event.records.len();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let group = message.attributes.get("MessageGroupId").cloned();
+        let receive_count = message.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
+        if let Some(g) = &group {
+            if failed_groups.contains(g) {
+                tracing::warn!(message_id = %id, "skipped: an earlier message of its group failed");
+                failures.push(failure(id));
+                continue;
+            }
+        }
+        match handler(message).await {
+            Ok(()) => tracing::info!(message_id = %id, receive_count = %receive_count, "message processed"),
+            Err(err) => {
+                let source = std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default();
+                tracing::error!(message_id = %id, receive_count = %receive_count, code = err.code(), error = %err, source = %source, "message failed; will be retried");
+                if let Some(g) = group {
+                    failed_groups.insert(g);
+                }
+                failures.push(failure(id));
+            }
+        }
+    }
+    tracing::info!(records = total, failed = failures.len(), "batch done");
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures;
+    response
+}
+
+fn failure(id: String) -> BatchItemFailure {
+    let mut f = BatchItemFailure::default();
+    f.item_identifier = id;
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, body: &str, group: Option<&str>) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.to_owned());
+        m.body = Some(body.to_owned());
+        if let Some(g) = group {
+            m.attributes.insert("MessageGroupId".into(), g.into());
+        }
+        m
+    }
+
+    fn batch(messages: Vec<SqsMessage>) -> SqsEvent {
+        let mut e = SqsEvent::default();
+        e.records = messages;
+        e
+    }
+
+    async fn fail_on_bad(m: SqsMessage) -> Result<(), AppError> {
+        if m.body.as_deref() == Some("bad") {
+            Err(AppError::bad_request("bad", "bad"))
+        } else {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn reports_only_failed_messages() {
+        let resp = process_batch(batch(vec![message("1", "ok", None), message("2", "bad", None), message("3", "ok", None)]), &fail_on_bad).await;
+        let ids: Vec<_> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(ids, vec!["2"]);
+    }
+
+    #[tokio::test]
+    async fn fifo_failure_fails_rest_of_group() {
+        let resp = process_batch(
+            batch(vec![message("1", "bad", Some("a")), message("2", "ok", Some("a")), message("3", "ok", Some("b"))]),
+            &fail_on_bad,
+        )
+        .await;
+        let ids: Vec<_> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(ids, vec!["1", "2"]);
+    }
+}

@@ -1,0 +1,65 @@
+//! Domain events: facts other functions react to, carried over SQS.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// One fact that happened. `id` is unique per fact, so consumers deduplicate on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainEvent {
+    pub id: Uuid,
+    /// Dotted lower-case name, e.g. `user.registered`, `booking.confirmed`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What the event is about, e.g. `user/{id}`.
+    pub subject: String,
+    /// Who caused it, when a person did.
+    #[serde(default)]
+    pub actor: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+impl DomainEvent {
+    pub fn new(kind: &str, subject: String, actor: Option<String>, occurred_at: DateTime<Utc>, data: serde_json::Value) -> Self {
+        Self { id: Uuid::now_v7(), kind: kind.to_owned(), subject, actor, occurred_at, data }
+    }
+
+    /// Parses and checks an event received from a queue.
+    pub fn parse(body: &str) -> Result<Self, AppError> {
+        let event: DomainEvent = crate::http::parse_json(body.as_bytes())?;
+        let kind_ok = !event.kind.is_empty()
+            && event.kind.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
+        if !kind_ok {
+            return Err(AppError::field("type", "must be a dotted lower-case event name"));
+        }
+        if event.subject.is_empty() || event.subject.len() > 256 || event.subject.contains('#') {
+            return Err(AppError::field("subject", "must be 1-256 characters without '#'"));
+        }
+        Ok(event)
+    }
+}
+
+pub mod kinds {
+    pub const USER_REGISTERED: &str = "user.registered";
+    pub const PROFILE_UPDATED: &str = "user.profile_updated";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_garbage() {
+        let e = DomainEvent::new(kinds::USER_REGISTERED, "user/u1".into(), Some("u1".into()), Utc::now(), serde_json::json!({}));
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(DomainEvent::parse(&text).unwrap(), e);
+        assert!(DomainEvent::parse("not json").is_err());
+        assert!(DomainEvent::parse(&text.replace("user.registered", "User Registered")).is_err());
+        assert!(DomainEvent::parse(&text.replace("user/u1", "user#u1")).is_err());
+    }
+}

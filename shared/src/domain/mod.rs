@@ -1,0 +1,20 @@
+//! Types and rules. Everything here is parsed once at the edge and valid thereafter.
+
+pub mod events;
+pub mod user;
+
+use chrono::{DateTime, Utc};
+
+/// Wall-clock time, injectable so rules that depend on "now" can be tested.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

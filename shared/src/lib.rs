@@ -1,0 +1,24 @@
+//! rental-portal's domain crate: the types and rules every function shares, the ports
+//! (traits) handlers depend on, and the AWS adapters that implement them.
+//!
+//! Dependencies point inward: `functions/*` -> rules in `domain` -> `ports`;
+//! `adapters` implement `ports`. No handler calls an AWS SDK directly.
+
+pub mod adapters;
+pub mod config;
+pub mod consumer;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod identity;
+pub mod metrics;
+pub mod ports;
+pub mod secrets;
+pub mod services;
+pub mod telemetry;
+pub mod views;
+
+pub use error::AppError;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

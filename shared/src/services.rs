@@ -1,0 +1,40 @@
+//! Application services: small workflows over ports that more than one function runs.
+
+use crate::domain::events::{kinds, DomainEvent};
+use crate::domain::user::Profile;
+use crate::domain::Clock;
+use crate::error::AppError;
+use crate::identity::Caller;
+use crate::ports::{EventPublisher, ProfileStore};
+
+/// The caller's profile, created from their token claims on first use. Exactly one
+/// concurrent first call creates it and announces `user.registered`.
+pub async fn ensure_profile(
+    store: &impl ProfileStore,
+    events: &impl EventPublisher,
+    clock: &impl Clock,
+    caller: &Caller,
+) -> Result<Profile, AppError> {
+    if let Some(profile) = store.get_profile(&caller.user_id).await? {
+        return Ok(profile);
+    }
+    let now = clock.now();
+    let (profile, created) = store.create_profile_if_absent(&Profile::new_from_claims(caller, now)).await?;
+    if created {
+        tracing::info!(user_id = %caller.user_id, "profile created");
+        crate::metrics::count("UsersRegistered", &[]);
+        let event = DomainEvent::new(
+            kinds::USER_REGISTERED,
+            format!("user/{}", caller.user_id),
+            Some(caller.user_id.to_string()),
+            now,
+            serde_json::json!({}),
+        );
+        // The profile exists whether or not the announcement goes out; a lost announcement
+        // is logged rather than failing the user's request (see README: outbox follow-up).
+        if let Err(err) = events.publish(&event).await {
+            tracing::error!(event_id = %event.id, error = %err, "user.registered not published");
+        }
+    }
+    Ok(profile)
+}
