@@ -1,0 +1,324 @@
+//! Runs each function as Lambda does: its compiled binary as a process of its own, fed
+//! through the Lambda Runtime API (`/2018-06-01/runtime/invocation/next`, `/response`,
+//! `/error`, `/init/error`) on a loopback port per instance, with the template's environment.
+//!
+//! One invocation at a time per instance. An invocation waits in the function's queue; when
+//! no instance is idle a new one is started (up to a cap), as Lambda scales out.
+//! Each instance's init time (spawn -> first `/next`) is recorded for the benchmarks.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::oneshot;
+
+use crate::model::FunctionSpec;
+
+/// How an invocation ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Response(Bytes),
+    /// The function reported an error through `/error` (or `/init/error`).
+    FunctionError(serde_json::Value),
+    /// The process died or the invocation exceeded the function's timeout.
+    Failed(String),
+}
+
+struct Invocation {
+    id: String,
+    payload: Bytes,
+    deadline: Instant,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// Settings shared by every function process.
+#[derive(Debug, Clone)]
+pub struct ProcessEnv {
+    pub bin_dir: PathBuf,
+    pub region: String,
+    pub account: String,
+    pub aws_endpoint: String,
+    pub extra: Vec<(String, String)>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Stats {
+    pub instances_started: u64,
+    pub init_ms: Vec<f64>,
+    pub invocations: u64,
+    pub errors: u64,
+}
+
+pub struct FunctionPool {
+    pub spec: FunctionSpec,
+    env: ProcessEnv,
+    tx: async_channel::Sender<Invocation>,
+    rx: async_channel::Receiver<Invocation>,
+    idle: AtomicUsize,
+    live: AtomicUsize,
+    max_instances: usize,
+    next_instance: AtomicU64,
+    /// Invocation id -> instance serving it, so a timeout can end the right process.
+    inflight: Mutex<HashMap<String, Arc<Instance>>>,
+    pub stats: Mutex<Stats>,
+}
+
+struct Instance {
+    id: u64,
+    spawned: Instant,
+    first_next: Mutex<Option<Duration>>,
+    /// The invocation this instance is working on.
+    current: Mutex<Option<(String, oneshot::Sender<Outcome>)>>,
+    kill: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl FunctionPool {
+    pub fn new(spec: FunctionSpec, env: ProcessEnv, max_instances: usize) -> Arc<Self> {
+        let (tx, rx) = async_channel::unbounded();
+        Arc::new(Self {
+            spec,
+            env,
+            tx,
+            rx,
+            idle: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            max_instances,
+            next_instance: AtomicU64::new(1),
+            inflight: Mutex::new(HashMap::new()),
+            stats: Mutex::new(Stats::default()),
+        })
+    }
+
+    pub fn binary_path(&self) -> PathBuf {
+        self.env.bin_dir.join(&self.spec.binary)
+    }
+
+    /// Invokes the function with `payload` and waits for the outcome.
+    pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> Outcome {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (reply, answer) = oneshot::channel();
+        let deadline = Instant::now() + self.spec.timeout;
+        lock(&self.stats).invocations += 1;
+        if self.tx.send(Invocation { id: id.clone(), payload, deadline, reply }).await.is_err() {
+            return Outcome::Failed("function pool closed".into());
+        }
+        // Scale out when more invocations wait than instances are idle.
+        if self.tx.len() > self.idle.load(Ordering::SeqCst) && self.live.load(Ordering::SeqCst) < self.max_instances {
+            if let Err(err) = self.start_instance().await {
+                tracing::error!(function = %self.spec.logical_id, error = %format!("{err:#}"), "could not start instance");
+            }
+        }
+        // Init time is not part of the function timeout in Lambda; allow for a slow start.
+        let limit = self.spec.timeout + Duration::from_secs(10);
+        let outcome = match tokio::time::timeout(limit, answer).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Outcome::Failed("instance ended without answering".into()),
+            Err(_) => {
+                self.kill_serving(&id);
+                Outcome::Failed(format!("Task timed out after {:.2} seconds", self.spec.timeout.as_secs_f64()))
+            }
+        };
+        lock(&self.inflight).remove(&id);
+        if !matches!(outcome, Outcome::Response(_)) {
+            lock(&self.stats).errors += 1;
+        }
+        outcome
+    }
+
+    fn kill_serving(&self, invocation_id: &str) {
+        if let Some(instance) = lock(&self.inflight).remove(invocation_id) {
+            if let Some(kill) = lock(&instance.kill).take() {
+                let _ = kill.send(());
+            }
+        }
+    }
+
+    /// Starts one more instance: a Runtime API listener and the function's process.
+    pub async fn start_instance(self: &Arc<Self>) -> Result<()> {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        let result = self.spawn_instance().await;
+        if result.is_err() {
+            self.live.fetch_sub(1, Ordering::SeqCst);
+        }
+        result
+    }
+
+    async fn spawn_instance(self: &Arc<Self>) -> Result<()> {
+        let (kill_tx, kill_rx) = oneshot::channel();
+        let instance = Arc::new(Instance {
+            id: self.next_instance.fetch_add(1, Ordering::SeqCst),
+            spawned: Instant::now(),
+            first_next: Mutex::new(None),
+            current: Mutex::new(None),
+            kill: Mutex::new(Some(kill_tx)),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state((self.clone(), instance.clone()));
+        let (stop_server, server_stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).with_graceful_shutdown(async { let _ = server_stopped.await; }).await;
+        });
+
+        let spec = &self.spec;
+        let binary = self.binary_path();
+        let mut cmd = tokio::process::Command::new(&binary);
+        cmd.env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("TZ", "UTC")
+            .env("LANG", "C.UTF-8")
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{}", instance.id))
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("_HANDLER", "bootstrap")
+            .env("AWS_REGION", &self.env.region)
+            .env("AWS_DEFAULT_REGION", &self.env.region)
+            .env("AWS_ACCESS_KEY_ID", "local")
+            .env("AWS_SECRET_ACCESS_KEY", "local")
+            .env("AWS_SESSION_TOKEN", "local")
+            .env("AWS_ENDPOINT_URL", &self.env.aws_endpoint)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(level) = &spec.log_level {
+            cmd.env("AWS_LAMBDA_LOG_LEVEL", level);
+        }
+        for (k, v) in &self.env.extra {
+            cmd.env(k, v);
+        }
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().with_context(|| format!("starting {} (run `cargo build` first?)", binary.display()))?;
+        lock(&self.stats).instances_started += 1;
+        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|s| Box::new(s) as _)].into_iter().flatten() {
+            let prefix = spec.logical_id.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    crate::logs::function_line(&prefix, &line);
+                }
+            });
+        }
+        let pool = self.clone();
+        tokio::spawn(async move {
+            let status = tokio::select! {
+                status = child.wait() => status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+                _ = kill_rx => {
+                    let _ = child.kill().await;
+                    "killed after timeout".to_owned()
+                }
+            };
+            let _ = stop_server.send(());
+            pool.live.fetch_sub(1, Ordering::SeqCst);
+            if let Some((id, reply)) = lock(&instance.current).take() {
+                tracing::warn!(function = %pool.spec.logical_id, instance = instance.id, invocation = %id, %status, "instance ended during an invocation");
+                let _ = reply.send(Outcome::Failed(format!("Runtime exited: {status}")));
+            } else {
+                tracing::debug!(function = %pool.spec.logical_id, instance = instance.id, %status, "instance ended");
+            }
+        });
+        Ok(())
+    }
+
+    /// Median init time of this function's instances so far.
+    pub fn snapshot(&self) -> Stats {
+        lock(&self.stats).clone()
+    }
+}
+
+type InstanceState = State<(Arc<FunctionPool>, Arc<Instance>)>;
+
+async fn next(State((pool, instance)): InstanceState) -> Response {
+    {
+        let mut first = lock(&instance.first_next);
+        if first.is_none() {
+            let init = instance.spawned.elapsed();
+            *first = Some(init);
+            lock(&pool.stats).init_ms.push(init.as_secs_f64() * 1000.0);
+            tracing::debug!(function = %pool.spec.logical_id, instance = instance.id, init_ms = init.as_secs_f64() * 1000.0, "instance ready");
+        }
+    }
+    pool.idle.fetch_add(1, Ordering::SeqCst);
+    let received = pool.rx.recv().await;
+    pool.idle.fetch_sub(1, Ordering::SeqCst);
+    let Ok(invocation) = received else {
+        return StatusCode::GONE.into_response();
+    };
+    let deadline_ms = chrono::Utc::now().timestamp_millis() as u128 + invocation.deadline.saturating_duration_since(Instant::now()).as_millis();
+    let trace_id = format!("Root=1-{:08x}-{};Parent={};Sampled=1", chrono::Utc::now().timestamp(), &uuid::Uuid::new_v4().simple().to_string()[..24], &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    *lock(&instance.current) = Some((invocation.id.clone(), invocation.reply));
+    lock(&pool.inflight).insert(invocation.id.clone(), instance.clone());
+    let arn = format!("arn:aws:lambda:{}:{}:function:{}", pool.env.region, pool.env.account, pool.spec.name);
+    (
+        [
+            ("lambda-runtime-aws-request-id", invocation.id),
+            ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
+            ("lambda-runtime-invoked-function-arn", arn),
+            ("lambda-runtime-trace-id", trace_id),
+            ("content-type", "application/json".to_owned()),
+        ],
+        invocation.payload,
+    )
+        .into_response()
+}
+
+fn finish(instance: &Instance, id: &str, outcome: Outcome) -> StatusCode {
+    let mut current = lock(&instance.current);
+    match current.take() {
+        Some((current_id, reply)) if current_id == id => {
+            let _ = reply.send(outcome);
+            StatusCode::ACCEPTED
+        }
+        other => {
+            *current = other;
+            StatusCode::BAD_REQUEST
+        }
+    }
+}
+
+async fn respond(State((_, instance)): InstanceState, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    finish(&instance, &id, Outcome::Response(body))
+}
+
+async fn error(State((pool, instance)): InstanceState, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let value = serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::json!({ "errorMessage": String::from_utf8_lossy(&body) }));
+    let kind = headers.get("lambda-runtime-function-error-type").and_then(|v| v.to_str().ok()).unwrap_or("unhandled");
+    tracing::warn!(function = %pool.spec.logical_id, invocation = %id, error_type = kind, "function returned an error");
+    finish(&instance, &id, Outcome::FunctionError(value))
+}
+
+async fn init_error(State((pool, instance)): InstanceState, body: Bytes) -> StatusCode {
+    tracing::error!(function = %pool.spec.logical_id, instance = instance.id, error = %String::from_utf8_lossy(&body), "function failed to initialise");
+    if let Some(kill) = lock(&instance.kill).take() {
+        let _ = kill.send(());
+    }
+    StatusCode::ACCEPTED
+}

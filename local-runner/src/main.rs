@@ -1,0 +1,193 @@
+//! local-runner: runs template.yaml on this machine without Docker. See README "Local stack".
+
+mod auth;
+mod gateway;
+mod lambda;
+mod local_api;
+mod logs;
+mod model;
+mod provision;
+mod resolve;
+mod sources;
+mod template;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use crate::model::EventSource;
+
+#[derive(Parser, Debug)]
+#[command(about = "Run the SAM template locally against moto: Runtime API, HTTP API, SQS/S3/Schedule sources")]
+struct Args {
+    /// The SAM template: the single source of truth for functions, routes and resources.
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
+    /// Where the function binaries are (`cargo build` output).
+    #[arg(long, default_value = "target/debug")]
+    bin_dir: PathBuf,
+    /// The AWS endpoint (moto server) every function and the runner talk to.
+    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+    aws_endpoint: String,
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Stack name: prefixes every local resource, so several stacks share one moto.
+    #[arg(long, default_value = "rental-local")]
+    stack_name: String,
+    #[arg(long, default_value = "eu-central-1")]
+    region: String,
+    /// moto's default account.
+    #[arg(long, default_value = "123456789012")]
+    account: String,
+    /// Template parameter overrides, `Name=Value`.
+    #[arg(long = "param", value_parser = parse_kv)]
+    params: Vec<(String, String)>,
+    /// Extra environment for every function, `NAME=value` (e.g. STRIPE_API_BASE for localstripe).
+    #[arg(long = "fn-env", value_parser = parse_kv)]
+    fn_env: Vec<(String, String)>,
+    /// JSON file: secret logical id -> local dev value.
+    #[arg(long, default_value = "local-runner/dev-secrets.json")]
+    dev_secrets: PathBuf,
+    /// Seconds before a failed SQS message is visible again (Lambda waits the queue's VisibilityTimeout).
+    #[arg(long, default_value_t = 1)]
+    retry_after_secs: u64,
+    /// Most concurrent instances per function.
+    #[arg(long, default_value_t = 8)]
+    max_instances: usize,
+    /// Start one instance of every function at boot, so the first request is warm.
+    #[arg(long)]
+    prewarm: bool,
+    /// Write the provisioned resources (logical id -> Ref/attributes) here as JSON.
+    #[arg(long)]
+    resources_out: Option<PathBuf>,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("expected NAME=VALUE, got {s}"))
+}
+
+async fn wait_for_moto(sqs: &aws_sdk_sqs::Client, endpoint: &str) -> Result<()> {
+    for _ in 0..60 {
+        if sqs.list_queues().send().await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bail!("moto did not answer at {endpoint} within 15 s")
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RUNNER_LOG").unwrap_or_else(|_| "info,aws_config=warn,aws_smithy_runtime=warn".into()))
+        .with_target(false)
+        .init();
+    let args = Args::parse();
+    // CodeUri paths are relative to the template's folder.
+    let project_root = args.template.parent().map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() }).unwrap_or_else(|| PathBuf::from("."));
+    let template = template::load(&args.template)?;
+    let overrides: HashMap<String, String> = args.params.iter().cloned().collect();
+    let mut resolver = resolve::Resolver::new(&template, &args.region, &args.account, &args.stack_name, &overrides)?;
+
+    let credentials = aws_sdk_sqs::config::Credentials::new("local", "local", None, None, "local-runner");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(args.region.clone()))
+        .endpoint_url(&args.aws_endpoint)
+        .credentials_provider(credentials)
+        .load()
+        .await;
+    let clients = provision::Clients {
+        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build()),
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+    };
+    wait_for_moto(&clients.sqs, &args.aws_endpoint).await?;
+    let dev_secrets: serde_json::Value = match std::fs::read_to_string(&args.dev_secrets) {
+        Ok(text) => serde_json::from_str(&text).with_context(|| format!("{} is not JSON", args.dev_secrets.display()))?,
+        Err(_) => serde_json::json!({}),
+    };
+    provision::provision(&template, &mut resolver, &clients, &dev_secrets).await?;
+    let stack = model::Stack::from_template(&template, &resolver, &project_root)?;
+
+    let process_env = lambda::ProcessEnv {
+        bin_dir: args.bin_dir.clone(),
+        region: args.region.clone(),
+        account: args.account.clone(),
+        aws_endpoint: args.aws_endpoint.clone(),
+        extra: args.fn_env.clone(),
+    };
+    let pools: Vec<Arc<lambda::FunctionPool>> = stack.functions.iter().map(|f| lambda::FunctionPool::new(f.clone(), process_env.clone(), args.max_instances)).collect();
+    let missing: Vec<String> = pools.iter().filter(|p| !p.binary_path().exists()).map(|p| p.binary_path().display().to_string()).collect();
+    if !missing.is_empty() {
+        bail!("function binaries missing (run `cargo build --workspace --bins`): {}", missing.join(", "));
+    }
+
+    let issuer = match &stack.api.authorizer {
+        Some(a) => Some(auth::LocalIssuer::new(a.issuer.clone(), a.audience.clone())?),
+        None => None,
+    };
+    let mut routes = Vec::new();
+    for pool in &pools {
+        for event in &pool.spec.events {
+            match event {
+                EventSource::Http { method, path, auth } => routes.push(gateway::Route { method: method.clone(), path: path.clone(), auth: *auth && issuer.is_some(), function: pool.clone() }),
+                EventSource::Sqs { queue_arn, batch_size, report_failures } => {
+                    let queue_url = resolver
+                        .resources
+                        .values()
+                        .find(|p| p.attributes.get("Arn") == Some(queue_arn))
+                        .and_then(|p| p.attributes.get("QueueUrl").cloned())
+                        .with_context(|| format!("{} listens to unknown queue {queue_arn}", pool.spec.logical_id))?;
+                    let source = sources::SqsSource { client: clients.sqs.clone(), queue_url, queue_arn: queue_arn.clone(), region: args.region.clone(), batch_size: *batch_size, report_failures: *report_failures, retry_after: Duration::from_secs(args.retry_after_secs) };
+                    tokio::spawn(sources::poll_sqs(source, pool.clone()));
+                }
+                EventSource::S3 { bucket, events, prefix, suffix } => {
+                    // An internal queue stands in for S3's direct invoke of Lambda.
+                    let name = format!("{}-local-s3-{}", args.stack_name, pool.spec.logical_id);
+                    let queue_url = clients.sqs.create_queue().queue_name(&name).send().await?.queue_url.unwrap_or_default();
+                    let queue_arn = format!("arn:aws:sqs:{}:{}:{name}", args.region, args.account);
+                    provision::notify_queue(&clients.s3, bucket, &queue_arn, events, prefix.as_deref(), suffix.as_deref()).await?;
+                    let source = sources::SqsSource { client: clients.sqs.clone(), queue_url, queue_arn, region: args.region.clone(), batch_size: 10, report_failures: false, retry_after: Duration::from_secs(args.retry_after_secs) };
+                    tokio::spawn(sources::poll_s3(source, pool.clone()));
+                }
+                EventSource::Schedule { every, input } => {
+                    tokio::spawn(sources::schedule(pool.clone(), *every, input.clone(), args.region.clone(), args.account.clone()));
+                }
+            }
+        }
+    }
+    if args.prewarm {
+        for pool in &pools {
+            pool.start_instance().await?;
+        }
+    }
+
+    let resources = provision::describe(&resolver);
+    if let Some(path) = &args.resources_out {
+        std::fs::write(path, serde_json::to_vec_pretty(&resources)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let route_count = routes.len();
+    let gw = Arc::new(gateway::Gateway { routes, api: stack.api.clone(), issuer, pools: pools.clone(), resources, account: args.account.clone() });
+    let app = axum::Router::new().fallback(gateway::handle).with_state(gw);
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await.with_context(|| format!("binding {}:{}", args.host, args.port))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(functions = pools.len(), routes = route_count, stack = %args.stack_name, "local-runner ready on http://{addr}");
+
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+        tracing::info!("shutting down; stopping function instances");
+    };
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
