@@ -36,11 +36,15 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// The outcome and, when the function answered, how long it worked on the invocation
+/// (from handing it out on `/next` to its `/response` or `/error`).
+pub type Reply = (Outcome, Option<Duration>);
+
 struct Invocation {
     id: String,
     payload: Bytes,
     deadline: Instant,
-    reply: oneshot::Sender<Outcome>,
+    reply: oneshot::Sender<Reply>,
 }
 
 /// Settings shared by every function process.
@@ -80,7 +84,7 @@ struct Instance {
     spawned: Instant,
     first_next: Mutex<Option<Duration>>,
     /// The invocation this instance is working on.
-    current: Mutex<Option<(String, oneshot::Sender<Outcome>)>>,
+    current: Mutex<Option<(String, oneshot::Sender<Reply>, Instant)>>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
 }
 
@@ -111,12 +115,17 @@ impl FunctionPool {
 
     /// Invokes the function with `payload` and waits for the outcome.
     pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> Outcome {
+        self.invoke_timed(payload).await.0
+    }
+
+    /// [`Self::invoke`], also returning the function's own working time.
+    pub async fn invoke_timed(self: &Arc<Self>, payload: Bytes) -> Reply {
         let id = uuid::Uuid::new_v4().to_string();
         let (reply, answer) = oneshot::channel();
         let deadline = Instant::now() + self.spec.timeout;
         lock(&self.stats).invocations += 1;
         if self.tx.send(Invocation { id: id.clone(), payload, deadline, reply }).await.is_err() {
-            return Outcome::Failed("function pool closed".into());
+            return (Outcome::Failed("function pool closed".into()), None);
         }
         // Scale out when more invocations wait than instances are idle.
         if self.tx.len() > self.idle.load(Ordering::SeqCst) && self.live.load(Ordering::SeqCst) < self.max_instances {
@@ -126,19 +135,19 @@ impl FunctionPool {
         }
         // Init time is not part of the function timeout in Lambda; allow for a slow start.
         let limit = self.spec.timeout + Duration::from_secs(10);
-        let outcome = match tokio::time::timeout(limit, answer).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_)) => Outcome::Failed("instance ended without answering".into()),
+        let (outcome, worked) = match tokio::time::timeout(limit, answer).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => (Outcome::Failed("instance ended without answering".into()), None),
             Err(_) => {
                 self.kill_serving(&id);
-                Outcome::Failed(format!("Task timed out after {:.2} seconds", self.spec.timeout.as_secs_f64()))
+                (Outcome::Failed(format!("Task timed out after {:.2} seconds", self.spec.timeout.as_secs_f64())), None)
             }
         };
         lock(&self.inflight).remove(&id);
         if !matches!(outcome, Outcome::Response(_)) {
             lock(&self.stats).errors += 1;
         }
-        outcome
+        (outcome, worked)
     }
 
     fn kill_serving(&self, invocation_id: &str) {
@@ -238,9 +247,9 @@ impl FunctionPool {
             };
             let _ = stop_server.send(());
             pool.live.fetch_sub(1, Ordering::SeqCst);
-            if let Some((id, reply)) = lock(&instance.current).take() {
+            if let Some((id, reply, _)) = lock(&instance.current).take() {
                 tracing::warn!(function = %pool.spec.logical_id, instance = instance.id, invocation = %id, %status, "instance ended during an invocation");
-                let _ = reply.send(Outcome::Failed(format!("Runtime exited: {status}")));
+                let _ = reply.send((Outcome::Failed(format!("Runtime exited: {status}")), None));
             } else {
                 tracing::debug!(function = %pool.spec.logical_id, instance = instance.id, %status, "instance ended");
             }
@@ -274,7 +283,7 @@ async fn next(State((pool, instance)): InstanceState) -> Response {
     };
     let deadline_ms = chrono::Utc::now().timestamp_millis() as u128 + invocation.deadline.saturating_duration_since(Instant::now()).as_millis();
     let trace_id = format!("Root=1-{:08x}-{};Parent={};Sampled=1", chrono::Utc::now().timestamp(), &uuid::Uuid::new_v4().simple().to_string()[..24], &uuid::Uuid::new_v4().simple().to_string()[..16]);
-    *lock(&instance.current) = Some((invocation.id.clone(), invocation.reply));
+    *lock(&instance.current) = Some((invocation.id.clone(), invocation.reply, Instant::now()));
     lock(&pool.inflight).insert(invocation.id.clone(), instance.clone());
     let arn = format!("arn:aws:lambda:{}:{}:function:{}", pool.env.region, pool.env.account, pool.spec.name);
     (
@@ -293,8 +302,8 @@ async fn next(State((pool, instance)): InstanceState) -> Response {
 fn finish(instance: &Instance, id: &str, outcome: Outcome) -> StatusCode {
     let mut current = lock(&instance.current);
     match current.take() {
-        Some((current_id, reply)) if current_id == id => {
-            let _ = reply.send(outcome);
+        Some((current_id, reply, handed_out)) if current_id == id => {
+            let _ = reply.send((outcome, Some(handed_out.elapsed())));
             StatusCode::ACCEPTED
         }
         other => {

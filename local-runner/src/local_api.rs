@@ -33,8 +33,8 @@ pub async fn handle(gw: &Gateway, parts: Parts, body: Body) -> Response {
         },
         (&Method::GET, "/_local/resources") => json_response(StatusCode::OK, gw.resources.clone()),
         (&Method::GET, "/_local/stats") => {
-            let stats: serde_json::Map<String, Value> = gw.pools.iter().map(|p| (p.spec.logical_id.clone(), json!(p.snapshot()))).collect();
-            json_response(StatusCode::OK, Value::Object(stats))
+            let functions: serde_json::Map<String, Value> = gw.pools.iter().map(|p| (p.spec.logical_id.clone(), json!(p.snapshot()))).collect();
+            json_response(StatusCode::OK, json!({ "functions": functions, "runner_overhead": crate::gateway::overhead_summary(gw) }))
         }
         (&Method::POST, p) if p.starts_with("/_local/functions/") && p.ends_with("/invoke") => {
             let name = p.trim_start_matches("/_local/functions/").trim_end_matches("/invoke");

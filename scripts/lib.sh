@@ -1,0 +1,84 @@
+# Shared helpers for scripts/dev and scripts/test. Source it; do not run it.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+STATE="$ROOT/.local"
+mkdir -p "$STATE"
+export SAM_CLI_TELEMETRY=0
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_SESSION_TOKEN=local
+export AWS_REGION="${AWS_REGION:-eu-central-1}" AWS_DEFAULT_REGION="${AWS_REGION:-eu-central-1}"
+export PATH="$VENV/bin:$PATH"
+
+PIDS=()
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_http URL SECONDS: until URL answers anything at all.
+wait_for_http() {
+  local url=$1 deadline=$((SECONDS + ${2:-30}))
+  until curl -s -o /dev/null --max-time 1 "$url"; do
+    if ((SECONDS > deadline)); then
+      log "timed out waiting for $url"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# start_moto PORT LOGFILE
+start_moto() {
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+  PIDS+=($!)
+  wait_for_http "http://127.0.0.1:$1/moto-api/" 30
+}
+
+# start_localstripe PORT LOGFILE
+start_localstripe() {
+  "$VENV/bin/python" "$ROOT/scripts/localstripe_loopback.py" "$1" >"$2" 2>&1 &
+  PIDS+=($!)
+  wait_for_http "http://127.0.0.1:$1/v1/customers" 30
+}
+
+# start_runner PORT MOTO_PORT STRIPE_PORT STACK LOGFILE [extra args...]
+start_runner() {
+  local port=$1 moto=$2 stripe=$3 stack=$4 logfile=$5
+  shift 5
+  "$ROOT/target/debug/local-runner" \
+    --template "$ROOT/template.yaml" --bin-dir "$ROOT/target/debug" \
+    --dev-secrets "$ROOT/local-runner/dev-secrets.json" \
+    --aws-endpoint "http://127.0.0.1:$moto" --port "$port" --stack-name "$stack" \
+    --fn-env "STRIPE_API_BASE=http://127.0.0.1:$stripe" \
+    --resources-out "$STATE/$stack-resources.json" "$@" >"$logfile" 2>&1 &
+  PIDS+=($!)
+  local deadline=$((SECONDS + 60))
+  until grep -q "local-runner ready" "$logfile" 2>/dev/null; do
+    if ! kill -0 "${PIDS[-1]}" 2>/dev/null || ((SECONDS > deadline)); then
+      log "local-runner did not start; its log:"
+      cat "$logfile" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+stop_all() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+
+build_functions() {
+  log "building functions and the local runner (debug)"
+  (cd "$ROOT" && cargo build --workspace --bins --quiet)
+}

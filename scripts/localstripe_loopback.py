@@ -1,0 +1,20 @@
+"""Starts localstripe bound to 127.0.0.1 only (its own CLI listens on every interface).
+
+Usage: python scripts/localstripe_loopback.py PORT
+"""
+import logging
+import sys
+
+from aiohttp import web
+from localstripe.server import app
+
+
+def main() -> None:
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8420
+    logging.basicConfig(level=logging.WARNING)
+    # Start from an empty store every time: local runs and tests must not depend on leftovers.
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()

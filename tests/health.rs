@@ -1,0 +1,36 @@
+//! GET /health through the local API gateway, backed by the real health binary and moto.
+
+use integration_tests::{env, http, PrivateRunner};
+use serde_json::Value;
+
+#[tokio::test]
+async fn healthy_stack_answers_200_with_every_dependency() {
+    let resp = http().get(env().url("/health")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    for dep in ["dynamodb", "s3", "sqs", "secretsmanager"] {
+        assert_eq!(body["checks"][dep]["status"], "ok", "{dep}: {body}");
+        assert!(body["checks"][dep]["latency_ms"].as_f64().is_some(), "{dep} latency");
+    }
+    assert_eq!(body["failed"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn missing_bucket_makes_it_503_naming_s3() {
+    // A stack of its own, so removing its bucket disturbs no other test.
+    let runner = PrivateRunner::start("health").await;
+    let config = integration_tests::aws_config(&env().aws_endpoint).await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    s3.delete_bucket().bucket(runner.reference("UploadsBucket")).send().await.expect("deleting the private stack's bucket");
+
+    let resp = http().get(format!("{}/health", runner.api)).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["failed"], serde_json::json!(["s3"]));
+    assert_eq!(body["checks"]["s3"]["status"], "error");
+    assert_eq!(body["checks"]["dynamodb"]["status"], "ok");
+    assert!(!body.to_string().contains("NoSuchBucket") && !body.to_string().contains(&runner.stack), "no internals in a public answer: {body}");
+}

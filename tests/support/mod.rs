@@ -1,0 +1,130 @@
+//! Helpers for the integration tests. They drive the local stack that `scripts/test` starts
+//! (moto, localstripe, local-runner) over real connections; without it they fail loudly
+//! rather than skip.
+
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+pub struct Env {
+    pub api: String,
+    pub aws_endpoint: String,
+    pub resources: Value,
+}
+
+fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: integration tests run against the local stack; use scripts/test"))
+}
+
+/// The shared stack started by scripts/test.
+pub fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let path = required("RENTAL_STACK_RESOURCES");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+        Env { api: required("RENTAL_API_URL"), aws_endpoint: required("AWS_ENDPOINT_URL"), resources: serde_json::from_str(&text).expect("resources JSON") }
+    })
+}
+
+impl Env {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api)
+    }
+
+    /// What `Ref` returns for a logical resource id (queue URL, table name, bucket name...).
+    pub fn reference(&self, logical: &str) -> String {
+        self.resources["resources"][logical]["ref"].as_str().unwrap_or_else(|| panic!("no resource {logical}")).to_owned()
+    }
+
+    pub fn attribute(&self, logical: &str, attribute: &str) -> String {
+        self.resources["resources"][logical]["attributes"][attribute].as_str().unwrap_or_else(|| panic!("no {logical}.{attribute}")).to_owned()
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client")
+}
+
+/// A fresh user id, so tests never share data.
+pub fn new_user() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A token from the runner's local issuer.
+pub async fn token_for(api: &str, body: Value) -> String {
+    let resp = http().post(format!("{api}/_local/token")).json(&body).send().await.expect("token request");
+    assert_eq!(resp.status(), 200, "minting a token");
+    resp.json::<Value>().await.expect("token JSON")["token"].as_str().expect("token").to_owned()
+}
+
+pub async fn token(sub: &str) -> String {
+    token_for(&env().api, json!({ "sub": sub, "name": "Test User", "email": format!("{sub}@example.test") })).await
+}
+
+pub async fn aws_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("eu-central-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("local", "local", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// Polls `check` every 200 ms until it returns Some or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A local runner of its own (own stack name, so own resources in the shared moto), for
+/// tests that break or isolate things. Stopped when dropped.
+pub struct PrivateRunner {
+    _child: tokio::process::Child,
+    pub api: String,
+    pub resources: Value,
+    pub stack: String,
+}
+
+impl PrivateRunner {
+    pub async fn start(label: &str) -> Self {
+        let root = required("PROJECT_ROOT");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let stack = format!("t-{label}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let log_dir = std::env::var("RENTAL_TEST_LOGS").unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+        let log = std::fs::File::create(format!("{log_dir}/runner-{stack}.log")).expect("runner log file");
+        let resources_path = format!("{log_dir}/{stack}-resources.json");
+        let child = tokio::process::Command::new(required("LOCAL_RUNNER_BIN"))
+            .args(["--template", &format!("{root}/template.yaml"), "--bin-dir", &format!("{root}/target/debug")])
+            .args(["--dev-secrets", &format!("{root}/local-runner/dev-secrets.json")])
+            .args(["--aws-endpoint", &env().aws_endpoint, "--port", &port.to_string(), "--stack-name", &stack])
+            .args(["--resources-out", &resources_path])
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("starting local-runner");
+        let api = format!("http://127.0.0.1:{port}");
+        let probe = format!("{api}/_local/resources");
+        let resources = eventually(Duration::from_secs(30), "private runner to start", || async {
+            http().get(&probe).send().await.ok()?.json::<Value>().await.ok()
+        })
+        .await;
+        PrivateRunner { _child: child, api, resources, stack }
+    }
+
+    pub fn reference(&self, logical: &str) -> String {
+        self.resources["resources"][logical]["ref"].as_str().unwrap_or_else(|| panic!("no resource {logical}")).to_owned()
+    }
+}
