@@ -63,6 +63,9 @@ struct Args {
     /// Start one instance of every function at boot, so the first request is warm.
     #[arg(long)]
     prewarm: bool,
+    /// Fire every `rate()` schedule this often instead (a local testing aid).
+    #[arg(long)]
+    schedule_period_secs: Option<u64>,
     /// Write the provisioned resources (logical id -> Ref/attributes) here as JSON.
     #[arg(long)]
     resources_out: Option<PathBuf>,
@@ -158,7 +161,8 @@ async fn main() -> Result<()> {
                     tokio::spawn(sources::poll_s3(source, pool.clone()));
                 }
                 EventSource::Schedule { every, input } => {
-                    tokio::spawn(sources::schedule(pool.clone(), *every, input.clone(), args.region.clone(), args.account.clone()));
+                    let every = args.schedule_period_secs.map(Duration::from_secs).unwrap_or(*every);
+                    tokio::spawn(sources::schedule(pool.clone(), every, input.clone(), args.region.clone(), args.account.clone()));
                 }
             }
         }

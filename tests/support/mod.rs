@@ -98,7 +98,14 @@ pub struct PrivateRunner {
 }
 
 impl PrivateRunner {
+    /// A runner of the project's template.
     pub async fn start(label: &str) -> Self {
+        let root = required("PROJECT_ROOT");
+        Self::start_with(label, &format!("{root}/template.yaml"), &[]).await
+    }
+
+    /// A runner of any template, with extra runner arguments.
+    pub async fn start_with(label: &str, template: &str, extra: &[String]) -> Self {
         let root = required("PROJECT_ROOT");
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let stack = format!("t-{label}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -106,10 +113,11 @@ impl PrivateRunner {
         let log = std::fs::File::create(format!("{log_dir}/runner-{stack}.log")).expect("runner log file");
         let resources_path = format!("{log_dir}/{stack}-resources.json");
         let child = tokio::process::Command::new(required("LOCAL_RUNNER_BIN"))
-            .args(["--template", &format!("{root}/template.yaml"), "--bin-dir", &format!("{root}/target/debug")])
+            .args(["--template", template, "--bin-dir", &format!("{root}/target/debug")])
             .args(["--dev-secrets", &format!("{root}/local-runner/dev-secrets.json")])
             .args(["--aws-endpoint", &env().aws_endpoint, "--port", &port.to_string(), "--stack-name", &stack])
             .args(["--resources-out", &resources_path])
+            .args(extra)
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .kill_on_drop(true)
