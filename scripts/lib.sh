@@ -31,9 +31,9 @@ wait_for_http() {
   done
 }
 
-# start_moto PORT LOGFILE
+# start_moto PORT LOGFILE: moto server on loopback, DynamoDB calls serialized (see the script).
 start_moto() {
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+  "$VENV/bin/python" "$ROOT/scripts/moto_serialized.py" "$1" >"$2" 2>&1 &
   PIDS+=($!)
   wait_for_http "http://127.0.0.1:$1/moto-api/" 30
 }

@@ -117,7 +117,18 @@ async fn main() -> Result<()> {
         Err(_) => serde_json::json!({}),
     };
     provision::provision(&template, &mut resolver, &clients, &dev_secrets).await?;
-    let stack = model::Stack::from_template(&template, &resolver, &project_root)?;
+    let mut stack = model::Stack::from_template(&template, &resolver, &project_root)?;
+    // Cognito publishes its keys at `{issuer}/.well-known/jwks.json`; here the runner is the
+    // issuer, so functions that verify tokens themselves fetch the runner's JWKS instead.
+    if let Some(authorizer) = &stack.api.authorizer {
+        let cognito_jwks = format!("{}/.well-known/jwks.json", authorizer.issuer);
+        let local_jwks = format!("http://{}:{}/_local/.well-known/jwks.json", args.host, args.port);
+        for function in &mut stack.functions {
+            for value in function.env.values_mut().filter(|v| **v == cognito_jwks) {
+                value.clone_from(&local_jwks);
+            }
+        }
+    }
 
     let process_env = lambda::ProcessEnv {
         bin_dir: args.bin_dir.clone(),

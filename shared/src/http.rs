@@ -124,6 +124,39 @@ pub fn body_bytes(req: &Request) -> &[u8] {
     }
 }
 
+/// Every query parameter as sent, repeats included (so a parser can refuse them).
+pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    req.query_string_parameters_ref()
+        .map(|q| q.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+        .unwrap_or_default()
+}
+
+/// A path parameter of the route (`{id}` in `/listings/{id}`); missing means a routing
+/// mistake, reported as the resource not being found.
+pub fn path_param(req: &Request, name: &str, resource: &'static str) -> Result<String, AppError> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_owned)
+        .ok_or(AppError::NotFound(resource))
+}
+
+/// A request header as text, if present and valid.
+pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Adds a header to a response built by [`json`].
+pub fn with_header(mut response: Response<Body>, name: &'static str, value: &str) -> Result<Response<Body>, AppError> {
+    let value = http::HeaderValue::from_str(value).map_err(AppError::internal)?;
+    response.headers_mut().insert(name, value);
+    Ok(response)
+}
+
+/// An empty response with `status` (204 and friends).
+pub fn empty(status: u16) -> Result<Response<Body>, AppError> {
+    Response::builder().status(status).body(Body::Empty).map_err(AppError::internal)
+}
+
 /// Parses the JSON body into `T` (whose serde attributes should `deny_unknown_fields`).
 ///
 /// 413 over [`MAX_BODY_BYTES`]; 415 when a content type other than JSON is declared;

@@ -33,6 +33,11 @@ impl Caller {
             .and_then(|a| a.jwt.as_ref())
             .map(|jwt| &jwt.claims)
             .ok_or(AppError::Unauthorized)?;
+        Self::from_claims(claims)
+    }
+
+    /// The caller described by string claims, as API Gateway hands them over.
+    pub fn from_claims(claims: &std::collections::HashMap<String, String>) -> Result<Self, AppError> {
         let sub = claims.get("sub").ok_or(AppError::Unauthorized)?;
         let user_id = UserId::parse(sub).map_err(|_| AppError::Unauthorized)?;
         Ok(Caller {

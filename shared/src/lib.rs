@@ -7,6 +7,7 @@
 pub mod adapters;
 pub mod config;
 pub mod consumer;
+pub mod cursor;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -5,7 +5,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::cursor::LastKey;
 use crate::domain::events::DomainEvent;
+use crate::domain::listing::{Listing, ListingId};
+use crate::domain::search::{IndexQuery, ListingSummary};
 use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::error::AppError;
 
@@ -48,4 +51,54 @@ pub trait HealthProbe: Send + Sync {
     fn name(&self) -> &'static str;
     /// Ok when the dependency answers; Err with a short reason (no secrets) otherwise.
     async fn probe(&self) -> Result<(), String>;
+}
+
+/// One page of a query, with what it cost (for the search benchmark and logs).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub last_key: Option<LastKey>,
+    pub items_read: i32,
+    pub capacity_units: f64,
+}
+
+#[async_trait]
+pub trait ListingReader: Send + Sync {
+    async fn get_listing(&self, id: &ListingId) -> Result<Option<Listing>, AppError>;
+}
+
+#[async_trait]
+pub trait ListingWriter: Send + Sync {
+    /// Stores a new listing and, if active, its search entries, in one transaction.
+    async fn create_listing(&self, listing: &Listing) -> Result<(), AppError>;
+    /// Replaces `previous` with `next` only if nobody changed it since `previous` was read
+    /// (else `PreconditionFailed`), moving its search entries in the same transaction.
+    async fn replace_listing(&self, previous: &Listing, next: &Listing) -> Result<(), AppError>;
+}
+
+#[async_trait]
+pub trait ListingSearch: Send + Sync {
+    /// Up to `limit` results of one index query, continuing after `start`.
+    async fn search(&self, query: &IndexQuery, limit: u32, start: Option<LastKey>) -> Result<Page<ListingSummary>, AppError>;
+}
+
+#[async_trait]
+pub trait OwnerListings: Send + Sync {
+    /// An owner's listings in every status, newest first.
+    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<Listing>, AppError>;
+}
+
+/// The key that signs pagination cursors (a secret, so it can be rotated; rotating it only
+/// invalidates cursors in flight, which then answer 400 `invalid_cursor`).
+#[async_trait]
+pub trait CursorKeys: Send + Sync {
+    async fn cursor_key(&self) -> Result<crate::cursor::CursorKey, AppError>;
+}
+
+/// Who is calling a public route, when they sent a token (API Gateway checks tokens only on
+/// protected routes). `Ok(None)` without a token; 401 for a token that does not verify.
+#[async_trait]
+pub trait ViewerIdentity: Send + Sync {
+    async fn viewer(&self, authorization: Option<&str>) -> Result<Option<crate::identity::Caller>, AppError>;
 }

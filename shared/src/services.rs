@@ -38,3 +38,33 @@ pub async fn ensure_profile(
     }
     Ok(profile)
 }
+
+/// The listing `id` if `caller` owns it. Anyone else gets `NotFound`, exactly as for a
+/// listing that does not exist, so ids cannot be probed.
+pub async fn owned_listing(
+    store: &impl crate::ports::ListingReader,
+    caller: &Caller,
+    id: &crate::domain::listing::ListingId,
+) -> Result<crate::domain::listing::Listing, AppError> {
+    match store.get_listing(id).await? {
+        Some(listing) if listing.owner_id == caller.user_id => Ok(listing),
+        _ => Err(AppError::NotFound("listing")),
+    }
+}
+
+/// Announces a listing change on the domain-events queue (audit trail, later consumers).
+pub async fn announce_listing(
+    events: &impl EventPublisher,
+    kind: &str,
+    listing: &crate::domain::listing::Listing,
+    actor: &Caller,
+) -> Result<(), AppError> {
+    let event = DomainEvent::new(
+        kind,
+        format!("listing/{}", listing.id),
+        Some(actor.user_id.to_string()),
+        listing.updated_at,
+        serde_json::json!({ "status": listing.status.as_str(), "version": listing.version }),
+    );
+    events.publish(&event).await
+}

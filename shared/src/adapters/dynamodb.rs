@@ -29,6 +29,14 @@ impl DynamoTable {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
     }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {

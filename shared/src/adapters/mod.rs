@@ -2,6 +2,8 @@
 
 pub mod dynamodb;
 pub mod health;
+pub mod jwks;
+pub mod listings;
 pub mod secrets_manager;
 pub mod sqs;
 

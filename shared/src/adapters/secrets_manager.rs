@@ -32,3 +32,27 @@ impl SecretSource for SecretsManagerSource {
             .ok_or_else(|| AppError::internal(format!("secret {id} has no string value")))
     }
 }
+
+/// Cursor signing key from a Secrets Manager secret (a plain random string), cached for the
+/// secret cache's TTL so a rotation is picked up without a redeploy.
+pub struct SecretCursorKeys {
+    cache: crate::secrets::SecretCache<SecretsManagerSource>,
+    secret_id: String,
+}
+
+impl SecretCursorKeys {
+    pub fn new(client: Client, secret_id: String) -> Self {
+        Self { cache: crate::secrets::SecretCache::new(SecretsManagerSource::new(client), crate::secrets::DEFAULT_TTL), secret_id }
+    }
+}
+
+#[async_trait]
+impl crate::ports::CursorKeys for SecretCursorKeys {
+    async fn cursor_key(&self) -> Result<crate::cursor::CursorKey, AppError> {
+        let secret = self.cache.get(&self.secret_id).await?;
+        if secret.len() < 16 {
+            return Err(AppError::internal(format!("cursor secret {} is too short to sign with", self.secret_id)));
+        }
+        Ok(crate::cursor::CursorKey::new(secret.as_bytes()))
+    }
+}

@@ -47,6 +47,9 @@ impl DomainEvent {
 pub mod kinds {
     pub const USER_REGISTERED: &str = "user.registered";
     pub const PROFILE_UPDATED: &str = "user.profile_updated";
+    pub const LISTING_CREATED: &str = "listing.created";
+    pub const LISTING_UPDATED: &str = "listing.updated";
+    pub const LISTING_ARCHIVED: &str = "listing.archived";
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! Types and rules. Everything here is parsed once at the edge and valid thereafter.
 
+pub mod country;
 pub mod events;
+pub mod listing;
+pub mod money;
+pub mod search;
 pub mod user;
 
 use chrono::{DateTime, Utc};

@@ -1,0 +1,91 @@
+//! `GET /me/listings` (auth): the caller's listings in every status, newest first, paged
+//! with a signed cursor bound to the caller (another user's cursor is refused).
+
+use lambda_http::{Body, Request, Response};
+use shared::cursor::{self, PageView};
+use shared::domain::search::parse_limit;
+use shared::http::{json, query_pairs};
+use shared::identity::Caller;
+use shared::ports::{CursorKeys, OwnerListings};
+use shared::AppError;
+
+pub struct Deps<S, K> {
+    pub store: S,
+    pub cursor_keys: K,
+}
+
+pub async fn handle<S, K>(req: Request, deps: &Deps<S, K>) -> Result<Response<Body>, AppError>
+where
+    S: OwnerListings,
+    K: CursorKeys,
+{
+    let caller = Caller::from_request(&req)?;
+    let params = query_pairs(&req);
+    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if let Some((k, _)) = params.iter().find(|(k, _)| k != "limit" && k != "cursor") {
+        return Err(AppError::bad_request("unknown_parameter", format!("unknown query parameter {k:?}; known: limit, cursor")));
+    }
+    let limit = parse_limit(get("limit"))?;
+    let key = deps.cursor_keys.cursor_key().await?;
+    let bound_to = format!("owner-listings|{}", caller.user_id);
+    let start = get("cursor").map(|c| cursor::decode(&key, &bound_to, c)).transpose()?;
+    let page = deps.store.owner_listings(&caller.user_id, limit, start).await?;
+    tracing::info!(items = page.items.len(), items_read = page.items_read, capacity_units = page.capacity_units, "owner listings page");
+    json(200, &PageView::new(page.items, &key, &bound_to, page.last_key.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use shared::cursor::CursorKey;
+    use shared::domain::listing::Listing;
+    use shared::domain::user::UserId;
+    use shared::ports::ListingWriter;
+    use shared::testing::{FixedClock, MemoryStore};
+    use shared::domain::Clock;
+
+    const OWNER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
+
+    fn request(query: &[(&str, &str)], sub: &str) -> Request {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/my-listings.json")).unwrap();
+        v.as_object_mut().unwrap().remove("queryStringParameters");
+        v["rawQueryString"] = serde_json::json!(query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
+        v["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = serde_json::json!(sub);
+        lambda_http::request::from_str(&v.to_string()).unwrap()
+    }
+
+    async fn page(deps: &Deps<MemoryStore, CursorKey>, query: &[(&str, &str)], sub: &str) -> Result<serde_json::Value, AppError> {
+        let resp = handle(request(query, sub), deps).await?;
+        let Body::Text(t) = resp.body() else { panic!() };
+        Ok(serde_json::from_str(t).unwrap())
+    }
+
+    #[tokio::test]
+    async fn pages_newest_first_in_every_status_and_binds_the_cursor_to_the_caller() {
+        let deps = Deps { store: MemoryStore::default(), cursor_keys: CursorKey::new(b"test-key-0123456789") };
+        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let mut b = body.clone();
+            b["status"] = serde_json::json!(if i % 2 == 0 { "draft" } else { "active" });
+            let l = Listing::create(serde_json::from_value(b).unwrap(), UserId::parse(OWNER).unwrap(), FixedClock::default().now() + Duration::seconds(i)).unwrap();
+            deps.store.create_listing(&l).await.unwrap();
+            ids.push(l.id.to_string());
+        }
+        ids.reverse();
+        let first = page(&deps, &[("limit", "3")], OWNER).await.unwrap();
+        let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+        let second = page(&deps, &[("limit", "3"), ("cursor", &cursor)], OWNER).await.unwrap();
+        assert!(second["next_cursor"].is_null());
+        let seen: Vec<String> = first["items"].as_array().unwrap().iter().chain(second["items"].as_array().unwrap()).map(|l| l["id"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(seen, ids);
+
+        let err = page(&deps, &[("cursor", &cursor)], "someone-else").await.unwrap_err();
+        assert_eq!((err.status(), err.code()), (400, "invalid_cursor"));
+        assert_eq!(page(&deps, &[("limit", "0")], OWNER).await.unwrap_err().code(), "invalid_parameter");
+        assert_eq!(page(&deps, &[("sort", "x")], OWNER).await.unwrap_err().code(), "unknown_parameter");
+        assert_eq!(page(&deps, &[], "nobody").await.unwrap()["items"], serde_json::json!([]));
+    }
+}

@@ -1,0 +1,126 @@
+"""Starts moto server on 127.0.0.1 with DynamoDB requests serialized and transactions that
+do not copy whole tables.
+
+moto's server is threaded, but its DynamoDB backend is not thread-safe: a TransactWriteItems
+deep-copies the table while another thread writes to it (RuntimeError -> HTTP 500), and two
+conditional writes racing on one item can both pass their checks. Real DynamoDB makes every
+single-item write and every transaction atomic, and our correctness rules (no double booking,
+exactly-once event records) depend on that. So every DynamoDB call runs under one lock here;
+other services (SQS long polls, S3 uploads) stay concurrent.
+
+moto's TransactWriteItems also deep-copies the whole table once per item in the transaction
+(its rollback plan), which makes a write O(table size) and a 250-listing test minutes long.
+`transact_write_items` below keeps moto's semantics (unicity, conditions, cancellation
+reasons per item) but checks every condition before changing anything and backs up only
+the items it touches. Under the lock that is as atomic as DynamoDB's own transactions.
+
+Usage: python scripts/moto_serialized.py PORT
+"""
+import os
+import sys
+import threading
+
+from werkzeug.serving import run_simple
+
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.models import DynamoDBBackend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+
+def transact_write_items(self, transact_items):
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    seen = set()
+    plan = []  # (op_type, op, table_name, key, current item)
+    errors = []
+    for entry in transact_items:
+        if len(entry) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(entry.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise ValueError("Unsupported transaction operation")
+        table_name = op["TableName"]
+        if op_type == "Put":
+            table = self.get_table(table_name)
+            key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = op["Item"][table.range_key_attr]
+        else:
+            key = op["Key"]
+        marker = (str(table_name), str(dict(sorted(key.items()))))
+        if marker in seen:
+            raise MultipleTransactionsException()
+        seen.add(marker)
+        current = self.get_item(table_name, key)
+        error = (None, None, None)
+        expression = op.get("ConditionExpression")
+        if expression is not None:
+            condition = get_filter_expression(expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues"))
+            if not condition.expr(current):
+                old = current.to_json()["Attributes"] if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else None
+                error = ("ConditionalCheckFailed", str(ConditionalCheckFailed().message), old)
+        errors.append(error)
+        plan.append((op_type, op, table_name, key, current))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+
+    applied = []
+    try:
+        for op_type, op, table_name, key, current in plan:
+            backup = current.to_json()["Attributes"] if current is not None else None
+            if op_type == "Put":
+                self.put_item(table_name, op["Item"])
+            elif op_type == "Delete":
+                self.delete_item(table_name, key)
+            elif op_type == "Update":
+                self.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=op.get("ExpressionAttributeNames"),
+                    expression_attribute_values=op.get("ExpressionAttributeValues"),
+                )
+            else:
+                continue
+            applied.append((table_name, key, backup))
+    except Exception:
+        for table_name, key, backup in reversed(applied):
+            if backup is None:
+                self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, backup)
+        raise
+
+
+DynamoDBBackend.transact_write_items = transact_write_items
+
+
+class SerializeDynamoDB:
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with self.lock:
+                # Consume the response inside the lock: moto builds it eagerly, but be sure.
+                return list(self.app(environ, start_response))
+        return self.app(environ, start_response)
+
+
+def main() -> None:
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 4566
+    os.environ.setdefault("MOTO_PORT", str(port))
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple("127.0.0.1", port, SerializeDynamoDB(app), threaded=True, request_handler=MotoRequestHandler)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+//! Verifies bearer tokens inside a function, for public routes that show more to a signed-in
+//! caller (API Gateway's authorizer only runs on protected routes). Same rules as the
+//! gateway: signature against the issuer's JWKS, `iss`, `aud` or `client_id`, `exp`, `nbf`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::error::AppError;
+use crate::identity::Caller;
+use crate::ports::ViewerIdentity;
+
+/// How often an unknown `kid` may trigger a JWKS refetch (key rotation).
+const REFETCH_AFTER: Duration = Duration::from_secs(60);
+
+pub struct JwksVerifier {
+    issuer: String,
+    audience: Vec<String>,
+    jwks_url: String,
+    http: reqwest::Client,
+    keys: Mutex<(Option<Instant>, HashMap<String, (DecodingKey, Algorithm)>)>,
+}
+
+impl JwksVerifier {
+    pub fn new(issuer: String, audience: Vec<String>, jwks_url: String) -> Self {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default();
+        Self { issuer, audience, jwks_url, http, keys: Mutex::new((None, HashMap::new())) }
+    }
+
+    async fn key(&self, kid: &str) -> Result<Option<(DecodingKey, Algorithm)>, AppError> {
+        let mut keys = self.keys.lock().await;
+        if let Some(k) = keys.1.get(kid) {
+            return Ok(Some(k.clone()));
+        }
+        if keys.0.is_some_and(|fetched| fetched.elapsed() < REFETCH_AFTER) {
+            return Ok(None);
+        }
+        let set: JwkSet = self
+            .http
+            .get(&self.jwks_url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|_| AppError::Unavailable { dependency: "jwks".into() })?
+            .json()
+            .await
+            .map_err(AppError::internal)?;
+        keys.1 = set
+            .keys
+            .iter()
+            .filter_map(|jwk| {
+                let alg = match jwk.common.key_algorithm.map(|a| format!("{a:?}")).as_deref() {
+                    Some("ES256") => Algorithm::ES256,
+                    _ => Algorithm::RS256,
+                };
+                Some((jwk.common.key_id.clone()?, (DecodingKey::from_jwk(jwk).ok()?, alg)))
+            })
+            .collect();
+        keys.0 = Some(Instant::now());
+        Ok(keys.1.get(kid).cloned())
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Map<String, Value>, AppError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AppError::Unauthorized)?;
+        let kid = header.kid.ok_or(AppError::Unauthorized)?;
+        let (key, alg) = self.key(&kid).await?.ok_or(AppError::Unauthorized)?;
+        if header.alg != alg {
+            return Err(AppError::Unauthorized);
+        }
+        let mut validation = Validation::new(alg);
+        validation.set_issuer(&[&self.issuer]);
+        validation.validate_aud = false;
+        validation.validate_nbf = true;
+        validation.leeway = 0;
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(|_| AppError::Unauthorized)?.claims;
+        let aud_ok = match (claims.get("aud"), claims.get("client_id")) {
+            (Some(Value::String(a)), _) | (None, Some(Value::String(a))) => self.audience.contains(a),
+            (Some(Value::Array(list)), _) => list.iter().filter_map(Value::as_str).any(|a| self.audience.iter().any(|x| x == a)),
+            _ => false,
+        };
+        if aud_ok {
+            Ok(claims)
+        } else {
+            Err(AppError::Unauthorized)
+        }
+    }
+}
+
+#[async_trait]
+impl ViewerIdentity for JwksVerifier {
+    async fn viewer(&self, authorization: Option<&str>) -> Result<Option<Caller>, AppError> {
+        let Some(raw) = authorization else { return Ok(None) };
+        let token = raw.trim().strip_prefix("Bearer ").unwrap_or(raw).trim();
+        let claims = self.verify(token).await?;
+        let strings: HashMap<String, String> = claims
+            .into_iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    Value::String(s) => s,
+                    Value::Array(items) => format!("[{}]", items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
+                    other => other.to_string(),
+                };
+                (k, s)
+            })
+            .collect();
+        Caller::from_claims(&strings).map(Some)
+    }
+}

@@ -1,0 +1,378 @@
+//! DynamoDB adapter for listings and their search entries.
+//!
+//! | item          | PK                           | SK                  | GSI1PK           | GSI1SK                        |
+//! |---------------|------------------------------|---------------------|------------------|-------------------------------|
+//! | listing       | `LISTING#{id}`               | `LISTING`           | `OWNER#{owner}`  | `LISTING#{created_ms}#{id}`   |
+//! | search entry  | `SEARCH#{scope}#{new|price}` | see `domain::search`| -                | -                             |
+//!
+//! A listing and its search entries change in one transaction, so search never shows a
+//! listing in a state it is not in. Entries carry the summary a result page shows, so a page
+//! is one `Query` reading `limit + 1` items.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::dynamodb::DynamoTable;
+use super::sdk_error;
+use crate::cursor::LastKey;
+use crate::domain::country::Country;
+use crate::domain::listing::{BookingMode, Category, Listing, ListingId, ListingStatus, Location};
+use crate::domain::money::{Currency, Money};
+use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
+use crate::domain::user::UserId;
+use crate::error::AppError;
+use crate::ports::{ListingReader, ListingSearch, ListingWriter, OwnerListings, Page};
+
+const DEP: &str = "dynamodb";
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn listing_pk(id: &ListingId) -> String {
+    format!("LISTING#{id}")
+}
+const LISTING_SK: &str = "LISTING";
+
+/// The stored shape of a listing.
+#[derive(Debug, Serialize, Deserialize)]
+struct ListingItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    /// An owner's listings, newest first (`GET /me/listings`).
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    entity: String,
+    id: String,
+    owner_id: String,
+    title: String,
+    description: String,
+    category: String,
+    city: String,
+    country: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lat: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lng: Option<f64>,
+    currency: String,
+    daily_price: i64,
+    deposit: i64,
+    min_days: u16,
+    max_days: u16,
+    booking_mode: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: u64,
+}
+
+impl From<&Listing> for ListingItem {
+    fn from(l: &Listing) -> Self {
+        ListingItem {
+            pk: listing_pk(&l.id),
+            sk: LISTING_SK.into(),
+            gsi1pk: format!("OWNER#{}", l.owner_id),
+            gsi1sk: format!("LISTING#{:013}#{}", l.created_at.timestamp_millis(), l.id),
+            entity: "listing".into(),
+            id: l.id.to_string(),
+            owner_id: l.owner_id.to_string(),
+            title: l.title.clone(),
+            description: l.description.clone(),
+            category: l.category.as_str().into(),
+            city: l.location.city.clone(),
+            country: l.location.country.code().into(),
+            lat: l.location.lat,
+            lng: l.location.lng,
+            currency: l.daily_price.currency.code().into(),
+            daily_price: l.daily_price.amount,
+            deposit: l.deposit.amount,
+            min_days: l.min_days,
+            max_days: l.max_days,
+            booking_mode: l.booking_mode.as_str().into(),
+            status: l.status.as_str().into(),
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+            version: l.version,
+        }
+    }
+}
+
+impl TryFrom<ListingItem> for Listing {
+    type Error = AppError;
+    fn try_from(i: ListingItem) -> Result<Self, AppError> {
+        // Stored data was valid when written; a failure here is corruption, hence internal.
+        let corrupt = |what: &str| AppError::internal(format!("stored listing {} has an invalid {what}", i.id));
+        let currency = Currency::parse(&i.currency).ok_or_else(|| corrupt("currency"))?;
+        Ok(Listing {
+            id: ListingId::parse(&i.id).map_err(|_| corrupt("id"))?,
+            owner_id: UserId::parse(&i.owner_id).map_err(|_| corrupt("owner_id"))?,
+            title: i.title.clone(),
+            description: i.description.clone(),
+            category: Category::parse(&i.category).ok_or_else(|| corrupt("category"))?,
+            location: Location {
+                city: i.city.clone(),
+                country: Country::parse(&i.country).ok_or_else(|| corrupt("country"))?,
+                lat: i.lat,
+                lng: i.lng,
+            },
+            daily_price: Money { amount: i.daily_price, currency },
+            deposit: Money { amount: i.deposit, currency },
+            min_days: i.min_days,
+            max_days: i.max_days,
+            booking_mode: BookingMode::parse(&i.booking_mode).ok_or_else(|| corrupt("booking_mode"))?,
+            status: ListingStatus::parse(&i.status).ok_or_else(|| corrupt("status"))?,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            version: i.version,
+        })
+    }
+}
+
+/// A search entry: its key plus the summary a result shows.
+#[derive(Debug, Serialize, Deserialize)]
+struct SearchEntryItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity: String,
+    listing_id: String,
+    title: String,
+    category: String,
+    city: String,
+    country: String,
+    currency: String,
+    daily_price: i64,
+    owner_id: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<SearchEntryItem> for ListingSummary {
+    type Error = AppError;
+    fn try_from(e: SearchEntryItem) -> Result<Self, AppError> {
+        let currency = Currency::parse(&e.currency).ok_or_else(|| AppError::internal(format!("search entry {} has an invalid currency", e.pk)))?;
+        Ok(ListingSummary {
+            id: e.listing_id,
+            title: e.title,
+            category: e.category,
+            city: e.city,
+            country: e.country,
+            daily_price: Money { amount: e.daily_price, currency },
+            owner_id: e.owner_id,
+            created_at: e.created_at,
+        })
+    }
+}
+
+/// Every item `listing` is stored as: the listing, then its search entries (none unless active).
+/// Public so the search benchmark seeds exactly what the functions write.
+pub fn listing_items(listing: &Listing) -> Result<Vec<Item>, AppError> {
+    let mut items = vec![serde_dynamo::to_item(ListingItem::from(listing)).map_err(AppError::internal)?];
+    for (pk, sk) in entry_keys(listing) {
+        items.push(search_entry(listing, pk, sk)?);
+    }
+    Ok(items)
+}
+
+fn search_entry(l: &Listing, pk: String, sk: String) -> Result<Item, AppError> {
+    serde_dynamo::to_item(SearchEntryItem {
+        pk,
+        sk,
+        entity: "search_entry".into(),
+        listing_id: l.id.to_string(),
+        title: l.title.clone(),
+        category: l.category.as_str().into(),
+        city: l.location.city.clone(),
+        country: l.location.country.code().into(),
+        currency: l.daily_price.currency.code().into(),
+        daily_price: l.daily_price.amount,
+        owner_id: l.owner_id.to_string(),
+        created_at: l.created_at,
+    })
+    .map_err(AppError::internal)
+}
+
+fn put(table: &str, item: Item, condition: Option<(&str, Option<(&str, AttributeValue)>)>) -> Result<TransactWriteItem, AppError> {
+    let mut p = Put::builder().table_name(table).set_item(Some(item));
+    if let Some((expr, value)) = condition {
+        p = p.condition_expression(expr);
+        if let Some((name, v)) = value {
+            p = p.expression_attribute_values(name, v);
+        }
+    }
+    Ok(TransactWriteItem::builder().put(p.build().map_err(AppError::internal)?).build())
+}
+
+fn key_item(pk: &str, sk: &str) -> Item {
+    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+/// `TransactionCanceledException` whose first item (the listing) failed its condition.
+fn first_condition_failed(err: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
+    match err.as_service_error() {
+        Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) => {
+            e.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+        }
+        _ => false,
+    }
+}
+
+fn last_key_of(item: Option<&Item>, attributes: &[&str]) -> Option<LastKey> {
+    let item = item?;
+    let key: BTreeMap<String, String> = attributes
+        .iter()
+        .filter_map(|a| match item.get(*a) {
+            Some(AttributeValue::S(v)) => Some(((*a).to_owned(), v.clone())),
+            _ => None,
+        })
+        .collect();
+    (key.len() == attributes.len()).then_some(key)
+}
+
+fn start_key(start: Option<LastKey>) -> Option<Item> {
+    start.map(|k| k.into_iter().map(|(name, v)| (name, s(v))).collect())
+}
+
+fn capacity(c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) -> f64 {
+    c.and_then(|c| c.capacity_units()).unwrap_or(0.0)
+}
+
+#[async_trait]
+impl ListingReader for DynamoTable {
+    async fn get_listing(&self, id: &ListingId) -> Result<Option<Listing>, AppError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(listing_pk(id)))
+            .key("SK", s(LISTING_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        out.item
+            .map(|item| serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into())
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl ListingWriter for DynamoTable {
+    async fn create_listing(&self, listing: &Listing) -> Result<(), AppError> {
+        let mut writes = Vec::new();
+        for (i, item) in listing_items(listing)?.into_iter().enumerate() {
+            // Ids are fresh UUIDs; the condition only guards against a programming error.
+            let condition = (i == 0).then_some(("attribute_not_exists(PK)", None));
+            writes.push(put(self.table(), item, condition)?);
+        }
+        self.client()
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        Ok(())
+    }
+
+    async fn replace_listing(&self, previous: &Listing, next: &Listing) -> Result<(), AppError> {
+        // Optimistic concurrency: the write only lands if the stored version is still the one
+        // the caller read (and checked against If-Match). A racing writer makes it fail whole.
+        let listing = serde_dynamo::to_item(ListingItem::from(next)).map_err(AppError::internal)?;
+        let mut writes = vec![put(
+            self.table(),
+            listing,
+            Some(("version = :read_version", Some((":read_version", AttributeValue::N(previous.version.to_string()))))),
+        )?];
+        // One operation per item: entries whose key stays are overwritten (their summary may
+        // have changed), entries whose key goes are deleted, new keys are put.
+        let next_keys: HashSet<(String, String)> = entry_keys(next).into_iter().collect();
+        for (pk, sk) in entry_keys(previous) {
+            if !next_keys.contains(&(pk.clone(), sk.clone())) {
+                let delete = Delete::builder().table_name(self.table()).set_key(Some(key_item(&pk, &sk))).build().map_err(AppError::internal)?;
+                writes.push(TransactWriteItem::builder().delete(delete).build());
+            }
+        }
+        for (pk, sk) in entry_keys(next) {
+            writes.push(put(self.table(), search_entry(next, pk, sk)?, None)?);
+        }
+        match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if first_condition_failed(&e) => Err(AppError::PreconditionFailed),
+            Err(e) => Err(sdk_error(DEP, e)),
+        }
+    }
+}
+
+#[async_trait]
+impl ListingSearch for DynamoTable {
+    async fn search(&self, query: &IndexQuery, limit: u32, start: Option<LastKey>) -> Result<Page<ListingSummary>, AppError> {
+        let mut request = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .expression_attribute_values(":pk", s(&query.partition))
+            .scan_index_forward(query.ascending)
+            // One more than a page: tells whether another page exists without an empty last page.
+            .limit(limit as i32 + 1)
+            .set_exclusive_start_key(start_key(start))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        request = match &query.range {
+            Some((lower, upper)) => request
+                .key_condition_expression("PK = :pk AND SK BETWEEN :lower AND :upper")
+                .expression_attribute_values(":lower", s(lower))
+                .expression_attribute_values(":upper", s(upper)),
+            None => request.key_condition_expression("PK = :pk"),
+        };
+        let out = request.send().await.map_err(|e| sdk_error(DEP, e))?;
+        let mut items = out.items.unwrap_or_default();
+        let items_read = items.len() as i32;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let last_key = if more { last_key_of(items.last(), &["PK", "SK"]) } else { None };
+        let summaries = items
+            .into_iter()
+            .map(|item| serde_dynamo::from_item::<_, SearchEntryItem>(item).map_err(AppError::internal)?.try_into())
+            .collect::<Result<Vec<ListingSummary>, AppError>>()?;
+        Ok(Page { items: summaries, last_key, items_read, capacity_units: capacity(out.consumed_capacity.as_ref()) })
+    }
+}
+
+#[async_trait]
+impl OwnerListings for DynamoTable {
+    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<Listing>, AppError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)")
+            .expression_attribute_values(":pk", s(format!("OWNER#{owner}")))
+            .expression_attribute_values(":prefix", s("LISTING#"))
+            .scan_index_forward(false)
+            .limit(limit as i32 + 1)
+            .set_exclusive_start_key(start_key(start))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        let mut items = out.items.unwrap_or_default();
+        let items_read = items.len() as i32;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let last_key = if more { last_key_of(items.last(), &["PK", "SK", "GSI1PK", "GSI1SK"]) } else { None };
+        let listings = items
+            .into_iter()
+            .map(|item| serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into())
+            .collect::<Result<Vec<Listing>, AppError>>()?;
+        Ok(Page { items: listings, last_key, items_read, capacity_units: capacity(out.consumed_capacity.as_ref()) })
+    }
+}
