@@ -40,6 +40,8 @@ pub struct Gateway {
     pub pools: Vec<Arc<FunctionPool>>,
     pub resources: Value,
     pub account: String,
+    /// The API contract (`openapi.yaml` beside the template), served at `/openapi.yaml`.
+    pub openapi: Option<String>,
 }
 
 /// How specific a route template is: literal segments beat `{param}`, which beats `{proxy+}`.
@@ -268,6 +270,11 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
     let path = parts.uri.path().to_owned();
     if path.starts_with("/_local/") {
         return crate::local_api::handle(&gw, parts, body).await;
+    }
+    if parts.method == Method::GET {
+        if let Some(response) = crate::local_api::docs(&gw, &path) {
+            return response;
+        }
     }
     let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(cors) = &gw.api.cors {

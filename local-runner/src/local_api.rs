@@ -1,6 +1,7 @@
 //! Runner-only endpoints under `/_local/` (never deployed): tokens for the local issuer,
 //! its JWKS, the provisioned resources, per-function stats, and direct invocation (how a
-//! test or a developer runs a scheduled function now).
+//! test or a developer runs a scheduled function now). Also the API contract at
+//! `/openapi.yaml` and its rendered docs at `/docs` (a vendored Redoc bundle).
 
 use axum::body::Body;
 use axum::http::{header, request::Parts, Method, StatusCode};
@@ -52,5 +53,78 @@ pub async fn handle(gw: &Gateway, parts: Parts, body: Body) -> Response {
             }
         }
         _ => json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found" })),
+    }
+}
+
+const REDOC_JS: &str = include_str!("../assets/redoc/redoc.standalone.js");
+
+const DOCS_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>rental-portal API</title>
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+</head>
+<body>
+  <redoc spec-url="/openapi.yaml"></redoc>
+  <script src="/docs/redoc.standalone.js"></script>
+</body>
+</html>
+"#;
+
+/// `GET /openapi.yaml`, `GET /docs` and its script; `None` for any other path.
+pub fn docs(gw: &Gateway, path: &str) -> Option<Response> {
+    let (content_type, body) = match path {
+        "/openapi.yaml" => ("application/yaml", gw.openapi.clone()?),
+        "/docs" | "/docs/" => ("text/html; charset=utf-8", DOCS_HTML.to_owned()),
+        "/docs/redoc.standalone.js" => ("text/javascript; charset=utf-8", REDOC_JS.to_owned()),
+        _ => return None,
+    };
+    Some((StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// `(METHOD, /path)` of every HttpApi route in the template.
+    fn template_routes(template: &serde_json::Value) -> BTreeSet<(String, String)> {
+        let mut routes = BTreeSet::new();
+        for resource in template["Resources"].as_object().into_iter().flat_map(|m| m.values()) {
+            for event in resource["Properties"]["Events"].as_object().into_iter().flat_map(|m| m.values()) {
+                if event["Type"] == "HttpApi" {
+                    let p = &event["Properties"];
+                    routes.insert((p["Method"].as_str().unwrap_or("ANY").to_uppercase(), p["Path"].as_str().unwrap_or_default().to_owned()));
+                }
+            }
+        }
+        routes
+    }
+
+    /// `(METHOD, /path)` of every operation in the OpenAPI file.
+    fn openapi_routes(openapi: &serde_json::Value) -> BTreeSet<(String, String)> {
+        const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+        let mut routes = BTreeSet::new();
+        for (path, item) in openapi["paths"].as_object().into_iter().flatten() {
+            for method in METHODS.iter().filter(|m| item.get(**m).is_some()) {
+                routes.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+        routes
+    }
+
+    #[test]
+    fn every_template_route_is_in_openapi_and_vice_versa() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let template = crate::template::load(&root.join("template.yaml")).unwrap();
+        let openapi: serde_json::Value = serde_norway::from_str(&std::fs::read_to_string(root.join("openapi.yaml")).unwrap()).unwrap();
+        assert_eq!(openapi["openapi"].as_str().map(|v| v.starts_with("3.1")), Some(true), "OpenAPI 3.1");
+        let (t, o) = (template_routes(&template), openapi_routes(&openapi));
+        assert!(t.len() >= 9, "the template's routes were found: {t:?}");
+        let missing_in_openapi: Vec<_> = t.difference(&o).collect();
+        let missing_in_template: Vec<_> = o.difference(&t).collect();
+        assert!(missing_in_openapi.is_empty(), "routes in template.yaml but not openapi.yaml: {missing_in_openapi:?}");
+        assert!(missing_in_template.is_empty(), "routes in openapi.yaml but not template.yaml: {missing_in_template:?}");
     }
 }

@@ -189,7 +189,8 @@ async fn main() -> Result<()> {
         std::fs::write(path, serde_json::to_vec_pretty(&resources)?).with_context(|| format!("writing {}", path.display()))?;
     }
     let route_count = routes.len();
-    let gw = Arc::new(gateway::Gateway { routes, overhead_us: Default::default(), api: stack.api.clone(), issuer, pools: pools.clone(), resources, account: args.account.clone() });
+    let openapi = std::fs::read_to_string(project_root.join("openapi.yaml")).ok();
+    let gw = Arc::new(gateway::Gateway { routes, overhead_us: Default::default(), api: stack.api.clone(), issuer, pools: pools.clone(), resources, account: args.account.clone(), openapi });
     let app = axum::Router::new().fallback(gateway::handle).with_state(gw);
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await.with_context(|| format!("binding {}:{}", args.host, args.port))?;
     let addr = listener.local_addr()?;

@@ -60,6 +60,8 @@ pub struct Page<T> {
     /// Where the next page starts; `None` on the last page.
     pub last_key: Option<LastKey>,
     pub items_read: i32,
+    /// Size of the items read, by DynamoDB's item-size rules: what read capacity is billed on.
+    pub bytes_read: usize,
     pub capacity_units: f64,
 }
 

@@ -141,7 +141,7 @@ fn page_of<T: Clone>(sorted: Vec<(String, T)>, limit: u32, start: Option<LastKey
     let more = rest.len() > limit as usize;
     let items: Vec<(String, T)> = rest.into_iter().take(limit as usize).collect();
     let last_key = if more { items.last().map(|(k, _)| LastKey::from([("SK".to_owned(), k.clone())])) } else { None };
-    Page { items_read: items.len() as i32, items: items.into_iter().map(|(_, v)| v).collect(), last_key, capacity_units: 0.0 }
+    Page { items_read: items.len() as i32, bytes_read: 0, items: items.into_iter().map(|(_, v)| v).collect(), last_key, capacity_units: 0.0 }
 }
 
 #[async_trait]

@@ -30,7 +30,7 @@ where
     let bound_to = format!("owner-listings|{}", caller.user_id);
     let start = get("cursor").map(|c| cursor::decode(&key, &bound_to, c)).transpose()?;
     let page = deps.store.owner_listings(&caller.user_id, limit, start).await?;
-    tracing::info!(items = page.items.len(), items_read = page.items_read, capacity_units = page.capacity_units, "owner listings page");
+    tracing::info!(items = page.items.len(), items_read = page.items_read, bytes_read = page.bytes_read, capacity_units = page.capacity_units, "owner listings page");
     json(200, &PageView::new(page.items, &key, &bound_to, page.last_key.as_ref()))
 }
 

@@ -29,6 +29,7 @@ where
         partition = %index.partition,
         items = page.items.len(),
         items_read = page.items_read,
+        bytes_read = page.bytes_read,
         capacity_units = page.capacity_units,
         "search page"
     );

@@ -242,6 +242,25 @@ fn start_key(start: Option<LastKey>) -> Option<Item> {
     start.map(|k| k.into_iter().map(|(name, v)| (name, s(v))).collect())
 }
 
+/// An item's size as DynamoDB bills it: attribute names plus values (strings and binaries by
+/// length, numbers ~1 byte per 2 digits + 1, containers 3 bytes + their contents).
+pub fn item_size(item: &Item) -> usize {
+    fn value_size(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+            AttributeValue::B(b) => b.as_ref().len(),
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
+            AttributeValue::Ns(v) => v.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+            AttributeValue::L(v) => 3 + v.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+            AttributeValue::M(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value_size(x)).sum::<usize>(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
 fn capacity(c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) -> f64 {
     c.and_then(|c| c.capacity_units()).unwrap_or(0.0)
 }
@@ -335,6 +354,7 @@ impl ListingSearch for DynamoTable {
         let out = request.send().await.map_err(|e| sdk_error(DEP, e))?;
         let mut items = out.items.unwrap_or_default();
         let items_read = items.len() as i32;
+        let bytes_read = items.iter().map(item_size).sum();
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
         let last_key = if more { last_key_of(items.last(), &["PK", "SK"]) } else { None };
@@ -342,7 +362,7 @@ impl ListingSearch for DynamoTable {
             .into_iter()
             .map(|item| serde_dynamo::from_item::<_, SearchEntryItem>(item).map_err(AppError::internal)?.try_into())
             .collect::<Result<Vec<ListingSummary>, AppError>>()?;
-        Ok(Page { items: summaries, last_key, items_read, capacity_units: capacity(out.consumed_capacity.as_ref()) })
+        Ok(Page { items: summaries, last_key, items_read, bytes_read, capacity_units: capacity(out.consumed_capacity.as_ref()) })
     }
 }
 
@@ -366,6 +386,7 @@ impl OwnerListings for DynamoTable {
             .map_err(|e| sdk_error(DEP, e))?;
         let mut items = out.items.unwrap_or_default();
         let items_read = items.len() as i32;
+        let bytes_read = items.iter().map(item_size).sum();
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
         let last_key = if more { last_key_of(items.last(), &["PK", "SK", "GSI1PK", "GSI1SK"]) } else { None };
@@ -373,6 +394,6 @@ impl OwnerListings for DynamoTable {
             .into_iter()
             .map(|item| serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into())
             .collect::<Result<Vec<Listing>, AppError>>()?;
-        Ok(Page { items: listings, last_key, items_read, capacity_units: capacity(out.consumed_capacity.as_ref()) })
+        Ok(Page { items: listings, last_key, items_read, bytes_read, capacity_units: capacity(out.consumed_capacity.as_ref()) })
     }
 }
