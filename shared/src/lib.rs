@@ -5,6 +5,7 @@
 //! `adapters` implement `ports`. No handler calls an AWS SDK directly.
 
 pub mod adapters;
+pub mod bookings;
 pub mod config;
 pub mod consumer;
 pub mod cursor;
@@ -14,6 +15,7 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod ports;
+pub mod scheduled;
 pub mod secrets;
 pub mod services;
 pub mod telemetry;

@@ -104,3 +104,85 @@ pub trait CursorKeys: Send + Sync {
 pub trait ViewerIdentity: Send + Sync {
     async fn viewer(&self, authorization: Option<&str>) -> Result<Option<crate::identity::Caller>, AppError>;
 }
+
+/// A client's `Idempotency-Key` for creating a booking, scoped to the caller, with what the
+/// request asked for (a key reused for a different request is refused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// Whether a create stored something new or found the earlier result of the same request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created<T> {
+    New,
+    Replayed(T),
+}
+
+#[async_trait]
+pub trait BookingReader: Send + Sync {
+    async fn get_booking(&self, id: &crate::domain::booking::BookingId) -> Result<Option<crate::domain::booking::Booking>, AppError>;
+}
+
+#[async_trait]
+pub trait BookingWriter: Send + Sync {
+    /// Stores `booking` together with one hold per day, in one transaction: 409
+    /// `dates_unavailable` if any day is already held or blocked. With an idempotency key a
+    /// repeat of the same request returns the booking the first one stored.
+    async fn create_booking(&self, booking: &crate::domain::booking::Booking, idempotency: Option<&IdempotencyKey>) -> Result<Created<crate::domain::booking::Booking>, AppError>;
+    /// Replaces `previous` with `next` only if its status and version are still `previous`'s
+    /// (else `PreconditionFailed`: someone else moved it). Releases the days in the same
+    /// transaction when `next` no longer holds them.
+    async fn move_booking(&self, previous: &crate::domain::booking::Booking, next: &crate::domain::booking::Booking) -> Result<(), AppError>;
+}
+
+/// Days a listing cannot be booked for.
+#[async_trait]
+pub trait Calendar: Send + Sync {
+    /// Held (by bookings) and blocked (by the owner) days within `window`.
+    async fn unavailable_days(&self, listing: &ListingId, window: &crate::domain::booking::DateRange) -> Result<Vec<chrono::NaiveDate>, AppError>;
+    /// Blocks every day of `range` (already blocked days stay blocked); 409
+    /// `dates_unavailable` if a booking holds any of them, and then nothing is blocked.
+    async fn block_days(&self, listing: &ListingId, range: &crate::domain::booking::DateRange) -> Result<(), AppError>;
+    /// Unblocks the owner's blocks in `range`; days held by bookings are left alone.
+    async fn unblock_days(&self, listing: &ListingId, range: &crate::domain::booking::DateRange) -> Result<(), AppError>;
+}
+
+#[async_trait]
+pub trait BookingLists: Send + Sync {
+    /// A user's bookings as renter or as owner, newest first, optionally of one status.
+    async fn bookings_of(
+        &self,
+        party: crate::domain::booking::Party,
+        user: &UserId,
+        status: Option<crate::domain::booking::BookingStatus>,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<crate::domain::booking::Booking>, AppError>;
+}
+
+/// What a scheduled task looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Holds (`requested`, `pending_payment`) whose deadline has passed.
+    HoldExpiry,
+    /// `confirmed` bookings whose end date has passed.
+    Completion,
+}
+
+#[async_trait]
+pub trait DueBookings: Send + Sync {
+    /// Up to `limit` bookings due for `what` at `now`, oldest deadline first.
+    async fn due(&self, what: Due, now: DateTime<Utc>, limit: u32) -> Result<Vec<crate::domain::booking::BookingId>, AppError>;
+}
+
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Stores `n` unless one with its id exists for its user (duplicate events are no-ops).
+    async fn put_notification(&self, n: &crate::domain::notification::Notification) -> Result<Recorded, AppError>;
+    async fn notifications_of(&self, user: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<crate::domain::notification::Notification>, AppError>;
+    /// Marks one of `user`'s notifications read; `NotFound` if they have no such notification.
+    async fn mark_read(&self, user: &UserId, id: &str, now: DateTime<Utc>) -> Result<crate::domain::notification::Notification, AppError>;
+}

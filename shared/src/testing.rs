@@ -7,7 +7,11 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 
+use chrono::NaiveDate;
+
 use crate::cursor::LastKey;
+use crate::domain::booking::{Booking, BookingId, BookingStatus, DateRange, Party};
+use crate::domain::notification::Notification;
 use crate::domain::events::DomainEvent;
 use crate::domain::listing::{Listing, ListingId};
 use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
@@ -16,8 +20,9 @@ use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::domain::Clock;
 use crate::error::AppError;
 use crate::ports::{
-    AuditLog, EventPublisher, ListingReader, ListingSearch, ListingWriter, OwnerListings, Page, ProfileStore, ProfileUpdater,
-    Recorded, ViewerIdentity,
+    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, EventPublisher, IdempotencyKey,
+    ListingReader, ListingSearch, ListingWriter, NotificationStore, OwnerListings, Page, ProfileStore, ProfileUpdater, Recorded,
+    ViewerIdentity,
 };
 
 #[derive(Default)]
@@ -25,6 +30,11 @@ pub struct MemoryStore {
     pub profiles: Mutex<HashMap<UserId, Profile>>,
     pub audit: Mutex<HashMap<uuid::Uuid, DomainEvent>>,
     pub listings: Mutex<HashMap<ListingId, Listing>>,
+    pub bookings: Mutex<HashMap<BookingId, Booking>>,
+    /// (listing, day) -> holder: `booking:{id}` or `block`.
+    pub days: Mutex<HashMap<(ListingId, NaiveDate), String>>,
+    pub idempotency: Mutex<HashMap<(String, String), (String, BookingId)>>,
+    pub notifications: Mutex<Vec<Notification>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -188,5 +198,140 @@ impl ViewerIdentity for TrustingViewer {
             return Err(AppError::Unauthorized);
         }
         Ok(Some(Caller { user_id: UserId::parse(sub)?, groups: Vec::new(), email: None, name: None }))
+    }
+}
+
+#[async_trait]
+impl BookingReader for MemoryStore {
+    async fn get_booking(&self, id: &BookingId) -> Result<Option<Booking>, AppError> {
+        Ok(lock(&self.bookings).get(id).cloned())
+    }
+}
+
+#[async_trait]
+impl BookingWriter for MemoryStore {
+    async fn create_booking(&self, booking: &Booking, idempotency: Option<&IdempotencyKey>) -> Result<Created<Booking>, AppError> {
+        let mut idem = lock(&self.idempotency);
+        if let Some(k) = idempotency {
+            if let Some((fingerprint, id)) = idem.get(&(k.scope.clone(), k.key.clone())) {
+                if *fingerprint != k.fingerprint {
+                    return Err(AppError::conflict("idempotency_key_reused", "reused"));
+                }
+                return Ok(Created::Replayed(lock(&self.bookings)[id].clone()));
+            }
+        }
+        let mut days = lock(&self.days);
+        if booking.range().each_day().any(|d| days.contains_key(&(booking.listing_id.clone(), d))) {
+            return Err(AppError::conflict("dates_unavailable", "taken"));
+        }
+        for d in booking.range().each_day() {
+            days.insert((booking.listing_id.clone(), d), format!("booking:{}", booking.id));
+        }
+        if let Some(k) = idempotency {
+            idem.insert((k.scope.clone(), k.key.clone()), (k.fingerprint.clone(), booking.id.clone()));
+        }
+        lock(&self.bookings).insert(booking.id.clone(), booking.clone());
+        Ok(Created::New)
+    }
+
+    async fn move_booking(&self, previous: &Booking, next: &Booking) -> Result<(), AppError> {
+        let mut bookings = lock(&self.bookings);
+        match bookings.get(&previous.id) {
+            Some(b) if b.status == previous.status && b.version == previous.version => {}
+            _ => return Err(AppError::PreconditionFailed),
+        }
+        if previous.status.holds_dates() && !next.status.holds_dates() {
+            let mut days = lock(&self.days);
+            for d in previous.range().each_day() {
+                days.remove(&(previous.listing_id.clone(), d));
+            }
+        }
+        bookings.insert(next.id.clone(), next.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Calendar for MemoryStore {
+    async fn unavailable_days(&self, listing: &ListingId, window: &DateRange) -> Result<Vec<NaiveDate>, AppError> {
+        Ok(window.each_day().filter(|d| lock(&self.days).contains_key(&(listing.clone(), *d))).collect())
+    }
+    async fn block_days(&self, listing: &ListingId, range: &DateRange) -> Result<(), AppError> {
+        let mut days = lock(&self.days);
+        if range.each_day().any(|d| days.get(&(listing.clone(), d)).is_some_and(|h| h != "block")) {
+            return Err(AppError::conflict("dates_unavailable", "taken"));
+        }
+        for d in range.each_day() {
+            days.insert((listing.clone(), d), "block".into());
+        }
+        Ok(())
+    }
+    async fn unblock_days(&self, listing: &ListingId, range: &DateRange) -> Result<(), AppError> {
+        let mut days = lock(&self.days);
+        for d in range.each_day() {
+            if days.get(&(listing.clone(), d)).is_some_and(|h| h == "block") {
+                days.remove(&(listing.clone(), d));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BookingLists for MemoryStore {
+    async fn bookings_of(&self, party: Party, user: &UserId, status: Option<BookingStatus>, limit: u32, start: Option<LastKey>) -> Result<Page<Booking>, AppError> {
+        let mut mine: Vec<(String, Booking)> = lock(&self.bookings)
+            .values()
+            .filter(|b| match party {
+                Party::Renter => &b.renter_id == user,
+                Party::Owner => &b.owner_id == user,
+            })
+            .filter(|b| status.is_none_or(|s| b.status == s))
+            .map(|b| (format!("{:013}#{}", b.created_at.timestamp_millis(), b.id), b.clone()))
+            .collect();
+        mine.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(page_of(mine, limit, start))
+    }
+}
+
+#[async_trait]
+impl DueBookings for MemoryStore {
+    async fn due(&self, what: Due, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
+        let mut due: Vec<&Booking> = Vec::new();
+        let bookings = lock(&self.bookings);
+        for b in bookings.values() {
+            let is_due = match what {
+                Due::HoldExpiry => matches!(b.status, BookingStatus::Requested | BookingStatus::PendingPayment) && b.hold_lapsed(now),
+                Due::Completion => b.status == BookingStatus::Confirmed && b.end_date <= now.date_naive(),
+            };
+            if is_due {
+                due.push(b);
+            }
+        }
+        Ok(due.into_iter().take(limit as usize).map(|b| b.id.clone()).collect())
+    }
+}
+
+#[async_trait]
+impl NotificationStore for MemoryStore {
+    async fn put_notification(&self, n: &Notification) -> Result<Recorded, AppError> {
+        let mut all = lock(&self.notifications);
+        if all.iter().any(|x| x.id == n.id && x.user_id == n.user_id) {
+            return Ok(Recorded::Duplicate);
+        }
+        all.push(n.clone());
+        Ok(Recorded::New)
+    }
+    async fn notifications_of(&self, user: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<Notification>, AppError> {
+        let mut mine: Vec<(String, Notification)> = lock(&self.notifications).iter().filter(|n| &n.user_id == user).map(|n| (n.id.clone(), n.clone())).collect();
+        mine.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(page_of(mine, limit, start))
+    }
+    async fn mark_read(&self, user: &UserId, id: &str, now: DateTime<Utc>) -> Result<Notification, AppError> {
+        let mut all = lock(&self.notifications);
+        let n = all.iter_mut().find(|n| &n.user_id == user && n.id == id).ok_or(AppError::NotFound("notification"))?;
+        n.read = true;
+        n.read_at.get_or_insert(now);
+        Ok(n.clone())
     }
 }

@@ -5,6 +5,8 @@
 //! | profile       | `USER#{user_id}`   | `PROFILE`                   |
 //! | audit entry   | `AUDIT#{subject}`  | `EVT#{occurred_at}#{event}` |
 
+use std::collections::{BTreeMap, HashMap};
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
@@ -12,6 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::sdk_error;
+use crate::cursor::LastKey;
 use crate::domain::events::DomainEvent;
 use crate::domain::user::{DisplayName, PhoneNumber, Profile, ProfilePatch, UserId};
 use crate::error::AppError;
@@ -37,10 +40,6 @@ impl DynamoTable {
     pub(crate) fn table(&self) -> &str {
         &self.table
     }
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
 }
 
 fn timestamp(t: DateTime<Utc>) -> String {
@@ -219,5 +218,67 @@ impl AuditLog for DynamoTable {
             Err(e) if is_condition_failure(&e) => Ok(Recorded::Duplicate),
             Err(e) => Err(sdk_error(DEP, e)),
         }
+    }
+}
+
+// ---------------------------------------------------------------- helpers for every adapter
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn key_item(pk: &str, sk: &str) -> Item {
+    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+pub(crate) fn last_key_of(item: Option<&Item>, attributes: &[&str]) -> Option<LastKey> {
+    let item = item?;
+    let key: BTreeMap<String, String> = attributes
+        .iter()
+        .filter_map(|a| match item.get(*a) {
+            Some(AttributeValue::S(v)) => Some(((*a).to_owned(), v.clone())),
+            _ => None,
+        })
+        .collect();
+    (key.len() == attributes.len()).then_some(key)
+}
+
+pub(crate) fn start_key(start: Option<LastKey>) -> Option<Item> {
+    start.map(|k| k.into_iter().map(|(name, v)| (name, s(v))).collect())
+}
+
+/// An item's size as DynamoDB bills it: attribute names plus values (strings and binaries by
+/// length, numbers ~1 byte per 2 digits + 1, containers 3 bytes + their contents).
+pub fn item_size(item: &Item) -> usize {
+    fn value_size(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+            AttributeValue::B(b) => b.as_ref().len(),
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
+            AttributeValue::Ns(v) => v.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+            AttributeValue::L(v) => 3 + v.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+            AttributeValue::M(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value_size(x)).sum::<usize>(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+pub(crate) fn capacity(c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) -> f64 {
+    c.and_then(|c| c.capacity_units()).unwrap_or(0.0)
+}
+
+/// For a cancelled transaction, which of its items failed their condition (by position);
+/// empty for any other error.
+pub(crate) fn transaction_failures(err: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>) -> Vec<bool> {
+    match err.as_service_error() {
+        Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) => {
+            e.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect()
+        }
+        _ => Vec::new(),
     }
 }

@@ -9,14 +9,14 @@
 //! listing in a state it is not in. Entries carry the summary a result page shows, so a page
 //! is one `Query` reading `limit + 1` items.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::DynamoTable;
+use super::dynamodb::{capacity, item_size, key_item, last_key_of, s, start_key, transaction_failures, DynamoTable, Item};
 use super::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::country::Country;
@@ -28,11 +28,6 @@ use crate::error::AppError;
 use crate::ports::{ListingReader, ListingSearch, ListingWriter, OwnerListings, Page};
 
 const DEP: &str = "dynamodb";
-type Item = HashMap<String, AttributeValue>;
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
 
 fn listing_pk(id: &ListingId) -> String {
     format!("LISTING#{id}")
@@ -212,59 +207,6 @@ fn put(table: &str, item: Item, condition: Option<(&str, Option<(&str, Attribute
     Ok(TransactWriteItem::builder().put(p.build().map_err(AppError::internal)?).build())
 }
 
-fn key_item(pk: &str, sk: &str) -> Item {
-    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
-}
-
-/// `TransactionCanceledException` whose first item (the listing) failed its condition.
-fn first_condition_failed(err: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
-    match err.as_service_error() {
-        Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) => {
-            e.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-        }
-        _ => false,
-    }
-}
-
-fn last_key_of(item: Option<&Item>, attributes: &[&str]) -> Option<LastKey> {
-    let item = item?;
-    let key: BTreeMap<String, String> = attributes
-        .iter()
-        .filter_map(|a| match item.get(*a) {
-            Some(AttributeValue::S(v)) => Some(((*a).to_owned(), v.clone())),
-            _ => None,
-        })
-        .collect();
-    (key.len() == attributes.len()).then_some(key)
-}
-
-fn start_key(start: Option<LastKey>) -> Option<Item> {
-    start.map(|k| k.into_iter().map(|(name, v)| (name, s(v))).collect())
-}
-
-/// An item's size as DynamoDB bills it: attribute names plus values (strings and binaries by
-/// length, numbers ~1 byte per 2 digits + 1, containers 3 bytes + their contents).
-pub fn item_size(item: &Item) -> usize {
-    fn value_size(v: &AttributeValue) -> usize {
-        match v {
-            AttributeValue::S(s) => s.len(),
-            AttributeValue::N(n) => n.len().div_ceil(2) + 1,
-            AttributeValue::B(b) => b.as_ref().len(),
-            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-            AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
-            AttributeValue::Ns(v) => v.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
-            AttributeValue::L(v) => 3 + v.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
-            AttributeValue::M(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value_size(x)).sum::<usize>(),
-            _ => 0,
-        }
-    }
-    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
-}
-
-fn capacity(c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) -> f64 {
-    c.and_then(|c| c.capacity_units()).unwrap_or(0.0)
-}
-
 #[async_trait]
 impl ListingReader for DynamoTable {
     async fn get_listing(&self, id: &ListingId) -> Result<Option<Listing>, AppError> {
@@ -325,7 +267,7 @@ impl ListingWriter for DynamoTable {
         }
         match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => Ok(()),
-            Err(e) if first_condition_failed(&e) => Err(AppError::PreconditionFailed),
+            Err(e) if transaction_failures(&e).first() == Some(&true) => Err(AppError::PreconditionFailed),
             Err(e) => Err(sdk_error(DEP, e)),
         }
     }

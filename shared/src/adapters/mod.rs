@@ -1,5 +1,6 @@
 //! The one AWS implementation of each port.
 
+pub mod bookings;
 pub mod dynamodb;
 pub mod health;
 pub mod jwks;

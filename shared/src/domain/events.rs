@@ -50,6 +50,13 @@ pub mod kinds {
     pub const LISTING_CREATED: &str = "listing.created";
     pub const LISTING_UPDATED: &str = "listing.updated";
     pub const LISTING_ARCHIVED: &str = "listing.archived";
+    pub const BOOKING_REQUESTED: &str = "booking.requested";
+    pub const BOOKING_ACCEPTED: &str = "booking.accepted";
+    pub const BOOKING_DECLINED: &str = "booking.declined";
+    pub const BOOKING_EXPIRED: &str = "booking.expired";
+    pub const BOOKING_CANCELLED: &str = "booking.cancelled";
+    pub const BOOKING_CONFIRMED: &str = "booking.confirmed";
+    pub const BOOKING_COMPLETED: &str = "booking.completed";
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Types and rules. Everything here is parsed once at the edge and valid thereafter.
 
+pub mod booking;
 pub mod country;
 pub mod events;
 pub mod listing;
 pub mod money;
+pub mod notification;
 pub mod search;
 pub mod user;
 

@@ -1,0 +1,17 @@
+use shared::adapters::dynamodb::DynamoTable;
+use shared::adapters::sqs::SqsEventPublisher;
+use shared::config::{aws_sdk_config, env_required};
+use shared::domain::SystemClock;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let config = aws_sdk_config().await;
+    let deps = complete_bookings::Deps {
+        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
+        events: SqsEventPublisher::new(aws_sdk_sqs::Client::new(&config), env_required("BOOKING_EVENTS_QUEUE_URL")?),
+        clock: SystemClock,
+        allow_clock_override: std::env::var("STAGE").is_ok_and(|s| s != "prod"),
+    };
+    shared::scheduled::run(&|event| complete_bookings::handle(event, &deps)).await
+}

@@ -1,0 +1,113 @@
+//! Booking workflows every booking function shares: moving a booking through the state
+//! machine (with the race handling), announcing moves, and the checks at the edges.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::booking::{Booking, BookingId, Party, Transition};
+use crate::domain::events::DomainEvent;
+use crate::domain::listing::{Listing, ListingId};
+use crate::domain::user::UserId;
+use crate::error::AppError;
+use crate::ports::{BookingReader, BookingWriter, EventPublisher, ListingReader};
+
+/// The event announcing `booking`'s state; consumers (notifications) read only this.
+pub fn event(kind: &str, booking: &Booking, actor: Option<&UserId>, at: DateTime<Utc>) -> DomainEvent {
+    DomainEvent::new(
+        kind,
+        format!("booking/{}", booking.id),
+        actor.map(ToString::to_string),
+        at,
+        serde_json::json!({
+            "booking_id": booking.id.as_str(),
+            "listing_id": booking.listing_id.as_str(),
+            "listing_title": booking.listing_title,
+            "renter_id": booking.renter_id.as_str(),
+            "owner_id": booking.owner_id.as_str(),
+            "status": booking.status.as_str(),
+            "start_date": booking.start_date,
+            "end_date": booking.end_date,
+            "version": booking.version,
+        }),
+    )
+}
+
+/// Publishes a booking event. The move it reports is already committed, so a failed publish
+/// must not turn the caller's success into an error: it is logged (with the event, so it can
+/// be replayed) and counted, and the alarm on `EventsNotPublished` pages someone.
+pub async fn announce(events: &impl EventPublisher, event: &DomainEvent) {
+    if let Err(err) = events.publish(event).await {
+        crate::metrics::count("EventsNotPublished", &[("Type", event.kind.as_str())]);
+        tracing::error!(event_id = %event.id, event_type = %event.kind, error = %err, event = %serde_json::to_string(event).unwrap_or_default(), "booking event not published");
+    }
+}
+
+/// The booking `id` if `user` is its renter or its listing's owner; `NotFound` for anyone
+/// else, exactly as for an id that does not exist.
+pub async fn visible_booking(store: &impl BookingReader, id: &BookingId, user: &UserId) -> Result<(Booking, Party), AppError> {
+    let booking = store.get_booking(id).await?.ok_or(AppError::NotFound("booking"))?;
+    let party = booking.party(user).ok_or(AppError::NotFound("booking"))?;
+    Ok((booking, party))
+}
+
+/// The listing `id` as the public may see it (active), else `NotFound`.
+pub async fn public_listing(store: &impl ListingReader, id: &str) -> Result<Listing, AppError> {
+    let id = ListingId::parse(id)?;
+    store.get_listing(&id).await?.filter(|l| l.visible_to(None)).ok_or(AppError::NotFound("listing"))
+}
+
+/// Moves booking `id` by `t` at `now`, as `actor` (none for scheduled tasks and payments).
+/// `edit` adds what the move records (who cancelled and why). Every write is conditional on
+/// the status and version read; when another move wins the race we read again: the move is
+/// either still possible on the new state (retried) or 409 naming the state that won.
+pub async fn move_booking<S, P>(
+    store: &S,
+    events: &P,
+    id: &BookingId,
+    t: Transition,
+    now: DateTime<Utc>,
+    actor: Option<&UserId>,
+    edit: impl Fn(&mut Booking),
+) -> Result<Booking, AppError>
+where
+    S: BookingReader + BookingWriter,
+    P: EventPublisher,
+{
+    for _ in 0..3 {
+        let current = store.get_booking(id).await?.ok_or(AppError::NotFound("booking"))?;
+        let mut next = current.moved(t, now)?;
+        edit(&mut next);
+        match store.move_booking(&current, &next).await {
+            Ok(()) => {
+                tracing::info!(booking_id = %id, from = current.status.as_str(), to = next.status.as_str(), "booking moved");
+                crate::metrics::count("BookingMoves", &[("To", next.status.as_str())]);
+                announce(events, &event(t.event_kind(), &next, actor, now)).await;
+                return Ok(next);
+            }
+            Err(AppError::PreconditionFailed) => {
+                tracing::info!(booking_id = %id, "booking moved concurrently; reading again");
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(AppError::conflict("booking_busy", "the booking is changing right now; try again"))
+}
+
+/// `pending_payment` -> `confirmed`: what the payment worker calls when a payment succeeded
+/// (the amount check belongs to the payment side). Tests confirm through this same function.
+pub async fn confirm_payment<S, P>(store: &S, events: &P, id: &BookingId, now: DateTime<Utc>) -> Result<Booking, AppError>
+where
+    S: BookingReader + BookingWriter,
+    P: EventPublisher,
+{
+    move_booking(store, events, id, Transition::ConfirmPayment, now, None, |_| {}).await
+}
+
+/// An `Idempotency-Key` header: 1-255 visible ASCII characters.
+pub fn parse_idempotency_key(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    match raw {
+        None => Ok(None),
+        Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k.to_owned())),
+        Some(_) => Err(AppError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters")),
+    }
+}
