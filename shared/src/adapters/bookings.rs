@@ -499,7 +499,8 @@ impl DueBookings for DynamoTable {
         out.items
             .unwrap_or_default()
             .iter()
-            .filter_map(|item| item.get("id").and_then(|v| v.as_s().ok()))
+            // The index projects keys only: the id is in the table key.
+            .filter_map(|item| item.get("PK").and_then(|v| v.as_s().ok()).and_then(|pk| pk.strip_prefix("BOOKING#")))
             .map(|id| BookingId::parse(id).map_err(|_| AppError::internal("due index holds an invalid booking id")))
             .collect()
     }

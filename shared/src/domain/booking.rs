@@ -56,7 +56,9 @@ impl std::fmt::Display for BookingId {
 /// Days `[start, end)`: `end` is exclusive and always after `start`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DateRange {
+    #[serde(rename = "start_date")]
     pub start: NaiveDate,
+    #[serde(rename = "end_date")]
     pub end: NaiveDate,
 }
 
