@@ -118,6 +118,14 @@ async fn request_accept_confirm_cancel_with_notifications_and_privacy() {
         .await;
         assert_eq!(kinds, vec!["booking.cancelled", "booking.confirmed", "booking.accepted", "booking.requested"], "{who}");
     }
+    // Once archived, the listing stays readable by its past renter, and only by them.
+    let resp = http().delete(format!("{api}/listings/{listing}")).bearer_auth(&owner_t).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(http().get(format!("{api}/listings/{listing}")).bearer_auth(&renter_t).send().await.unwrap().status(), 200, "past renter");
+    assert_eq!(http().get(format!("{api}/listings/{listing}")).bearer_auth(&stranger_t).send().await.unwrap().status(), 404);
+    assert_eq!(http().get(format!("{api}/listings/{listing}")).send().await.unwrap().status(), 404);
+    assert_eq!(code(book(api, &renter_t, &listing, day(30), day(32), None).await).await.0, 404, "archived listings cannot be booked");
+
     let v: Value = http().get(format!("{api}/me/notifications?limit=1")).bearer_auth(&renter_t).send().await.unwrap().json().await.unwrap();
     let nid = v["items"][0]["id"].as_str().unwrap().to_owned();
     let read: Value = http().post(format!("{api}/me/notifications/{nid}/read")).bearer_auth(&renter_t).send().await.unwrap().json().await.unwrap();

@@ -135,7 +135,7 @@ pub async fn provision(template: &Value, resolver: &mut Resolver, clients: &Clie
 
     for (logical, resource) in all.iter().filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table") {
         let props = resolver.resolve(&resource["Properties"])?;
-        create_table(&clients.dynamodb, &resolver.resources[logical].reference.as_str().unwrap_or_default().to_owned(), &props).await?;
+        create_table(&clients.dynamodb, resolver.resources[logical].reference.as_str().unwrap_or_default(), &props).await?;
     }
 
     for (logical, resource) in all.iter().filter(|(_, r)| r["Type"] == "AWS::S3::Bucket") {

@@ -251,7 +251,7 @@ mod tests {
         assert_eq!(r.resolve(&json!({"Ref": "Origins"})).unwrap(), json!(["a", "b"]));
         assert_eq!(r.resolve(&json!({"Fn::Sub": "${AWS::StackName}-x-${Queue.Arn}-${!Lit}"})).unwrap(), json!("stack-x-arn:aws:sqs:eu-central-1:123:stack-Queue-${Lit}"));
         assert_eq!(r.resolve(&json!({"Fn::If": ["IsProd", 90, 14]})).unwrap(), json!(14));
-        assert_eq!(r.condition("NotProd").unwrap(), true);
+        assert!(r.condition("NotProd").unwrap());
         assert_eq!(r.resolve(&json!({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]})).unwrap(), json!("a-dev"));
         assert_eq!(r.resolve(&json!({"Fn::Sub": ["${X}!", {"X": {"Ref": "Stage"}}]})).unwrap(), json!("dev!"));
         assert!(r.resolve(&json!({"Ref": "Missing"})).is_err());

@@ -127,6 +127,12 @@ pub trait BookingReader: Send + Sync {
 }
 
 #[async_trait]
+pub trait ListingRenters: Send + Sync {
+    /// Whether `user` ever booked `listing` (past renters may still read it once archived).
+    async fn has_booked(&self, listing: &ListingId, user: &UserId) -> Result<bool, AppError>;
+}
+
+#[async_trait]
 pub trait BookingWriter: Send + Sync {
     /// Stores `booking` together with one hold per day, in one transaction: 409
     /// `dates_unavailable` if any day is already held or blocked. With an idempotency key a

@@ -21,7 +21,7 @@ use crate::domain::Clock;
 use crate::error::AppError;
 use crate::ports::{
     AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, EventPublisher, IdempotencyKey,
-    ListingReader, ListingSearch, ListingWriter, NotificationStore, OwnerListings, Page, ProfileStore, ProfileUpdater, Recorded,
+    ListingReader, ListingRenters, ListingSearch, ListingWriter, NotificationStore, OwnerListings, Page, ProfileStore, ProfileUpdater, Recorded,
     ViewerIdentity,
 };
 
@@ -333,5 +333,12 @@ impl NotificationStore for MemoryStore {
         n.read = true;
         n.read_at.get_or_insert(now);
         Ok(n.clone())
+    }
+}
+
+#[async_trait]
+impl ListingRenters for MemoryStore {
+    async fn has_booked(&self, listing: &ListingId, user: &UserId) -> Result<bool, AppError> {
+        Ok(lock(&self.bookings).values().any(|b| &b.listing_id == listing && &b.renter_id == user))
     }
 }

@@ -33,3 +33,34 @@ where
     tracing::info!(due = due.len(), completed, skipped, "completion run");
     Ok(serde_json::json!({ "due": due.len(), "completed": completed, "skipped": skipped }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::booking::{Booking, BookingStatus, DateRange};
+    use shared::domain::listing::Listing;
+    use shared::domain::user::UserId;
+    use shared::ports::{BookingWriter, Calendar};
+    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+
+    #[tokio::test]
+    async fn completes_confirmed_stays_after_their_end_date() {
+        let deps = Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default(), allow_clock_override: true };
+        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
+        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now()).unwrap();
+        let range = DateRange::parse("2026-12-01", "2026-12-04").unwrap();
+        let booking = Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, deps.clock.now(), 1_000).unwrap();
+        deps.store.create_booking(&booking, None).await.unwrap();
+        let pending = shared::bookings::confirm_payment(&deps.store, &deps.events, &booking.id, deps.clock.now()).await.unwrap();
+        assert_eq!(pending.status, BookingStatus::Confirmed);
+
+        let at = |day: &str| serde_json::json!({ "now": format!("{day}T00:00:00Z") });
+        assert_eq!(handle(at("2026-12-03"), &deps).await.unwrap()["completed"], 0, "still renting");
+        assert_eq!(handle(at("2026-12-04"), &deps).await.unwrap()["completed"], 1, "the end date came");
+        assert_eq!(handle(at("2026-12-05"), &deps).await.unwrap()["completed"], 0);
+        assert_eq!(deps.store.bookings.lock().unwrap()[&booking.id].status, BookingStatus::Completed);
+        assert!(deps.store.unavailable_days(&listing.id, &range).await.unwrap().is_empty(), "completed bookings hold no days");
+        assert_eq!(deps.events.kinds(), vec!["booking.confirmed", "booking.completed"]);
+    }
+}

@@ -41,3 +41,38 @@ where
     shared::metrics::emit("BookingsExpired", shared::metrics::Unit::Count, f64::from(expired), &[]);
     Ok(serde_json::json!({ "due": due.len(), "expired": expired, "skipped": skipped }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use shared::domain::booking::{Booking, BookingStatus, DateRange};
+    use shared::domain::listing::Listing;
+    use shared::domain::user::UserId;
+    use shared::ports::{BookingWriter, Calendar};
+    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+
+    #[tokio::test]
+    async fn expires_lapsed_holds_once_and_frees_their_days() {
+        let deps = Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default(), allow_clock_override: true };
+        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
+        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now()).unwrap();
+        let range = DateRange::parse("2026-12-01", "2026-12-04").unwrap();
+        let booking = Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, deps.clock.now(), 1_000).unwrap();
+        deps.store.create_booking(&booking, None).await.unwrap();
+
+        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/expire-holds.json")).unwrap();
+        assert_eq!(handle(fixture, &deps).await.unwrap()["expired"], 0, "the real clock: nothing lapsed");
+        let at = |mins: i64| serde_json::json!({ "now": (deps.clock.now() + Duration::minutes(mins)).to_rfc3339() });
+        assert_eq!(handle(at(29), &deps).await.unwrap()["expired"], 0);
+        assert_eq!(handle(at(31), &deps).await.unwrap()["expired"], 1);
+        assert_eq!(handle(at(32), &deps).await.unwrap()["expired"], 0, "a second run finds nothing");
+        assert_eq!(deps.store.bookings.lock().unwrap()[&booking.id].status, BookingStatus::Expired);
+        assert!(deps.store.unavailable_days(&listing.id, &range).await.unwrap().is_empty());
+        assert_eq!(deps.events.kinds(), vec!["booking.expired"]);
+
+        let later = at(600);
+        assert_eq!(shared::scheduled::run_time(&later, &deps.clock, false).unwrap(), deps.clock.now(), "prod ignores the event's clock");
+    }
+}

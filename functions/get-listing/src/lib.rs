@@ -1,11 +1,12 @@
 //! `GET /listings/{id}` (public): active listings to anyone; drafts, paused and archived
-//! listings only to their owner (a signed-in owner's token is verified here, since the
-//! route has no authorizer). Everyone else gets 404, as for an id that does not exist.
+//! listings to their owner, and archived ones also to anyone who booked it (a signed-in
+//! caller's token is verified here, since the route has no authorizer). Everyone else gets
+//! 404, as for an id that does not exist.
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::listing::{ListingId, ListingStatus};
 use shared::http::{header, json, path_param, with_header};
-use shared::ports::{ListingReader, ViewerIdentity};
+use shared::ports::{ListingReader, ListingRenters, ViewerIdentity};
 use shared::AppError;
 
 pub struct Deps<S, V> {
@@ -15,17 +16,21 @@ pub struct Deps<S, V> {
 
 pub async fn handle<S, V>(req: Request, deps: &Deps<S, V>) -> Result<Response<Body>, AppError>
 where
-    S: ListingReader,
+    S: ListingReader + ListingRenters,
     V: ViewerIdentity,
 {
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let viewer = deps.viewer.viewer(header(&req, "authorization")).await?;
-    let listing = deps
-        .store
-        .get_listing(&id)
-        .await?
-        .filter(|l| l.visible_to(viewer.as_ref().map(|c| &c.user_id)))
-        .ok_or(AppError::NotFound("listing"))?;
+    let viewer_id = viewer.as_ref().map(|c| &c.user_id);
+    let listing = deps.store.get_listing(&id).await?.ok_or(AppError::NotFound("listing"))?;
+    let visible = listing.visible_to(viewer_id)
+        || match (listing.status, viewer_id) {
+            (ListingStatus::Archived, Some(user)) => deps.store.has_booked(&listing.id, user).await?,
+            _ => false,
+        };
+    if !visible {
+        return Err(AppError::NotFound("listing"));
+    }
     let mut response = with_header(json(200, &listing)?, "etag", &listing.etag())?;
     if viewer.is_none() && listing.status == ListingStatus::Active {
         // Anonymous views of active listings may be cached briefly by browsers and CDNs.

@@ -6,6 +6,7 @@
 //! | held day      | `LISTING#{listing}`                 | `DAY#{yyyy-mm-dd}`| -                            | -                            | -                                 |
 //! | idempotency   | `IDEMPOTENCY#{user}#{key}`          | `IDEMPOTENCY`     | -                            | -                            | -                                 |
 //! | notification  | `USER#{user}`                       | `NOTIF#{id}`      | -                            | -                            | -                                 |
+//! | past renter   | `LISTING#{listing}`                 | `RENTER#{user}`   | -                            | -                            | -                                 |
 //!
 //! No double booking: a day can be held by one thing only, because holding it means creating
 //! its `DAY#` item with `attribute_not_exists`, in the same transaction as the booking (or the
@@ -29,7 +30,8 @@ use crate::domain::notification::Notification;
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{
-    BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, IdempotencyKey, NotificationStore, Page, Recorded,
+    BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, IdempotencyKey, ListingRenters, NotificationStore, Page,
+    Recorded,
 };
 
 const DEP: &str = "dynamodb";
@@ -290,6 +292,15 @@ impl BookingWriter for DynamoTable {
                     .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string())),
             )?);
         }
+        // Who rented it: past renters may still read the listing once it is archived.
+        writes.push(put(
+            Put::builder()
+                .table_name(self.table())
+                .item("PK", s(listing_pk(&booking.listing_id)))
+                .item("SK", s(format!("RENTER#{}", booking.renter_id)))
+                .item("entity", s("renter"))
+                .item("last_booking_id", s(booking.id.to_string())),
+        )?);
         let holder = HashMap::from([("kind".to_owned(), s("booking")), ("booking_id".to_owned(), s(booking.id.to_string()))]);
         writes.extend(self.hold_days(&booking.listing_id, &booking.range(), holder, "attribute_not_exists(PK)", &[])?);
         let err = match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
@@ -310,7 +321,7 @@ impl BookingWriter for DynamoTable {
             let earlier = self.get_booking(&id).await?.ok_or_else(|| AppError::internal("idempotency record names a missing booking"))?;
             return Ok(Created::Replayed(earlier));
         }
-        if failed.iter().skip(if idempotency.is_some() { 2 } else { 1 }).any(|f| *f) {
+        if failed.iter().skip(if idempotency.is_some() { 3 } else { 2 }).any(|f| *f) {
             return Err(dates_unavailable());
         }
         Err(AppError::internal("booking transaction cancelled for another reason"))
@@ -351,6 +362,23 @@ impl BookingWriter for DynamoTable {
                 }
             }
         }
+    }
+}
+
+#[async_trait]
+impl ListingRenters for DynamoTable {
+    async fn has_booked(&self, listing: &ListingId, user: &UserId) -> Result<bool, AppError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(listing_pk(listing)))
+            .key("SK", s(format!("RENTER#{user}")))
+            .projection_expression("PK")
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        Ok(out.item.is_some())
     }
 }
 

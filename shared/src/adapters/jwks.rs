@@ -19,12 +19,15 @@ use crate::ports::ViewerIdentity;
 /// How often an unknown `kid` may trigger a JWKS refetch (key rotation).
 const REFETCH_AFTER: Duration = Duration::from_secs(60);
 
+/// When the key set was last fetched, and its keys by `kid`.
+type KeyCache = (Option<Instant>, HashMap<String, (DecodingKey, Algorithm)>);
+
 pub struct JwksVerifier {
     issuer: String,
     audience: Vec<String>,
     jwks_url: String,
     http: reqwest::Client,
-    keys: Mutex<(Option<Instant>, HashMap<String, (DecodingKey, Algorithm)>)>,
+    keys: Mutex<KeyCache>,
 }
 
 impl JwksVerifier {
