@@ -53,7 +53,7 @@ start_runner() {
     --template "$ROOT/template.yaml" --bin-dir "$ROOT/target/debug" \
     --dev-secrets "$ROOT/local-runner/dev-secrets.json" \
     --aws-endpoint "http://127.0.0.1:$moto" --port "$port" --stack-name "$stack" \
-    --fn-env "STRIPE_API_BASE=http://127.0.0.1:$stripe" \
+    --param "StripeApiBase=http://127.0.0.1:$stripe" \
     --resources-out "$STATE/$stack-resources.json" "$@" >"$logfile" 2>&1 &
   PIDS+=($!)
   local deadline=$((SECONDS + 60))
@@ -65,6 +65,17 @@ start_runner() {
     fi
     sleep 0.2
   done
+  configure_stripe_webhook "$stripe" "$port" "$stack"
+}
+
+# configure_stripe_webhook STRIPE_PORT API_PORT STACK: localstripe signs and sends its events
+# to this stack's POST /webhooks/stripe with the local dev webhook secret, as Stripe would.
+configure_stripe_webhook() {
+  local secret
+  secret=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["StripeSecret"]["webhook_secret"])' "$ROOT/local-runner/dev-secrets.json")
+  curl -sf -X POST "http://127.0.0.1:$1/_config/webhooks/$3" -H 'content-type: application/json' \
+    -d "{\"url\": \"http://127.0.0.1:$2/webhooks/stripe\", \"secret\": \"$secret\"}" >/dev/null ||
+    { log "could not configure localstripe's webhook"; return 1; }
 }
 
 stop_all() {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod metrics;
+pub mod payments;
 pub mod ports;
 pub mod scheduled;
 pub mod secrets;

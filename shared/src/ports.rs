@@ -192,3 +192,59 @@ pub trait NotificationStore: Send + Sync {
     /// Marks one of `user`'s notifications read; `NotFound` if they have no such notification.
     async fn mark_read(&self, user: &UserId, id: &str, now: DateTime<Utc>) -> Result<crate::domain::notification::Notification, AppError>;
 }
+
+/// A Stripe PaymentIntent, as much of it as we use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PaymentIntent {
+    pub id: String,
+    pub client_secret: String,
+    pub amount: i64,
+    /// Upper case, as our domain writes currencies.
+    pub currency: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub id: String,
+    pub amount: i64,
+    pub status: String,
+}
+
+/// Stripe, behind the few calls we make. Every write carries an idempotency key, so a retry
+/// never charges or refunds twice.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    async fn create_intent(&self, booking: &crate::domain::booking::Booking, idempotency_key: &str) -> Result<PaymentIntent, AppError>;
+    async fn get_intent(&self, id: &str) -> Result<PaymentIntent, AppError>;
+    async fn refund(&self, intent_id: &str, amount: i64, booking_id: &str, idempotency_key: &str) -> Result<Refund, AppError>;
+    /// What the browser needs to confirm the payment with Stripe.js.
+    async fn publishable_key(&self) -> Result<String, AppError>;
+}
+
+/// The webhook signing secrets: the current one and, during rotation, the previous one.
+#[async_trait]
+pub trait WebhookSecrets: Send + Sync {
+    async fn webhook_secrets(&self) -> Result<Vec<String>, AppError>;
+}
+
+/// Stripe event ids already accepted (kept 30+ days, longer than Stripe retries).
+#[async_trait]
+pub trait WebhookInbox: Send + Sync {
+    async fn record_event(&self, event_id: &str, now: DateTime<Utc>) -> Result<Recorded, AppError>;
+    /// Undoes `record_event` when the event could not be queued, so Stripe's retry is taken.
+    async fn forget_event(&self, event_id: &str) -> Result<(), AppError>;
+}
+
+/// The FIFO queue between the webhook and the payment worker.
+#[async_trait]
+pub trait PaymentEventQueue: Send + Sync {
+    async fn enqueue(&self, group: &str, deduplication_id: &str, body: &str) -> Result<(), AppError>;
+}
+
+/// Which booking a PaymentIntent pays (charges and disputes name the intent, not the booking).
+#[async_trait]
+pub trait IntentIndex: Send + Sync {
+    async fn link_intent(&self, intent_id: &str, booking: &crate::domain::booking::BookingId) -> Result<(), AppError>;
+    async fn booking_for_intent(&self, intent_id: &str) -> Result<Option<crate::domain::booking::BookingId>, AppError>;
+}

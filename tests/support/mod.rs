@@ -117,6 +117,8 @@ impl PrivateRunner {
             .args(["--dev-secrets", &format!("{root}/local-runner/dev-secrets.json")])
             .args(["--aws-endpoint", &env().aws_endpoint, "--port", &port.to_string(), "--stack-name", &stack])
             .args(["--resources-out", &resources_path])
+            // Never api.stripe.com from a test: the scripts' localstripe, when there is one.
+            .args(std::env::var("LOCALSTRIPE_URL").map(|u| vec!["--param".to_owned(), format!("StripeApiBase={u}")]).unwrap_or_default())
             .args(extra)
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))

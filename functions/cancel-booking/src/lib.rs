@@ -1,26 +1,32 @@
 //! `POST /bookings/{id}/cancel` (renter or owner) with `{"reason"}`: -> `cancelled`, releasing
-//! the days in the same transaction. Refunds for confirmed bookings follow with payments.
+//! the days in the same transaction. A confirmed, paid booking is refunded through Stripe per
+//! the policy (renter >= 48 h before the start: rental + fee; later: half the rental; owner:
+//! everything; the deposit always), with the booking's one refund idempotency key; the refund
+//! is recorded as requested and confirmed by the `charge.refunded` webhook.
 //! Anyone who is not a party to the booking gets 404; a move the state machine does not
 //! allow is 409 with a code naming the current state.
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::booking::{BookingId, CancelRequest, Transition};
-use shared::http::{json, json_body, path_param};
+use shared::domain::booking::{BookingId, BookingStatus, CancelRequest, PaymentStatus, RefundStatus, Transition};
+use shared::domain::payment::refund_for_cancellation;
 use shared::domain::Clock;
+use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, BookingWriter, EventPublisher};
+use shared::ports::{BookingReader, BookingWriter, EventPublisher, PaymentGateway};
 use shared::AppError;
 
-pub struct Deps<S, P, C> {
+pub struct Deps<S, P, G, C> {
     pub store: S,
     pub events: P,
+    pub gateway: G,
     pub clock: C,
 }
 
-pub async fn handle<S, P, C>(req: Request, deps: &Deps<S, P, C>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, P, G, C>(req: Request, deps: &Deps<S, P, G, C>) -> Result<Response<Body>, AppError>
 where
     S: BookingReader + BookingWriter,
     P: EventPublisher,
+    G: PaymentGateway,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
@@ -30,11 +36,68 @@ where
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(AppError::field("reason", "must be 1-500 characters"));
     }
-    let (_, party) = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
-
-    let booking = shared::bookings::move_booking(&deps.store, &deps.events, &id, Transition::Cancel, deps.clock.now(), Some(&caller.user_id), |b| {
+    let (booking, party) = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
+    let now = deps.clock.now();
+    // The state machine decides first; money only moves for a cancellation it allows.
+    booking.status.after(Transition::Cancel)?;
+    let refund = match (booking.status, booking.payment.status, &booking.payment.intent_id) {
+        (BookingStatus::Confirmed, PaymentStatus::Succeeded, Some(intent)) if booking.payment.refund_status == RefundStatus::None => {
+            let plan = refund_for_cancellation(&booking, party, now);
+            let refund = deps.gateway.refund(intent, plan.total(), id.as_str(), &shared::payments::refund_key(&id)).await?;
+            tracing::info!(booking_id = %id, refund_id = %refund.id, amount = plan.total(), "cancellation refunded");
+            shared::metrics::count("Refunds", &[("Reason", "cancellation")]);
+            Some((plan.total(), refund.id))
+        }
+        _ => None,
+    };
+    let booking = shared::bookings::move_booking(&deps.store, &deps.events, &id, Transition::Cancel, now, Some(&caller.user_id), |b| {
         b.cancelled_by = Some(party);
         b.cancel_reason = Some(reason.clone());
-    }).await?;
+        if let Some((amount, refund_id)) = &refund {
+            b.payment.refund_status = RefundStatus::Requested;
+            b.payment.refund_amount = *amount;
+            b.payment.refund_id = Some(refund_id.clone());
+        }
+    })
+    .await?;
     json(200, &booking)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::booking::{Booking, DateRange};
+    use shared::domain::listing::Listing;
+    use shared::domain::user::UserId;
+    use shared::testing::{FakeGateway, FixedClock, MemoryStore, RecordingPublisher};
+
+    const RENTER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
+
+    #[tokio::test]
+    async fn cancelling_a_paid_booking_refunds_per_policy_once() {
+        let deps = Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), gateway: FakeGateway::default(), clock: FixedClock::default() };
+        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
+        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now()).unwrap();
+        let booking = Booking::request(&listing, UserId::parse(RENTER).unwrap(), DateRange::parse("2026-12-01", "2026-12-04").unwrap(), None, deps.clock.now(), 1_000).unwrap();
+        deps.store.create_booking(&booking, None).await.unwrap();
+        {
+            let mut all = deps.store.bookings.lock().unwrap();
+            let b = all.get_mut(&booking.id).unwrap();
+            b.status = BookingStatus::Confirmed;
+            b.payment.status = PaymentStatus::Succeeded;
+            b.payment.intent_id = Some("pi_9".into());
+        }
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/cancel-booking.json")).unwrap();
+        v["pathParameters"]["id"] = serde_json::json!(booking.id.as_str());
+        let resp = handle(lambda_http::request::from_str(&v.to_string()).unwrap(), &deps).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        // Renter, more than 48 h ahead: everything back (3 x 12.00 + 10% + 50.00 deposit).
+        assert_eq!(*deps.gateway.refunds.lock().unwrap(), vec![("pi_9".to_owned(), 3600 + 360 + 5000, format!("refund-{}", booking.id))]);
+        let stored = deps.store.bookings.lock().unwrap()[&booking.id].clone();
+        assert_eq!((stored.status, stored.payment.refund_status, stored.payment.refund_amount), (BookingStatus::Cancelled, RefundStatus::Requested, 8960));
+        let again = handle(lambda_http::request::from_str(&v.to_string()).unwrap(), &deps).await.unwrap_err();
+        assert_eq!(again.code(), "booking_is_cancelled");
+        assert_eq!(deps.gateway.refunds.lock().unwrap().len(), 1);
+    }
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::dynamodb::{item_size, key_item, last_key_of, s, start_key, transaction_failures, DynamoTable, Item};
 use super::sdk_error;
 use crate::cursor::LastKey;
-use crate::domain::booking::{Booking, BookingId, BookingStatus, DateRange, Party, Quote};
+use crate::domain::booking::{Booking, BookingId, BookingStatus, DateRange, Party, PaymentState, PaymentStatus, Quote, RefundStatus};
 use crate::domain::listing::ListingId;
 use crate::domain::money::Currency;
 use crate::domain::notification::Notification;
@@ -99,6 +99,26 @@ struct BookingItem {
     cancelled_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cancel_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment_intent_id: Option<String>,
+    #[serde(default)]
+    payment_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment_failure_code: Option<String>,
+    #[serde(default)]
+    refund_status: String,
+    #[serde(default)]
+    refund_amount: i64,
+    #[serde(default)]
+    refunded_amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refund_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dispute_status: Option<String>,
+    #[serde(default)]
+    dispute_event_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    review: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: u64,
@@ -146,6 +166,16 @@ impl From<&Booking> for BookingItem {
                 Party::Owner => "owner".to_owned(),
             }),
             cancel_reason: b.cancel_reason.clone(),
+            payment_intent_id: b.payment.intent_id.clone(),
+            payment_status: b.payment.status.as_str().into(),
+            payment_failure_code: b.payment.failure_code.clone(),
+            refund_status: b.payment.refund_status.as_str().into(),
+            refund_amount: b.payment.refund_amount,
+            refunded_amount: b.payment.refunded_amount,
+            refund_id: b.payment.refund_id.clone(),
+            dispute_status: b.payment.dispute_status.clone(),
+            dispute_event_at: b.payment.dispute_event_at,
+            review: b.payment.review.clone(),
             created_at: b.created_at,
             updated_at: b.updated_at,
             version: b.version,
@@ -185,6 +215,18 @@ impl TryFrom<BookingItem> for Booking {
                 Some(_) => return Err(corrupt("cancelled_by")),
             },
             cancel_reason: i.cancel_reason.clone(),
+            payment: PaymentState {
+                intent_id: i.payment_intent_id.clone(),
+                status: PaymentStatus::parse(&i.payment_status).unwrap_or_default(),
+                failure_code: i.payment_failure_code.clone(),
+                refund_status: RefundStatus::parse(&i.refund_status).unwrap_or_default(),
+                refund_amount: i.refund_amount,
+                refunded_amount: i.refunded_amount,
+                refund_id: i.refund_id.clone(),
+                dispute_status: i.dispute_status.clone(),
+                dispute_event_at: i.dispute_event_at,
+                review: i.review.clone(),
+            },
             created_at: i.created_at,
             updated_at: i.updated_at,
             version: i.version,

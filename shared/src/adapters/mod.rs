@@ -5,8 +5,10 @@ pub mod dynamodb;
 pub mod health;
 pub mod jwks;
 pub mod listings;
+pub mod payments;
 pub mod secrets_manager;
 pub mod sqs;
+pub mod stripe;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 

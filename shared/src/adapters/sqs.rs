@@ -35,3 +35,33 @@ impl EventPublisher for SqsEventPublisher {
         Ok(())
     }
 }
+
+/// The FIFO queue to the payment worker: one message group per booking keeps its events in
+/// order; the deduplication id (the Stripe event id) drops repeats within SQS's 5 minutes.
+#[derive(Clone, Debug)]
+pub struct SqsFifoQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsFifoQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self { client, queue_url: queue_url.into() }
+    }
+}
+
+#[async_trait]
+impl crate::ports::PaymentEventQueue for SqsFifoQueue {
+    async fn enqueue(&self, group: &str, deduplication_id: &str, body: &str) -> Result<(), AppError> {
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_group_id(group)
+            .message_deduplication_id(deduplication_id)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| sdk_error("sqs", e))?;
+        Ok(())
+    }
+}

@@ -286,6 +286,68 @@ impl Transition {
 pub const REQUEST_HOLD: Duration = Duration::hours(24);
 pub const PAYMENT_HOLD: Duration = Duration::minutes(30);
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// No PaymentIntent yet.
+    #[default]
+    None,
+    /// An intent exists; the renter has not paid (yet).
+    Pending,
+    Succeeded,
+    /// The last attempt failed; the booking stays payable until its hold lapses.
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    #[default]
+    None,
+    /// Asked of Stripe; `charge.refunded` confirms it.
+    Requested,
+    /// Stripe reported the money returned (`refunded_amount`).
+    Refunded,
+}
+
+macro_rules! text_enum_io {
+    ($t:ty { $($v:ident => $s:literal),+ }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str { match self { $(Self::$v => $s),+ } }
+            pub fn parse(raw: &str) -> Option<Self> { match raw { $($s => Some(Self::$v),)+ _ => None } }
+        }
+    };
+}
+text_enum_io!(PaymentStatus { None => "none", Pending => "pending", Succeeded => "succeeded", Failed => "failed" });
+text_enum_io!(RefundStatus { None => "none", Requested => "requested", Refunded => "refunded" });
+
+/// What the payment side recorded on a booking. Every field moves forward only (see the
+/// payment worker), so duplicated, reordered or late Stripe events settle on one state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PaymentState {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent_id: Option<String>,
+    pub status: PaymentStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<String>,
+    pub refund_status: RefundStatus,
+    /// What we asked Stripe to refund (minor units).
+    pub refund_amount: i64,
+    /// What Stripe reports refunded on the charge (minor units).
+    pub refunded_amount: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
+    /// Stripe's status of an open or closed dispute (`needs_response`, `won`, `lost`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dispute_status: Option<String>,
+    /// `created` of the dispute event applied last, so an older one never overwrites it.
+    #[serde(skip)]
+    pub dispute_event_at: i64,
+    /// Why a person must look at this booking's money (e.g. `amount_mismatch`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
+}
+
 /// Who may act on a booking, and as what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -314,6 +376,7 @@ pub struct Booking {
     pub cancelled_by: Option<Party>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
+    pub payment: PaymentState,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -382,6 +445,7 @@ impl Booking {
             hold_expires_at: Some(now + hold),
             cancelled_by: None,
             cancel_reason: None,
+            payment: PaymentState::default(),
             created_at: now,
             updated_at: now,
             version: 1,

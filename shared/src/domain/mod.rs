@@ -6,6 +6,7 @@ pub mod events;
 pub mod listing;
 pub mod money;
 pub mod notification;
+pub mod payment;
 pub mod search;
 pub mod user;
 

@@ -1,0 +1,141 @@
+//! Stripe over plain HTTPS with our own serde types for the few fields we use (the base URL
+//! is configuration: api.stripe.com in AWS, localstripe locally). Keys come from Secrets
+//! Manager through the secret cache, so a rotated key is picked up without a redeploy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use crate::domain::booking::Booking;
+use crate::error::AppError;
+use crate::ports::{PaymentGateway, PaymentIntent, Refund, WebhookSecrets};
+use crate::secrets::{SecretCache, SecretSource};
+
+const DEP: &str = "stripe";
+
+/// The Stripe secret (JSON: `secret_key`, `publishable_key`, `webhook_secret`,
+/// `webhook_secret_previous`) behind the secret cache.
+pub struct StripeSecrets<S> {
+    cache: SecretCache<S>,
+    secret_id: String,
+}
+
+impl<S: SecretSource> StripeSecrets<S> {
+    pub fn new(cache: SecretCache<S>, secret_id: String) -> Self {
+        Self { cache, secret_id }
+    }
+
+    async fn field(&self, name: &str) -> Result<String, AppError> {
+        Ok(self.cache.get_json_field(&self.secret_id, name).await?.to_string())
+    }
+}
+
+#[async_trait]
+impl<S: SecretSource> WebhookSecrets for StripeSecrets<S> {
+    async fn webhook_secrets(&self) -> Result<Vec<String>, AppError> {
+        let current = self.field("webhook_secret").await?;
+        // The previous secret is optional (empty outside a rotation).
+        let previous = self.field("webhook_secret_previous").await.unwrap_or_default();
+        Ok([current, previous].into_iter().filter(|s| !s.is_empty()).collect())
+    }
+}
+
+pub struct StripeHttp<S> {
+    base: String,
+    http: reqwest::Client,
+    secrets: Arc<StripeSecrets<S>>,
+}
+
+impl<S: SecretSource> StripeHttp<S> {
+    pub fn new(base: String, secrets: Arc<StripeSecrets<S>>) -> Self {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(8)).build().unwrap_or_default();
+        Self { base: base.trim_end_matches('/').to_owned(), http, secrets }
+    }
+
+    async fn call<T: for<'de> Deserialize<'de>>(&self, method: reqwest::Method, path: &str, form: Option<Vec<(&str, String)>>, idempotency_key: Option<&str>) -> Result<T, AppError> {
+        let key = self.secrets.field("secret_key").await?;
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&key);
+        if let Some(k) = idempotency_key {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(pairs) = form {
+            let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))).finish();
+            req = req.header("content-type", "application/x-www-form-urlencoded").body(body);
+        }
+        let resp = req.send().await.map_err(|e| {
+            tracing::warn!(dependency = DEP, error = %e, "stripe unreachable");
+            AppError::Unavailable { dependency: DEP.into() }
+        })?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp.json::<T>().await.map_err(|e| AppError::internal(format!("stripe answered an unexpected body on {path}: {e}")));
+        }
+        let text = resp.text().await.unwrap_or_default();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            // A rotated key: forget the cached one so the next call fetches the new value.
+            self.secrets.cache.invalidate(&self.secrets.secret_id).await;
+        }
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS || status == reqwest::StatusCode::UNAUTHORIZED {
+            tracing::warn!(dependency = DEP, status = status.as_u16(), "stripe unavailable");
+            return Err(AppError::Unavailable { dependency: DEP.into() });
+        }
+        Err(AppError::internal(format!("stripe refused {path} with {status}: {text}")))
+    }
+}
+
+#[derive(Deserialize)]
+struct IntentBody {
+    id: String,
+    client_secret: Option<String>,
+    amount: i64,
+    currency: String,
+    status: String,
+}
+
+impl From<IntentBody> for PaymentIntent {
+    fn from(b: IntentBody) -> Self {
+        PaymentIntent { id: b.id, client_secret: b.client_secret.unwrap_or_default(), amount: b.amount, currency: b.currency.to_ascii_uppercase(), status: b.status }
+    }
+}
+
+#[derive(Deserialize)]
+struct RefundBody {
+    id: String,
+    amount: i64,
+    status: String,
+}
+
+#[async_trait]
+impl<S: SecretSource> PaymentGateway for StripeHttp<S> {
+    async fn create_intent(&self, booking: &Booking, idempotency_key: &str) -> Result<PaymentIntent, AppError> {
+        let form = vec![
+            ("amount", booking.quote.total.to_string()),
+            ("currency", booking.quote.currency.code().to_ascii_lowercase()),
+            ("payment_method_types[]", "card".to_owned()),
+            ("metadata[booking_id]", booking.id.to_string()),
+            ("metadata[listing_id]", booking.listing_id.to_string()),
+        ];
+        let body: IntentBody = self.call(reqwest::Method::POST, "/v1/payment_intents", Some(form), Some(idempotency_key)).await?;
+        Ok(body.into())
+    }
+
+    async fn get_intent(&self, id: &str) -> Result<PaymentIntent, AppError> {
+        if !id.starts_with("pi_") || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(AppError::internal("not a PaymentIntent id"));
+        }
+        let body: IntentBody = self.call(reqwest::Method::GET, &format!("/v1/payment_intents/{id}"), None, None).await?;
+        Ok(body.into())
+    }
+
+    async fn refund(&self, intent_id: &str, amount: i64, booking_id: &str, idempotency_key: &str) -> Result<Refund, AppError> {
+        let form = vec![("payment_intent", intent_id.to_owned()), ("amount", amount.to_string()), ("metadata[booking_id]", booking_id.to_owned())];
+        let body: RefundBody = self.call(reqwest::Method::POST, "/v1/refunds", Some(form), Some(idempotency_key)).await?;
+        Ok(Refund { id: body.id, amount: body.amount, status: body.status })
+    }
+
+    async fn publishable_key(&self) -> Result<String, AppError> {
+        self.secrets.field("publishable_key").await
+    }
+}

@@ -1,0 +1,300 @@
+//! Payments: Stripe webhook signatures, the few fields of Stripe events we use, and the
+//! refund policy on cancellation.
+
+use aws_lc_rs::hmac;
+use chrono::{DateTime, NaiveTime, Utc};
+use serde::Deserialize;
+
+use super::booking::{Booking, Party};
+use crate::error::AppError;
+
+/// Default tolerance for a signature's timestamp, as Stripe's libraries use.
+pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
+
+/// Why a webhook was refused. All of them are a 400 with no side effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureError {
+    MissingHeader,
+    Malformed,
+    NoV1Signature,
+    TooOld,
+    NoMatch,
+}
+
+impl SignatureError {
+    pub fn code(self) -> &'static str {
+        match self {
+            SignatureError::MissingHeader => "signature_missing",
+            SignatureError::Malformed => "signature_malformed",
+            SignatureError::NoV1Signature => "signature_scheme_unsupported",
+            SignatureError::TooOld => "signature_expired",
+            SignatureError::NoMatch => "signature_mismatch",
+        }
+    }
+}
+
+impl From<SignatureError> for AppError {
+    fn from(e: SignatureError) -> Self {
+        AppError::bad_request(e.code(), "the Stripe-Signature header does not verify this payload")
+    }
+}
+
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Verifies `Stripe-Signature` as Stripe's libraries do: `t=<unix>,v1=<hex>[,v1=...][,v0=...]`;
+/// HMAC-SHA256 of `"{t}.{payload}"` with each secret (current and previous during rotation),
+/// compared in constant time; any matching `v1` accepts; other schemes are ignored; a
+/// timestamp older than `tolerance_secs` is refused. `payload` is the raw body as received.
+pub fn verify_signature(header: Option<&str>, payload: &[u8], secrets: &[&str], tolerance_secs: i64, now: i64) -> Result<i64, SignatureError> {
+    let header = header.ok_or(SignatureError::MissingHeader)?;
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        let (k, v) = part.trim().split_once('=').ok_or(SignatureError::Malformed)?;
+        match k {
+            "t" => timestamp = Some(v.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
+            "v1" => signatures.push(v),
+            _ => {}
+        }
+    }
+    let t = timestamp.ok_or(SignatureError::Malformed)?;
+    if signatures.is_empty() {
+        return Err(SignatureError::NoV1Signature);
+    }
+    if tolerance_secs > 0 && now - t > tolerance_secs {
+        return Err(SignatureError::TooOld);
+    }
+    let mut signed = Vec::with_capacity(payload.len() + 12);
+    signed.extend_from_slice(t.to_string().as_bytes());
+    signed.push(b'.');
+    signed.extend_from_slice(payload);
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+        for sig in &signatures {
+            if let Some(bytes) = hex_decode(sig) {
+                // `verify` compares in constant time.
+                if hmac::verify(&key, &signed, &bytes).is_ok() {
+                    return Ok(t);
+                }
+            }
+        }
+    }
+    Err(SignatureError::NoMatch)
+}
+
+/// The parts of a Stripe event we read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StripeEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub created: i64,
+    pub data: StripeEventData,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StripeEventData {
+    pub object: serde_json::Value,
+}
+
+/// Event types the payment worker acts on; anything else is acknowledged and not queued.
+pub const HANDLED_EVENTS: [&str; 5] = [
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+];
+
+impl StripeEvent {
+    pub fn parse(body: &[u8]) -> Result<Self, AppError> {
+        serde_json::from_slice(body).map_err(|_| AppError::bad_request("invalid_event", "not a Stripe event"))
+    }
+
+    pub fn is_handled(&self) -> bool {
+        HANDLED_EVENTS.contains(&self.kind.as_str())
+    }
+
+    fn object_str(&self, field: &str) -> Option<&str> {
+        self.data.object.get(field).and_then(|v| v.as_str())
+    }
+
+    /// `metadata.booking_id` of the object, if it carries one (our PaymentIntents do).
+    pub fn booking_id(&self) -> Option<&str> {
+        self.data.object.get("metadata").and_then(|m| m.get("booking_id")).and_then(|v| v.as_str())
+    }
+
+    pub fn object_id(&self) -> Option<&str> {
+        self.object_str("id")
+    }
+
+    /// The FIFO message group: the booking (so its events apply in order), else the object.
+    pub fn group(&self) -> String {
+        self.booking_id().or_else(|| self.object_id()).unwrap_or(&self.id).to_owned()
+    }
+
+    pub fn amount(&self) -> Option<i64> {
+        self.data.object.get("amount").and_then(|v| v.as_i64())
+    }
+
+    pub fn amount_refunded(&self) -> Option<i64> {
+        self.data.object.get("amount_refunded").and_then(|v| v.as_i64())
+    }
+
+    /// Currency, upper case as our domain writes it (Stripe sends lower case).
+    pub fn currency(&self) -> Option<String> {
+        self.object_str("currency").map(str::to_ascii_uppercase)
+    }
+
+    /// The PaymentIntent this object is or belongs to.
+    pub fn payment_intent(&self) -> Option<&str> {
+        match self.object_str("object") {
+            Some("payment_intent") => self.object_id(),
+            _ => self.object_str("payment_intent"),
+        }
+    }
+
+    pub fn failure_code(&self) -> Option<String> {
+        self.data
+            .object
+            .get("last_payment_error")
+            .and_then(|e| e.get("code").or_else(|| e.get("decline_code")))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+
+    pub fn dispute_status(&self) -> Option<&str> {
+        self.object_str("status")
+    }
+}
+
+/// What a cancellation refunds, in the booking's currency (minor units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundPlan {
+    pub rental: i64,
+    pub service_fee: i64,
+    pub deposit: i64,
+}
+
+impl RefundPlan {
+    pub fn total(&self) -> i64 {
+        self.rental + self.service_fee + self.deposit
+    }
+}
+
+/// How long before the start a renter may cancel for a full refund.
+pub const FULL_REFUND_NOTICE_HOURS: i64 = 48;
+
+/// The refund for cancelling a confirmed booking at `now`: the owner cancelling refunds
+/// everything; the renter cancelling at least 48 h before the start (00:00 UTC of the start
+/// date) gets rental and fee back; later, the fee is kept and half the rental (rounded
+/// half-up) comes back. The deposit always comes back.
+pub fn refund_for_cancellation(booking: &Booking, by: Party, now: DateTime<Utc>) -> RefundPlan {
+    let q = &booking.quote;
+    let starts = booking.start_date.and_time(NaiveTime::MIN).and_utc();
+    let (rental, service_fee) = match by {
+        Party::Owner => (q.rental, q.service_fee),
+        Party::Renter if starts - now >= chrono::Duration::hours(FULL_REFUND_NOTICE_HOURS) => (q.rental, q.service_fee),
+        Party::Renter => ((q.rental + 1) / 2, 0),
+    };
+    RefundPlan { rental, service_fee, deposit: q.deposit }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_test_secret";
+
+    fn sign(secret: &str, t: i64, payload: &[u8]) -> String {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+        let mut signed = format!("{t}.").into_bytes();
+        signed.extend_from_slice(payload);
+        hmac::sign(&key, &signed).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    const NOW: i64 = 1_795_000_000;
+    const BODY: &[u8] = br#"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{}}}"#;
+
+    fn verify(header: Option<&str>, payload: &[u8]) -> Result<i64, SignatureError> {
+        verify_signature(header, payload, &[SECRET], DEFAULT_TOLERANCE_SECS, NOW)
+    }
+
+    #[test]
+    fn the_cases_stripes_libraries_test() {
+        let good = sign(SECRET, NOW, BODY);
+        assert_eq!(verify(Some(&format!("t={NOW},v1={good}")), BODY), Ok(NOW));
+        assert_eq!(verify(None, BODY), Err(SignatureError::MissingHeader), "missing header");
+        assert_eq!(verify(Some("garbage"), BODY), Err(SignatureError::Malformed), "malformed header");
+        assert_eq!(verify(Some(&format!("v1={good}")), BODY), Err(SignatureError::Malformed), "no timestamp");
+        assert_eq!(verify(Some(&format!("t=abc,v1={good}")), BODY), Err(SignatureError::Malformed), "bad timestamp");
+        assert_eq!(verify(Some(&format!("t={NOW},v0={good}")), BODY), Err(SignatureError::NoV1Signature), "only a v0 scheme");
+        assert_eq!(verify(Some(&format!("t={NOW},v1=bad_signature")), BODY), Err(SignatureError::NoMatch), "a fake signature");
+        let other = sign("whsec_other", NOW, BODY);
+        assert_eq!(verify(Some(&format!("t={NOW},v1={other}")), BODY), Err(SignatureError::NoMatch), "wrong secret");
+        assert_eq!(verify(Some(&format!("t={NOW},v1={other},v1={good},v0=zz")), BODY), Ok(NOW), "several v1, one valid");
+        let old = NOW - DEFAULT_TOLERANCE_SECS - 1;
+        assert_eq!(verify(Some(&format!("t={old},v1={}", sign(SECRET, old, BODY))), BODY), Err(SignatureError::TooOld), "expired timestamp");
+        let edge = NOW - DEFAULT_TOLERANCE_SECS;
+        assert_eq!(verify(Some(&format!("t={edge},v1={}", sign(SECRET, edge, BODY))), BODY), Ok(edge), "at the tolerance boundary");
+        let mut changed = BODY.to_vec();
+        changed[10] ^= 1;
+        assert_eq!(verify(Some(&format!("t={NOW},v1={good}")), &changed), Err(SignatureError::NoMatch), "one byte of body changed");
+        assert_eq!(verify(Some(&format!("t={NOW}, v1={good}")), BODY), Ok(NOW), "spaces after commas");
+    }
+
+    #[test]
+    fn rotation_accepts_the_previous_secret() {
+        let previous = sign("whsec_previous", NOW, BODY);
+        let header = format!("t={NOW},v1={previous}");
+        assert_eq!(verify_signature(Some(&header), BODY, &["whsec_current", "whsec_previous"], 300, NOW), Ok(NOW));
+        assert_eq!(verify_signature(Some(&header), BODY, &["whsec_current", ""], 300, NOW), Err(SignatureError::NoMatch));
+    }
+
+    #[test]
+    fn events_expose_what_the_worker_needs() {
+        let e = StripeEvent::parse(br#"{"id":"evt_9","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","object":"payment_intent","amount":9125,"currency":"eur","metadata":{"booking_id":"b-1"}}}}"#).unwrap();
+        assert_eq!((e.booking_id(), e.group(), e.amount(), e.currency().as_deref(), e.payment_intent()), (Some("b-1"), "b-1".to_owned(), Some(9125), Some("EUR"), Some("pi_1")));
+        assert!(e.is_handled());
+        let c = StripeEvent::parse(br#"{"id":"evt_8","type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge","payment_intent":"pi_1","amount_refunded":100}}}"#).unwrap();
+        assert_eq!((c.group(), c.payment_intent(), c.amount_refunded()), ("ch_1".to_owned(), Some("pi_1"), Some(100)));
+        assert!(!StripeEvent::parse(br#"{"id":"evt_7","type":"customer.created","data":{"object":{}}}"#).unwrap().is_handled());
+        assert!(StripeEvent::parse(b"[]").is_err());
+    }
+
+    #[test]
+    fn refund_policy() {
+        use crate::domain::booking::{Booking, BookingId, BookingStatus, Quote};
+        use crate::domain::money::Currency;
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
+        let booking = Booking {
+            id: BookingId::generate(),
+            listing_id: crate::domain::listing::ListingId::generate(),
+            listing_title: "Drill".into(),
+            owner_id: crate::domain::user::UserId::parse("o").unwrap(),
+            renter_id: crate::domain::user::UserId::parse("r").unwrap(),
+            start_date: start,
+            end_date: start + chrono::Duration::days(3),
+            status: BookingStatus::Confirmed,
+            quote: Quote { days: 3, daily_price: 1001, rental: 3003, service_fee_bps: 1000, service_fee: 300, deposit: 5000, total: 8303, currency: Currency::parse("EUR").unwrap() },
+            message: None,
+            hold_expires_at: None,
+            cancelled_by: None,
+            cancel_reason: None,
+            payment: Default::default(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            version: 1,
+        };
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(refund_for_cancellation(&booking, Party::Renter, at("2026-12-08T00:00:00Z")), RefundPlan { rental: 3003, service_fee: 300, deposit: 5000 }, "exactly 48 h before");
+        assert_eq!(refund_for_cancellation(&booking, Party::Renter, at("2026-12-08T00:00:01Z")), RefundPlan { rental: 1502, service_fee: 0, deposit: 5000 }, "later: half the rental, half-up");
+        assert_eq!(refund_for_cancellation(&booking, Party::Owner, at("2026-12-09T23:00:00Z")).total(), 8303, "owner: everything");
+    }
+}

@@ -1,0 +1,176 @@
+//! Payments end to end with localstripe: the renter pays, localstripe sends the signed
+//! webhook to the local gateway, the webhook function queues it (FIFO), the payment worker
+//! confirms the booking. Declines, refunds on cancellation, replays and forgeries.
+
+use std::time::Duration;
+
+use aws_lc_rs::hmac;
+use chrono::{NaiveDate, Utc};
+use integration_tests::{env, eventually, http, new_user, token};
+use serde_json::{json, Value};
+
+fn day(offset: i64) -> NaiveDate {
+    Utc::now().date_naive() + chrono::Duration::days(offset)
+}
+
+fn dev_secret(field: &str) -> String {
+    let root = std::env::var("PROJECT_ROOT").expect("PROJECT_ROOT");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}/local-runner/dev-secrets.json")).unwrap()).unwrap();
+    v["StripeSecret"][field].as_str().unwrap().to_owned()
+}
+
+fn stripe() -> String {
+    std::env::var("LOCALSTRIPE_URL").expect("LOCALSTRIPE_URL: run through scripts/test")
+}
+
+struct Booked {
+    id: String,
+    total: i64,
+    renter: String,
+    owner: String,
+}
+
+async fn booked(start: i64) -> Booked {
+    let api = &env().api;
+    let (owner, renter) = (token(&new_user()).await, token(&new_user()).await);
+    let listing: Value = http()
+        .post(format!("{api}/listings"))
+        .bearer_auth(&owner)
+        .json(&json!({
+            "title": "Road bike", "category": "bikes", "location": {"city": "Berlin", "country": "DE"},
+            "daily_price": {"amount": 2000, "currency": "EUR"}, "deposit": {"amount": 10000, "currency": "EUR"},
+            "min_days": 1, "max_days": 14, "booking_mode": "instant", "status": "active"
+        }))
+        .send().await.unwrap().json().await.unwrap();
+    let resp = http().post(format!("{api}/bookings")).bearer_auth(&renter)
+        .json(&json!({"listing_id": listing["id"], "start_date": day(start), "end_date": day(start + 3)}))
+        .send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let b: Value = resp.json().await.unwrap();
+    assert_eq!(b["status"], "pending_payment");
+    Booked { id: b["id"].as_str().unwrap().to_owned(), total: b["quote"]["total"].as_i64().unwrap(), renter, owner }
+}
+
+async fn pay(b: &Booked) -> Value {
+    let resp = http().post(format!("{}/bookings/{}/payment", env().api, b.id)).bearer_auth(&b.renter).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+    resp.json().await.unwrap()
+}
+
+async fn booking(b: &Booked) -> Value {
+    http().get(format!("{}/bookings/{}", env().api, b.id)).bearer_auth(&b.renter).send().await.unwrap().json().await.unwrap()
+}
+
+/// What the browser does with Stripe.js: attach a card and confirm (localstripe's way).
+async fn confirm_with(intent: &str, payment_method: &str) -> u16 {
+    let sk = dev_secret("secret_key");
+    let r = http().post(format!("{}/v1/payment_intents/{intent}", stripe())).bearer_auth(&sk).form(&[("payment_method", payment_method)]).send().await.unwrap();
+    assert_eq!(r.status(), 200, "attaching {payment_method}: {:?}", r.text().await);
+    http().post(format!("{}/v1/payment_intents/{intent}/confirm", stripe())).bearer_auth(&sk).send().await.unwrap().status().as_u16()
+}
+
+fn signed(body: &str, secret: &str) -> String {
+    let t = Utc::now().timestamp();
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    let sig: String = hmac::sign(&key, format!("{t}.{body}").as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={t},v1={sig}")
+}
+
+async fn post_webhook(body: &str, signature: &str) -> (u16, Value) {
+    let resp = http().post(env().url("/webhooks/stripe")).header("stripe-signature", signature).header("content-type", "application/json").body(body.to_owned()).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn eventually_booking(b: &Booked, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    eventually(Duration::from_secs(40), what, || async {
+        let v = booking(b).await;
+        check(&v).then_some(v)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn pay_confirm_by_webhook_then_cancel_and_refund() {
+    let b = booked(20).await;
+    let payment = pay(&b).await;
+    assert_eq!((payment["amount"].as_i64(), payment["currency"].as_str()), (Some(b.total), Some("EUR")));
+    assert!(payment["client_secret"].as_str().unwrap().starts_with("pi_"));
+    assert_eq!(payment["publishable_key"], dev_secret("publishable_key").as_str());
+    let intent = payment["payment_intent_id"].as_str().unwrap().to_owned();
+    assert_eq!(pay(&b).await["payment_intent_id"], intent.as_str(), "a retry returns the same intent");
+    // The owner may not pay; strangers see nothing.
+    let r = http().post(format!("{}/bookings/{}/payment", env().api, b.id)).bearer_auth(&b.owner).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+
+    assert_eq!(confirm_with(&intent, "pm_card_visa").await, 200);
+    let confirmed = eventually_booking(&b, "the webhook to confirm the booking", |v| v["status"] == "confirmed").await;
+    assert_eq!(confirmed["payment"]["status"], "succeeded");
+    let r = http().post(format!("{}/bookings/{}/payment", env().api, b.id)).bearer_auth(&b.renter).send().await.unwrap();
+    assert_eq!(r.status(), 409, "a confirmed booking is not payable again");
+
+    // Renter cancels 20 days ahead: everything back, through Stripe's refund API.
+    let cancelled: Value = http().post(format!("{}/bookings/{}/cancel", env().api, b.id)).bearer_auth(&b.renter).json(&json!({"reason": "Trip cancelled"})).send().await.unwrap().json().await.unwrap();
+    assert_eq!((cancelled["status"].as_str(), cancelled["payment"]["refund_status"].as_str(), cancelled["payment"]["refund_amount"].as_i64()), (Some("cancelled"), Some("requested"), Some(b.total)));
+    let refunds: Value = http().get(format!("{}/v1/refunds?payment_intent={intent}", stripe())).bearer_auth(dev_secret("secret_key")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(refunds["data"][0]["amount"].as_i64(), Some(b.total), "the refund reached Stripe: {refunds}");
+
+    // Stripe confirms with charge.refunded (localstripe does not send it; we sign it as Stripe does).
+    let event = json!({"id": format!("evt_{}", uuid::Uuid::new_v4().simple()), "object": "event", "type": "charge.refunded", "created": Utc::now().timestamp(),
+        "data": {"object": {"id": "ch_test", "object": "charge", "payment_intent": intent, "amount_refunded": b.total, "currency": "eur"}}}).to_string();
+    assert_eq!(post_webhook(&event, &signed(&event, &dev_secret("webhook_secret"))).await.0, 200);
+    let refunded = eventually_booking(&b, "the refund to be confirmed", |v| v["payment"]["refund_status"] == "refunded").await;
+    assert_eq!(refunded["payment"]["refunded_amount"].as_i64(), Some(b.total));
+}
+
+#[tokio::test]
+async fn a_declined_card_is_recorded_and_the_booking_stays_payable() {
+    let b = booked(30).await;
+    let intent = pay(&b).await["payment_intent_id"].as_str().unwrap().to_owned();
+    assert_eq!(confirm_with(&intent, "pm_card_chargeCustomerFail").await, 402);
+    let failed = eventually_booking(&b, "the failure to be recorded", |v| v["payment"]["status"] == "failed").await;
+    assert_eq!(failed["status"], "pending_payment", "still payable until the hold lapses");
+    assert!(failed["payment"]["failure_code"].is_string());
+}
+
+#[tokio::test]
+async fn one_event_posted_ten_times_at_once_has_one_effect_and_forgeries_none() {
+    let b = booked(40).await;
+    let intent = pay(&b).await["payment_intent_id"].as_str().unwrap().to_owned();
+    let before = booking(&b).await;
+
+    // A forged event (signed with the wrong secret) is refused and changes nothing.
+    let forged = json!({"id": "evt_forged", "object": "event", "type": "payment_intent.succeeded", "created": Utc::now().timestamp(),
+        "data": {"object": {"id": intent, "object": "payment_intent", "amount": b.total, "currency": "eur", "metadata": {"booking_id": b.id}}}}).to_string();
+    let (status, body) = post_webhook(&forged, &signed(&forged, "whsec_not_ours")).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("signature_mismatch")));
+    let (status, _) = post_webhook(&forged, "t=1,v1=00").await;
+    assert_eq!(status, 400);
+
+    let event = json!({"id": format!("evt_{}", uuid::Uuid::new_v4().simple()), "object": "event", "type": "payment_intent.succeeded", "created": Utc::now().timestamp(),
+        "data": {"object": {"id": intent, "object": "payment_intent", "amount": b.total, "currency": "eur", "metadata": {"booking_id": b.id}}}}).to_string();
+    let signature = signed(&event, &dev_secret("webhook_secret"));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (event, signature) = (event.clone(), signature.clone());
+        tasks.spawn(async move { post_webhook(&event, &signature).await });
+    }
+    let mut queued = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (status, body) = r.unwrap();
+        assert_eq!(status, 200, "{body}");
+        if body["queued"] == true {
+            queued += 1;
+        }
+    }
+    assert_eq!(queued, 1, "recorded and queued once");
+    let confirmed = eventually_booking(&b, "confirmation", |v| v["status"] == "confirmed").await;
+    assert_eq!(confirmed["version"].as_i64(), Some(before["version"].as_i64().unwrap() + 1), "one effect");
+    let kinds = eventually(Duration::from_secs(30), "the confirmation notice", || async {
+        let v: Value = http().get(env().url("/me/notifications")).bearer_auth(&b.renter).send().await.ok()?.json().await.ok()?;
+        let kinds: Vec<String> = v["items"].as_array()?.iter().map(|n| n["type"].as_str().unwrap_or_default().to_owned()).collect();
+        kinds.contains(&"booking.confirmed".to_owned()).then_some(kinds)
+    })
+    .await;
+    assert_eq!(kinds.iter().filter(|k| *k == "booking.confirmed").count(), 1);
+}
