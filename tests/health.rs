@@ -10,7 +10,9 @@ async fn healthy_stack_answers_200_with_every_dependency() {
     assert_eq!(resp.headers()["content-type"], "application/json");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "ok");
-    for dep in ["dynamodb", "s3", "sqs", "secretsmanager"] {
+    let deps = ["dynamodb", "s3", "sqs:domain-events", "sqs:booking-events", "sqs:payments", "secretsmanager:stripe", "secretsmanager:cursor"];
+    assert_eq!(body["checks"].as_object().unwrap().len(), deps.len(), "every dependency, no more: {body}");
+    for dep in deps {
         assert_eq!(body["checks"][dep]["status"], "ok", "{dep}: {body}");
         assert!(body["checks"][dep]["latency_ms"].as_f64().is_some(), "{dep} latency");
     }

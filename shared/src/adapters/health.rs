@@ -43,6 +43,8 @@ impl HealthProbe for S3BucketProbe {
 }
 
 pub struct SqsQueueProbe {
+    /// Reported name, e.g. `sqs` or `sqs:payments` when there are several queues.
+    pub label: &'static str,
     pub client: aws_sdk_sqs::Client,
     pub queue_url: String,
 }
@@ -50,7 +52,7 @@ pub struct SqsQueueProbe {
 #[async_trait]
 impl HealthProbe for SqsQueueProbe {
     fn name(&self) -> &'static str {
-        "sqs"
+        self.label
     }
     async fn probe(&self) -> Result<(), String> {
         self.client
@@ -65,6 +67,8 @@ impl HealthProbe for SqsQueueProbe {
 }
 
 pub struct SecretProbe {
+    /// Reported name, e.g. `secretsmanager:stripe`.
+    pub label: &'static str,
     pub client: aws_sdk_secretsmanager::Client,
     pub secret_id: String,
 }
@@ -72,7 +76,7 @@ pub struct SecretProbe {
 #[async_trait]
 impl HealthProbe for SecretProbe {
     fn name(&self) -> &'static str {
-        "secretsmanager"
+        self.label
     }
     async fn probe(&self) -> Result<(), String> {
         // DescribeSecret reads metadata only, never the value.
