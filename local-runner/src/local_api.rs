@@ -128,3 +128,72 @@ mod tests {
         assert!(missing_in_template.is_empty(), "routes in openapi.yaml but not template.yaml: {missing_in_template:?}");
     }
 }
+
+#[cfg(test)]
+mod iam_tests {
+    use serde_json::Value;
+
+    fn strings(v: &Value) -> Vec<Value> {
+        match v {
+            Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        }
+    }
+
+    /// Least privilege, checked: every function's own statements name their actions and
+    /// resources; a `*` resource or a whole-service action is refused unless the function's
+    /// `Metadata.IamWildcardReason` says why AWS requires it. AWS managed policies (broad by
+    /// design) are refused outright; SAM policy templates are scoped by their parameters.
+    #[test]
+    fn no_unjustified_iam_wildcards() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let template = crate::template::load(&root.join("template.yaml")).unwrap();
+        let mut problems = Vec::new();
+        let mut checked = 0;
+        for (name, resource) in template["Resources"].as_object().unwrap() {
+            if resource["Type"] != "AWS::Serverless::Function" {
+                continue;
+            }
+            let justified = resource["Metadata"]["IamWildcardReason"].as_str().is_some_and(|r| r.len() > 10);
+            let policies = resource["Properties"]["Policies"].as_array().cloned().unwrap_or_default();
+            if policies.is_empty() {
+                problems.push(format!("{name}: no policies (it would run with none, or someone adds a broad one later)"));
+            }
+            for policy in policies {
+                match &policy {
+                    Value::String(managed) => problems.push(format!("{name}: AWS managed policy {managed}")),
+                    Value::Object(map) if map.contains_key("Statement") => {
+                        for statement in strings(&policy["Statement"]) {
+                            checked += 1;
+                            if statement["Effect"] != "Allow" {
+                                continue;
+                            }
+                            for action in strings(&statement["Action"]) {
+                                let a = action.as_str().unwrap_or_default();
+                                if (a == "*" || a.ends_with(":*")) && !justified {
+                                    problems.push(format!("{name}: action {a}"));
+                                }
+                            }
+                            for res in strings(&statement["Resource"]) {
+                                if res.as_str() == Some("*") && !justified {
+                                    problems.push(format!("{name}: resource *"));
+                                }
+                            }
+                        }
+                    }
+                    Value::Object(map) => {
+                        // A SAM policy template, e.g. SQSSendMessagePolicy: {QueueName: !GetAtt ...}.
+                        for (template_name, params) in map {
+                            if params.as_object().is_none_or(|p| p.values().any(|v| v.as_str() == Some("*"))) {
+                                problems.push(format!("{name}: policy template {template_name} without a named resource"));
+                            }
+                        }
+                    }
+                    other => problems.push(format!("{name}: unexpected policy {other}")),
+                }
+            }
+        }
+        assert!(checked > 20, "the functions' statements were found ({checked})");
+        assert!(problems.is_empty(), "IAM wildcards without a reason:\n{}", problems.join("\n"));
+    }
+}
