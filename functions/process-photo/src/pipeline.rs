@@ -1,0 +1,457 @@
+//! The image pipeline, without S3: bytes in, three WebP renditions (or a rejection) out.
+//!
+//! Order matters for safety and speed: the real format comes from the magic bytes; the
+//! dimensions come from the header and are checked (pixel count, short side) before a single
+//! pixel is decoded, so a 60000x60000 "bomb" is refused in microseconds. JPEGs are decoded
+//! with DCT scaling (libjpeg's shrink-on-load: 1/2, 1/4, 1/8) to the smallest size the
+//! largest rendition still needs. Pixels are converted to sRGB from an embedded ICC profile,
+//! resized in stored orientation (fewer pixels to move), then the small outputs are turned
+//! by the EXIF orientation. The WebP encoder writes pixels only: no EXIF, GPS, ICC or XMP.
+
+use std::io::Cursor;
+
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+
+/// Why an upload is refused: a normal outcome shown to the owner, never retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    NotAnImage,
+    UnsupportedFormat,
+    TooLarge,
+    TooManyPixels,
+    TooSmall,
+    Corrupt,
+}
+
+impl Rejection {
+    pub fn code(self) -> &'static str {
+        match self {
+            Rejection::NotAnImage => "not_an_image",
+            Rejection::UnsupportedFormat => "unsupported_format",
+            Rejection::TooLarge => "too_large",
+            Rejection::TooManyPixels => "too_many_pixels",
+            Rejection::TooSmall => "too_small",
+            Rejection::Corrupt => "corrupt",
+        }
+    }
+}
+
+pub const MAX_BYTES: usize = 20 * 1024 * 1024;
+pub const MAX_PIXELS: u64 = 50_000_000;
+pub const MIN_SHORT_SIDE: u32 = 240;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    WebP,
+}
+
+/// The real format, from the bytes alone (never the name or the declared type).
+pub fn sniff(bytes: &[u8]) -> Result<Format, Rejection> {
+    match bytes {
+        [0xFF, 0xD8, 0xFF, ..] => Ok(Format::Jpeg),
+        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Ok(Format::Png),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Ok(Format::WebP),
+        // Images we recognise but do not take.
+        [b'G', b'I', b'F', b'8', ..] | [b'B', b'M', ..] | [b'I', b'I', 0x2A, 0x00, ..] | [b'M', b'M', 0x00, 0x2A, ..] => Err(Rejection::UnsupportedFormat),
+        [_, _, _, _, b'f', b't', b'y', b'p', ..] => Err(Rejection::UnsupportedFormat), // HEIC, AVIF
+        _ => Err(Rejection::NotAnImage),
+    }
+}
+
+/// Width and height from the header only, then the size rules.
+pub fn check_header(bytes: &[u8]) -> Result<(Format, u32, u32), Rejection> {
+    if bytes.len() > MAX_BYTES {
+        return Err(Rejection::TooLarge);
+    }
+    let format = sniff(bytes)?;
+    let size = imagesize::blob_size(bytes).map_err(|_| Rejection::Corrupt)?;
+    let (w, h) = (u32::try_from(size.width).map_err(|_| Rejection::TooManyPixels)?, u32::try_from(size.height).map_err(|_| Rejection::TooManyPixels)?);
+    if w == 0 || h == 0 {
+        return Err(Rejection::Corrupt);
+    }
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(Rejection::TooManyPixels);
+    }
+    if w.min(h) < MIN_SHORT_SIDE {
+        return Err(Rejection::TooSmall);
+    }
+    Ok((format, w, h))
+}
+
+/// A rendition's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// Exactly `w x h`, cropped from the centre (never enlarged beyond the source).
+    Cover(u32, u32),
+    /// Longest side at most `n`, aspect kept, never enlarged.
+    Inside(u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub name: &'static str,
+    pub fit: Fit,
+    pub quality: f32,
+}
+
+pub const RENDITIONS: [Spec; 3] = [
+    Spec { name: "thumb", fit: Fit::Cover(400, 300), quality: 80.0 },
+    Spec { name: "medium", fit: Fit::Inside(1024), quality: 82.0 },
+    Spec { name: "large", fit: Fit::Inside(2048), quality: 85.0 },
+];
+
+#[derive(Debug, Clone)]
+pub struct Rendition {
+    pub name: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub webp: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Processed {
+    pub format: Format,
+    /// Of the photo as seen (after orientation).
+    pub width: u32,
+    pub height: u32,
+    pub renditions: Vec<Rendition>,
+}
+
+/// Output size of `fit` for an upright source `w x h`.
+pub fn target(fit: Fit, w: u32, h: u32) -> (u32, u32) {
+    match fit {
+        Fit::Inside(n) => {
+            let long = w.max(h);
+            if long <= n {
+                (w, h)
+            } else {
+                let s = f64::from(n) / f64::from(long);
+                (((f64::from(w) * s).round() as u32).max(1), ((f64::from(h) * s).round() as u32).max(1))
+            }
+        }
+        // Cover never enlarges: a smaller source gives the largest crop of that aspect it holds.
+        Fit::Cover(tw, th) => {
+            if w >= tw && h >= th {
+                (tw, th)
+            } else {
+                let s = (f64::from(w) / f64::from(tw)).min(f64::from(h) / f64::from(th));
+                (((f64::from(tw) * s).floor() as u32).max(1), ((f64::from(th) * s).floor() as u32).max(1))
+            }
+        }
+    }
+}
+
+/// EXIF orientation (1-8) from a TIFF-structured EXIF block; 1 when absent or unreadable.
+pub fn exif_orientation(exif: &[u8]) -> u8 {
+    let exif = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
+    let le = match exif.get(0..2) {
+        Some(b"II") => true,
+        Some(b"MM") => false,
+        _ => return 1,
+    };
+    let u16_at = |o: usize| exif.get(o..o + 2).map(|b| if le { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) });
+    let u32_at = |o: usize| exif.get(o..o + 4).map(|b| if le { u32::from_le_bytes([b[0], b[1], b[2], b[3]]) } else { u32::from_be_bytes([b[0], b[1], b[2], b[3]]) });
+    let Some(ifd) = u32_at(4).map(|o| o as usize) else { return 1 };
+    let Some(count) = u16_at(ifd) else { return 1 };
+    for i in 0..usize::from(count) {
+        let entry = ifd + 2 + i * 12;
+        if u16_at(entry) == Some(0x0112) {
+            return u16_at(entry + 8).and_then(|v| u8::try_from(v).ok()).filter(|v| (1..=8).contains(v)).unwrap_or(1);
+        }
+    }
+    1
+}
+
+/// Decoded pixels: RGB8 or RGBA8, tightly packed.
+struct Pixels {
+    width: u32,
+    height: u32,
+    alpha: bool,
+    data: Vec<u8>,
+}
+
+fn to_srgb(px: &mut Pixels, icc: Option<&[u8]>) {
+    let Some(icc) = icc else { return };
+    let Some(input) = qcms::Profile::new_from_slice(icc, false) else { return };
+    let mut output = qcms::Profile::new_sRGB();
+    output.precache_output_transform();
+    let kind = if px.alpha { qcms::DataType::RGBA8 } else { qcms::DataType::RGB8 };
+    if let Some(t) = qcms::Transform::new(&input, &output, kind, qcms::Intent::default()) {
+        t.apply(&mut px.data);
+    }
+}
+
+/// The scale a JPEG is decoded at: the smallest the renditions still need, as
+/// (width, height) to request in stored orientation.
+fn needed_size(w: u32, h: u32, swapped: bool) -> (u32, u32) {
+    let (uw, uh) = if swapped { (h, w) } else { (w, h) };
+    let mut need = (1u32, 1u32);
+    for spec in RENDITIONS {
+        let (tw, th) = target(spec.fit, uw, uh);
+        // Cover crops: the source must keep the crop's size along both axes after scaling.
+        let (nw, nh) = match spec.fit {
+            Fit::Cover(..) => {
+                let s = (f64::from(tw) / f64::from(uw)).max(f64::from(th) / f64::from(uh));
+                ((f64::from(uw) * s).ceil() as u32, (f64::from(uh) * s).ceil() as u32)
+            }
+            Fit::Inside(_) => (tw, th),
+        };
+        need = (need.0.max(nw), need.1.max(nh));
+    }
+    if swapped {
+        (need.1, need.0)
+    } else {
+        need
+    }
+}
+
+fn decode_jpeg(bytes: &[u8], w: u32, h: u32) -> Result<(Pixels, u8), Rejection> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    d.read_info().map_err(|_| Rejection::Corrupt)?;
+    let orientation = d.exif_data().map(exif_orientation).unwrap_or(1);
+    let (nw, nh) = needed_size(w, h, orientation >= 5);
+    let clamp = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+    d.scale(clamp(nw), clamp(nh)).map_err(|_| Rejection::Corrupt)?;
+    let data = d.decode().map_err(|_| Rejection::Corrupt)?;
+    let info = d.info().ok_or(Rejection::Corrupt)?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    let rgb = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => data,
+        jpeg_decoder::PixelFormat::L8 => data.iter().flat_map(|&l| [l, l, l]).collect(),
+        jpeg_decoder::PixelFormat::L16 => data.chunks_exact(2).flat_map(|c| [c[0], c[0], c[0]]).collect(),
+        // Adobe CMYK JPEGs store inverted values; the decoder hands them over as stored.
+        jpeg_decoder::PixelFormat::CMYK32 => data
+            .chunks_exact(4)
+            .flat_map(|c| {
+                let k = u16::from(c[3]);
+                [(u16::from(c[0]) * k / 255) as u8, (u16::from(c[1]) * k / 255) as u8, (u16::from(c[2]) * k / 255) as u8]
+            })
+            .collect(),
+    };
+    let mut px = Pixels { width, height, alpha: false, data: rgb };
+    if info.pixel_format != jpeg_decoder::PixelFormat::CMYK32 {
+        to_srgb(&mut px, d.icc_profile().as_deref());
+    }
+    Ok((px, orientation))
+}
+
+fn decode_other(bytes: &[u8], format: Format) -> Result<(Pixels, u8), Rejection> {
+    use image::ImageDecoder;
+    let fmt = if format == Format::Png { image::ImageFormat::Png } else { image::ImageFormat::WebP };
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), fmt);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_PIXELS * 8 + 64 * 1024 * 1024);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|_| Rejection::Corrupt)?;
+    let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
+    let icc = decoder.icc_profile().ok().flatten();
+    let img = image::DynamicImage::from_decoder(decoder).map_err(|_| Rejection::Corrupt)?;
+    let alpha = img.color().has_alpha();
+    let (width, height) = (img.width(), img.height());
+    // 16-bit, palette and grey all become 8-bit RGB(A): what WebP encodes.
+    let data = if alpha { img.into_rgba8().into_raw() } else { img.into_rgb8().into_raw() };
+    let mut px = Pixels { width, height, alpha, data };
+    to_srgb(&mut px, icc.as_deref());
+    Ok((px, orientation))
+}
+
+fn resize(px: &Pixels, fit: Fit, orientation: u8, resizer: &mut Resizer) -> Result<Pixels, Rejection> {
+    let swapped = orientation >= 5;
+    let (uw, uh) = if swapped { (px.height, px.width) } else { (px.width, px.height) };
+    let (tw, th) = target(fit, uw, uh);
+    let (sw, sh) = if swapped { (th, tw) } else { (tw, th) };
+    let kind = if px.alpha { PixelType::U8x4 } else { PixelType::U8x3 };
+    let src = ImageRef::new(px.width, px.height, &px.data, kind).map_err(|_| Rejection::Corrupt)?;
+    let mut dst = Image::new(sw, sh, kind);
+    let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    if matches!(fit, Fit::Cover(..)) {
+        options = options.fit_into_destination(Some((0.5, 0.5)));
+    }
+    resizer.resize(&src, &mut dst, &options).map_err(|_| Rejection::Corrupt)?;
+    Ok(Pixels { width: sw, height: sh, alpha: px.alpha, data: dst.into_vec() })
+}
+
+fn orient(px: Pixels, orientation: u8) -> Result<Pixels, Rejection> {
+    if orientation <= 1 {
+        return Ok(px);
+    }
+    let img = if px.alpha {
+        image::DynamicImage::ImageRgba8(image::RgbaImage::from_raw(px.width, px.height, px.data).ok_or(Rejection::Corrupt)?)
+    } else {
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(px.width, px.height, px.data).ok_or(Rejection::Corrupt)?)
+    };
+    let mut img = img;
+    img.apply_orientation(image::metadata::Orientation::from_exif(orientation).unwrap_or(image::metadata::Orientation::NoTransforms));
+    let (width, height) = (img.width(), img.height());
+    let data = if px.alpha { img.into_rgba8().into_raw() } else { img.into_rgb8().into_raw() };
+    Ok(Pixels { width, height, alpha: px.alpha, data })
+}
+
+fn encode(px: &Pixels, quality: f32) -> Vec<u8> {
+    let encoder = if px.alpha { webp::Encoder::from_rgba(&px.data, px.width, px.height) } else { webp::Encoder::from_rgb(&px.data, px.width, px.height) };
+    encoder.encode(quality).to_vec()
+}
+
+/// Bytes in, renditions out (or why not).
+pub fn process(bytes: &[u8]) -> Result<Processed, Rejection> {
+    let (format, w, h) = check_header(bytes)?;
+    let (pixels, orientation) = match format {
+        Format::Jpeg => decode_jpeg(bytes, w, h)?,
+        _ => decode_other(bytes, format)?,
+    };
+    let (width, height) = if orientation >= 5 { (h, w) } else { (w, h) };
+    let mut resizer = Resizer::new();
+    // Largest first; each smaller rendition is made from the one before (fewer pixels to read).
+    let mut renditions = Vec::with_capacity(3);
+    let mut source = pixels;
+    for spec in RENDITIONS.iter().rev() {
+        let scaled = resize(&source, spec.fit, orientation, &mut resizer)?;
+        let (rw, rh) = if orientation >= 5 { (scaled.height, scaled.width) } else { (scaled.width, scaled.height) };
+        let webp = if orientation <= 1 {
+            encode(&scaled, spec.quality)
+        } else {
+            let copy = Pixels { width: scaled.width, height: scaled.height, alpha: scaled.alpha, data: scaled.data.clone() };
+            encode(&orient(copy, orientation)?, spec.quality)
+        };
+        renditions.push(Rendition { name: spec.name, width: rw, height: rh, webp });
+        if let Fit::Inside(_) = spec.fit {
+            source = scaled;
+        }
+    }
+    renditions.reverse();
+    Ok(Processed { format, width, height, renditions })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A JPEG of `w x h` (a gradient, so it compresses like a photo), with optional EXIF.
+    fn jpeg(w: u16, h: u16, exif: Option<Vec<u8>>) -> Vec<u8> {
+        let mut pixels = Vec::with_capacity(usize::from(w) * usize::from(h) * 3);
+        for y in 0..h {
+            for x in 0..w {
+                pixels.extend_from_slice(&[(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8]);
+            }
+        }
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
+        if let Some(e) = exif {
+            enc.add_app_segment(1, &e).unwrap();
+        }
+        enc.encode(&pixels, w, h, jpeg_encoder::ColorType::Rgb).unwrap();
+        out
+    }
+
+    /// EXIF with an orientation tag and a GPS marker string that must never reach an output.
+    fn exif(orientation: u16) -> Vec<u8> {
+        let mut e = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
+        e.extend_from_slice(&1u16.to_be_bytes());
+        e.extend_from_slice(&0x0112u16.to_be_bytes());
+        e.extend_from_slice(&3u16.to_be_bytes());
+        e.extend_from_slice(&1u32.to_be_bytes());
+        e.extend_from_slice(&orientation.to_be_bytes());
+        e.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        e.extend_from_slice(b"GPSLatitude 52.5200 N secret-place");
+        e
+    }
+
+    fn png_rgba(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbaImage::from_fn(w, h, |x, _| image::Rgba([200, 50, 50, if x < w / 2 { 0 } else { 255 }]));
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+        out
+    }
+
+    fn dims(p: &Processed) -> Vec<(&'static str, u32, u32)> {
+        p.renditions.iter().map(|r| (r.name, r.width, r.height)).collect()
+    }
+
+    fn decoded(webp: &[u8]) -> image::DynamicImage {
+        image::load_from_memory_with_format(webp, image::ImageFormat::WebP).unwrap()
+    }
+
+    #[test]
+    fn every_reason_code() {
+        assert_eq!(process(b"hello, I am a text file pretending to be a JPEG").unwrap_err(), Rejection::NotAnImage);
+        assert_eq!(process(b"GIF89a\x01\x00\x01\x00 and more").unwrap_err(), Rejection::UnsupportedFormat);
+        let mut huge = vec![0u8; MAX_BYTES + 1];
+        huge[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+        assert_eq!(process(&huge).unwrap_err(), Rejection::TooLarge);
+        assert_eq!(process(&jpeg(320, 200, None)).unwrap_err(), Rejection::TooSmall);
+        let mut broken = jpeg(640, 480, None);
+        broken.truncate(broken.len() / 3);
+        broken.extend_from_slice(&[0x13; 64]);
+        assert_eq!(process(&broken).unwrap_err(), Rejection::Corrupt);
+        assert_eq!(process(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]).unwrap_err(), Rejection::Corrupt);
+        assert_eq!(Rejection::TooManyPixels.code(), "too_many_pixels");
+    }
+
+    #[test]
+    fn decompression_bombs_are_refused_from_the_header_in_milliseconds() {
+        // A valid PNG header claiming 60000 x 60000 (3.6 GP) with almost no data behind it.
+        let mut bomb = png_rgba(300, 300);
+        bomb[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+        let started = std::time::Instant::now();
+        assert_eq!(process(&bomb).unwrap_err(), Rejection::TooManyPixels);
+        assert!(started.elapsed() < std::time::Duration::from_millis(50), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn orientation_3_6_8_give_upright_outputs() {
+        for (o, (w, h)) in [(1, (600, 400)), (3, (600, 400)), (6, (400, 600)), (8, (400, 600))] {
+            let p = process(&jpeg(600, 400, Some(exif(o)))).unwrap();
+            assert_eq!((p.width, p.height), (w, h), "orientation {o}");
+            assert_eq!(dims(&p), vec![("thumb", 400, 300), ("medium", w, h), ("large", w, h)], "orientation {o}");
+            for r in &p.renditions {
+                let img = decoded(&r.webp);
+                assert_eq!((img.width(), img.height()), (r.width, r.height), "orientation {o} {}", r.name);
+            }
+        }
+    }
+
+    #[test]
+    fn never_enlarges_and_keeps_aspect() {
+        let p = process(&jpeg(500, 300, None)).unwrap();
+        assert_eq!(dims(&p), vec![("thumb", 400, 300), ("medium", 500, 300), ("large", 500, 300)]);
+        let p = process(&jpeg(3000, 2000, None)).unwrap();
+        assert_eq!(dims(&p), vec![("thumb", 400, 300), ("medium", 1024, 683), ("large", 2048, 1365)]);
+        let p = process(&jpeg(300, 250, None)).unwrap();
+        assert_eq!(dims(&p)[0], ("thumb", 300, 225), "a small source gives the largest 4:3 crop it holds");
+    }
+
+    #[test]
+    fn alpha_survives_and_the_outputs_are_webp() {
+        let p = process(&png_rgba(800, 600)).unwrap();
+        for r in &p.renditions {
+            assert_eq!(&r.webp[..4], b"RIFF");
+            assert_eq!(&r.webp[8..12], b"WEBP");
+            let img = decoded(&r.webp);
+            assert!(img.color().has_alpha(), "{}", r.name);
+            let rgba = img.to_rgba8();
+            assert_eq!(rgba.get_pixel(0, rgba.height() / 2)[3], 0, "{}: the transparent half stays transparent", r.name);
+            assert_eq!(rgba.get_pixel(rgba.width() - 1, rgba.height() / 2)[3], 255, "{}", r.name);
+        }
+    }
+
+    #[test]
+    fn no_metadata_in_any_output() {
+        let p = process(&jpeg(1200, 900, Some(exif(6)))).unwrap();
+        for r in &p.renditions {
+            let has = |needle: &[u8]| r.webp.windows(needle.len()).any(|w| w == needle);
+            assert!(!has(b"EXIF") && !has(b"Exif") && !has(b"XMP ") && !has(b"ICCP"), "{}: a metadata chunk", r.name);
+            assert!(!has(b"GPSLatitude") && !has(b"secret-place"), "{}: GPS data leaked", r.name);
+        }
+    }
+
+    #[test]
+    fn exif_orientation_parsing() {
+        assert_eq!(exif_orientation(&exif(6)), 6);
+        assert_eq!(exif_orientation(b"Exif\0\0garbage"), 1);
+        assert_eq!(exif_orientation(&[]), 1);
+    }
+}
