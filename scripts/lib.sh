@@ -54,6 +54,7 @@ start_runner() {
     --dev-secrets "$ROOT/local-runner/dev-secrets.json" \
     --aws-endpoint "http://127.0.0.1:$moto" --port "$port" --stack-name "$stack" \
     --param "StripeApiBase=http://127.0.0.1:$stripe" \
+    --param "MediaBaseUrl=http://127.0.0.1:$port/_local/cdn" \
     --resources-out "$STATE/$stack-resources.json" "$@" >"$logfile" 2>&1 &
   PIDS+=($!)
   local deadline=$((SECONDS + 60))

@@ -42,6 +42,9 @@ pub struct Gateway {
     pub account: String,
     /// The API contract (`openapi.yaml` beside the template), served at `/openapi.yaml`.
     pub openapi: Option<String>,
+    /// CloudFront's stand-in: the S3 client and the bucket behind the template's distribution,
+    /// served at `/_local/cdn/{key}`.
+    pub cdn: Option<(aws_sdk_s3::Client, String)>,
 }
 
 /// How specific a route template is: literal segments beat `{param}`, which beats `{proxy+}`.

@@ -17,8 +17,37 @@ fn json_response(status: StatusCode, value: Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
+/// `GET|HEAD /_local/cdn/{key}`: what the CloudFront distribution serves in AWS (objects of
+/// its origin bucket, with their own Content-Type and Cache-Control), read with the runner's
+/// credentials as CloudFront reads with its origin access control.
+async fn cdn(gw: &Gateway, method: &Method, key: &str) -> Response {
+    let Some((s3, bucket)) = &gw.cdn else {
+        return json_response(StatusCode::NOT_FOUND, json!({ "message": "the template declares no CloudFront distribution" }));
+    };
+    match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => {
+            let mut builder = Response::builder().status(StatusCode::OK);
+            if let Some(ct) = out.content_type() {
+                builder = builder.header(header::CONTENT_TYPE, ct);
+            }
+            if let Some(cc) = out.cache_control() {
+                builder = builder.header(header::CACHE_CONTROL, cc);
+            }
+            if let Some(lm) = out.last_modified().and_then(|t| t.fmt(aws_sdk_s3::primitives::DateTimeFormat::HttpDate).ok()) {
+                builder = builder.header(header::LAST_MODIFIED, lm);
+            }
+            let bytes = if method == Method::HEAD { Vec::new() } else { out.body.collect().await.map(|b| b.to_vec()).unwrap_or_default() };
+            builder.body(Body::from(bytes)).unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+        Err(_) => (StatusCode::NOT_FOUND, "Not Found").into_response(),
+    }
+}
+
 pub async fn handle(gw: &Gateway, parts: Parts, body: Body) -> Response {
     let path = parts.uri.path();
+    if let Some(key) = path.strip_prefix("/_local/cdn/") {
+        return cdn(gw, &parts.method, key).await;
+    }
     let body = axum::body::to_bytes(body, 6 * 1024 * 1024).await.unwrap_or_default();
     match (&parts.method, path) {
         (&Method::POST, "/_local/token") => match serde_json::from_slice::<TokenRequest>(&body) {

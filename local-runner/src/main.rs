@@ -190,7 +190,15 @@ async fn main() -> Result<()> {
     }
     let route_count = routes.len();
     let openapi = std::fs::read_to_string(project_root.join("openapi.yaml")).ok();
-    let gw = Arc::new(gateway::Gateway { routes, overhead_us: Default::default(), api: stack.api.clone(), issuer, pools: pools.clone(), resources, account: args.account.clone(), openapi });
+    // The bucket behind the first CloudFront distribution's first origin (GetAtt X.RegionalDomainName).
+    let cdn_bucket = template["Resources"].as_object().and_then(|resources| {
+        resources.values().find(|r| r["Type"] == "AWS::CloudFront::Distribution").and_then(|d| {
+            let origin = &d["Properties"]["DistributionConfig"]["Origins"][0]["DomainName"]["Fn::GetAtt"][0];
+            origin.as_str().and_then(|logical| resolver.resources.get(logical)).and_then(|p| p.reference.as_str().map(str::to_owned))
+        })
+    });
+    let cdn = cdn_bucket.map(|bucket| (clients.s3.clone(), bucket));
+    let gw = Arc::new(gateway::Gateway { routes, overhead_us: Default::default(), api: stack.api.clone(), issuer, pools: pools.clone(), resources, account: args.account.clone(), openapi, cdn });
     let app = axum::Router::new().fallback(gateway::handle).with_state(gw);
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await.with_context(|| format!("binding {}:{}", args.host, args.port))?;
     let addr = listener.local_addr()?;

@@ -248,3 +248,46 @@ pub trait IntentIndex: Send + Sync {
     async fn link_intent(&self, intent_id: &str, booking: &crate::domain::booking::BookingId) -> Result<(), AppError>;
     async fn booking_for_intent(&self, intent_id: &str) -> Result<Option<crate::domain::booking::BookingId>, AppError>;
 }
+
+/// Photos of a listing, in DynamoDB.
+#[async_trait]
+pub trait PhotoStore: Send + Sync {
+    /// Stores a pending photo unless the listing already has `max` (409 `too_many_photos`).
+    async fn add_photo(&self, photo: &crate::domain::photo::Photo, max: u32) -> Result<(), AppError>;
+    async fn get_photo(&self, listing: &ListingId, id: &crate::domain::photo::PhotoId) -> Result<Option<crate::domain::photo::Photo>, AppError>;
+    /// Every photo of the listing, by position then age; and the cover's id.
+    async fn photos_of(&self, listing: &ListingId) -> Result<(Vec<crate::domain::photo::Photo>, Option<String>), AppError>;
+    /// Removes the record (and its place in the count); `false` if it was already gone.
+    async fn remove_photo(&self, listing: &ListingId, id: &crate::domain::photo::PhotoId) -> Result<bool, AppError>;
+    async fn set_position(&self, listing: &ListingId, id: &crate::domain::photo::PhotoId, position: u32, now: DateTime<Utc>) -> Result<(), AppError>;
+    /// Makes `id` the cover, or clears the cover if it is `id` and `cover` is false.
+    async fn set_cover(&self, listing: &ListingId, id: &crate::domain::photo::PhotoId, cover: bool) -> Result<(), AppError>;
+    /// `pending_upload` -> `ready` or `rejected`, only from `pending_upload`: a duplicate or
+    /// late event never moves a finished photo. `Duplicate` when it was not pending (or gone).
+    async fn finish_photo(&self, finished: &crate::domain::photo::Photo) -> Result<Recorded, AppError>;
+}
+
+/// A presigned browser upload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PresignedUpload {
+    pub url: String,
+    pub method: &'static str,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait UploadUrls: Send + Sync {
+    /// A PUT URL for `key` that only accepts exactly `content_type` and `size_bytes`.
+    async fn presign_put(&self, key: &str, content_type: &str, size_bytes: u64, valid_for: std::time::Duration, now: DateTime<Utc>) -> Result<PresignedUpload, AppError>;
+}
+
+/// The objects behind photos.
+#[async_trait]
+pub trait PhotoObjects: Send + Sync {
+    /// The original's bytes, refusing to read past `cap` (`Ok(None)` if it is gone; `Err(too_large)`
+    /// is reported as the size being over `cap` via `Some(Err(size))`).
+    async fn read_original(&self, key: &str, cap: usize) -> Result<Option<Result<Vec<u8>, u64>>, AppError>;
+    async fn put_rendition(&self, key: &str, webp: Vec<u8>) -> Result<(), AppError>;
+    async fn delete_objects(&self, originals: &[String], renditions: &[String]) -> Result<(), AppError>;
+}

@@ -29,3 +29,52 @@ impl<'a> From<&'a Profile> for ProfileView<'a> {
         }
     }
 }
+
+/// A photo as clients see it: renditions as URLs under the media domain (CloudFront).
+#[derive(Debug, Serialize)]
+pub struct PhotoView {
+    pub id: String,
+    pub status: &'static str,
+    pub position: u32,
+    pub is_cover: bool,
+    pub content_type: String,
+    pub size_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Why the image was refused (`not_an_image`, `too_small`, ...), for the owner to see.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejection_reason: Option<String>,
+    pub renditions: std::collections::BTreeMap<String, RenditionView>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RenditionView {
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl PhotoView {
+    pub fn new(p: &crate::domain::photo::Photo, cover: Option<&str>, media_base_url: &str) -> Self {
+        PhotoView {
+            id: p.id.to_string(),
+            status: p.status.as_str(),
+            position: p.position,
+            is_cover: cover == Some(p.id.as_str()),
+            content_type: p.content_type.clone(),
+            size_bytes: p.size_bytes,
+            width: p.width,
+            height: p.height,
+            rejection_reason: p.rejection.clone(),
+            renditions: p
+                .renditions
+                .iter()
+                .map(|r| (r.name.clone(), RenditionView { url: format!("{}/{}", media_base_url.trim_end_matches('/'), r.key), width: r.width, height: r.height }))
+                .collect(),
+            created_at: p.created_at,
+        }
+    }
+}

@@ -115,10 +115,12 @@ impl PrivateRunner {
         let child = tokio::process::Command::new(required("LOCAL_RUNNER_BIN"))
             .args(["--template", template, "--bin-dir", &format!("{root}/target/debug")])
             .args(["--dev-secrets", &format!("{root}/local-runner/dev-secrets.json")])
-            .args(["--aws-endpoint", &env().aws_endpoint, "--port", &port.to_string(), "--stack-name", &stack])
+            .args(["--aws-endpoint", env().aws_endpoint.as_str(), "--port", &port.to_string(), "--stack-name", stack.as_str()])
             .args(["--resources-out", &resources_path])
             // Never api.stripe.com from a test: the scripts' localstripe, when there is one.
             .args(std::env::var("LOCALSTRIPE_URL").map(|u| vec!["--param".to_owned(), format!("StripeApiBase={u}")]).unwrap_or_default())
+            // Renditions are served by the runner's CloudFront stand-in.
+            .args(["--param".to_owned(), format!("MediaBaseUrl=http://127.0.0.1:{port}/_local/cdn")])
             .args(extra)
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))

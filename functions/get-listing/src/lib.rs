@@ -6,17 +6,29 @@
 use lambda_http::{Body, Request, Response};
 use shared::domain::listing::{ListingId, ListingStatus};
 use shared::http::{header, json, path_param, with_header};
-use shared::ports::{ListingReader, ListingRenters, ViewerIdentity};
+use shared::domain::listing::Listing;
+use shared::domain::photo::PhotoStatus;
+use shared::ports::{ListingReader, ListingRenters, PhotoStore, ViewerIdentity};
+use shared::views::PhotoView;
 use shared::AppError;
 
 pub struct Deps<S, V> {
     pub store: S,
     pub viewer: V,
+    pub media_base_url: String,
+}
+
+/// The listing and its ready photos, in order.
+#[derive(serde::Serialize)]
+struct ListingWithPhotos<'a> {
+    #[serde(flatten)]
+    listing: &'a Listing,
+    photos: Vec<PhotoView>,
 }
 
 pub async fn handle<S, V>(req: Request, deps: &Deps<S, V>) -> Result<Response<Body>, AppError>
 where
-    S: ListingReader + ListingRenters,
+    S: ListingReader + ListingRenters + PhotoStore,
     V: ViewerIdentity,
 {
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
@@ -31,7 +43,10 @@ where
     if !visible {
         return Err(AppError::NotFound("listing"));
     }
-    let mut response = with_header(json(200, &listing)?, "etag", &listing.etag())?;
+    let (photos, cover) = deps.store.photos_of(&listing.id).await?;
+    let photos = photos.iter().filter(|p| p.status == PhotoStatus::Ready).map(|p| PhotoView::new(p, cover.as_deref(), &deps.media_base_url)).collect();
+    let body = ListingWithPhotos { listing: &listing, photos };
+    let mut response = with_header(json(200, &body)?, "etag", &listing.etag())?;
     if viewer.is_none() && listing.status == ListingStatus::Active {
         // Anonymous views of active listings may be cached briefly by browsers and CDNs.
         response = with_header(response, "cache-control", "public, max-age=30")?;
@@ -76,7 +91,7 @@ mod tests {
 
     async fn status_for(status: &str, auth: Option<&str>) -> u16 {
         let (store, listing) = store_with(status).await;
-        let deps = Deps { store, viewer: TrustingViewer };
+        let deps = Deps { store, viewer: TrustingViewer, media_base_url: "https://media.test".into() };
         match handle(request(listing.id.as_str(), auth), &deps).await {
             Ok(r) => r.status().as_u16(),
             Err(e) => e.status(),
@@ -100,7 +115,7 @@ mod tests {
     #[tokio::test]
     async fn anonymous_active_is_cacheable_and_carries_etag() {
         let (store, listing) = store_with("active").await;
-        let deps = Deps { store, viewer: TrustingViewer };
+        let deps = Deps { store, viewer: TrustingViewer, media_base_url: "https://media.test".into() };
         let resp = handle(request(listing.id.as_str(), None), &deps).await.unwrap();
         assert_eq!(resp.headers()["etag"], "\"1\"");
         assert_eq!(resp.headers()["cache-control"], "public, max-age=30");
@@ -110,7 +125,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_and_malformed_ids_are_404() {
-        let deps = Deps { store: MemoryStore::default(), viewer: TrustingViewer };
+        let deps = Deps { store: MemoryStore::default(), viewer: TrustingViewer, media_base_url: "https://media.test".into() };
         for id in [ListingId::generate().to_string(), "not-a-uuid".to_owned()] {
             assert_eq!(handle(request(&id, None), &deps).await.unwrap_err().status(), 404, "{id}");
         }

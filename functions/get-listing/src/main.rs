@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             env_required("JWT_AUDIENCE")?.split(',').map(str::to_owned).collect(),
             env_required("JWKS_URL")?,
         ),
+        media_base_url: env_required("MEDIA_BASE_URL")?,
     };
     shared::http::run(&|req| get_listing::handle(req, &deps)).await
 }

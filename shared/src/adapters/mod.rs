@@ -6,6 +6,8 @@ pub mod health;
 pub mod jwks;
 pub mod listings;
 pub mod payments;
+pub mod photos;
+pub mod s3;
 pub mod secrets_manager;
 pub mod sqs;
 pub mod stripe;

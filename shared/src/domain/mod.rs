@@ -7,6 +7,7 @@ pub mod listing;
 pub mod money;
 pub mod notification;
 pub mod payment;
+pub mod photo;
 pub mod search;
 pub mod user;
 

@@ -1,0 +1,46 @@
+//! `PATCH /listings/{id}/photos/{photo_id}` (owner): `{position?, is_cover?}`. One cover per
+//! listing: making a photo the cover replaces the previous one. Non-owners: 404.
+
+use lambda_http::{Body, Request, Response};
+use shared::domain::listing::ListingId;
+use shared::domain::photo::{PhotoId, PhotoPatch, MAX_PHOTOS_PER_LISTING};
+use shared::domain::Clock;
+use shared::http::{json, json_body, path_param};
+use shared::identity::Caller;
+use shared::ports::{ListingReader, PhotoStore};
+use shared::views::PhotoView;
+use shared::AppError;
+
+pub struct Deps<S, C> {
+    pub store: S,
+    pub clock: C,
+    pub media_base_url: String,
+}
+
+pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
+where
+    S: ListingReader + PhotoStore,
+    C: Clock,
+{
+    let caller = Caller::from_request(&req)?;
+    let listing_id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
+    let photo_id = PhotoId::parse(&path_param(&req, "photo_id", "photo")?)?;
+    let patch = json_body::<PhotoPatch>(&req)?;
+    if patch.position.is_none() && patch.is_cover.is_none() {
+        return Err(AppError::bad_request("empty_patch", "send position and/or is_cover"));
+    }
+    if patch.position.is_some_and(|p| p >= MAX_PHOTOS_PER_LISTING * 10) {
+        return Err(AppError::field("position", "must be below 200"));
+    }
+    let listing = shared::services::owned_listing(&deps.store, &caller, &listing_id).await?;
+    deps.store.get_photo(&listing.id, &photo_id).await?.ok_or(AppError::NotFound("photo"))?;
+    if let Some(position) = patch.position {
+        deps.store.set_position(&listing.id, &photo_id, position, deps.clock.now()).await?;
+    }
+    if let Some(cover) = patch.is_cover {
+        deps.store.set_cover(&listing.id, &photo_id, cover).await?;
+    }
+    let (photos, cover) = deps.store.photos_of(&listing.id).await?;
+    let photo = photos.iter().find(|p| p.id == photo_id).ok_or(AppError::NotFound("photo"))?;
+    json(200, &PhotoView::new(photo, cover.as_deref(), &deps.media_base_url))
+}

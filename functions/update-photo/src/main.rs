@@ -1,0 +1,15 @@
+use shared::adapters::dynamodb::DynamoTable;
+use shared::config::{aws_sdk_config, env_required};
+use shared::domain::SystemClock;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let config = aws_sdk_config().await;
+    let deps = update_photo::Deps {
+        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
+        clock: SystemClock,
+        media_base_url: env_required("MEDIA_BASE_URL")?,
+    };
+    shared::http::run(&|req| update_photo::handle(req, &deps)).await
+}
