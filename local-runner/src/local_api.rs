@@ -226,3 +226,27 @@ mod iam_tests {
         assert!(problems.is_empty(), "IAM wildcards without a reason:\n{}", problems.join("\n"));
     }
 }
+
+#[cfg(test)]
+mod fixture_tests {
+    /// Every function has a trigger fixture in `events/` (`cargo lambda invoke --data-file`),
+    /// named after its folder, and it is JSON.
+    #[test]
+    fn every_function_has_a_fixture() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let template = crate::template::load(&root.join("template.yaml")).unwrap();
+        let mut checked = 0;
+        for (name, resource) in template["Resources"].as_object().unwrap() {
+            if resource["Type"] != "AWS::Serverless::Function" {
+                continue;
+            }
+            let code = resource["Properties"]["CodeUri"].as_str().unwrap();
+            let folder = code.trim_end_matches('/').rsplit('/').next().unwrap();
+            let path = root.join("events").join(format!("{folder}.json"));
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name}: no fixture {}", path.display()));
+            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{name}: {} is not JSON: {e}", path.display()));
+            checked += 1;
+        }
+        assert!(checked >= 33, "{checked} functions");
+    }
+}
