@@ -222,12 +222,12 @@ fn decode_jpeg(bytes: &[u8], w: u32, h: u32) -> Result<(Pixels, u8), Rejection> 
         jpeg_decoder::PixelFormat::RGB24 => data,
         jpeg_decoder::PixelFormat::L8 => data.iter().flat_map(|&l| [l, l, l]).collect(),
         jpeg_decoder::PixelFormat::L16 => data.chunks_exact(2).flat_map(|c| [c[0], c[0], c[0]]).collect(),
-        // Adobe CMYK JPEGs store inverted values; the decoder hands them over as stored.
+        // The decoder undoes Adobe's inverted storage and hands over true C, M, Y, K.
         jpeg_decoder::PixelFormat::CMYK32 => data
             .chunks_exact(4)
             .flat_map(|c| {
-                let k = u16::from(c[3]);
-                [(u16::from(c[0]) * k / 255) as u8, (u16::from(c[1]) * k / 255) as u8, (u16::from(c[2]) * k / 255) as u8]
+                let k = 255 - u16::from(c[3]);
+                [((255 - u16::from(c[0])) * k / 255) as u8, ((255 - u16::from(c[1])) * k / 255) as u8, ((255 - u16::from(c[2])) * k / 255) as u8]
             })
             .collect(),
     };
@@ -446,6 +446,42 @@ mod tests {
             assert!(!has(b"EXIF") && !has(b"Exif") && !has(b"XMP ") && !has(b"ICCP"), "{}: a metadata chunk", r.name);
             assert!(!has(b"GPSLatitude") && !has(b"secret-place"), "{}: GPS data leaked", r.name);
         }
+    }
+
+    #[test]
+    fn cmyk_and_greyscale_jpegs_decode_to_the_right_colours() {
+        let (w, h) = (640u16, 480u16);
+        let mut cmyk = Vec::new();
+        for _ in 0..h {
+            for x in 0..w {
+                // Left: no ink (white). Right: full black.
+                cmyk.extend_from_slice(if x < w / 2 { &[0, 0, 0, 0] } else { &[0, 0, 0, 255] });
+            }
+        }
+        let mut file = Vec::new();
+        jpeg_encoder::Encoder::new(&mut file, 90).encode(&cmyk, w, h, jpeg_encoder::ColorType::Cmyk).unwrap();
+        let thumb = decoded(&process(&file).unwrap().renditions[0].webp).to_rgb8();
+        let (left, right) = (thumb.get_pixel(20, 150), thumb.get_pixel(380, 150));
+        assert!(left.0.iter().all(|&v| v > 230), "white stays white: {left:?}");
+        assert!(right.0.iter().all(|&v| v < 25), "black stays black: {right:?}");
+
+        let grey: Vec<u8> = (0..u32::from(w) * u32::from(h)).map(|i| (i % 251) as u8).collect();
+        let mut file = Vec::new();
+        jpeg_encoder::Encoder::new(&mut file, 90).encode(&grey, w, h, jpeg_encoder::ColorType::Luma).unwrap();
+        let p = process(&file).unwrap();
+        assert_eq!((p.width, p.height), (640, 480));
+    }
+
+    #[test]
+    fn sixteen_bit_and_palette_pngs_decode() {
+        let img16 = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(500, 400, |x, y| image::Rgb([(x * 100) as u16, (y * 100) as u16, 30000]));
+        let mut file = Vec::new();
+        image::DynamicImage::ImageRgb16(img16).write_to(&mut Cursor::new(&mut file), image::ImageFormat::Png).unwrap();
+        assert_eq!(process(&file).unwrap().renditions[2].width, 500);
+        let grey_alpha = image::DynamicImage::ImageLumaA8(image::ImageBuffer::from_fn(400, 300, |x, _| image::LumaA([(x % 256) as u8, 200])));
+        let mut file = Vec::new();
+        grey_alpha.write_to(&mut Cursor::new(&mut file), image::ImageFormat::Png).unwrap();
+        assert!(decoded(&process(&file).unwrap().renditions[0].webp).color().has_alpha());
     }
 
     #[test]
