@@ -37,6 +37,7 @@ fn run(args: &[String]) {
         std::fs::create_dir_all(dir).expect("out dir");
     }
     let mut per_format: BTreeMap<&'static str, (f64, f64, usize)> = BTreeMap::new();
+    let mut phases = pipeline::Phases::default();
     let mut results = Vec::new();
     let started = Instant::now();
     for file in files(&corpus) {
@@ -53,6 +54,9 @@ fn run(args: &[String]) {
                     pipeline::Format::Png => "png",
                     pipeline::Format::WebP => "webp",
                 };
+                phases.decode_ms += p.phases.decode_ms;
+                phases.resize_ms += p.phases.resize_ms;
+                phases.encode_ms += p.phases.encode_ms;
                 let entry = per_format.entry(format).or_default();
                 *entry = (entry.0 + ms, entry.1 + mp, entry.2 + 1);
                 let sizes: Vec<String> = p.renditions.iter().map(|r| format!("{}x{}", r.width, r.height)).collect();
@@ -76,8 +80,10 @@ fn run(args: &[String]) {
     let summary = serde_json::json!({
         "files": results.len(), "ok": ok, "totalMs": total_ms, "imagesPerSec": ok as f64 / (total_ms / 1000.0),
         "inputMP": mp, "msPerMP": total_ms / mp, "maxRssMiB": peak_rss_mib(),
+        "phasesMs": {"decode": phases.decode_ms, "resize": phases.resize_ms, "encode": phases.encode_ms},
         "perFormat": per_format.iter().map(|(f, (ms, mp, n))| (f.to_string(), serde_json::json!({"files": n, "ms": ms, "mp": mp, "msPerMP": ms / mp}))).collect::<BTreeMap<_, _>>(),
     });
+    println!("PHASES decode {:.0} ms, resize {:.0} ms, encode {:.0} ms", phases.decode_ms, phases.resize_ms, phases.encode_ms);
     println!("TOTAL {:.3} s | {ok} ok | {:.2} images/s | {mp:.1} MP in | {:.1} ms/MP | maxRSS {:.0} MiB", total_ms / 1000.0, summary["imagesPerSec"].as_f64().unwrap_or(0.0), total_ms / mp, peak_rss_mib());
     if let Some(path) = json {
         std::fs::write(path, serde_json::to_vec_pretty(&serde_json::json!({"summary": summary, "results": results})).expect("json")).expect("write json");
