@@ -362,9 +362,16 @@ fn orient(px: Pixels, orientation: u8) -> Result<Pixels, Rejection> {
     Ok(Pixels { width, height, alpha: px.alpha, data })
 }
 
-fn encode(px: &Pixels, quality: f32) -> Vec<u8> {
+/// libwebp's effort (`method`, 0-6): 4 is its default and what sharp uses.
+pub const WEBP_METHOD: i32 = 4;
+
+fn encode(px: &Pixels, quality: f32) -> Result<Vec<u8>, Rejection> {
     let encoder = if px.alpha { webp::Encoder::from_rgba(&px.data, px.width, px.height) } else { webp::Encoder::from_rgb(&px.data, px.width, px.height) };
-    encoder.encode(quality).to_vec()
+    // The crate's `encode` unwraps inside; the advanced call reports failure instead.
+    let mut config = webp::WebPConfig::new().map_err(|_| Rejection::Corrupt)?;
+    config.quality = quality;
+    config.method = WEBP_METHOD;
+    encoder.encode_advanced(&config).map(|m| m.to_vec()).map_err(|_| Rejection::Corrupt)
 }
 
 /// Bytes in, renditions out (or why not).
@@ -390,10 +397,10 @@ pub fn process(bytes: &[u8]) -> Result<Processed, Rejection> {
         let t0 = std::time::Instant::now();
         let (rw, rh) = if orientation >= 5 { (scaled.height, scaled.width) } else { (scaled.width, scaled.height) };
         let webp = if orientation <= 1 {
-            encode(&scaled, spec.quality)
+            encode(&scaled, spec.quality)?
         } else {
             let copy = Pixels { width: scaled.width, height: scaled.height, alpha: scaled.alpha, data: scaled.data.clone() };
-            encode(&orient(copy, orientation)?, spec.quality)
+            encode(&orient(copy, orientation)?, spec.quality)?
         };
         phases.encode_ms += t0.elapsed().as_secs_f64() * 1000.0;
         renditions.push(Rendition { name: spec.name, width: rw, height: rh, webp });
