@@ -63,6 +63,32 @@ pub struct Stats {
     pub init_ms: Vec<f64>,
     pub invocations: u64,
     pub errors: u64,
+    /// Each instance process as the kernel sees it now (for the benchmarks).
+    pub processes: Vec<ProcessStats>,
+    #[serde(skip)]
+    pids: Vec<u32>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ProcessStats {
+    pub pid: u32,
+    pub alive: bool,
+    /// User + system CPU time of all its threads (`/proc/{pid}/stat`, 10 ms ticks).
+    pub cpu_ms: f64,
+    /// Peak resident set size (`VmHWM`).
+    pub peak_rss_kb: u64,
+}
+
+/// CPU time and peak RSS of `pid` from `/proc`; `alive: false` once it has exited.
+fn process_stats(pid: u32) -> ProcessStats {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start at state (field 3).
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let peak_rss_kb = status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state field; USER_HZ = 100.
+    ProcessStats { pid, alive: !fields.is_empty(), cpu_ms: (ticks(11) + ticks(12)) * 10.0, peak_rss_kb }
 }
 
 pub struct FunctionPool {
@@ -226,7 +252,11 @@ impl FunctionPool {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().with_context(|| format!("starting {} (run `cargo build` first?)", binary.display()))?;
-        lock(&self.stats).instances_started += 1;
+        {
+            let mut stats = lock(&self.stats);
+            stats.instances_started += 1;
+            stats.pids.extend(child.id());
+        }
         for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|s| Box::new(s) as _)].into_iter().flatten() {
             let prefix = spec.logical_id.clone();
             tokio::spawn(async move {
@@ -259,7 +289,9 @@ impl FunctionPool {
 
     /// Median init time of this function's instances so far.
     pub fn snapshot(&self) -> Stats {
-        lock(&self.stats).clone()
+        let mut stats = lock(&self.stats).clone();
+        stats.processes = stats.pids.iter().map(|pid| process_stats(*pid)).collect();
+        stats
     }
 }
 
