@@ -88,6 +88,12 @@ pub async fn provision(template: &Value, resolver: &mut Resolver, clients: &Clie
                 let name = default_name(&stack, logical);
                 physical(arn("sns", name.clone()), &[("TopicName", name)])
             }
+            // Served by the runner's stand-in at /_local/cdn (point MediaBaseUrl-like
+            // parameters there); the name only keeps templates resolvable.
+            "AWS::CloudFront::Distribution" => {
+                let id = format!("{}cdn", stack.replace('-', ""));
+                physical(&id, &[("DomainName", format!("{id}.cloudfront.local")), ("Id", id.clone())])
+            }
             "AWS::Logs::LogGroup" => physical(default_name(&stack, logical), &[("Arn", arn("logs", format!("log-group:{}", default_name(&stack, logical))))]),
             _ => physical(default_name(&stack, logical), &[("Arn", arn("local", default_name(&stack, logical)))]),
         };
