@@ -70,6 +70,28 @@ fn failure(id: String) -> BatchItemFailure {
     f
 }
 
+/// Runs `handler` for each S3 notification (S3 invokes asynchronously: a failed invocation is
+/// retried by Lambda and then goes to the function's on-failure destination, a DLQ).
+pub async fn run_s3<'a, F, Fut>(handler: &'a F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(aws_lambda_events::event::s3::S3Event) -> Fut + Sync + 'a,
+    Fut: Future<Output = Result<(), AppError>> + Send + 'a,
+{
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<aws_lambda_events::event::s3::S3Event>| async move {
+        let span = crate::telemetry::invocation_span(&event.context);
+        async move {
+            handler(event.payload).await.map_err(|err| {
+                let source = std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default();
+                tracing::error!(code = err.code(), error = %err, source = %source, "S3 event failed; Lambda retries it");
+                lambda_runtime::Error::from(err.to_string())
+            })
+        }
+        .instrument(span)
+        .await
+    }))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,26 +137,4 @@ mod tests {
         let ids: Vec<_> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         assert_eq!(ids, vec!["1", "2"]);
     }
-}
-
-/// Runs `handler` for each S3 notification (S3 invokes asynchronously: a failed invocation is
-/// retried by Lambda and then goes to the function's on-failure destination, a DLQ).
-pub async fn run_s3<'a, F, Fut>(handler: &'a F) -> Result<(), lambda_runtime::Error>
-where
-    F: Fn(aws_lambda_events::event::s3::S3Event) -> Fut + Sync + 'a,
-    Fut: Future<Output = Result<(), AppError>> + Send + 'a,
-{
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<aws_lambda_events::event::s3::S3Event>| async move {
-        let span = crate::telemetry::invocation_span(&event.context);
-        async move {
-            handler(event.payload).await.map_err(|err| {
-                let source = std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default();
-                tracing::error!(code = err.code(), error = %err, source = %source, "S3 event failed; Lambda retries it");
-                lambda_runtime::Error::from(err.to_string())
-            })
-        }
-        .instrument(span)
-        .await
-    }))
-    .await
 }
