@@ -111,3 +111,58 @@ pub fn parse_idempotency_key(raw: Option<&str>) -> Result<Option<String>, AppErr
         Some(_) => Err(AppError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters")),
     }
 }
+
+/// A move only the listing's owner may make (accept, decline): the renter gets 403 (they can
+/// see the booking), anyone else 404.
+pub async fn owner_move<S, P>(store: &S, events: &P, caller: &UserId, id: &BookingId, t: Transition, now: DateTime<Utc>) -> Result<Booking, AppError>
+where
+    S: BookingReader + BookingWriter,
+    P: EventPublisher,
+{
+    let (_, party) = visible_booking(store, id, caller).await?;
+    if party != Party::Owner {
+        return Err(AppError::Forbidden);
+    }
+    move_booking(store, events, id, t, now, Some(caller), |_| {}).await
+}
+
+/// One run of a scheduled task: every booking due for `what` at `now` (up to `batch`) moved by
+/// `t`. Another run, the owner or a payment may have moved one since the index was read: the
+/// state machine then refuses (409) and it is skipped. Returns (due, moved, skipped).
+pub async fn run_due<S, P>(store: &S, events: &P, what: crate::ports::Due, t: Transition, now: DateTime<Utc>, batch: u32) -> Result<(usize, usize, usize), AppError>
+where
+    S: crate::ports::DueBookings + BookingReader + BookingWriter,
+    P: EventPublisher,
+{
+    let due = store.due(what, now, batch).await?;
+    let (mut moved, mut skipped) = (0, 0);
+    for id in &due {
+        match move_booking(store, events, id, t, now, None, |_| {}).await {
+            Ok(_) => moved += 1,
+            Err(AppError::Conflict { .. } | AppError::NotFound(_)) => skipped += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((due.len(), moved, skipped))
+}
+
+/// The owner's listing and a valid calendar range from a block/unblock request: not in the
+/// past, at most `MAX_RANGE_DAYS`; non-owners get 404.
+pub async fn owner_range(
+    store: &impl ListingReader,
+    caller: &crate::identity::Caller,
+    listing: &ListingId,
+    body: &crate::domain::booking::RangeRequest,
+    today: chrono::NaiveDate,
+) -> Result<(Listing, crate::domain::booking::DateRange), AppError> {
+    use crate::domain::booking::{DateRange, MAX_RANGE_DAYS};
+    let range = DateRange::parse(&body.start_date, &body.end_date)?;
+    if range.start < today {
+        return Err(AppError::field("start_date", "must not be in the past"));
+    }
+    if range.days() > MAX_RANGE_DAYS {
+        return Err(AppError::field("end_date", format!("a range is at most {MAX_RANGE_DAYS} days; send several")));
+    }
+    let listing = crate::services::owned_listing(store, caller, listing).await?;
+    Ok((listing, range))
+}

@@ -4,7 +4,7 @@
 //! allow is 409 with a code naming the current state.
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::booking::{BookingId, Party, Transition};
+use shared::domain::booking::{BookingId, Transition};
 use shared::http::{json, path_param};
 use shared::domain::Clock;
 use shared::identity::Caller;
@@ -25,11 +25,6 @@ where
 {
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
-
-    let (_, party) = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
-    if party != Party::Owner {
-        return Err(AppError::Forbidden);
-    }
-    let booking = shared::bookings::move_booking(&deps.store, &deps.events, &id, Transition::Accept, deps.clock.now(), Some(&caller.user_id), |_| {}).await?;
+    let booking = shared::bookings::owner_move(&deps.store, &deps.events, &caller.user_id, &id, Transition::Accept, deps.clock.now()).await?;
     json(200, &booking)
 }

@@ -21,17 +21,9 @@ where
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
-    let due = deps.store.due(Due::Completion, now, 100).await?;
-    let (mut completed, mut skipped) = (0, 0);
-    for id in &due {
-        match shared::bookings::move_booking(&deps.store, &deps.events, id, Transition::Complete, now, None, |_| {}).await {
-            Ok(_) => completed += 1,
-            Err(AppError::Conflict { .. } | AppError::NotFound(_)) => skipped += 1,
-            Err(e) => return Err(e),
-        }
-    }
-    tracing::info!(due = due.len(), completed, skipped, "completion run");
-    Ok(serde_json::json!({ "due": due.len(), "completed": completed, "skipped": skipped }))
+    let (due, moved, skipped) = shared::bookings::run_due(&deps.store, &deps.events, Due::Completion, Transition::Complete, now, 100).await?;
+    tracing::info!(due, completed = moved, skipped, now = %now, "completion run");
+    Ok(serde_json::json!({ "due": due, "completed": moved, "skipped": skipped }))
 }
 
 #[cfg(test)]

@@ -26,20 +26,10 @@ where
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
-    let due = deps.store.due(Due::HoldExpiry, now, BATCH).await?;
-    let (mut expired, mut skipped) = (0, 0);
-    for id in &due {
-        // Another run, the owner or a payment may have moved it since the index was read:
-        // then the state machine refuses (409) and there is nothing left to do.
-        match shared::bookings::move_booking(&deps.store, &deps.events, id, Transition::Expire, now, None, |_| {}).await {
-            Ok(_) => expired += 1,
-            Err(AppError::Conflict { .. } | AppError::NotFound(_)) => skipped += 1,
-            Err(e) => return Err(e),
-        }
-    }
-    tracing::info!(due = due.len(), expired, skipped, now = %now, "hold expiry run");
-    shared::metrics::emit("BookingsExpired", shared::metrics::Unit::Count, f64::from(expired), &[]);
-    Ok(serde_json::json!({ "due": due.len(), "expired": expired, "skipped": skipped }))
+    let (due, moved, skipped) = shared::bookings::run_due(&deps.store, &deps.events, Due::HoldExpiry, Transition::Expire, now, BATCH).await?;
+    tracing::info!(due, expired = moved, skipped, now = %now, "hold expiry run");
+    shared::metrics::emit("BookingsExpired", shared::metrics::Unit::Count, moved as f64, &[]);
+    Ok(serde_json::json!({ "due": due, "expired": moved, "skipped": skipped }))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! `[start_date, end_date)`; days held by bookings stay held. Non-owners get 404.
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::booking::{DateRange, RangeRequest, MAX_RANGE_DAYS};
+use shared::domain::booking::RangeRequest;
 use shared::domain::listing::ListingId;
 use shared::domain::Clock;
 use shared::http::{empty, json_body, path_param};
@@ -23,14 +23,7 @@ where
     let caller = Caller::from_request(&req)?;
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let body = json_body::<RangeRequest>(&req)?;
-    let range = DateRange::parse(&body.start_date, &body.end_date)?;
-    if range.start < deps.clock.now().date_naive() {
-        return Err(AppError::field("start_date", "must not be in the past"));
-    }
-    if range.days() > MAX_RANGE_DAYS {
-        return Err(AppError::field("end_date", format!("a range is at most {MAX_RANGE_DAYS} days; send several")));
-    }
-    let listing = shared::services::owned_listing(&deps.store, &caller, &id).await?;
+    let (listing, range) = shared::bookings::owner_range(&deps.store, &caller, &id, &body, deps.clock.now().date_naive()).await?;
     deps.store.unblock_days(&listing.id, &range).await?;
     tracing::info!(listing_id = %listing.id, days = range.days(), "calendar changed: unblock_days");
     empty(204)
