@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::{item_size, key_item, last_key_of, s, start_key, transaction_failures, DynamoTable, Item};
+use super::dynamodb::{item_size, key_item, last_key_of, query_page, s, start_key, transaction_failures, DynamoTable, Item, QueryPage};
 use super::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::booking::{Booking, BookingId, BookingStatus, DateRange, Party, PaymentState, PaymentStatus, Quote, RefundStatus};
@@ -651,12 +651,7 @@ impl NotificationStore for DynamoTable {
             .send()
             .await
             .map_err(|e| sdk_error(DEP, e))?;
-        let mut items = out.items.unwrap_or_default();
-        let items_read = items.len() as i32;
-        let bytes_read = items.iter().map(item_size).sum();
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let last_key = if more { last_key_of(items.last(), &["PK", "SK"]) } else { None };
+        let QueryPage { items, last_key, items_read, bytes_read } = query_page(out.items.unwrap_or_default(), limit, &["PK", "SK"]);
         let notifications = items.into_iter().map(notification_from).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items: notifications, last_key, items_read, bytes_read, capacity_units: 0.0 })
     }

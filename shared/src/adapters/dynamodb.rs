@@ -282,3 +282,22 @@ pub(crate) fn transaction_failures(err: &aws_sdk_dynamodb::error::SdkError<aws_s
         _ => Vec::new(),
     }
 }
+
+/// One page from a Query that asked for `limit + 1` items: the first `limit` items, the key to
+/// continue after (only if the extra item showed there is more — never an empty last page),
+/// and what was read (items, bytes) for logs and the search benchmark.
+pub(crate) struct QueryPage {
+    pub items: Vec<Item>,
+    pub last_key: Option<LastKey>,
+    pub items_read: i32,
+    pub bytes_read: usize,
+}
+
+pub(crate) fn query_page(mut items: Vec<Item>, limit: u32, key_attributes: &[&str]) -> QueryPage {
+    let items_read = items.len() as i32;
+    let bytes_read = items.iter().map(item_size).sum();
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let last_key = if more { last_key_of(items.last(), key_attributes) } else { None };
+    QueryPage { items, last_key, items_read, bytes_read }
+}

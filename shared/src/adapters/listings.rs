@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnConsumedCapacit
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::{capacity, item_size, key_item, last_key_of, s, start_key, transaction_failures, DynamoTable, Item};
+use super::dynamodb::{capacity, key_item, query_page, s, start_key, transaction_failures, DynamoTable, Item, QueryPage};
 use super::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::country::Country;
@@ -294,12 +294,7 @@ impl ListingSearch for DynamoTable {
             None => request.key_condition_expression("PK = :pk"),
         };
         let out = request.send().await.map_err(|e| sdk_error(DEP, e))?;
-        let mut items = out.items.unwrap_or_default();
-        let items_read = items.len() as i32;
-        let bytes_read = items.iter().map(item_size).sum();
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let last_key = if more { last_key_of(items.last(), &["PK", "SK"]) } else { None };
+        let QueryPage { items, last_key, items_read, bytes_read } = query_page(out.items.unwrap_or_default(), limit, &["PK", "SK"]);
         let summaries = items
             .into_iter()
             .map(|item| serde_dynamo::from_item::<_, SearchEntryItem>(item).map_err(AppError::internal)?.try_into())
@@ -326,12 +321,7 @@ impl OwnerListings for DynamoTable {
             .send()
             .await
             .map_err(|e| sdk_error(DEP, e))?;
-        let mut items = out.items.unwrap_or_default();
-        let items_read = items.len() as i32;
-        let bytes_read = items.iter().map(item_size).sum();
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let last_key = if more { last_key_of(items.last(), &["PK", "SK", "GSI1PK", "GSI1SK"]) } else { None };
+        let QueryPage { items, last_key, items_read, bytes_read } = query_page(out.items.unwrap_or_default(), limit, &["PK", "SK", "GSI1PK", "GSI1SK"]);
         let listings = items
             .into_iter()
             .map(|item| serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into())
