@@ -59,6 +59,9 @@ pub struct ProcessEnv {
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Stats {
+    /// The function's binary (`CodeUri` folder) and `MemorySize`, for the benchmarks.
+    pub binary: String,
+    pub memory_mb: u32,
     pub instances_started: u64,
     pub init_ms: Vec<f64>,
     pub invocations: u64,
@@ -102,6 +105,9 @@ pub struct FunctionPool {
     next_instance: AtomicU64,
     /// Invocation id -> instance serving it, so a timeout can end the right process.
     inflight: Mutex<HashMap<String, Arc<Instance>>>,
+    /// Every running instance, so idle ones can be stopped (`recycle`).
+    instances: Mutex<Vec<Arc<Instance>>>,
+    capacity_check: tokio::sync::Notify,
     pub stats: Mutex<Stats>,
 }
 
@@ -112,6 +118,9 @@ struct Instance {
     /// The invocation this instance is working on.
     current: Mutex<Option<(String, oneshot::Sender<Reply>, Instant)>>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
+    /// Becomes true when the process has ended; a pending `/next` then gives up instead of
+    /// taking an invocation that nobody would answer.
+    ended: tokio::sync::watch::Sender<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -119,9 +128,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl FunctionPool {
+    /// A pool with no instance yet, and its supervisor task (so: inside a Tokio runtime).
     pub fn new(spec: FunctionSpec, env: ProcessEnv, max_instances: usize) -> Arc<Self> {
         let (tx, rx) = async_channel::unbounded();
-        Arc::new(Self {
+        let stats = Stats { binary: spec.binary.clone(), memory_mb: spec.memory_mb, ..Stats::default() };
+        let pool = Arc::new(Self {
             spec,
             env,
             tx,
@@ -131,8 +142,12 @@ impl FunctionPool {
             max_instances,
             next_instance: AtomicU64::new(1),
             inflight: Mutex::new(HashMap::new()),
-            stats: Mutex::new(Stats::default()),
-        })
+            instances: Mutex::new(Vec::new()),
+            capacity_check: tokio::sync::Notify::new(),
+            stats: Mutex::new(stats),
+        });
+        tokio::spawn(pool.clone().supervise());
+        pool
     }
 
     pub fn binary_path(&self) -> PathBuf {
@@ -202,7 +217,9 @@ impl FunctionPool {
             first_next: Mutex::new(None),
             current: Mutex::new(None),
             kill: Mutex::new(Some(kill_tx)),
+            ended: tokio::sync::watch::channel(false).0,
         });
+        lock(&self.instances).push(instance.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let app = Router::new()
@@ -272,26 +289,78 @@ impl FunctionPool {
                 status = child.wait() => status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
                 _ = kill_rx => {
                     let _ = child.kill().await;
-                    "killed after timeout".to_owned()
+                    "killed".to_owned()
                 }
             };
+            lock(&pool.instances).retain(|i| !Arc::ptr_eq(i, &instance));
             let _ = stop_server.send(());
             pool.live.fetch_sub(1, Ordering::SeqCst);
+            instance.ended.send_replace(true);
             if let Some((id, reply, _)) = lock(&instance.current).take() {
                 tracing::warn!(function = %pool.spec.logical_id, instance = instance.id, invocation = %id, %status, "instance ended during an invocation");
                 let _ = reply.send((Outcome::Failed(format!("Runtime exited: {status}")), None));
             } else {
                 tracing::debug!(function = %pool.spec.logical_id, instance = instance.id, %status, "instance ended");
             }
+            pool.replace_lost_capacity();
         });
         Ok(())
     }
 
-    /// Median init time of this function's instances so far.
+    /// Asks the pool's supervisor to check for invocations that wait with no instance to take
+    /// them (an instance that ended may have been counted as idle when they arrived).
+    fn replace_lost_capacity(&self) {
+        self.capacity_check.notify_one();
+    }
+
+    /// Starts an instance whenever [`Self::replace_lost_capacity`] finds one missing.
+    async fn supervise(self: Arc<Self>) {
+        loop {
+            self.capacity_check.notified().await;
+            if !self.rx.is_empty() && self.idle.load(Ordering::SeqCst) == 0 && self.live.load(Ordering::SeqCst) < self.max_instances {
+                if let Err(err) = self.start_instance().await {
+                    tracing::error!(function = %self.spec.logical_id, error = %format!("{err:#}"), "could not start instance");
+                }
+            }
+        }
+    }
+
+    /// Stops every idle instance and waits until they are gone, so the next invocation starts
+    /// cold (the benchmarks' cold starts). Returns how many were stopped.
+    pub async fn recycle(&self) -> usize {
+        let idle: Vec<Arc<Instance>> = lock(&self.instances).iter().filter(|i| lock(&i.current).is_none()).cloned().collect();
+        for instance in &idle {
+            if let Some(kill) = lock(&instance.kill).take() {
+                let _ = kill.send(());
+            }
+        }
+        for instance in &idle {
+            let mut ended = instance.ended.subscribe();
+            let _ = ended.wait_for(|e| *e).await;
+        }
+        idle.len()
+    }
+
+    /// This function's counters, with each instance's CPU and memory as the kernel sees them now.
     pub fn snapshot(&self) -> Stats {
         let mut stats = lock(&self.stats).clone();
         stats.processes = stats.pids.iter().map(|pid| process_stats(*pid)).collect();
         stats
+    }
+}
+
+struct IdleGuard<'a>(&'a AtomicUsize);
+
+impl<'a> IdleGuard<'a> {
+    fn new(idle: &'a AtomicUsize) -> Self {
+        idle.fetch_add(1, Ordering::SeqCst);
+        Self(idle)
+    }
+}
+
+impl Drop for IdleGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -307,10 +376,27 @@ async fn next(State((pool, instance)): InstanceState) -> Response {
             tracing::debug!(function = %pool.spec.logical_id, instance = instance.id, init_ms = init.as_secs_f64() * 1000.0, "instance ready");
         }
     }
-    pool.idle.fetch_add(1, Ordering::SeqCst);
-    let received = pool.rx.recv().await;
-    pool.idle.fetch_sub(1, Ordering::SeqCst);
-    let Ok(invocation) = received else {
+    // Counted idle while waiting here; the guard also uncounts it when the process dies and
+    // its connection, and with it this handler, is dropped.
+    let idle = IdleGuard::new(&pool.idle);
+    let mut ended = instance.ended.subscribe();
+    // `recv` is cancel-safe: an invocation is either taken here or left for another instance.
+    let received = tokio::select! {
+        biased;
+        _ = ended.wait_for(|e| *e) => None,
+        received = pool.rx.recv() => received.ok(),
+    };
+    drop(idle);
+    let invocation = match received {
+        // Taken just as the process ended: hand it back for a live instance.
+        Some(invocation) if *instance.ended.borrow() => {
+            let _ = pool.tx.send(invocation).await;
+            None
+        }
+        other => other,
+    };
+    let Some(invocation) = invocation else {
+        pool.replace_lost_capacity();
         return StatusCode::GONE.into_response();
     };
     let deadline_ms = chrono::Utc::now().timestamp_millis() as u128 + invocation.deadline.saturating_duration_since(Instant::now()).as_millis();

@@ -66,22 +66,38 @@ pub async fn handle(gw: &Gateway, parts: Parts, body: Body) -> Response {
             let functions: serde_json::Map<String, Value> = gw.pools.iter().map(|p| (p.spec.logical_id.clone(), json!(p.snapshot()))).collect();
             json_response(StatusCode::OK, json!({ "functions": functions, "runner_overhead": crate::gateway::overhead_summary(gw) }))
         }
-        (&Method::POST, p) if p.starts_with("/_local/functions/") && p.ends_with("/invoke") => {
-            let name = p.trim_start_matches("/_local/functions/").trim_end_matches("/invoke");
+        (&Method::POST, p) if p.starts_with("/_local/functions/") => {
+            let Some((name, action)) = p.trim_start_matches("/_local/functions/").split_once('/') else {
+                return json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }));
+            };
             let Some(pool) = gw.pools.iter().find(|f| f.spec.logical_id == name || f.spec.name == name) else {
                 return json_response(StatusCode::NOT_FOUND, json!({ "message": format!("no function {name}") }));
             };
-            let payload = if body.is_empty() { Bytes::from_static(b"{}") } else { body };
-            match pool.invoke(payload).await {
-                Outcome::Response(bytes) => {
-                    let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-                    json_response(StatusCode::OK, json!({ "response": value }))
-                }
-                Outcome::FunctionError(err) => json_response(StatusCode::OK, json!({ "error": err })),
-                Outcome::Failed(reason) => json_response(StatusCode::BAD_GATEWAY, json!({ "error": { "errorMessage": reason } })),
+            match action {
+                "invoke" => invoke(pool, body).await,
+                // Stops the idle instances: the next invocation is a cold start (the benchmarks').
+                "recycle" => json_response(StatusCode::OK, json!({ "stopped": pool.recycle().await })),
+                _ => json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found" })),
             }
         }
         _ => json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found" })),
+    }
+}
+
+/// `POST /_local/functions/{name}/invoke`: the body is the event; the answer carries the
+/// function's response or error and its own working time (`/next` -> `/response`).
+async fn invoke(pool: &std::sync::Arc<crate::lambda::FunctionPool>, body: Bytes) -> Response {
+    let payload = if body.is_empty() { Bytes::from_static(b"{}") } else { body };
+    let (outcome, worked) = pool.invoke_timed(payload).await;
+    // The function's own working time (`/next` -> `/response`), as Lambda bills it.
+    let duration_ms = worked.map(|d| d.as_secs_f64() * 1000.0);
+    match outcome {
+        Outcome::Response(bytes) => {
+            let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            json_response(StatusCode::OK, json!({ "response": value, "duration_ms": duration_ms }))
+        }
+        Outcome::FunctionError(err) => json_response(StatusCode::OK, json!({ "error": err, "duration_ms": duration_ms })),
+        Outcome::Failed(reason) => json_response(StatusCode::BAD_GATEWAY, json!({ "error": { "errorMessage": reason } })),
     }
 }
 

@@ -69,6 +69,10 @@ struct Args {
     /// Write the provisioned resources (logical id -> Ref/attributes) here as JSON.
     #[arg(long)]
     resources_out: Option<PathBuf>,
+    /// Serve the HTTP API and direct invokes only: no SQS pollers, S3 notifications or
+    /// schedules (the benchmarks drive each function alone, with nothing else running).
+    #[arg(long)]
+    no_event_sources: bool,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -152,6 +156,7 @@ async fn main() -> Result<()> {
         for event in &pool.spec.events {
             match event {
                 EventSource::Http { method, path, auth } => routes.push(gateway::Route { method: method.clone(), path: path.clone(), auth: *auth && issuer.is_some(), function: pool.clone() }),
+                _ if args.no_event_sources => {}
                 EventSource::Sqs { queue_arn, batch_size, report_failures } => {
                     let queue_url = resolver
                         .resources
