@@ -46,11 +46,12 @@ start_localstripe() {
 }
 
 # start_runner PORT MOTO_PORT STRIPE_PORT STACK LOGFILE [extra args...]
+# (RUNNER_BIN_DIR: where the function binaries are; target/debug unless set)
 start_runner() {
   local port=$1 moto=$2 stripe=$3 stack=$4 logfile=$5
   shift 5
   "$ROOT/target/debug/local-runner" \
-    --template "$ROOT/template.yaml" --bin-dir "$ROOT/target/debug" \
+    --template "$ROOT/template.yaml" --bin-dir "${RUNNER_BIN_DIR:-$ROOT/target/debug}" \
     --dev-secrets "$ROOT/local-runner/dev-secrets.json" \
     --aws-endpoint "http://127.0.0.1:$moto" --port "$port" --stack-name "$stack" \
     --param "StripeApiBase=http://127.0.0.1:$stripe" \

@@ -1,0 +1,221 @@
+"""Drives every function of a running local runner (started by scripts/bench) and prints the
+per-function benchmark table: binary and zip size, cold init, warm latency, CPU per call,
+peak RSS and a cost line.
+
+Each function gets its fixture from events/ (the same file `cargo lambda invoke --data-file`
+takes), with the fixture's placeholder ids replaced by a seeded listing, booking and photo,
+so the read paths find real items. Calls go straight to the Runtime API through the runner's
+`/_local/functions/{id}/invoke` (no gateway, no JWT check: the fixture carries the claims),
+one instance per function, nothing else running (the runner has no event sources).
+
+Nothing consumes the queues here, and moto's FIFO deduplication scans every message on each
+send, so the driver purges the queues every 200 calls: moto stays as fast at the end of a run
+as at its start (purges happen between calls; the runner and moto are not measured anyway).
+
+Usage: bench_functions.py API_URL MOTO_URL BIN_DIR EVENTS_DIR DEV_SECRETS WARM COLD [ONLY,...]
+"""
+import hashlib
+import hmac
+import http.client
+import io
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import uuid
+import zipfile
+
+import boto3
+
+API, MOTO, BIN_DIR, EVENTS, SECRETS = sys.argv[1:6]
+WARM, COLD = int(sys.argv[6]), int(sys.argv[7])
+ONLY = set(sys.argv[8].split(",")) if len(sys.argv) > 8 and sys.argv[8] else set()
+
+# The fixtures' placeholder ids (events/*.json) and the user their JWT claims name.
+FIXTURE_USER = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10"
+FIXTURE_LISTING = "0192d3f4-5a6b-7c8d-9e0f-112233445566"
+FIXTURE_BOOKING = "0192d3f5-0000-7000-8000-0000000000b1"
+FIXTURE_PHOTO = "0192d3f7-0000-7000-8000-0000000000f1"
+
+# arm64 Lambda list prices (us-east-1 and eu-central-1 alike, first pricing tier).
+USD_PER_GB_SECOND = 0.0000133334
+USD_PER_MILLION_REQUESTS = 0.20
+
+# Functions whose first call changes what later ones see run last, in this order.
+LAST = ["update-photo", "delete-photo", "accept-booking", "decline-booking", "cancel-booking", "archive-listing"]
+
+host, port = API.removeprefix("http://").split(":")
+conn = http.client.HTTPConnection(host, int(port), timeout=120)
+
+
+def call(method, path, body=None, token=None):
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    r = conn.getresponse()
+    data = r.read()
+    return r.status, (json.loads(data) if data else None)
+
+
+def token(sub, name):
+    status, body = call("POST", "/_local/token", {"sub": sub, "name": name, "email": f"{name.lower()}@example.com"})
+    assert status == 200, body
+    return body["token"]
+
+
+def seed():
+    """A listing and a photo owned by the fixture user, and a booking of it by another user."""
+    owner = token(FIXTURE_USER, "Fixture")
+    renter = token(str(uuid.uuid4()), "Renter")
+    for t in (owner, renter):
+        status, body = call("GET", "/me", token=t)
+        assert status == 200, (status, body)
+    listing = {"title": "Cordless drill", "description": "18 V, two batteries and a case of bits.", "category": "tools",
+               "location": {"city": "Berlin", "country": "DE", "lat": 52.52, "lng": 13.405}, "daily_price": {"amount": 1500, "currency": "EUR"},
+               "deposit": {"amount": 5000, "currency": "EUR"}, "min_days": 1, "max_days": 14, "booking_mode": "request", "status": "active"}
+    status, body = call("POST", "/listings", listing, owner)
+    assert status == 201, (status, body)
+    listing_id = body["id"]
+    status, body = call("POST", f"/listings/{listing_id}/photos", {"content_type": "image/jpeg", "size_bytes": 200000}, owner)
+    assert status == 201, (status, body)
+    photo_id = body["photo_id"]
+    start = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 40 * 86400))
+    end = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 43 * 86400))
+    status, body = call("POST", "/bookings", {"listing_id": listing_id, "start_date": start, "end_date": end}, renter)
+    assert status == 201, (status, body)
+    return {FIXTURE_LISTING: listing_id, FIXTURE_BOOKING: body["id"], FIXTURE_PHOTO: photo_id}
+
+
+def queue_purger():
+    """A function that empties every queue of the stack."""
+    status, body = call("GET", "/_local/resources")
+    assert status == 200
+    urls = [r["attributes"]["QueueUrl"] for r in body["resources"].values() if r.get("attributes", {}).get("QueueUrl")]
+    sqs = boto3.client("sqs", endpoint_url=MOTO)
+    return lambda: [sqs.purge_queue(QueueUrl=url) for url in urls]
+
+
+def stats():
+    status, body = call("GET", "/_local/stats")
+    assert status == 200
+    return body["functions"]
+
+
+def alive(fn):
+    return [p for p in stats()[fn]["processes"] if p["alive"]]
+
+
+def invoke(fn, event):
+    start = time.perf_counter()
+    status, body = call("POST", f"/_local/functions/{fn}/invoke", event)
+    wall = (time.perf_counter() - start) * 1000
+    assert status == 200, (fn, status, body)
+    if "error" in body:
+        outcome = "error"
+    elif isinstance(body["response"], dict) and "statusCode" in body["response"]:
+        outcome = str(body["response"]["statusCode"])
+    elif isinstance(body["response"], dict) and body["response"].get("batchItemFailures"):
+        outcome = f"{len(body['response']['batchItemFailures'])} failed"
+    else:
+        outcome = "ok"
+    return wall, body.get("duration_ms") or 0.0, outcome
+
+
+def webhook_event(fixture, secret):
+    """A fresh, correctly signed Stripe event (as Stripe delivers), for the webhook function."""
+    body = json.dumps({"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "payment_intent.succeeded", "created": int(time.time()),
+                       "data": {"object": {"id": f"pi_{uuid.uuid4().hex[:24]}", "object": "payment_intent", "amount": 9125,
+                                           "currency": "eur", "metadata": {"booking_id": str(uuid.uuid4())}}}}, separators=(",", ":"))
+    t = int(time.time())
+    sig = hmac.new(secret, f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    event = dict(fixture)
+    event["headers"] = dict(fixture["headers"], **{"stripe-signature": f"t={t},v1={sig}"})
+    event["body"] = body
+    event["isBase64Encoded"] = False
+    return event
+
+
+def sizes(binary):
+    path = os.path.join(BIN_DIR, binary)
+    data = open(path, "rb").read()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr(zipfile.ZipInfo("bootstrap"), data, zipfile.ZIP_DEFLATED)
+    return len(data), len(buf.getvalue())
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p * len(values)))]
+
+
+def main():
+    secret = json.load(open(SECRETS))["StripeSecret"]["webhook_secret"].encode()
+    ids = seed()
+    purge = queue_purger()
+    functions = stats()
+    order = sorted(functions, key=lambda f: (functions[f]["binary"] in LAST, LAST.index(functions[f]["binary"]) if functions[f]["binary"] in LAST else 0, functions[f]["binary"]))
+    rows = []
+    for fn in order:
+        binary = functions[fn]["binary"]
+        if ONLY and binary not in ONLY and fn not in ONLY:
+            continue
+        text = open(os.path.join(EVENTS, f"{binary}.json")).read()
+        for placeholder, real in ids.items():
+            text = text.replace(placeholder, real)
+        fixture = json.loads(text)
+        event = (lambda: webhook_event(fixture, secret)) if binary == "stripe-webhook" else (lambda: fixture)
+
+        # Cold starts: stop the instance, invoke, read spawn -> first /next.
+        init_ms = []
+        for _ in range(COLD):
+            call("POST", f"/_local/functions/{fn}/recycle")
+            invoke(fn, event())
+            init_ms.append(stats()[fn]["init_ms"][-1])
+        # Warm: one instance, WARM invocations; its CPU from /proc before and after.
+        for _ in range(20):
+            invoke(fn, event())
+        procs = alive(fn)
+        assert len(procs) == 1, (fn, procs)
+        cpu_before = procs[0]["cpu_ms"]
+        walls, durations, outcomes = [], [], {}
+        for i in range(WARM):
+            if i % 200 == 0:
+                purge()
+            wall, duration, outcome = invoke(fn, event())
+            walls.append(wall)
+            durations.append(duration)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        after = alive(fn)
+        assert len(after) == 1 and after[0]["pid"] == procs[0]["pid"], (fn, "the warm instance was replaced")
+        cpu_per_call = (after[0]["cpu_ms"] - cpu_before) / WARM
+        memory_gb = functions[fn]["memory_mb"] / 1024
+        billed_s = sum(math.ceil(d) for d in durations) / len(durations) / 1000
+        cost = USD_PER_MILLION_REQUESTS + billed_s * memory_gb * USD_PER_GB_SECOND * 1e6
+        size, zipped = sizes(binary)
+        rows.append(dict(name=binary, memory=functions[fn]["memory_mb"], size=size, zipped=zipped, init=statistics.median(init_ms),
+                         p50=pct(walls, 0.5), p99=pct(walls, 0.99), dur=statistics.mean(durations), cpu=cpu_per_call,
+                         rss=after[0]["peak_rss_kb"] / 1024, cost=cost, outcomes=outcomes))
+        r = rows[-1]
+        print(f"  {binary}: init {r['init']:.1f} ms, cpu {r['cpu']:.3f} ms/call, rss {r['rss']:.1f} MiB, {outcomes}", file=sys.stderr, flush=True)
+
+    print(f"{len(rows)} functions, release builds, {COLD} cold starts and {WARM} warm calls each, one instance, against moto\n")
+    print("| function | MB | binary | zip | cold init (median) | warm p50 / p99 (wall) | function duration (mean) | CPU per call | peak RSS | USD per 1M calls | responses |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        mix = ", ".join(f"{k}×{v}" for k, v in sorted(r["outcomes"].items(), key=lambda kv: -kv[1]))
+        print(f"| {r['name']} | {r['memory']} | {r['size'] / 1e6:.2f} MB | {r['zipped'] / 1e6:.2f} MB | {r['init']:.1f} ms | {r['p50']:.1f} / {r['p99']:.1f} ms "
+              f"| {r['dur']:.1f} ms | {r['cpu']:.2f} ms | {r['rss']:.1f} MiB | {r['cost']:.3f} | {mix} |")
+    api = [r for r in rows if any(k.isdigit() for k in r["outcomes"])]
+    if api:
+        print(f"\nAPI functions ({len(api)}): init median of medians {statistics.median(r['init'] for r in api):.1f} ms (target <= 20), "
+              f"CPU per call max {max(r['cpu'] for r in api):.2f} ms (target <= 1), peak RSS max {max(r['rss'] for r in api):.1f} MiB (target <= 32), "
+              f"zip max {max(r['zipped'] for r in api) / 1e6:.2f} MB (target <= 5)")
+        over = [r["name"] for r in api if r["init"] > 20 or r["cpu"] > 1 or r["rss"] > 32 or r["zipped"] > 5e6]
+        print(f"API functions over a target: {', '.join(over) if over else 'none'}")
+
+
+main()
