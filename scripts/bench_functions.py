@@ -138,13 +138,19 @@ def webhook_event(fixture, secret):
     return event
 
 
-def sizes(binary):
-    path = os.path.join(BIN_DIR, binary)
+def zipped(path):
+    """Size of `path` and of a zip holding it as `bootstrap` (as Lambda takes it)."""
     data = open(path, "rb").read()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         z.writestr(zipfile.ZipInfo("bootstrap"), data, zipfile.ZIP_DEFLATED)
     return len(data), len(buf.getvalue())
+
+
+def arm64_zip(logical_id):
+    """The deployable arm64 zip's size, when `sam build` (scripts/deploy) has built it."""
+    path = os.path.join(os.path.dirname(EVENTS), ".aws-sam", "build", logical_id, "bootstrap")
+    return zipped(path)[1] if os.path.exists(path) else None
 
 
 def pct(values, p):
@@ -195,26 +201,28 @@ def main():
         memory_gb = functions[fn]["memory_mb"] / 1024
         billed_s = sum(math.ceil(d) for d in durations) / len(durations) / 1000
         cost = USD_PER_MILLION_REQUESTS + billed_s * memory_gb * USD_PER_GB_SECOND * 1e6
-        size, zipped = sizes(binary)
-        rows.append(dict(name=binary, memory=functions[fn]["memory_mb"], size=size, zipped=zipped, init=statistics.median(init_ms),
+        size, zip_size = zipped(os.path.join(BIN_DIR, binary))
+        rows.append(dict(name=binary, memory=functions[fn]["memory_mb"], size=size, zipped=zip_size, arm64=arm64_zip(fn), init=statistics.median(init_ms),
                          p50=pct(walls, 0.5), p99=pct(walls, 0.99), dur=statistics.mean(durations), cpu=cpu_per_call,
                          rss=after[0]["peak_rss_kb"] / 1024, cost=cost, outcomes=outcomes))
         r = rows[-1]
         print(f"  {binary}: init {r['init']:.1f} ms, cpu {r['cpu']:.3f} ms/call, rss {r['rss']:.1f} MiB, {outcomes}", file=sys.stderr, flush=True)
 
     print(f"{len(rows)} functions, release builds, {COLD} cold starts and {WARM} warm calls each, one instance, against moto\n")
-    print("| function | MB | binary | zip | cold init (median) | warm p50 / p99 (wall) | function duration (mean) | CPU per call | peak RSS | USD per 1M calls | responses |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| function | MB | binary | zip | arm64 zip (sam build) | cold init (median) | warm p50 / p99 (wall) | function duration (mean) | CPU per call | peak RSS | USD per 1M calls | responses |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         mix = ", ".join(f"{k}×{v}" for k, v in sorted(r["outcomes"].items(), key=lambda kv: -kv[1]))
-        print(f"| {r['name']} | {r['memory']} | {r['size'] / 1e6:.2f} MB | {r['zipped'] / 1e6:.2f} MB | {r['init']:.1f} ms | {r['p50']:.1f} / {r['p99']:.1f} ms "
+        arm64 = f"{r['arm64'] / 1e6:.2f} MB" if r["arm64"] else "-"
+        print(f"| {r['name']} | {r['memory']} | {r['size'] / 1e6:.2f} MB | {r['zipped'] / 1e6:.2f} MB | {arm64} | {r['init']:.1f} ms | {r['p50']:.1f} / {r['p99']:.1f} ms "
               f"| {r['dur']:.1f} ms | {r['cpu']:.2f} ms | {r['rss']:.1f} MiB | {r['cost']:.3f} | {mix} |")
     api = [r for r in rows if any(k.isdigit() for k in r["outcomes"])]
     if api:
         print(f"\nAPI functions ({len(api)}): init median of medians {statistics.median(r['init'] for r in api):.1f} ms (target <= 20), "
               f"CPU per call max {max(r['cpu'] for r in api):.2f} ms (target <= 1), peak RSS max {max(r['rss'] for r in api):.1f} MiB (target <= 32), "
-              f"zip max {max(r['zipped'] for r in api) / 1e6:.2f} MB (target <= 5)")
-        over = [r["name"] for r in api if r["init"] > 20 or r["cpu"] > 1 or r["rss"] > 32 or r["zipped"] > 5e6]
+              f"zip max {max(r['zipped'] for r in api) / 1e6:.2f} MB here, {max(r['arm64'] or 0 for r in api) / 1e6:.2f} MB arm64 (target <= 5)")
+        # The deployable (arm64) zip counts where sam build has made it.
+        over = [r["name"] for r in api if r["init"] > 20 or r["cpu"] > 1 or r["rss"] > 32 or (r["arm64"] or r["zipped"]) > 5e6]
         print(f"API functions over a target: {', '.join(over) if over else 'none'}")
 
 
