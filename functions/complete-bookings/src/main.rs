@@ -3,7 +3,7 @@ use shared::adapters::sqs::SqsEventPublisher;
 use shared::config::{aws_sdk_config, env_required};
 use shared::domain::SystemClock;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;

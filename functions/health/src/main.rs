@@ -4,7 +4,7 @@ use shared::adapters::health::{DynamoTableProbe, S3BucketProbe, SecretProbe, Sqs
 use shared::config::{aws_sdk_config, env_parsed, env_required, s3_client};
 use shared::ports::HealthProbe;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;

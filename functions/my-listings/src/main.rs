@@ -2,7 +2,7 @@ use shared::adapters::dynamodb::DynamoTable;
 use shared::adapters::secrets_manager::SecretCursorKeys;
 use shared::config::{aws_sdk_config, env_required};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;

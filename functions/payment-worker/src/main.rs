@@ -8,7 +8,7 @@ use shared::config::{aws_sdk_config, env_required};
 use shared::domain::SystemClock;
 use shared::secrets::{SecretCache, DEFAULT_TTL};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;

@@ -3,7 +3,7 @@ use shared::adapters::s3::S3Photos;
 use shared::config::{aws_sdk_config, env_required, s3_client};
 use shared::domain::SystemClock;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;

@@ -3,7 +3,7 @@ use shared::config::{aws_sdk_config, env_parsed, env_required};
 use shared::domain::booking::DEFAULT_SERVICE_FEE_BPS;
 use shared::domain::SystemClock;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;

@@ -7,7 +7,7 @@ use shared::domain::payment::DEFAULT_TOLERANCE_SECS;
 use shared::domain::SystemClock;
 use shared::secrets::{SecretCache, DEFAULT_TTL};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
