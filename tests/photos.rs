@@ -91,9 +91,18 @@ async fn upload_becomes_ready_with_three_renditions_once() {
         let size = imagesize::blob_size(&bytes).unwrap();
         assert_eq!((size.width as u64, size.height as u64), (w, h), "{name}: the file itself");
     }
-    // The public sees it, and the listing includes it.
+    // The public sees it, and the listing includes it. The listing is read with its photos in
+    // one query over its partition, which also holds its days: blocked days must not get in.
+    let from = chrono::Utc::now().date_naive() + chrono::Days::new(10);
+    let block = json!({"start_date": from.to_string(), "end_date": (from + chrono::Days::new(3)).to_string()});
+    let r = http().post(env().url(&format!("/listings/{listing}/blocked-dates"))).bearer_auth(&owner).json(&block).send().await.unwrap();
+    assert_eq!(r.status(), 204, "{:?}", r.text().await);
     assert_eq!(photos(None, &listing).await.len(), 1);
-    let l: Value = http().get(env().url(&format!("/listings/{listing}"))).send().await.unwrap().json().await.unwrap();
+    let r = http().get(env().url(&format!("/listings/{listing}"))).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let l: Value = r.json().await.unwrap();
+    assert_eq!(l["id"], listing.as_str());
+    assert_eq!(l["photos"].as_array().map(Vec::len), Some(1), "{l}");
     assert_eq!(l["photos"][0]["id"], photo.as_str());
 
     // The same S3 event again (at-least-once delivery): nothing is redone, nothing changes.

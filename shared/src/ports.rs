@@ -70,6 +70,21 @@ pub trait ListingReader: Send + Sync {
     async fn get_listing(&self, id: &ListingId) -> Result<Option<Listing>, AppError>;
 }
 
+/// A listing with every photo (by position, then age) and the cover photo's id.
+#[derive(Debug, Clone)]
+pub struct ListingDetail {
+    pub listing: Listing,
+    pub photos: Vec<crate::domain::photo::Photo>,
+    pub cover: Option<String>,
+}
+
+/// The listing page's read: the listing and its photos together (one request where the
+/// store keeps them side by side).
+#[async_trait]
+pub trait ListingDetailReader: Send + Sync {
+    async fn listing_detail(&self, id: &ListingId) -> Result<Option<ListingDetail>, AppError>;
+}
+
 #[async_trait]
 pub trait ListingWriter: Send + Sync {
     /// Stores a new listing and, if active, its search entries, in one transaction.

@@ -128,6 +128,15 @@ impl ListingReader for MemoryStore {
 }
 
 #[async_trait]
+impl crate::ports::ListingDetailReader for MemoryStore {
+    async fn listing_detail(&self, id: &ListingId) -> Result<Option<crate::ports::ListingDetail>, AppError> {
+        let Some(listing) = self.get_listing(id).await? else { return Ok(None) };
+        let (photos, cover) = crate::ports::PhotoStore::photos_of(self, id).await?;
+        Ok(Some(crate::ports::ListingDetail { listing, photos, cover }))
+    }
+}
+
+#[async_trait]
 impl ListingWriter for MemoryStore {
     async fn create_listing(&self, listing: &Listing) -> Result<(), AppError> {
         lock(&self.listings).insert(listing.id.clone(), listing.clone());

@@ -8,7 +8,7 @@ use shared::domain::listing::{ListingId, ListingStatus};
 use shared::http::{header, json, path_param, with_header};
 use shared::domain::listing::Listing;
 use shared::domain::photo::PhotoStatus;
-use shared::ports::{ListingReader, ListingRenters, PhotoStore, ViewerIdentity};
+use shared::ports::{ListingDetail, ListingDetailReader, ListingRenters, ViewerIdentity};
 use shared::views::PhotoView;
 use shared::AppError;
 
@@ -28,13 +28,13 @@ struct ListingWithPhotos<'a> {
 
 pub async fn handle<S, V>(req: Request, deps: &Deps<S, V>) -> Result<Response<Body>, AppError>
 where
-    S: ListingReader + ListingRenters + PhotoStore,
+    S: ListingDetailReader + ListingRenters,
     V: ViewerIdentity,
 {
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let viewer = deps.viewer.viewer(header(&req, "authorization")).await?;
     let viewer_id = viewer.as_ref().map(|c| &c.user_id);
-    let listing = deps.store.get_listing(&id).await?.ok_or(AppError::NotFound("listing"))?;
+    let ListingDetail { listing, photos, cover } = deps.store.listing_detail(&id).await?.ok_or(AppError::NotFound("listing"))?;
     let visible = listing.visible_to(viewer_id)
         || match (listing.status, viewer_id) {
             (ListingStatus::Archived, Some(user)) => deps.store.has_booked(&listing.id, user).await?,
@@ -43,7 +43,6 @@ where
     if !visible {
         return Err(AppError::NotFound("listing"));
     }
-    let (photos, cover) = deps.store.photos_of(&listing.id).await?;
     let photos = photos.iter().filter(|p| p.status == PhotoStatus::Ready).map(|p| PhotoView::new(p, cover.as_deref(), &deps.media_base_url)).collect();
     let body = ListingWithPhotos { listing: &listing, photos };
     let mut response = with_header(json(200, &body)?, "etag", &listing.etag())?;

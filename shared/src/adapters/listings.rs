@@ -25,7 +25,7 @@ use crate::domain::money::{Currency, Money};
 use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
 use crate::domain::user::UserId;
 use crate::error::AppError;
-use crate::ports::{ListingReader, ListingSearch, ListingWriter, OwnerListings, Page};
+use crate::ports::{ListingDetail, ListingDetailReader, ListingReader, ListingSearch, ListingWriter, OwnerListings, Page};
 
 const DEP: &str = "dynamodb";
 
@@ -223,6 +223,42 @@ impl ListingReader for DynamoTable {
         out.item
             .map(|item| serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into())
             .transpose()
+    }
+}
+
+#[async_trait]
+impl ListingDetailReader for DynamoTable {
+    async fn listing_detail(&self, id: &ListingId) -> Result<Option<ListingDetail>, AppError> {
+        // The listing, its photos and their counter share the partition and sort together:
+        // `LISTING` < `PHOTO#{id}` < `PHOTOS` (its `DAY#` items sort before, `RENTER#` after).
+        // One query instead of a GetItem and a Query; at most 22 small items, one page.
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
+            .expression_attribute_values(":pk", s(listing_pk(id)))
+            .expression_attribute_values(":first", s(LISTING_SK))
+            .expression_attribute_values(":last", s(super::photos::COUNTER_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        if out.last_evaluated_key.is_some() {
+            tracing::warn!(listing_id = %id, "listing detail spans more than one page; later photos are left out");
+        }
+        let mut listing = None;
+        let mut photo_items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            if item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(LISTING_SK) {
+                listing = Some(serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into()?);
+            } else {
+                photo_items.push(item);
+            }
+        }
+        let Some(listing) = listing else { return Ok(None) };
+        let (photos, cover) = super::photos::photos_from_items(photo_items)?;
+        Ok(Some(ListingDetail { listing, photos, cover }))
     }
 }
 

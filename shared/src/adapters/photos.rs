@@ -26,6 +26,9 @@ fn pk(listing: &ListingId) -> String {
     format!("LISTING#{listing}")
 }
 
+/// The sort key of a listing's photo count and cover; it sorts after every `PHOTO#…`.
+pub(super) const COUNTER_SK: &str = "PHOTOS";
+
 fn sk(photo: &PhotoId) -> String {
     format!("PHOTO#{photo}")
 }
@@ -84,6 +87,21 @@ fn to_item(p: &Photo) -> Result<Item, AppError> {
     .map_err(AppError::internal)
 }
 
+/// A listing's `PHOTO#…` items and its `PHOTOS` counter -> the photos in order, and the cover.
+pub(super) fn photos_from_items(items: Vec<Item>) -> Result<(Vec<Photo>, Option<String>), AppError> {
+    let mut photos = Vec::new();
+    let mut cover = None;
+    for item in items {
+        if item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(COUNTER_SK) {
+            cover = item.get("cover_photo_id").and_then(|v| v.as_s().ok()).cloned();
+        } else {
+            photos.push(from_item(item)?);
+        }
+    }
+    photos.sort_by(|a, b| (a.position, a.created_at, a.id.as_str()).cmp(&(b.position, b.created_at, b.id.as_str())));
+    Ok((photos, cover))
+}
+
 fn from_item(item: Item) -> Result<Photo, AppError> {
     let i: PhotoItem = serde_dynamo::from_item(item).map_err(AppError::internal)?;
     let corrupt = |what: &str| AppError::internal(format!("stored photo {} has an invalid {what}", i.id));
@@ -113,7 +131,7 @@ impl PhotoStore for DynamoTable {
         let count = Update::builder()
             .table_name(self.table())
             .key("PK", s(pk(&photo.listing_id)))
-            .key("SK", s("PHOTOS"))
+            .key("SK", s(COUNTER_SK))
             .update_expression("SET photo_count = if_not_exists(photo_count, :zero) + :one, entity = :entity")
             .condition_expression("attribute_not_exists(photo_count) OR photo_count < :max")
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
@@ -166,17 +184,7 @@ impl PhotoStore for DynamoTable {
             .send()
             .await
             .map_err(|e| sdk_error(DEP, e))?;
-        let mut photos = Vec::new();
-        let mut cover = None;
-        for item in out.items.unwrap_or_default() {
-            if item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("PHOTOS") {
-                cover = item.get("cover_photo_id").and_then(|v| v.as_s().ok()).cloned();
-            } else {
-                photos.push(from_item(item)?);
-            }
-        }
-        photos.sort_by(|a, b| (a.position, a.created_at, a.id.as_str()).cmp(&(b.position, b.created_at, b.id.as_str())));
-        Ok((photos, cover))
+        photos_from_items(out.items.unwrap_or_default())
     }
 
     async fn remove_photo(&self, listing: &ListingId, id: &PhotoId) -> Result<bool, AppError> {
@@ -191,7 +199,7 @@ impl PhotoStore for DynamoTable {
         let count = Update::builder()
             .table_name(self.table())
             .key("PK", s(pk(listing)))
-            .key("SK", s("PHOTOS"))
+            .key("SK", s(COUNTER_SK))
             .update_expression("SET photo_count = photo_count - :one")
             .condition_expression("photo_count > :zero")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
@@ -236,7 +244,7 @@ impl PhotoStore for DynamoTable {
     }
 
     async fn set_cover(&self, listing: &ListingId, id: &PhotoId, cover: bool) -> Result<(), AppError> {
-        let req = self.client().update_item().table_name(self.table()).key("PK", s(pk(listing))).key("SK", s("PHOTOS"));
+        let req = self.client().update_item().table_name(self.table()).key("PK", s(pk(listing))).key("SK", s(COUNTER_SK));
         let result = if cover {
             req.update_expression("SET cover_photo_id = :id").expression_attribute_values(":id", s(id.to_string())).send().await
         } else {
