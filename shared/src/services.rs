@@ -52,6 +52,18 @@ pub async fn owned_listing(
     }
 }
 
+/// [`owned_listing`] with the listing's photos and cover, read together.
+pub async fn owned_listing_detail(
+    store: &impl crate::ports::ListingDetailReader,
+    caller: &Caller,
+    id: &crate::domain::listing::ListingId,
+) -> Result<crate::ports::ListingDetail, AppError> {
+    match store.listing_detail(id).await? {
+        Some(detail) if detail.listing.owner_id == caller.user_id => Ok(detail),
+        _ => Err(AppError::NotFound("listing")),
+    }
+}
+
 /// Announces a listing change on the domain-events queue (audit trail, later consumers).
 pub async fn announce_listing(
     events: &impl EventPublisher,

@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use shared::domain::listing::ListingId;
 use shared::domain::photo::PhotoStatus;
 use shared::http::{header, json, path_param};
-use shared::ports::{ListingReader, PhotoStore, ViewerIdentity};
+use shared::ports::{ListingDetail, ListingDetailReader, ViewerIdentity};
 use shared::views::PhotoView;
 use shared::AppError;
 
@@ -18,15 +18,15 @@ pub struct Deps<S, V> {
 
 pub async fn handle<S, V>(req: Request, deps: &Deps<S, V>) -> Result<Response<Body>, AppError>
 where
-    S: ListingReader + PhotoStore,
+    S: ListingDetailReader,
     V: ViewerIdentity,
 {
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let viewer = deps.viewer.viewer(header(&req, "authorization")).await?;
     let viewer_id = viewer.as_ref().map(|c| &c.user_id);
-    let listing = deps.store.get_listing(&id).await?.filter(|l| l.visible_to(viewer_id)).ok_or(AppError::NotFound("listing"))?;
+    let ListingDetail { listing, photos, cover } =
+        deps.store.listing_detail(&id).await?.filter(|d| d.listing.visible_to(viewer_id)).ok_or(AppError::NotFound("listing"))?;
     let is_owner = viewer_id == Some(&listing.owner_id);
-    let (photos, cover) = deps.store.photos_of(&listing.id).await?;
     let items: Vec<PhotoView> = photos
         .iter()
         .filter(|p| is_owner || p.status == PhotoStatus::Ready)

@@ -7,7 +7,7 @@ use shared::domain::photo::{PhotoId, PhotoPatch, MAX_PHOTOS_PER_LISTING};
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
-use shared::ports::{ListingReader, PhotoStore};
+use shared::ports::{ListingDetail, ListingDetailReader, PhotoStore};
 use shared::views::PhotoView;
 use shared::AppError;
 
@@ -19,7 +19,7 @@ pub struct Deps<S, C> {
 
 pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
-    S: ListingReader + PhotoStore,
+    S: ListingDetailReader + PhotoStore,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
@@ -32,8 +32,10 @@ where
     if patch.position.is_some_and(|p| p >= MAX_PHOTOS_PER_LISTING * 10) {
         return Err(AppError::field("position", "must be below 200"));
     }
-    let listing = shared::services::owned_listing(&deps.store, &caller, &listing_id).await?;
-    deps.store.get_photo(&listing.id, &photo_id).await?.ok_or(AppError::NotFound("photo"))?;
+    let ListingDetail { listing, photos, .. } = shared::services::owned_listing_detail(&deps.store, &caller, &listing_id).await?;
+    if !photos.iter().any(|p| p.id == photo_id) {
+        return Err(AppError::NotFound("photo"));
+    }
     if let Some(position) = patch.position {
         deps.store.set_position(&listing.id, &photo_id, position, deps.clock.now()).await?;
     }
