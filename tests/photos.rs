@@ -127,6 +127,15 @@ async fn upload_becomes_ready_with_three_renditions_once() {
     let r = http().patch(env().url(&format!("/listings/{listing}/photos/{photo}"))).bearer_auth(&owner).json(&json!({"is_cover": true, "position": 3})).send().await.unwrap();
     let v: Value = r.json().await.unwrap();
     assert_eq!((v["is_cover"].as_bool(), v["position"].as_u64()), (Some(true), Some(3)));
+    // The answer is computed from the patch; what is stored must say the same.
+    let stored = photos(Some(&owner), &listing).await.into_iter().find(|p| p["id"] == photo.as_str()).unwrap();
+    assert_eq!((stored["is_cover"].as_bool(), stored["position"].as_u64()), (Some(true), Some(3)), "{stored}");
+    assert_eq!(stored["updated_at"], v["updated_at"]);
+    let r = http().patch(env().url(&format!("/listings/{listing}/photos/{photo}"))).bearer_auth(&owner).json(&json!({"is_cover": false})).send().await.unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!((v["is_cover"].as_bool(), v["position"].as_u64()), (Some(false), Some(3)));
+    let stored = photos(Some(&owner), &listing).await.into_iter().find(|p| p["id"] == photo.as_str()).unwrap();
+    assert_eq!(stored["is_cover"].as_bool(), Some(false), "{stored}");
     let r = http().delete(env().url(&format!("/listings/{listing}/photos/{photo}"))).bearer_auth(&owner).send().await.unwrap();
     assert_eq!(r.status(), 204);
     assert!(photos(Some(&owner), &listing).await.is_empty());

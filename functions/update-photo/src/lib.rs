@@ -32,17 +32,22 @@ where
     if patch.position.is_some_and(|p| p >= MAX_PHOTOS_PER_LISTING * 10) {
         return Err(AppError::field("position", "must be below 200"));
     }
-    let ListingDetail { listing, photos, .. } = shared::services::owned_listing_detail(&deps.store, &caller, &listing_id).await?;
-    if !photos.iter().any(|p| p.id == photo_id) {
-        return Err(AppError::NotFound("photo"));
-    }
+    let ListingDetail { listing, photos, mut cover } = shared::services::owned_listing_detail(&deps.store, &caller, &listing_id).await?;
+    let mut photo = photos.into_iter().find(|p| p.id == photo_id).ok_or(AppError::NotFound("photo"))?;
+    // The answer is the photo as read, with this patch applied: no second read.
     if let Some(position) = patch.position {
-        deps.store.set_position(&listing.id, &photo_id, position, deps.clock.now()).await?;
+        let now = deps.clock.now();
+        deps.store.set_position(&listing.id, &photo_id, position, now).await?;
+        (photo.position, photo.updated_at) = (position, now);
     }
-    if let Some(cover) = patch.is_cover {
-        deps.store.set_cover(&listing.id, &photo_id, cover).await?;
+    if let Some(is_cover) = patch.is_cover {
+        deps.store.set_cover(&listing.id, &photo_id, is_cover).await?;
+        let was_cover = cover.as_deref() == Some(photo_id.as_str());
+        cover = match (is_cover, was_cover) {
+            (true, _) => Some(photo_id.to_string()),
+            (false, true) => None,
+            (false, false) => cover,
+        };
     }
-    let (photos, cover) = deps.store.photos_of(&listing.id).await?;
-    let photo = photos.iter().find(|p| p.id == photo_id).ok_or(AppError::NotFound("photo"))?;
-    json(200, &PhotoView::new(photo, cover.as_deref(), &deps.media_base_url))
+    json(200, &PhotoView::new(&photo, cover.as_deref(), &deps.media_base_url))
 }
