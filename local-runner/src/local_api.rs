@@ -89,7 +89,6 @@ pub async fn handle(gw: &Gateway, parts: Parts, body: Body) -> Response {
 async fn invoke(pool: &std::sync::Arc<crate::lambda::FunctionPool>, body: Bytes) -> Response {
     let payload = if body.is_empty() { Bytes::from_static(b"{}") } else { body };
     let (outcome, worked) = pool.invoke_timed(payload).await;
-    // The function's own working time (`/next` -> `/response`), as Lambda bills it.
     let duration_ms = worked.map(|d| d.as_secs_f64() * 1000.0);
     match outcome {
         Outcome::Response(bytes) => {

@@ -229,6 +229,11 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+/// An item's sort key, if it has a string one.
+pub(crate) fn sort_key(item: &Item) -> Option<&str> {
+    item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
 pub(crate) fn key_item(pk: &str, sk: &str) -> Item {
     HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
 }

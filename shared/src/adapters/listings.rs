@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnConsumedCapacit
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::{capacity, key_item, query_page, s, start_key, transaction_failures, DynamoTable, Item, QueryPage};
+use super::dynamodb::{capacity, key_item, query_page, s, sort_key, start_key, transaction_failures, DynamoTable, Item, QueryPage};
 use super::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::country::Country;
@@ -170,6 +170,10 @@ impl TryFrom<SearchEntryItem> for ListingSummary {
 
 /// Every item `listing` is stored as: the listing, then its search entries (none unless active).
 /// Public so the search benchmark seeds exactly what the functions write.
+fn listing_from_item(item: Item) -> Result<Listing, AppError> {
+    serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into()
+}
+
 pub fn listing_items(listing: &Listing) -> Result<Vec<Item>, AppError> {
     let mut items = vec![serde_dynamo::to_item(ListingItem::from(listing)).map_err(AppError::internal)?];
     for (pk, sk) in entry_keys(listing) {
@@ -220,9 +224,7 @@ impl ListingReader for DynamoTable {
             .send()
             .await
             .map_err(|e| sdk_error(DEP, e))?;
-        out.item
-            .map(|item| serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into())
-            .transpose()
+        out.item.map(listing_from_item).transpose()
     }
 }
 
@@ -247,16 +249,8 @@ impl ListingDetailReader for DynamoTable {
         if out.last_evaluated_key.is_some() {
             tracing::warn!(listing_id = %id, "listing detail spans more than one page; later photos are left out");
         }
-        let mut listing = None;
-        let mut photo_items = Vec::new();
-        for item in out.items.unwrap_or_default() {
-            if item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(LISTING_SK) {
-                listing = Some(serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into()?);
-            } else {
-                photo_items.push(item);
-            }
-        }
-        let Some(listing) = listing else { return Ok(None) };
+        let (listing, photo_items): (Vec<Item>, Vec<Item>) = out.items.unwrap_or_default().into_iter().partition(|i| sort_key(i) == Some(LISTING_SK));
+        let Some(listing) = listing.into_iter().next().map(listing_from_item).transpose()? else { return Ok(None) };
         let (photos, cover) = super::photos::photos_from_items(photo_items)?;
         Ok(Some(ListingDetail { listing, photos, cover }))
     }
@@ -358,10 +352,7 @@ impl OwnerListings for DynamoTable {
             .await
             .map_err(|e| sdk_error(DEP, e))?;
         let QueryPage { items, last_key, items_read, bytes_read } = query_page(out.items.unwrap_or_default(), limit, &["PK", "SK", "GSI1PK", "GSI1SK"]);
-        let listings = items
-            .into_iter()
-            .map(|item| serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into())
-            .collect::<Result<Vec<Listing>, AppError>>()?;
+        let listings = items.into_iter().map(listing_from_item).collect::<Result<Vec<Listing>, AppError>>()?;
         Ok(Page { items: listings, last_key, items_read, bytes_read, capacity_units: capacity(out.consumed_capacity.as_ref()) })
     }
 }

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::{s, transaction_failures, DynamoTable, Item};
+use super::dynamodb::{s, sort_key, transaction_failures, DynamoTable, Item};
 use super::sdk_error;
 use crate::domain::listing::ListingId;
 use crate::domain::photo::{Photo, PhotoId, PhotoStatus, RenditionRef};
@@ -92,7 +92,7 @@ pub(super) fn photos_from_items(items: Vec<Item>) -> Result<(Vec<Photo>, Option<
     let mut photos = Vec::new();
     let mut cover = None;
     for item in items {
-        if item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(COUNTER_SK) {
+        if sort_key(&item) == Some(COUNTER_SK) {
             cover = item.get("cover_photo_id").and_then(|v| v.as_s().ok()).cloned();
         } else {
             photos.push(from_item(item)?);
