@@ -7,8 +7,13 @@ keeps the client's connections open and forwards each request to moto unchanged.
 pays the reconnects, the measured function does not. `scripts/bench --keep-alive` puts it in
 front of moto.
 
-Usage: python scripts/keepalive_proxy.py LISTEN_PORT MOTO_PORT
+PROXY_DELAY_MS=N holds every request N ms before forwarding it: an upstream slower by a known
+amount, to see what waiting alone does to the function's CPU per call (README, Benchmarks).
+
+Usage: [PROXY_DELAY_MS=N] python scripts/keepalive_proxy.py LISTEN_PORT MOTO_PORT
 """
+import asyncio
+import os
 import sys
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
@@ -18,12 +23,17 @@ from multidict import CIMultiDict
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "content-length"}
 
 
+DELAY = float(os.environ.get("PROXY_DELAY_MS", "0")) / 1000
+
+
 async def app(upstream: int) -> web.Application:
     session = ClientSession(connector=TCPConnector(force_close=True), auto_decompress=False, timeout=ClientTimeout(total=120),
                             skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"))
 
     async def forward(request: web.Request) -> web.Response:
         body = await request.read()
+        if DELAY:
+            await asyncio.sleep(DELAY)
         headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP)
         async with session.request(request.method, f"http://127.0.0.1:{upstream}{request.raw_path}", headers=headers,
                                    data=body, allow_redirects=False) as r:
