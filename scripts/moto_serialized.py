@@ -22,13 +22,26 @@ query code only the candidates it would keep: the partition for the table's key,
 an index, unsorted (moto sorts what it keeps itself). Conditions,
 filters, limits and paging stay moto's.
 
+moto's HTTP server (werkzeug's) answers every request with `Connection: close`, and after
+each response it reads and discards whatever else arrives within 10 ms (an unread request
+body, so the client sees the response rather than a reset). So every AWS SDK call against moto
+opened a new TCP connection, where AWS's endpoints keep connections alive and the SDK reuses
+them; in the benchmarks that reconnecting was part of the functions' CPU per call.
+`KeepAliveRequestHandler` reads each request's body (by its Content-Length) before moto sees
+it, so nothing is ever left unread; for those requests it skips the discard (which would eat
+the next request on the connection) and keeps the connection open. Requests with a chunked
+body, or a Content-Length it cannot parse, are handled and closed exactly as before.
+
 Usage: python scripts/moto_serialized.py PORT
 """
 import inspect
+import io
 import os
+import selectors
 import sys
 import threading
 
+import werkzeug.serving
 from werkzeug.serving import run_simple
 
 from moto.dynamodb.exceptions import (
@@ -150,6 +163,58 @@ def query(self, *args, **kwargs):
 Table.query = query
 
 
+_request = threading.local()  # per handler thread: is the current request's body fully read?
+
+
+class _NothingToDiscard:
+    """What werkzeug's post-response discard loop selects on when the body was read in full."""
+
+    def register(self, *args):
+        pass
+
+    def select(self, timeout=None):
+        return []
+
+    def close(self):
+        pass
+
+
+class _Selectors:
+    """werkzeug.serving's `selectors`, with the discard skipped for fully read requests."""
+
+    def __getattr__(self, name):
+        return getattr(selectors, name)
+
+    def DefaultSelector(self):  # noqa: N802  (the name werkzeug calls)
+        return _NothingToDiscard() if getattr(_request, "body_read", False) else selectors.DefaultSelector()
+
+
+werkzeug.serving.selectors = _Selectors()
+
+
+class KeepAliveRequestHandler(MotoRequestHandler):
+    # werkzeug writes a response's headers and body separately: with Nagle's algorithm on, the
+    # body would wait for the client's delayed ACK (~40 ms) on a connection that stays open.
+    disable_nagle_algorithm = True
+
+    def make_environ(self):
+        _request.body_read = False
+        environ = super().make_environ()
+        if "wsgi.input_terminated" in environ:  # chunked: werkzeug reads it, then we close
+            return environ
+        length = environ.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit():
+            return environ
+        environ["wsgi.input"] = io.BytesIO(self.rfile.read(int(length)))
+        _request.body_read = True
+        return environ
+
+    def send_header(self, keyword, value):
+        if keyword.lower() == "connection" and value.lower() == "close" and getattr(_request, "body_read", False):
+            return
+        super().send_header(keyword, value)
+
+
 class SerializeDynamoDB:
     def __init__(self, app):
         self.app = app
@@ -167,7 +232,7 @@ def main() -> None:
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 4566
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple("127.0.0.1", port, SerializeDynamoDB(app), threaded=True, request_handler=MotoRequestHandler)
+    run_simple("127.0.0.1", port, SerializeDynamoDB(app), threaded=True, request_handler=KeepAliveRequestHandler)
 
 
 if __name__ == "__main__":
