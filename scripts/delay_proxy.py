@@ -1,19 +1,13 @@
-"""A keep-alive HTTP front for moto, for benchmarks only.
+"""A delaying HTTP front for moto, for benchmarks only.
 
-moto's server (werkzeug) answers every request with `Connection: close`, whatever the protocol
-version, so every AWS SDK call made against it opens a new TCP connection and resolves the
-endpoint first. AWS's endpoints keep connections alive, and the SDK reuses them. This proxy
-keeps the client's connections open and forwards each request to moto unchanged. The proxy
-pays the reconnects, the measured function does not. `scripts/bench --keep-alive` puts it in
-front of moto.
+Holds every request DELAY_MS before forwarding it to moto unchanged, and keeps the client's
+connection open (as moto itself does, see moto_serialized.py). `scripts/bench --upstream-delay
+MS` puts it in front of moto: an upstream slower by a known amount, to see what waiting alone
+does to a function's CPU per call (README, Benchmarks).
 
-PROXY_DELAY_MS=N holds every request N ms before forwarding it: an upstream slower by a known
-amount, to see what waiting alone does to the function's CPU per call (README, Benchmarks).
-
-Usage: [PROXY_DELAY_MS=N] python scripts/keepalive_proxy.py LISTEN_PORT MOTO_PORT
+Usage: python scripts/delay_proxy.py LISTEN_PORT MOTO_PORT DELAY_MS
 """
 import asyncio
-import os
 import sys
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
@@ -23,17 +17,13 @@ from multidict import CIMultiDict
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "content-length"}
 
 
-DELAY = float(os.environ.get("PROXY_DELAY_MS", "0")) / 1000
-
-
-async def app(upstream: int) -> web.Application:
+async def app(upstream: int, delay: float) -> web.Application:
     session = ClientSession(connector=TCPConnector(force_close=True), auto_decompress=False, timeout=ClientTimeout(total=120),
                             skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"))
 
     async def forward(request: web.Request) -> web.Response:
         body = await request.read()
-        if DELAY:
-            await asyncio.sleep(DELAY)
+        await asyncio.sleep(delay)
         headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP)
         async with session.request(request.method, f"http://127.0.0.1:{upstream}{request.raw_path}", headers=headers,
                                    data=body, allow_redirects=False) as r:
@@ -47,5 +37,5 @@ async def app(upstream: int) -> web.Application:
 
 
 if __name__ == "__main__":
-    listen, moto = int(sys.argv[1]), int(sys.argv[2])
-    web.run_app(app(moto), host="127.0.0.1", port=listen, access_log=None, print=None)
+    listen, moto, delay_ms = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    web.run_app(app(moto, delay_ms / 1000), host="127.0.0.1", port=listen, access_log=None, print=None)
