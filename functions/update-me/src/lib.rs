@@ -23,9 +23,16 @@ where
 {
     let caller = Caller::from_request(&req)?;
     let patch = ProfilePatch::parse(shared::http::json_body::<ProfilePatchRequest>(&req)?)?;
-    shared::services::ensure_profile(&deps.store, &deps.events, &deps.clock, &caller).await?;
     let now = deps.clock.now();
-    let profile = deps.store.update_profile(&caller.user_id, &patch, now).await?;
+    // A profile almost always exists (`GET /me` creates it), so update straight away: one
+    // conditional write. Only when that finds none is it created from the token's claims.
+    let profile = match deps.store.update_profile(&caller.user_id, &patch, now).await {
+        Err(AppError::NotFound(_)) => {
+            shared::services::ensure_profile(&deps.store, &deps.events, &deps.clock, &caller).await?;
+            deps.store.update_profile(&caller.user_id, &patch, now).await?
+        }
+        result => result?,
+    };
 
     let mut changed = Vec::new();
     if patch.display_name.is_some() {
@@ -49,7 +56,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
+    use shared::domain::user::{Profile, UserId};
     use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn deps() -> Deps<MemoryStore, RecordingPublisher, FixedClock> {
         Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() }
@@ -76,6 +86,42 @@ mod tests {
         assert_eq!(v["phone"], "+4915112345678");
         assert_eq!(v["version"], 2);
         assert_eq!(deps.events.kinds(), vec!["user.registered", "user.profile_updated"]);
+    }
+
+    /// Counts profile reads, to show an existing profile is updated without reading it first.
+    struct CountingReads {
+        inner: MemoryStore,
+        reads: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl ProfileStore for CountingReads {
+        async fn get_profile(&self, id: &UserId) -> Result<Option<Profile>, AppError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.get_profile(id).await
+        }
+        async fn create_profile_if_absent(&self, profile: &Profile) -> Result<(Profile, bool), AppError> {
+            self.inner.create_profile_if_absent(profile).await
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ProfileUpdater for CountingReads {
+        async fn update_profile(&self, id: &UserId, patch: &ProfilePatch, now: DateTime<Utc>) -> Result<Profile, AppError> {
+            self.inner.update_profile(id, patch, now).await
+        }
+    }
+
+    #[tokio::test]
+    async fn existing_profile_is_updated_without_a_read_and_announced_once() {
+        let store = CountingReads { inner: MemoryStore::default(), reads: AtomicUsize::new(0) };
+        let deps = Deps { store, events: RecordingPublisher::default(), clock: FixedClock::default() };
+        handle(request(r#"{"display_name":"Ada"}"#), &deps).await.unwrap();
+        let first_reads = deps.store.reads.load(Ordering::SeqCst);
+        let v = json(&handle(request(r#"{"phone":"+4915112345678"}"#), &deps).await.unwrap());
+        assert_eq!(deps.store.reads.load(Ordering::SeqCst), first_reads, "no read for an existing profile");
+        assert_eq!((v["display_name"].as_str(), v["phone"].as_str(), v["version"].as_i64()), (Some("Ada"), Some("+4915112345678"), Some(3)));
+        assert_eq!(deps.events.kinds(), vec!["user.registered", "user.profile_updated", "user.profile_updated"]);
     }
 
     #[tokio::test]
