@@ -18,8 +18,8 @@ moto's Query starts from `all_items()`, which lists and sorts the whole table on
 then keeps the queried partition (or, for an index, filters and re-sorts). That made a
 one-partition read O(table log table): 150 ms and more once a benchmark had created a
 thousand listings, where DynamoDB answers in milliseconds. `query` below hands moto's own
-query code only the candidates it would keep: the partition for the table's key, every item for
-an index, unsorted (moto sorts what it keeps itself). Conditions,
+query code only the candidates it would keep: the partition for the table's key, the items with
+the queried index key for an index, unsorted (moto checks and sorts what it keeps itself). Conditions,
 filters, limits and paging stay moto's.
 
 moto's HTTP server (werkzeug's) answers every request with `Connection: close`, and after
@@ -134,6 +134,16 @@ def _unsorted_items(table):
     return [item for partition in table.items.values() for item in partition.values()]
 
 
+def _index_partition(table, index_name, hash_key):
+    """The items whose index key equals `hash_key` (moto checks them again), else every item."""
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    hash_attrs = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index else []
+    if hash_key is None or len(hash_attrs) != 1:
+        return _unsorted_items(table)
+    attr = hash_attrs[0]
+    return [item for item in _unsorted_items(table) if attr in item.attrs and item.attrs[attr] == hash_key]
+
+
 def _partition(table, hash_key):
     partition = table.items.get(hash_key)  # .get: items is a defaultdict
     if partition is None:
@@ -147,7 +157,7 @@ def query(self, *args, **kwargs):
     arguments = _QUERY_SIGNATURE.bind(self, *args, **kwargs).arguments
     hash_key, index_name = arguments.get("hash_key"), arguments.get("index_name")
     if index_name:
-        candidates = _unsorted_items(self)
+        candidates = _index_partition(self, index_name, hash_key)
     elif hash_key is not None:
         candidates = _partition(self, hash_key)
     else:
