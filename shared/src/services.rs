@@ -46,10 +46,7 @@ pub async fn owned_listing(
     caller: &Caller,
     id: &crate::domain::listing::ListingId,
 ) -> Result<crate::domain::listing::Listing, AppError> {
-    match store.get_listing(id).await? {
-        Some(listing) if listing.owner_id == caller.user_id => Ok(listing),
-        _ => Err(AppError::NotFound("listing")),
-    }
+    only_if_owned(store.get_listing(id).await?, |listing| listing, caller)
 }
 
 /// [`owned_listing`] with the listing's photos and cover, read together.
@@ -58,10 +55,16 @@ pub async fn owned_listing_detail(
     caller: &Caller,
     id: &crate::domain::listing::ListingId,
 ) -> Result<crate::ports::ListingDetail, AppError> {
-    match store.listing_detail(id).await? {
-        Some(detail) if detail.listing.owner_id == caller.user_id => Ok(detail),
-        _ => Err(AppError::NotFound("listing")),
-    }
+    only_if_owned(store.listing_detail(id).await?, |detail| &detail.listing, caller)
+}
+
+/// `found` if the listing in it belongs to `caller`; `NotFound` otherwise (see [`owned_listing`]).
+fn only_if_owned<T>(
+    found: Option<T>,
+    listing: impl Fn(&T) -> &crate::domain::listing::Listing,
+    caller: &Caller,
+) -> Result<T, AppError> {
+    found.filter(|f| listing(f).owner_id == caller.user_id).ok_or(AppError::NotFound("listing"))
 }
 
 /// Announces a listing change on the domain-events queue (audit trail, later consumers).

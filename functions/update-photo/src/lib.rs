@@ -42,12 +42,11 @@ where
     }
     if let Some(is_cover) = patch.is_cover {
         deps.store.set_cover(&listing.id, &photo_id, is_cover).await?;
-        let was_cover = cover.as_deref() == Some(photo_id.as_str());
-        cover = match (is_cover, was_cover) {
-            (true, _) => Some(photo_id.to_string()),
-            (false, true) => None,
-            (false, false) => cover,
-        };
+        if is_cover {
+            cover = Some(photo_id.to_string());
+        } else if cover.as_deref() == Some(photo_id.as_str()) {
+            cover = None;
+        }
     }
     json(200, &PhotoView::new(&photo, cover.as_deref(), &deps.media_base_url))
 }

@@ -168,12 +168,13 @@ impl TryFrom<SearchEntryItem> for ListingSummary {
     }
 }
 
-/// Every item `listing` is stored as: the listing, then its search entries (none unless active).
-/// Public so the search benchmark seeds exactly what the functions write.
+/// A listing from its stored item.
 fn listing_from_item(item: Item) -> Result<Listing, AppError> {
     serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into()
 }
 
+/// Every item `listing` is stored as: the listing, then its search entries (none unless active).
+/// Public so the search benchmark seeds exactly what the functions write.
 pub fn listing_items(listing: &Listing) -> Result<Vec<Item>, AppError> {
     let mut items = vec![serde_dynamo::to_item(ListingItem::from(listing)).map_err(AppError::internal)?];
     for (pk, sk) in entry_keys(listing) {
