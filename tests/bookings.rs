@@ -161,6 +161,11 @@ async fn idempotent_retries_blocks_and_bad_input() {
     assert_eq!(code(book(api, &renter_t, &listing, day(9), day(11), None).await).await, (409, "dates_unavailable".into()));
     assert_eq!(block(day(5), day(10), reqwest::Method::DELETE).await.unwrap().status(), 204);
     assert_eq!(unavailable(api, &listing).await, vec![(day(5).to_string(), day(8).to_string())], "the booking's days stay held");
+    // A range with no booked day (the days around a block are free ones) unblocks all at once.
+    assert_eq!(block(day(12), day(15), reqwest::Method::POST).await.unwrap().status(), 204);
+    assert_eq!(unavailable(api, &listing).await, vec![(day(5).to_string(), day(8).to_string()), (day(12).to_string(), day(15).to_string())]);
+    assert_eq!(block(day(11), day(16), reqwest::Method::DELETE).await.unwrap().status(), 204);
+    assert_eq!(unavailable(api, &listing).await, vec![(day(5).to_string(), day(8).to_string())], "the block is gone, the booking's days stay held");
     let resp = http().post(format!("{api}/listings/{listing}/blocked-dates")).bearer_auth(&renter_t).json(&json!({"start_date": day(40), "end_date": day(41)})).send().await.unwrap();
     assert_eq!(resp.status(), 404, "only the owner blocks");
 

@@ -469,16 +469,33 @@ impl Calendar for DynamoTable {
     }
 
     async fn unblock_days(&self, listing: &ListingId, range: &DateRange) -> Result<(), AppError> {
-        // One conditional delete per day, not one transaction: a booked day in the range must
-        // not stop the owner's other days from unblocking. The condition keeps a booking's
-        // day untouched even if one took the day since.
+        // Usually no booking holds a day of the range, and one transaction unblocks them all.
+        // If one does, the transaction fails as a whole, and each day goes on its own instead:
+        // a booked day must not stop the owner's other days from unblocking. Either way the
+        // condition keeps a booking's day untouched, even if a booking took it since.
+        let unblock = |day: NaiveDate| {
+            Delete::builder()
+                .table_name(self.table())
+                .set_key(Some(key_item(&listing_pk(listing), &day_sk(day))))
+                .condition_expression(UNBLOCK_CONDITION)
+                .expression_attribute_values(":block", s("block"))
+                .build()
+                .map(|d| TransactWriteItem::builder().delete(d).build())
+                .map_err(AppError::internal)
+        };
+        let deletes = range.each_day().map(unblock).collect::<Result<Vec<_>, _>>()?;
+        match self.client().transact_write_items().set_transact_items(Some(deletes)).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if transaction_failures(&e).iter().any(|f| *f) => {}
+            Err(e) => return Err(sdk_error(DEP, e)),
+        }
         for day in range.each_day() {
             let result = self
                 .client()
                 .delete_item()
                 .table_name(self.table())
                 .set_key(Some(key_item(&listing_pk(listing), &day_sk(day))))
-                .condition_expression("attribute_not_exists(PK) OR kind = :block")
+                .condition_expression(UNBLOCK_CONDITION)
                 .expression_attribute_values(":block", s("block"))
                 .send()
                 .await;
@@ -491,6 +508,9 @@ impl Calendar for DynamoTable {
         Ok(())
     }
 }
+
+/// A day item may be deleted by an unblock only if it is the owner's block (or already gone).
+const UNBLOCK_CONDITION: &str = "attribute_not_exists(PK) OR kind = :block";
 
 #[async_trait]
 impl BookingLists for DynamoTable {
