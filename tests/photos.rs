@@ -171,9 +171,18 @@ async fn only_the_owner_manages_photos_and_twenty_is_the_limit() {
     let r = presign(&owner, &listing, "image/webp", 5000).await;
     assert_eq!(r.status(), 409);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "too_many_photos");
+    let positions: Vec<_> = photos(Some(&owner), &listing).await.iter().map(|p| p["position"].as_u64().unwrap()).collect();
+    assert_eq!(positions, (0..20).collect::<Vec<u64>>(), "each new photo goes after those before it");
+    let missing = env().url(&format!("/listings/{listing}/photos/{}", uuid::Uuid::new_v4()));
+    assert_eq!(http().patch(&missing).bearer_auth(&owner).json(&json!({"is_cover": true})).send().await.unwrap().status(), 404);
+    assert_eq!(http().delete(&missing).bearer_auth(&owner).send().await.unwrap().status(), 404);
     let url = env().url(&format!("/listings/{listing}/photos/{}", ids[0]));
     assert_eq!(http().delete(&url).bearer_auth(&stranger).send().await.unwrap().status(), 404);
     assert_eq!(http().patch(&url).bearer_auth(&stranger).json(&json!({"is_cover": true})).send().await.unwrap().status(), 404);
     assert_eq!(http().delete(&url).bearer_auth(&owner).send().await.unwrap().status(), 204);
-    assert_eq!(presign(&owner, &listing, "image/webp", 5000).await.status(), 201, "a slot is free again");
+    let r = presign(&owner, &listing, "image/webp", 5000).await;
+    assert_eq!(r.status(), 201, "a slot is free again");
+    let id = r.json::<Value>().await.unwrap()["photo_id"].as_str().unwrap().to_owned();
+    let last = photos(Some(&owner), &listing).await.pop().unwrap();
+    assert_eq!((last["id"].as_str(), last["position"].as_u64()), (Some(id.as_str()), Some(19)), "after the 19 left");
 }

@@ -85,6 +85,24 @@ pub trait ListingDetailReader: Send + Sync {
     async fn listing_detail(&self, id: &ListingId) -> Result<Option<ListingDetail>, AppError>;
 }
 
+/// A listing with one part of its photos, read by key: the cost does not grow with the
+/// number of photos it has.
+#[async_trait]
+pub trait ListingPhotoReader: Send + Sync {
+    /// The listing and how many photos it has (what adding one needs).
+    async fn listing_with_photo_count(&self, id: &ListingId) -> Result<Option<(Listing, u32)>, AppError>;
+    /// The listing, its photo `photo` if there is one, and the cover photo's id.
+    async fn listing_with_photo(&self, id: &ListingId, photo: &crate::domain::photo::PhotoId) -> Result<Option<ListingPhoto>, AppError>;
+}
+
+/// A listing, one of its photos (if it exists) and the cover photo's id.
+#[derive(Debug, Clone)]
+pub struct ListingPhoto {
+    pub listing: Listing,
+    pub photo: Option<crate::domain::photo::Photo>,
+    pub cover: Option<String>,
+}
+
 #[async_trait]
 pub trait ListingWriter: Send + Sync {
     /// Stores a new listing and, if active, its search entries, in one transaction.

@@ -58,6 +58,26 @@ pub async fn owned_listing_detail(
     only_if_owned(store.listing_detail(id).await?, |detail| &detail.listing, caller)
 }
 
+/// [`owned_listing`] with how many photos it has (not the photos).
+pub async fn owned_listing_photo_count(
+    store: &impl crate::ports::ListingPhotoReader,
+    caller: &Caller,
+    id: &crate::domain::listing::ListingId,
+) -> Result<(crate::domain::listing::Listing, u32), AppError> {
+    only_if_owned(store.listing_with_photo_count(id).await?, |(listing, _)| listing, caller)
+}
+
+/// [`owned_listing`] with its photo `photo` (`NotFound("photo")` without one) and the cover.
+pub async fn owned_listing_photo(
+    store: &impl crate::ports::ListingPhotoReader,
+    caller: &Caller,
+    id: &crate::domain::listing::ListingId,
+    photo: &crate::domain::photo::PhotoId,
+) -> Result<(crate::domain::listing::Listing, crate::domain::photo::Photo, Option<String>), AppError> {
+    let crate::ports::ListingPhoto { listing, photo, cover } = only_if_owned(store.listing_with_photo(id, photo).await?, |found| &found.listing, caller)?;
+    Ok((listing, photo.ok_or(AppError::NotFound("photo"))?, cover))
+}
+
 /// `found` if the listing in it belongs to `caller`; `NotFound` otherwise (see [`owned_listing`]).
 fn only_if_owned<T>(
     found: Option<T>,

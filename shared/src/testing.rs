@@ -137,6 +137,19 @@ impl crate::ports::ListingDetailReader for MemoryStore {
 }
 
 #[async_trait]
+impl crate::ports::ListingPhotoReader for MemoryStore {
+    async fn listing_with_photo_count(&self, id: &ListingId) -> Result<Option<(Listing, u32)>, AppError> {
+        let Some(listing) = self.get_listing(id).await? else { return Ok(None) };
+        let count = lock(&self.photos).iter().filter(|p| &p.listing_id == id).count();
+        Ok(Some((listing, u32::try_from(count).map_err(AppError::internal)?)))
+    }
+    async fn listing_with_photo(&self, id: &ListingId, photo: &crate::domain::photo::PhotoId) -> Result<Option<crate::ports::ListingPhoto>, AppError> {
+        let Some(crate::ports::ListingDetail { listing, photos, cover }) = crate::ports::ListingDetailReader::listing_detail(self, id).await? else { return Ok(None) };
+        Ok(Some(crate::ports::ListingPhoto { listing, photo: photos.into_iter().find(|p| &p.id == photo), cover }))
+    }
+}
+
+#[async_trait]
 impl ListingWriter for MemoryStore {
     async fn create_listing(&self, listing: &Listing) -> Result<(), AppError> {
         lock(&self.listings).insert(listing.id.clone(), listing.clone());

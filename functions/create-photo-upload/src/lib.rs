@@ -9,7 +9,7 @@ use shared::domain::photo::{Photo, UploadRequest, UploadSpec, MAX_PHOTOS_PER_LIS
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param, with_header};
 use shared::identity::Caller;
-use shared::ports::{ListingDetail, ListingDetailReader, PhotoStore, UploadUrls};
+use shared::ports::{ListingPhotoReader, PhotoStore, UploadUrls};
 use shared::AppError;
 
 pub struct Deps<S, U, C> {
@@ -20,20 +20,19 @@ pub struct Deps<S, U, C> {
 
 pub async fn handle<S, U, C>(req: Request, deps: &Deps<S, U, C>) -> Result<Response<Body>, AppError>
 where
-    S: ListingDetailReader + PhotoStore,
+    S: ListingPhotoReader + PhotoStore,
     U: UploadUrls,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let spec = UploadSpec::parse(&json_body::<UploadRequest>(&req)?)?;
-    let ListingDetail { listing, photos, .. } = shared::services::owned_listing_detail(&deps.store, &caller, &id).await?;
+    let (listing, photo_count) = shared::services::owned_listing_photo_count(&deps.store, &caller, &id).await?;
     if listing.status == ListingStatus::Archived {
         return Err(AppError::conflict("listing_archived", "an archived listing takes no new photos"));
     }
     let now = deps.clock.now();
-    let position = u32::try_from(photos.len()).unwrap_or(u32::MAX);
-    let photo = Photo::pending(listing.id.clone(), &spec, position, now);
+    let photo = Photo::pending(listing.id.clone(), &spec, photo_count, now);
     deps.store.add_photo(&photo, MAX_PHOTOS_PER_LISTING).await?;
     let upload = deps.uploads.presign_put(&photo.original_key(), spec.content_type, spec.size_bytes, std::time::Duration::from_secs(UPLOAD_URL_SECS), now).await?;
     tracing::info!(listing_id = %listing.id, photo_id = %photo.id, size_bytes = spec.size_bytes, "photo upload presigned");

@@ -6,7 +6,7 @@ use shared::domain::listing::ListingId;
 use shared::domain::photo::PhotoId;
 use shared::http::{empty, path_param};
 use shared::identity::Caller;
-use shared::ports::{ListingReader, PhotoObjects, PhotoStore};
+use shared::ports::{ListingPhotoReader, PhotoObjects, PhotoStore};
 use shared::AppError;
 
 pub struct Deps<S, O> {
@@ -16,14 +16,13 @@ pub struct Deps<S, O> {
 
 pub async fn handle<S, O>(req: Request, deps: &Deps<S, O>) -> Result<Response<Body>, AppError>
 where
-    S: ListingReader + PhotoStore,
+    S: ListingPhotoReader + PhotoStore,
     O: PhotoObjects,
 {
     let caller = Caller::from_request(&req)?;
     let listing_id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let photo_id = PhotoId::parse(&path_param(&req, "photo_id", "photo")?)?;
-    let listing = shared::services::owned_listing(&deps.store, &caller, &listing_id).await?;
-    let photo = deps.store.get_photo(&listing.id, &photo_id).await?.ok_or(AppError::NotFound("photo"))?;
+    let (listing, photo, _) = shared::services::owned_listing_photo(&deps.store, &caller, &listing_id, &photo_id).await?;
     // The record first: once it is gone, a late S3 event for the original is dropped cleanly.
     if !deps.store.remove_photo(&listing.id, &photo.id).await? {
         return Err(AppError::NotFound("photo"));

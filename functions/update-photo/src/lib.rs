@@ -7,7 +7,7 @@ use shared::domain::photo::{PhotoId, PhotoPatch, MAX_PHOTOS_PER_LISTING};
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
-use shared::ports::{ListingDetail, ListingDetailReader, PhotoStore};
+use shared::ports::{ListingPhotoReader, PhotoStore};
 use shared::views::PhotoView;
 use shared::AppError;
 
@@ -19,7 +19,7 @@ pub struct Deps<S, C> {
 
 pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
-    S: ListingDetailReader + PhotoStore,
+    S: ListingPhotoReader + PhotoStore,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
@@ -32,8 +32,7 @@ where
     if patch.position.is_some_and(|p| p >= MAX_PHOTOS_PER_LISTING * 10) {
         return Err(AppError::field("position", "must be below 200"));
     }
-    let ListingDetail { listing, photos, mut cover } = shared::services::owned_listing_detail(&deps.store, &caller, &listing_id).await?;
-    let mut photo = photos.into_iter().find(|p| p.id == photo_id).ok_or(AppError::NotFound("photo"))?;
+    let (listing, mut photo, mut cover) = shared::services::owned_listing_photo(&deps.store, &caller, &listing_id, &photo_id).await?;
     // The answer is the photo as read, with this patch applied: no second read.
     if let Some(position) = patch.position {
         let now = deps.clock.now();

@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -22,10 +22,11 @@ use crate::cursor::LastKey;
 use crate::domain::country::Country;
 use crate::domain::listing::{BookingMode, Category, Listing, ListingId, ListingStatus, Location};
 use crate::domain::money::{Currency, Money};
+use crate::domain::photo::PhotoId;
 use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
 use crate::domain::user::UserId;
 use crate::error::AppError;
-use crate::ports::{ListingDetail, ListingDetailReader, ListingReader, ListingSearch, ListingWriter, OwnerListings, Page};
+use crate::ports::{ListingDetail, ListingDetailReader, ListingPhoto, ListingPhotoReader, ListingReader, ListingSearch, ListingWriter, OwnerListings, Page};
 
 const DEP: &str = "dynamodb";
 
@@ -254,6 +255,39 @@ impl ListingDetailReader for DynamoTable {
         let Some(listing) = listing.into_iter().next().map(listing_from_item).transpose()? else { return Ok(None) };
         let (photos, cover) = super::photos::photos_from_items(photo_items)?;
         Ok(Some(ListingDetail { listing, photos, cover }))
+    }
+}
+
+impl DynamoTable {
+    /// The listing `id` and those of the items with sort keys `others` in its partition that
+    /// exist, in one consistent BatchGetItem.
+    async fn listing_and(&self, id: &ListingId, others: &[&str]) -> Result<Option<(Listing, Vec<Item>)>, AppError> {
+        let pk = listing_pk(id);
+        let keys = others.iter().fold(KeysAndAttributes::builder().keys(key_item(&pk, LISTING_SK)), |k, sk| k.keys(key_item(&pk, sk)));
+        let keys = keys.consistent_read(true).build().map_err(AppError::internal)?;
+        let out = self.client().batch_get_item().request_items(self.table(), keys).send().await.map_err(|e| sdk_error(DEP, e))?;
+        // Only throttling leaves keys unprocessed; the client's retry of the request gets them.
+        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+            return Err(AppError::Unavailable { dependency: DEP.into() });
+        }
+        let items = out.responses.and_then(|mut r| r.remove(self.table())).unwrap_or_default();
+        let (listing, rest): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|i| sort_key(i) == Some(LISTING_SK));
+        let Some(listing) = listing.into_iter().next().map(listing_from_item).transpose()? else { return Ok(None) };
+        Ok(Some((listing, rest)))
+    }
+}
+
+#[async_trait]
+impl ListingPhotoReader for DynamoTable {
+    async fn listing_with_photo_count(&self, id: &ListingId) -> Result<Option<(Listing, u32)>, AppError> {
+        let Some((listing, items)) = self.listing_and(id, &[super::photos::COUNTER_SK]).await? else { return Ok(None) };
+        Ok(Some((listing, super::photos::count_from_items(&items)?)))
+    }
+
+    async fn listing_with_photo(&self, id: &ListingId, photo: &PhotoId) -> Result<Option<ListingPhoto>, AppError> {
+        let Some((listing, items)) = self.listing_and(id, &[&super::photos::sk(photo), super::photos::COUNTER_SK]).await? else { return Ok(None) };
+        let (photos, cover) = super::photos::photos_from_items(items)?;
+        Ok(Some(ListingPhoto { listing, photo: photos.into_iter().next(), cover }))
     }
 }
 

@@ -29,7 +29,7 @@ fn pk(listing: &ListingId) -> String {
 /// The sort key of a listing's photo count and cover; it sorts after every `PHOTO#…`.
 pub(super) const COUNTER_SK: &str = "PHOTOS";
 
-fn sk(photo: &PhotoId) -> String {
+pub(super) fn sk(photo: &PhotoId) -> String {
     format!("PHOTO#{photo}")
 }
 
@@ -100,6 +100,16 @@ pub(super) fn photos_from_items(items: Vec<Item>) -> Result<(Vec<Photo>, Option<
     }
     photos.sort_by(|a, b| (a.position, a.created_at, a.id.as_str()).cmp(&(b.position, b.created_at, b.id.as_str())));
     Ok((photos, cover))
+}
+
+/// The `photo_count` of a listing's `PHOTOS` counter, if it is among `items` (0 without one).
+pub(super) fn count_from_items(items: &[Item]) -> Result<u32, AppError> {
+    let Some(counter) = items.iter().find(|i| sort_key(i) == Some(COUNTER_SK)) else { return Ok(0) };
+    match counter.get("photo_count") {
+        None => Ok(0),
+        Some(AttributeValue::N(n)) => n.parse().map_err(|_| AppError::internal(format!("stored photo count {n:?} is not a count"))),
+        Some(_) => Err(AppError::internal("stored photo count is not a number")),
+    }
 }
 
 fn from_item(item: Item) -> Result<Photo, AppError> {
