@@ -66,27 +66,49 @@ def token(sub, name):
     return body["token"]
 
 
+LISTING = {"title": "Cordless drill", "description": "18 V, two batteries and a case of bits.", "category": "tools",
+           "location": {"city": "Berlin", "country": "DE", "lat": 52.52, "lng": 13.405}, "daily_price": {"amount": 1500, "currency": "EUR"},
+           "deposit": {"amount": 5000, "currency": "EUR"}, "min_days": 1, "max_days": 14, "booking_mode": "request", "status": "active"}
+# A listing takes at most this many photos (MAX_PHOTOS_PER_LISTING); more answer 409.
+PHOTOS_PER_LISTING = 20
+
+
 def seed():
-    """A listing and a photo owned by the fixture user, and a booking of it by another user."""
+    """A listing with 20 photos owned by the fixture user, and a booking of it by another user."""
     owner = token(FIXTURE_USER, "Fixture")
     renter = token(str(uuid.uuid4()), "Renter")
     for t in (owner, renter):
         status, body = call("GET", "/me", token=t)
         assert status == 200, (status, body)
-    listing = {"title": "Cordless drill", "description": "18 V, two batteries and a case of bits.", "category": "tools",
-               "location": {"city": "Berlin", "country": "DE", "lat": 52.52, "lng": 13.405}, "daily_price": {"amount": 1500, "currency": "EUR"},
-               "deposit": {"amount": 5000, "currency": "EUR"}, "min_days": 1, "max_days": 14, "booking_mode": "request", "status": "active"}
-    status, body = call("POST", "/listings", listing, owner)
+    status, body = call("POST", "/listings", LISTING, owner)
     assert status == 201, (status, body)
     listing_id = body["id"]
-    status, body = call("POST", f"/listings/{listing_id}/photos", {"content_type": "image/jpeg", "size_bytes": 200000}, owner)
-    assert status == 201, (status, body)
-    photo_id = body["photo_id"]
+    # As many photos as a listing may have, so the reads of a listing's photos are measured
+    # at their largest; the fixtures name the first.
+    photo_ids = []
+    for _ in range(PHOTOS_PER_LISTING):
+        status, body = call("POST", f"/listings/{listing_id}/photos", {"content_type": "image/jpeg", "size_bytes": 200000}, owner)
+        assert status == 201, (status, body)
+        photo_ids.append(body["photo_id"])
+    photo_id = photo_ids[0]
     start = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 40 * 86400))
     end = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 43 * 86400))
     status, body = call("POST", "/bookings", {"listing_id": listing_id, "start_date": start, "end_date": end}, renter)
     assert status == 201, (status, body)
     return {FIXTURE_LISTING: listing_id, FIXTURE_BOOKING: body["id"], FIXTURE_PHOTO: photo_id}
+
+
+def upload_events(fixture_text, seeded_listing, calls):
+    """create-photo-upload events that each add a photo (201), not the 409 of a full listing:
+    fresh listings of the fixture user, each taking PHOTOS_PER_LISTING calls in turn."""
+    owner = token(FIXTURE_USER, "Fixture")
+    listings = []
+    for _ in range(math.ceil(calls / PHOTOS_PER_LISTING)):
+        status, body = call("POST", "/listings", LISTING, owner)
+        assert status == 201, (status, body)
+        listings.append(body["id"])
+    made = iter(range(calls))
+    return lambda: json.loads(fixture_text.replace(seeded_listing, listings[next(made) // PHOTOS_PER_LISTING]))
 
 
 def queue_purger():
@@ -173,7 +195,12 @@ def main():
         for placeholder, real in ids.items():
             text = text.replace(placeholder, real)
         fixture = json.loads(text)
-        event = (lambda: webhook_event(fixture, secret)) if binary == "stripe-webhook" else (lambda: fixture)
+        if binary == "stripe-webhook":
+            event = lambda: webhook_event(fixture, secret)
+        elif binary == "create-photo-upload":
+            event = upload_events(text, ids[FIXTURE_LISTING], COLD + 20 + WARM)
+        else:
+            event = lambda: fixture
 
         # Cold starts: stop the instance, invoke, read spawn -> first /next.
         init_ms = []
