@@ -26,14 +26,13 @@ pub struct JwksVerifier {
     issuer: String,
     audience: Vec<String>,
     jwks_url: String,
-    http: reqwest::Client,
+    http: super::http_client::LazyClient,
     keys: Mutex<KeyCache>,
 }
 
 impl JwksVerifier {
     pub fn new(issuer: String, audience: Vec<String>, jwks_url: String) -> Self {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default();
-        Self { issuer, audience, jwks_url, http, keys: Mutex::new((None, HashMap::new())) }
+        Self { issuer, audience, jwks_url, http: super::http_client::LazyClient::new(Duration::from_secs(3)), keys: Mutex::new((None, HashMap::new())) }
     }
 
     async fn key(&self, kid: &str) -> Result<Option<(DecodingKey, Algorithm)>, AppError> {
@@ -46,6 +45,7 @@ impl JwksVerifier {
         }
         let set: JwkSet = self
             .http
+            .get()
             .get(&self.jwks_url)
             .send()
             .await

@@ -3,6 +3,7 @@
 pub mod bookings;
 pub mod dynamodb;
 pub mod health;
+pub mod http_client;
 pub mod jwks;
 pub mod listings;
 pub mod payments;

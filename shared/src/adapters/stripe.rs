@@ -44,19 +44,18 @@ impl<S: SecretSource> WebhookSecrets for StripeSecrets<S> {
 
 pub struct StripeHttp<S> {
     base: String,
-    http: reqwest::Client,
+    http: super::http_client::LazyClient,
     secrets: Arc<StripeSecrets<S>>,
 }
 
 impl<S: SecretSource> StripeHttp<S> {
     pub fn new(base: String, secrets: Arc<StripeSecrets<S>>) -> Self {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(8)).build().unwrap_or_default();
-        Self { base: base.trim_end_matches('/').to_owned(), http, secrets }
+        Self { base: base.trim_end_matches('/').to_owned(), http: super::http_client::LazyClient::new(Duration::from_secs(8)), secrets }
     }
 
     async fn call<T: for<'de> Deserialize<'de>>(&self, method: reqwest::Method, path: &str, form: Option<Vec<(&str, String)>>, idempotency_key: Option<&str>) -> Result<T, AppError> {
         let key = self.secrets.field("secret_key").await?;
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&key);
+        let mut req = self.http.get().request(method, format!("{}{path}", self.base)).bearer_auth(&key);
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
         }
