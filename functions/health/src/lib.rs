@@ -1,6 +1,8 @@
 //! `GET /health` (no auth): probes every dependency concurrently, each under its own
 //! timeout. 200 when all answer, 503 naming the ones that did not. Reasons go to the log,
-//! not the (public) response.
+//! not the (public) response. An instance reuses its last report for a few seconds (`Age`
+//! header): the endpoint is public, and without that every request would fan out to seven
+//! AWS calls, on our bill and against the accounts' API quotas.
 
 use std::time::{Duration, Instant};
 
@@ -49,10 +51,29 @@ pub async fn check_all(probes: &[Box<dyn HealthProbe>], timeout: Duration) -> Re
     }
 }
 
-pub async fn handle(probes: &[Box<dyn HealthProbe>], timeout: Duration) -> Result<Response<Body>, AppError> {
-    let report = check_all(probes, timeout).await;
+/// The last report of an instance and when it was made.
+pub struct ReportCache {
+    ttl: Duration,
+    // Tokio's clock (the same as std's outside tests, which can pause and advance it).
+    last: tokio::sync::Mutex<Option<(tokio::time::Instant, Report)>>,
+}
+
+impl ReportCache {
+    /// Reports are reused for `ttl` (zero: every request probes).
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, last: tokio::sync::Mutex::new(None) }
+    }
+}
+
+pub async fn handle(probes: &[Box<dyn HealthProbe>], timeout: Duration, cache: &ReportCache) -> Result<Response<Body>, AppError> {
+    let mut last = cache.last.lock().await;
+    if !last.as_ref().is_some_and(|(made, _)| made.elapsed() < cache.ttl) {
+        let report = check_all(probes, timeout).await;
+        *last = Some((tokio::time::Instant::now(), report));
+    }
+    let Some((made, report)) = last.as_ref() else { return Err(AppError::internal("no health report after probing")) };
     let status = if report.failed.is_empty() { 200 } else { 503 };
-    shared::http::json(status, &report)
+    shared::http::with_header(shared::http::json(status, report)?, "age", &made.elapsed().as_secs().to_string())
 }
 
 #[cfg(test)]
@@ -73,6 +94,38 @@ mod tests {
         }
     }
 
+    /// Counts its probes (in a counter the test keeps too); fails once `.1` probes have run.
+    struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>, usize);
+
+    #[async_trait]
+    impl HealthProbe for Counting {
+        fn name(&self) -> &'static str {
+            "dynamodb"
+        }
+        async fn probe(&self) -> Result<(), String> {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n >= self.1 { Err("down".into()) } else { Ok(()) }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_report_is_reused_for_its_ttl_then_probed_again() {
+        let probed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let probes: Vec<Box<dyn HealthProbe>> = vec![Box::new(Counting(probed.clone(), 1))];
+        let cache = ReportCache::new(Duration::from_secs(5));
+        let age = |r: &Response<Body>| r.headers()["age"].to_str().unwrap().to_owned();
+        let first = handle(&probes, Duration::from_secs(1), &cache).await.unwrap();
+        assert_eq!((first.status().as_u16(), age(&first)), (200, "0".into()));
+        tokio::time::advance(Duration::from_secs(3)).await;
+        let cached = handle(&probes, Duration::from_secs(1), &cache).await.unwrap();
+        assert_eq!((cached.status().as_u16(), age(&cached)), (200, "3".into()), "the first report, 3 s old");
+        assert_eq!(probed.load(std::sync::atomic::Ordering::SeqCst), 1, "no second probe within the ttl");
+        tokio::time::advance(Duration::from_secs(3)).await;
+        let fresh = handle(&probes, Duration::from_secs(1), &cache).await.unwrap();
+        assert_eq!((fresh.status().as_u16(), age(&fresh)), (503, "0".into()), "probed again: the dependency is down now");
+        assert_eq!(probed.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
     fn body(resp: &Response<Body>) -> serde_json::Value {
         let Body::Text(t) = resp.body() else { panic!("text body") };
         serde_json::from_str(t).unwrap()
@@ -84,7 +137,7 @@ mod tests {
             Box::new(Fixed("dynamodb", Ok(()), Duration::ZERO)),
             Box::new(Fixed("s3", Ok(()), Duration::ZERO)),
         ];
-        let resp = handle(&probes, Duration::from_secs(1)).await.unwrap();
+        let resp = handle(&probes, Duration::from_secs(1), &ReportCache::new(Duration::ZERO)).await.unwrap();
         assert_eq!(resp.status(), 200);
         assert_eq!(body(&resp)["checks"]["s3"]["status"], "ok");
     }
@@ -96,7 +149,7 @@ mod tests {
             Box::new(Fixed("s3", Err("NoSuchBucket".into()), Duration::ZERO)),
             Box::new(Fixed("sqs", Ok(()), Duration::from_secs(5))),
         ];
-        let resp = handle(&probes, Duration::from_secs(1)).await.unwrap();
+        let resp = handle(&probes, Duration::from_secs(1), &ReportCache::new(Duration::ZERO)).await.unwrap();
         assert_eq!(resp.status(), 503);
         let v = body(&resp);
         assert_eq!(v["failed"], serde_json::json!(["s3", "sqs"]));

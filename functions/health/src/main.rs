@@ -9,6 +9,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
     let timeout = Duration::from_millis(env_parsed("HEALTH_PROBE_TIMEOUT_MS", 1500)?);
+    // How long an instance answers with its last report before probing again (0: never reuse).
+    let cache = health::ReportCache::new(Duration::from_millis(env_parsed("HEALTH_CACHE_MS", 5000)?));
     // Every dependency some function uses: the table, the uploads bucket, each queue, each secret.
     let sqs = aws_sdk_sqs::Client::new(&config);
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
@@ -21,5 +23,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         Box::new(SecretProbe { label: "secretsmanager:stripe", client: secrets.clone(), secret_id: env_required("STRIPE_SECRET_ID")? }),
         Box::new(SecretProbe { label: "secretsmanager:cursor", client: secrets, secret_id: env_required("CURSOR_SECRET_ID")? }),
     ];
-    shared::http::run(&|_req| health::handle(&probes, timeout)).await
+    shared::http::run(&|_req| health::handle(&probes, timeout, &cache)).await
 }
