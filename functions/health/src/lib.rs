@@ -67,7 +67,7 @@ impl ReportCache {
 
 pub async fn handle(probes: &[Box<dyn HealthProbe>], timeout: Duration, cache: &ReportCache) -> Result<Response<Body>, AppError> {
     let mut last = cache.last.lock().await;
-    if !last.as_ref().is_some_and(|(made, _)| made.elapsed() < cache.ttl) {
+    if last.as_ref().is_none_or(|(made, _)| made.elapsed() >= cache.ttl) {
         let report = check_all(probes, timeout).await;
         *last = Some((tokio::time::Instant::now(), report));
     }
