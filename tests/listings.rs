@@ -134,6 +134,9 @@ async fn create_get_patch_with_etags_archive_and_vanish_from_search() {
     let mine: Value = get("/me/listings", Some(&owner_token)).await.json().await.unwrap();
     assert_eq!(mine["items"][0]["id"], id.as_str());
     assert_eq!(mine["items"][0]["status"], "archived");
+    // Summaries, read through the index with a projection: no description, the rest as stored.
+    assert!(mine["items"][0].get("description").is_none());
+    assert_eq!((&mine["items"][0]["title"], &mine["items"][0]["daily_price"]), (&json!("Cordless drill 18V"), &draft["daily_price"]));
 }
 
 #[tokio::test]

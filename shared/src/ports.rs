@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cursor::LastKey;
 use crate::domain::events::DomainEvent;
-use crate::domain::listing::{Listing, ListingId};
+use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
 use crate::domain::search::{IndexQuery, ListingSummary};
 use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::error::AppError;
@@ -120,8 +120,8 @@ pub trait ListingSearch: Send + Sync {
 
 #[async_trait]
 pub trait OwnerListings: Send + Sync {
-    /// An owner's listings in every status, newest first.
-    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<Listing>, AppError>;
+    /// An owner's listings in every status, newest first, as the list shows them.
+    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<OwnedListingSummary>, AppError>;
 }
 
 /// The key that signs pagination cursors (a secret, so it can be rotated; rotating it only

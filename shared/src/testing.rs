@@ -13,7 +13,7 @@ use crate::cursor::LastKey;
 use crate::domain::booking::{Booking, BookingId, BookingStatus, DateRange, Party};
 use crate::domain::notification::Notification;
 use crate::domain::events::DomainEvent;
-use crate::domain::listing::{Listing, ListingId};
+use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
 use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
 use crate::identity::Caller;
 use crate::domain::user::{Profile, ProfilePatch, UserId};
@@ -197,11 +197,11 @@ impl ListingSearch for MemoryStore {
 
 #[async_trait]
 impl OwnerListings for MemoryStore {
-    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<Listing>, AppError> {
-        let mut mine: Vec<(String, Listing)> = lock(&self.listings)
+    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<OwnedListingSummary>, AppError> {
+        let mut mine: Vec<(String, OwnedListingSummary)> = lock(&self.listings)
             .values()
             .filter(|l| &l.owner_id == owner)
-            .map(|l| (format!("{:013}#{}", l.created_at.timestamp_millis(), l.id), l.clone()))
+            .map(|l| (format!("{:013}#{}", l.created_at.timestamp_millis(), l.id), l.into()))
             .collect();
         mine.sort_by(|a, b| b.0.cmp(&a.0));
         Ok(page_of(mine, limit, start))

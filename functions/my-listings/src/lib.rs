@@ -1,5 +1,6 @@
-//! `GET /me/listings` (auth): the caller's listings in every status, newest first, paged
-//! with a signed cursor bound to the caller (another user's cursor is refused).
+//! `GET /me/listings` (auth): the caller's listings in every status, newest first, as
+//! summaries (`OwnedListingSummary`: no description or terms, which `GET /listings/{id}`
+//! gives), paged with a signed cursor bound to the caller (another user's cursor is refused).
 
 use lambda_http::{Body, Request, Response};
 use shared::cursor::{self, PageView};
@@ -81,6 +82,12 @@ mod tests {
         assert!(second["next_cursor"].is_null());
         let seen: Vec<String> = first["items"].as_array().unwrap().iter().chain(second["items"].as_array().unwrap()).map(|l| l["id"].as_str().unwrap().to_owned()).collect();
         assert_eq!(seen, ids);
+        // A summary: what a row of the list shows and acts on, not the description or terms.
+        let row = first["items"][0].as_object().unwrap();
+        let mut fields: Vec<&str> = row.keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["category", "city", "country", "created_at", "daily_price", "id", "status", "title", "updated_at", "version"]);
+        assert_eq!((row["status"].as_str(), row["version"].as_u64(), row["country"].as_str()), (Some("draft"), Some(1), Some(body["location"]["country"].as_str().unwrap())));
 
         let err = page(&deps, &[("cursor", &cursor)], "someone-else").await.unwrap_err();
         assert_eq!((err.status(), err.code()), (400, "invalid_cursor"));

@@ -290,12 +290,21 @@ pub(crate) fn transaction_failures(err: &aws_sdk_dynamodb::error::SdkError<aws_s
 
 /// One page from a Query that asked for `limit + 1` items: the first `limit` items, the key to
 /// continue after (only if the extra item showed there is more — never an empty last page),
-/// and what was read (items, bytes) for logs and the search benchmark.
+/// and what was read (items, bytes) for logs and the search benchmark. With a projection,
+/// `bytes_read` counts what came back; DynamoDB charges the read by the whole items.
 pub(crate) struct QueryPage {
     pub items: Vec<Item>,
     pub last_key: Option<LastKey>,
     pub items_read: i32,
     pub bytes_read: usize,
+}
+
+/// A `ProjectionExpression` of `attributes` and its `ExpressionAttributeNames`: every name
+/// goes through a placeholder (`#p0`, ...), so reserved words such as `status` need no care.
+pub(crate) fn projection(attributes: &[&str]) -> (String, HashMap<String, String>) {
+    let placeholders: Vec<String> = (0..attributes.len()).map(|i| format!("#p{i}")).collect();
+    let names = placeholders.iter().cloned().zip(attributes.iter().map(|a| (*a).to_owned())).collect();
+    (placeholders.join(", "), names)
 }
 
 pub(crate) fn query_page(mut items: Vec<Item>, limit: u32, key_attributes: &[&str]) -> QueryPage {

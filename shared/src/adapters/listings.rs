@@ -16,11 +16,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, Re
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::{capacity, key_item, query_page, s, sort_key, start_key, transaction_failures, DynamoTable, Item, QueryPage};
+use super::dynamodb::{capacity, key_item, projection, query_page, s, sort_key, start_key, transaction_failures, DynamoTable, Item, QueryPage};
 use super::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::country::Country;
-use crate::domain::listing::{BookingMode, Category, Listing, ListingId, ListingStatus, Location};
+use crate::domain::listing::{BookingMode, Category, Listing, ListingId, ListingStatus, Location, OwnedListingSummary};
 use crate::domain::money::{Currency, Money};
 use crate::domain::photo::PhotoId;
 use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
@@ -172,6 +172,46 @@ impl TryFrom<SearchEntryItem> for ListingSummary {
 /// A listing from its stored item.
 fn listing_from_item(item: Item) -> Result<Listing, AppError> {
     serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into()
+}
+
+/// What `owner_listings` reads of each listing item: the summary's attributes and the keys a
+/// page's cursor is made of (the index's and the table's).
+const OWNED_SUMMARY_ATTRIBUTES: [&str; 15] =
+    ["PK", "SK", "GSI1PK", "GSI1SK", "id", "title", "category", "city", "country", "currency", "daily_price", "status", "created_at", "updated_at", "version"];
+
+/// The projected part of a listing item that `OwnedListingSummary` is made of.
+#[derive(Deserialize)]
+struct OwnedSummaryItem {
+    id: String,
+    title: String,
+    category: String,
+    city: String,
+    country: String,
+    currency: String,
+    daily_price: i64,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: u64,
+}
+
+impl TryFrom<OwnedSummaryItem> for OwnedListingSummary {
+    type Error = AppError;
+    fn try_from(i: OwnedSummaryItem) -> Result<Self, AppError> {
+        let corrupt = |what: &str| AppError::internal(format!("stored listing {} has an invalid {what}", i.id));
+        Ok(OwnedListingSummary {
+            category: Category::parse(&i.category).ok_or_else(|| corrupt("category"))?,
+            country: Country::parse(&i.country).ok_or_else(|| corrupt("country"))?,
+            daily_price: Money { amount: i.daily_price, currency: Currency::parse(&i.currency).ok_or_else(|| corrupt("currency"))? },
+            status: ListingStatus::parse(&i.status).ok_or_else(|| corrupt("status"))?,
+            id: ListingId::parse(&i.id).map_err(|_| corrupt("id"))?,
+            title: i.title,
+            city: i.city,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            version: i.version,
+        })
+    }
 }
 
 /// Every item `listing` is stored as: the listing, then its search entries (none unless active).
@@ -370,12 +410,15 @@ impl ListingSearch for DynamoTable {
 
 #[async_trait]
 impl OwnerListings for DynamoTable {
-    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<Listing>, AppError> {
+    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<OwnedListingSummary>, AppError> {
+        let (projection, names) = projection(&OWNED_SUMMARY_ATTRIBUTES);
         let out = self
             .client()
             .query()
             .table_name(self.table())
             .index_name("GSI1")
+            .projection_expression(projection)
+            .set_expression_attribute_names(Some(names))
             .key_condition_expression("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)")
             .expression_attribute_values(":pk", s(format!("OWNER#{owner}")))
             .expression_attribute_values(":prefix", s("LISTING#"))
@@ -387,7 +430,10 @@ impl OwnerListings for DynamoTable {
             .await
             .map_err(|e| sdk_error(DEP, e))?;
         let QueryPage { items, last_key, items_read, bytes_read } = query_page(out.items.unwrap_or_default(), limit, &["PK", "SK", "GSI1PK", "GSI1SK"]);
-        let listings = items.into_iter().map(listing_from_item).collect::<Result<Vec<Listing>, AppError>>()?;
+        let listings = items
+            .into_iter()
+            .map(|item| serde_dynamo::from_item::<_, OwnedSummaryItem>(item).map_err(AppError::internal)?.try_into())
+            .collect::<Result<Vec<OwnedListingSummary>, AppError>>()?;
         Ok(Page { items: listings, last_key, items_read, bytes_read, capacity_units: capacity(out.consumed_capacity.as_ref()) })
     }
 }

@@ -169,6 +169,41 @@ pub struct Listing {
     pub version: u64,
 }
 
+/// What `GET /me/listings` shows of each of the owner's listings: enough for a dashboard row
+/// and to act on it (`status`; `version` for `If-Match`), not the description and the terms,
+/// which are one `GET /listings/{id}` away. A list never carries up to 5,000 characters of
+/// description per item, and its query reads 15 attributes of each listing, not all of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OwnedListingSummary {
+    pub id: ListingId,
+    pub title: String,
+    pub category: Category,
+    pub city: String,
+    pub country: Country,
+    pub daily_price: Money,
+    pub status: ListingStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+impl From<&Listing> for OwnedListingSummary {
+    fn from(l: &Listing) -> Self {
+        OwnedListingSummary {
+            id: l.id.clone(),
+            title: l.title.clone(),
+            category: l.category,
+            city: l.location.city.clone(),
+            country: l.location.country,
+            daily_price: l.daily_price,
+            status: l.status,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+            version: l.version,
+        }
+    }
+}
+
 pub const MAX_DAYS_LIMIT: u16 = 90;
 
 /// `POST /listings` as sent.
