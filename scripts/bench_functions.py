@@ -12,7 +12,11 @@ Nothing consumes the queues here, and moto's FIFO deduplication scans every mess
 send, so the driver purges the queues every 200 calls: moto stays as fast at the end of a run
 as at its start (purges happen between calls; the runner and moto are not measured anyway).
 
-Usage: bench_functions.py API_URL MOTO_URL BIN_DIR EVENTS_DIR DEV_SECRETS WARM COLD [ONLY,...]
+Warm calls go in ROUNDS rounds (default 5) that take the functions in turn, and a function's
+CPU per call is its median round: this machine's speed drifts by a third within minutes, and
+back-to-back runs of 1,000 calls put each function in whatever minute it ran in.
+
+Usage: bench_functions.py API_URL MOTO_URL BIN_DIR EVENTS_DIR DEV_SECRETS WARM COLD [ONLY,...] [ROUNDS]
 """
 import hashlib
 import hmac
@@ -32,6 +36,7 @@ import boto3
 API, MOTO, BIN_DIR, EVENTS, SECRETS = sys.argv[1:6]
 WARM, COLD = int(sys.argv[6]), int(sys.argv[7])
 ONLY = set(sys.argv[8].split(",")) if len(sys.argv) > 8 and sys.argv[8] else set()
+ROUNDS = int(sys.argv[9]) if len(sys.argv) > 9 else 5
 
 # The fixtures' placeholder ids (events/*.json) and the user their JWT claims name.
 FIXTURE_USER = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10"
@@ -175,6 +180,14 @@ def arm64_zip(logical_id):
     return zipped(path)[1] if os.path.exists(path) else None
 
 
+def cpu_times():
+    """The machine's CPU time so far, in clock ticks: (steal, total). Steal is time the
+    hypervisor gave this VM's CPUs to someone else; on a shared host it comes and goes, and
+    while it is high every figure here is slower."""
+    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    return fields[7], sum(fields[:8])
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(p * len(values)))]
@@ -186,63 +199,102 @@ def main():
     purge = queue_purger()
     functions = stats()
     order = sorted(functions, key=lambda f: (functions[f]["binary"] in LAST, LAST.index(functions[f]["binary"]) if functions[f]["binary"] in LAST else 0, functions[f]["binary"]))
-    rows = []
+    order = [fn for fn in order if not ONLY or functions[fn]["binary"] in ONLY or fn in ONLY]
+    events = {}
     for fn in order:
         binary = functions[fn]["binary"]
-        if ONLY and binary not in ONLY and fn not in ONLY:
-            continue
         text = open(os.path.join(EVENTS, f"{binary}.json")).read()
         for placeholder, real in ids.items():
             text = text.replace(placeholder, real)
         fixture = json.loads(text)
         if binary == "stripe-webhook":
-            event = lambda: webhook_event(fixture, secret)
+            events[fn] = lambda fixture=fixture: webhook_event(fixture, secret)
         elif binary == "create-photo-upload":
-            event = upload_events(text, ids[FIXTURE_LISTING], COLD + 20 + WARM)
+            events[fn] = upload_events(text, ids[FIXTURE_LISTING], COLD + 20 + WARM)
         else:
-            event = lambda: fixture
+            events[fn] = lambda fixture=fixture: fixture
 
-        # Cold starts: stop the instance, invoke, read spawn -> first /next.
-        init_ms = []
+    # Cold starts: stop the instance, invoke, read spawn -> first /next. Then 20 warm-up calls
+    # on the instance that stays.
+    init_ms, pids = {}, {}
+    for fn in order:
+        init_ms[fn] = []
         for _ in range(COLD):
             call("POST", f"/_local/functions/{fn}/recycle")
-            invoke(fn, event())
-            init_ms.append(stats()[fn]["init_ms"][-1])
-        # Warm: one instance, WARM invocations; its CPU from /proc before and after.
+            invoke(fn, events[fn]())
+            init_ms[fn].append(stats()[fn]["init_ms"][-1])
         for _ in range(20):
-            invoke(fn, event())
+            invoke(fn, events[fn]())
         procs = alive(fn)
         assert len(procs) == 1, (fn, procs)
-        cpu_before = procs[0]["cpu_ms"]
-        walls, durations, outcomes = [], [], {}
-        for i in range(WARM):
-            if i % 200 == 0:
+        pids[fn] = procs[0]["pid"]
+
+    # Warm: WARM calls per function on its one instance, in ROUNDS rounds that go through the
+    # functions in turn, so a change in this machine's speed during the run (it drifts by a
+    # third within minutes) spreads over every function instead of landing on whichever ran
+    # then. CPU per call is each function's median round; the spread is reported beside it.
+    # Functions whose first call changes what later ones see (LAST) cannot take turns with
+    # the rest: they run their rounds back to back, after everything else.
+    cpu_rounds = {fn: [] for fn in order}
+    walls = {fn: [] for fn in order}
+    durations = {fn: [] for fn in order}
+    outcomes = {fn: {} for fn in order}
+    per_round = max(1, WARM // ROUNDS)
+    since_purge = 0
+
+    def warm_round(fn):
+        nonlocal since_purge
+        before = alive(fn)
+        assert len(before) == 1 and before[0]["pid"] == pids[fn], (fn, "the warm instance was replaced")
+        for _ in range(per_round):
+            if since_purge >= 200:
                 purge()
-            wall, duration, outcome = invoke(fn, event())
-            walls.append(wall)
-            durations.append(duration)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                since_purge = 0
+            wall, duration, outcome = invoke(fn, events[fn]())
+            since_purge += 1
+            walls[fn].append(wall)
+            durations[fn].append(duration)
+            outcomes[fn][outcome] = outcomes[fn].get(outcome, 0) + 1
         after = alive(fn)
-        assert len(after) == 1 and after[0]["pid"] == procs[0]["pid"], (fn, "the warm instance was replaced")
-        cpu_per_call = (after[0]["cpu_ms"] - cpu_before) / WARM
+        assert len(after) == 1 and after[0]["pid"] == pids[fn], (fn, "the warm instance was replaced")
+        cpu_rounds[fn].append((after[0]["cpu_ms"] - before[0]["cpu_ms"]) / per_round)
+
+    steal_start, total_start = cpu_times()
+    rotating = [fn for fn in order if functions[fn]["binary"] not in LAST]
+    for r in range(ROUNDS):
+        for fn in rotating:
+            warm_round(fn)
+        print(f"  round {r + 1}/{ROUNDS} of {len(rotating)} functions done", file=sys.stderr, flush=True)
+    for fn in order:
+        if fn not in rotating:
+            for _ in range(ROUNDS):
+                warm_round(fn)
+
+    steal_end, total_end = cpu_times()
+    steal = 100 * (steal_end - steal_start) / max(1, total_end - total_start)
+    rows = []
+    for fn in order:
+        binary = functions[fn]["binary"]
+        after = alive(fn)
         memory_gb = functions[fn]["memory_mb"] / 1024
-        billed_s = sum(math.ceil(d) for d in durations) / len(durations) / 1000
+        billed_s = sum(math.ceil(d) for d in durations[fn]) / len(durations[fn]) / 1000
         cost = USD_PER_MILLION_REQUESTS + billed_s * memory_gb * USD_PER_GB_SECOND * 1e6
         size, zip_size = zipped(os.path.join(BIN_DIR, binary))
-        rows.append(dict(name=binary, memory=functions[fn]["memory_mb"], size=size, zipped=zip_size, arm64=arm64_zip(fn), init=statistics.median(init_ms),
-                         p50=pct(walls, 0.5), p99=pct(walls, 0.99), dur=statistics.mean(durations), cpu=cpu_per_call,
-                         rss=after[0]["peak_rss_kb"] / 1024, cost=cost, outcomes=outcomes))
+        rows.append(dict(name=binary, memory=functions[fn]["memory_mb"], size=size, zipped=zip_size, arm64=arm64_zip(fn), init=statistics.median(init_ms[fn]),
+                         p50=pct(walls[fn], 0.5), p99=pct(walls[fn], 0.99), dur=statistics.mean(durations[fn]), cpu=statistics.median(cpu_rounds[fn]),
+                         cpu_min=min(cpu_rounds[fn]), cpu_max=max(cpu_rounds[fn]), rss=after[0]["peak_rss_kb"] / 1024, cost=cost, outcomes=outcomes[fn]))
         r = rows[-1]
-        print(f"  {binary}: init {r['init']:.1f} ms, cpu {r['cpu']:.3f} ms/call, rss {r['rss']:.1f} MiB, {outcomes}", file=sys.stderr, flush=True)
+        print(f"  {binary}: init {r['init']:.1f} ms, cpu {r['cpu']:.3f} ms/call ({r['cpu_min']:.2f}-{r['cpu_max']:.2f}), rss {r['rss']:.1f} MiB, {r['outcomes']}", file=sys.stderr, flush=True)
 
-    print(f"{len(rows)} functions, release builds, {COLD} cold starts and {WARM} warm calls each, one instance, against moto\n")
-    print("| function | MB | binary | zip | arm64 zip (sam build) | cold init (median) | warm p50 / p99 (wall) | function duration (mean) | CPU per call | peak RSS | USD per 1M calls | responses |")
+    print(f"{len(rows)} functions, release builds, {COLD} cold starts and {per_round * ROUNDS} warm calls each in {ROUNDS} rounds, one instance, against moto; "
+          f"CPU steal during the warm calls {steal:.1f}% (time the host gave this VM's CPUs to others)\n")
+    print("| function | MB | binary | zip | arm64 zip (sam build) | cold init (median) | warm p50 / p99 (wall) | function duration (mean) | CPU per call (median round; rounds' range) | peak RSS | USD per 1M calls | responses |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         mix = ", ".join(f"{k}×{v}" for k, v in sorted(r["outcomes"].items(), key=lambda kv: -kv[1]))
         arm64 = f"{r['arm64'] / 1e6:.2f} MB" if r["arm64"] else "-"
         print(f"| {r['name']} | {r['memory']} | {r['size'] / 1e6:.2f} MB | {r['zipped'] / 1e6:.2f} MB | {arm64} | {r['init']:.1f} ms | {r['p50']:.1f} / {r['p99']:.1f} ms "
-              f"| {r['dur']:.1f} ms | {r['cpu']:.2f} ms | {r['rss']:.1f} MiB | {r['cost']:.3f} | {mix} |")
+              f"| {r['dur']:.1f} ms | {r['cpu']:.2f} ms ({r['cpu_min']:.2f}-{r['cpu_max']:.2f}) | {r['rss']:.1f} MiB | {r['cost']:.3f} | {mix} |")
     api = [r for r in rows if any(k.isdigit() for k in r["outcomes"])]
     if api:
         print(f"\nAPI functions ({len(api)}): init median of medians {statistics.median(r['init'] for r in api):.1f} ms (target <= 20), "
