@@ -217,7 +217,8 @@ def main():
     # Cold starts: stop the instance, invoke, read spawn -> first /next. Then 20 warm-up calls
     # on the instance that stays.
     init_ms, pids = {}, {}
-    for fn in order:
+
+    def cold_starts(fn):
         init_ms[fn] = []
         for _ in range(COLD):
             call("POST", f"/_local/functions/{fn}/recycle")
@@ -234,7 +235,7 @@ def main():
     # third within minutes) spreads over every function instead of landing on whichever ran
     # then. CPU per call is each function's median round; the spread is reported beside it.
     # Functions whose first call changes what later ones see (LAST) cannot take turns with
-    # the rest: they run their rounds back to back, after everything else.
+    # the rest: they run their cold starts and rounds back to back, after everything else.
     cpu_rounds = {fn: [] for fn in order}
     walls = {fn: [] for fn in order}
     durations = {fn: [] for fn in order}
@@ -261,12 +262,15 @@ def main():
 
     steal_start, total_start = cpu_times()
     rotating = [fn for fn in order if functions[fn]["binary"] not in LAST]
+    for fn in rotating:
+        cold_starts(fn)
     for r in range(ROUNDS):
         for fn in rotating:
             warm_round(fn)
         print(f"  round {r + 1}/{ROUNDS} of {len(rotating)} functions done", file=sys.stderr, flush=True)
     for fn in order:
         if fn not in rotating:
+            cold_starts(fn)
             for _ in range(ROUNDS):
                 warm_round(fn)
 
@@ -287,7 +291,7 @@ def main():
         print(f"  {binary}: init {r['init']:.1f} ms, cpu {r['cpu']:.3f} ms/call ({r['cpu_min']:.2f}-{r['cpu_max']:.2f}), rss {r['rss']:.1f} MiB, {r['outcomes']}", file=sys.stderr, flush=True)
 
     print(f"{len(rows)} functions, release builds, {COLD} cold starts and {per_round * ROUNDS} warm calls each in {ROUNDS} rounds, one instance, against moto; "
-          f"CPU steal during the warm calls {steal:.1f}% (time the host gave this VM's CPUs to others)\n")
+          f"CPU steal during the calls {steal:.1f}% (time the host gave this VM's CPUs to others)\n")
     print("| function | MB | binary | zip | arm64 zip (sam build) | cold init (median) | warm p50 / p99 (wall) | function duration (mean) | CPU per call (median round; rounds' range) | peak RSS | USD per 1M calls | responses |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
