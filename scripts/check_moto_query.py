@@ -1,9 +1,11 @@
-"""Checks that moto_serialized.py's faster Query answers exactly as moto's own.
+"""Checks that moto_serialized.py's faster Query and its faster serialization of item reads
+answer exactly as moto's own.
 
 Builds a table shaped like ours (PK/SK, two GSIs, items in many partitions, some without the
-index keys) in moto's in-process mock, then runs 200 random queries (table key and
-indexes, sort-key conditions, both directions, limits, paging, filters, projections) twice:
-with the patch and with moto's original method. Any difference fails the check.
+index keys, some with every attribute type DynamoDB has) in moto's in-process mock, then runs
+200 random queries (table key and indexes, sort-key conditions, both directions, limits,
+paging, filters, projections) and 60 GetItem / BatchGetItem calls twice: with the patches
+and with moto's original methods. Any difference fails the check.
 
 Usage: python scripts/check_moto_query.py
 """
@@ -17,6 +19,7 @@ from moto import mock_aws
 sys.path.insert(0, os.path.dirname(__file__))
 import moto_serialized  # noqa: E402  (patches Table.query on import)
 from moto.dynamodb.models.table import Table  # noqa: E402
+from moto.dynamodb.responses import DynamoResult  # noqa: E402
 
 TABLE = "check"
 
@@ -42,6 +45,10 @@ def build(client, rng):
                 item["GSI1SK"] = {"S": f"{rng.randint(0, 50):03}"}
             if rng.random() < 0.5:
                 item["GSI2PK"] = {"S": f"H#{rng.randint(0, 3)}"}
+            if rng.random() < 0.3:  # every other attribute type, binary ones included
+                item.update({"m": {"M": {"k": {"L": [{"S": "é\"\\"}, {"N": "-1.50"}, {"BOOL": False}]}}}, "z": {"NULL": True},
+                             "b": {"B": bytes(rng.sample(range(256), 5))}, "bs": {"BS": [b"\x00", b"\xff\x01"]},
+                             "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}, "t": {"BOOL": True}})
             client.put_item(TableName=TABLE, Item=item)
 
 
@@ -93,24 +100,56 @@ def all_pages(client, q):
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def random_reads(client, rng):
+    """GetItem and BatchGetItem calls of random keys (most exist, some not), as calls to make."""
+    keys = [{"PK": i["PK"], "SK": i["SK"]} for i in client.scan(TableName=TABLE)["Items"]]
+    missing = [{"PK": {"S": "P#99"}, "SK": {"S": "A#000"}}]
+    reads = []
+    for _ in range(40):
+        key = rng.choice(keys + missing)
+        reads.append(lambda key=key: client.get_item(TableName=TABLE, Key=key))
+    for _ in range(20):
+        batch = rng.sample(keys, rng.randint(1, 20)) + missing
+        reads.append(lambda batch=batch: client.batch_get_item(RequestItems={TABLE: {"Keys": batch}}))
+    return reads
+
+
+def without_metadata(answer):
+    return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+
+
 def main() -> int:
     rng = random.Random(20261122)
-    patched = Table.query
+    patched_query, patched_result = Table.query, DynamoResult.execute_result
+
+    def patches(on):
+        Table.query = patched_query if on else moto_serialized._moto_query
+        DynamoResult.execute_result = patched_result if on else moto_serialized._moto_execute_result
+
     with mock_aws():
         client = boto3.client("dynamodb", region_name="eu-central-1", aws_access_key_id="test", aws_secret_access_key="test")
         build(client, rng)
         queries = [random_query(rng) for _ in range(200)]
+        reads = random_reads(client, rng)
         failures = 0
         for q in queries:
-            Table.query = patched
+            patches(True)
             ours = all_pages(client, q)
-            Table.query = moto_serialized._moto_query
+            patches(False)
             theirs = all_pages(client, q)
             if ours != theirs:
                 failures += 1
                 print(f"differs: {q}\n  patched: {ours}\n  moto:    {theirs}", file=sys.stderr)
-        Table.query = patched
-    print(f"moto query patch: {len(queries)} random queries, {failures} differing from moto's own")
+        for read in reads:
+            patches(True)
+            ours = without_metadata(read())
+            patches(False)
+            theirs = without_metadata(read())
+            if ours != theirs:
+                failures += 1
+                print(f"differs:\n  patched: {ours}\n  moto:    {theirs}", file=sys.stderr)
+        patches(True)
+    print(f"moto patches: {len(queries)} random queries and {len(reads)} item reads, {failures} differing from moto's own")
     return 1 if failures else 0
 
 

@@ -22,6 +22,14 @@ query code only the candidates it would keep: the partition for the table's key,
 the queried index key for an index, unsorted (moto checks and sorts what it keeps itself). Conditions,
 filters, limits and paging stay moto's.
 
+moto 5 serializes every answer by walking the operation's output shape value by value, which
+took two thirds of a 21-item Query (17 ms of it, in-process). The item reads' answers
+(`Query`, `GetItem`, `BatchGetItem`, `Scan`) are plain JSON already, and that serializer
+writes exactly `json.dumps` of them (binary values base64-encoded), so `execute_result` below
+writes them so: 6 ms for the same Query. Anything `json.dumps` cannot write (say, a type a
+later moto adds) goes to moto's serializer as before. `check_moto_query.py` compares both
+patches with moto's own answers.
+
 moto's HTTP server (werkzeug's) answers every request with `Connection: close`, and after
 each response it reads and discards whatever else arrives within 10 ms (an unread request
 body, so the client sees the response rather than a reset). So every AWS SDK call against moto
@@ -34,8 +42,10 @@ body, or a Content-Length it cannot parse, are handled and closed exactly as bef
 
 Usage: python scripts/moto_serialized.py PORT
 """
+import base64
 import inspect
 import io
+import json
 import os
 import selectors
 import sys
@@ -54,6 +64,7 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 
@@ -171,6 +182,30 @@ def query(self, *args, **kwargs):
 
 
 Table.query = query
+
+
+_moto_execute_result = DynamoResult.execute_result
+# The reads that answer with items: their results are plain JSON already (moto's own
+# serializer writes exactly `json.dumps` of them, blobs base64-encoded), so they skip it.
+_FAST_SERIALIZED = {"Query", "GetItem", "BatchGetItem", "Scan"}
+
+
+def _blob(value):
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(type(value).__name__)  # anything else: moto's serializer decides
+
+
+def execute_result(self, context):
+    if context.operation_model.name in _FAST_SERIALIZED:
+        try:
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(self.result, default=_blob)
+        except TypeError:
+            pass
+    return _moto_execute_result(self, context)
+
+
+DynamoResult.execute_result = execute_result
 
 
 _request = threading.local()  # per handler thread: is the current request's body fully read?
