@@ -4,8 +4,9 @@ answer exactly as moto's own.
 Builds a table shaped like ours (PK/SK, two GSIs, items in many partitions, some without the
 index keys, some with every attribute type DynamoDB has) in moto's in-process mock, then runs
 200 random queries (table key and indexes, sort-key conditions, both directions, limits,
-paging, filters, projections) and 60 GetItem / BatchGetItem calls twice: with the patches
-and with moto's original methods. Any difference fails the check.
+paging, filters, projections; with writes that move index keys, delete and add items every
+50 queries) and 60 GetItem / BatchGetItem calls twice: with the patches and with moto's
+original methods. Any difference fails the check.
 
 Usage: python scripts/check_moto_query.py
 """
@@ -114,6 +115,22 @@ def random_reads(client, rng):
     return reads
 
 
+def change_items(client, rng):
+    """Writes between queries: index keys moved, items deleted and added (the index grouping
+    the launcher caches must follow every one)."""
+    items = client.scan(TableName=TABLE)["Items"]
+    for item in rng.sample(items, 30):
+        key = {"PK": item["PK"], "SK": item["SK"]}
+        if rng.random() < 0.3:
+            client.delete_item(TableName=TABLE, Key=key)
+        else:
+            client.update_item(TableName=TABLE, Key=key, UpdateExpression="SET GSI1PK = :g, GSI1SK = :s",
+                               ExpressionAttributeValues={":g": {"S": f"G#{rng.randint(0, 6)}"}, ":s": {"S": f"{rng.randint(0, 50):03}"}})
+    for n in range(10):
+        client.put_item(TableName=TABLE, Item={"PK": {"S": f"P#{rng.randint(0, 41):02}"}, "SK": {"S": f"A#{100 + n}"}, "n": {"N": "5"},
+                                               "GSI1PK": {"S": f"G#{rng.randint(0, 6)}"}, "GSI1SK": {"S": "999"}, "GSI2PK": {"S": "H#1"}})
+
+
 def without_metadata(answer):
     return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
 
@@ -132,7 +149,9 @@ def main() -> int:
         queries = [random_query(rng) for _ in range(200)]
         reads = random_reads(client, rng)
         failures = 0
-        for q in queries:
+        for i, q in enumerate(queries):
+            if i % 50 == 49:
+                change_items(client, rng)
             patches(True)
             ours = all_pages(client, q)
             patches(False)
