@@ -354,7 +354,7 @@ impl FunctionPool {
 /// as idle (so `invoke` started none), and if the instance's process has died, hyper can drop
 /// the `/next` handler with its connection before the handler sees `ended` and hands over.
 /// Without this check that invocation waited for the timeout (seen in the benchmark's cold
-/// starts, about once in a thousand `recycle` + invoke).
+/// starts; 1 in 4,000 `recycle` + invoke when reproduced).
 struct IdleGuard<'a>(&'a FunctionPool);
 
 impl<'a> IdleGuard<'a> {

@@ -411,13 +411,13 @@ impl ListingSearch for DynamoTable {
 #[async_trait]
 impl OwnerListings for DynamoTable {
     async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<OwnedListingSummary>, AppError> {
-        let (projection, names) = projection(&OWNED_SUMMARY_ATTRIBUTES);
+        let (expression, names) = projection(&OWNED_SUMMARY_ATTRIBUTES);
         let out = self
             .client()
             .query()
             .table_name(self.table())
             .index_name("GSI1")
-            .projection_expression(projection)
+            .projection_expression(expression)
             .set_expression_attribute_names(Some(names))
             .key_condition_expression("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)")
             .expression_attribute_values(":pk", s(format!("OWNER#{owner}")))
