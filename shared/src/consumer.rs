@@ -5,12 +5,18 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::pin::Pin;
 
+use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use tracing::Instrument;
 
 use crate::error::AppError;
+
+/// What a message handler returns, boxed so the runtime loop compiles once, in this crate
+/// (see `http::HandlerFuture`).
+pub type MessageFuture<'a> = Pin<Box<dyn Future<Output = Result<(), AppError>> + Send + 'a>>;
 
 /// Runs `handler` for each SQS batch until the runtime shuts down.
 pub async fn run<'a, F, Fut>(handler: &'a F) -> Result<(), lambda_runtime::Error>
@@ -18,18 +24,21 @@ where
     F: Fn(SqsMessage) -> Fut + Sync + 'a,
     Fut: Future<Output = Result<(), AppError>> + Send + 'a,
 {
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+    serve_sqs(&move |message| -> MessageFuture<'a> { Box::pin(handler(message)) }).await
+}
+
+fn serve_sqs<'h, 'a: 'h>(handler: &'h (dyn Fn(SqsMessage) -> MessageFuture<'a> + Sync + 'a)) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
+    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let span = crate::telemetry::invocation_span(&event.context);
         Ok::<_, std::convert::Infallible>(process_batch(event.payload, handler).instrument(span).await)
-    }))
-    .await
+    })))
 }
 
 /// Processes every record; failures are reported by message id. On FIFO queues a failure
 /// also fails the later messages of its message group in this batch, so order holds.
 pub async fn process_batch<F, Fut>(event: SqsEvent, handler: &F) -> SqsBatchResponse
 where
-    F: Fn(SqsMessage) -> Fut,
+    F: Fn(SqsMessage) -> Fut + ?Sized,
     Fut: Future<Output = Result<(), AppError>>,
 {
     let mut failed_groups: HashSet<String> = HashSet::new();
@@ -74,10 +83,14 @@ fn failure(id: String) -> BatchItemFailure {
 /// retried by Lambda and then goes to the function's on-failure destination, a DLQ).
 pub async fn run_s3<'a, F, Fut>(handler: &'a F) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(aws_lambda_events::event::s3::S3Event) -> Fut + Sync + 'a,
+    F: Fn(S3Event) -> Fut + Sync + 'a,
     Fut: Future<Output = Result<(), AppError>> + Send + 'a,
 {
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<aws_lambda_events::event::s3::S3Event>| async move {
+    serve_s3(&move |event| -> MessageFuture<'a> { Box::pin(handler(event)) }).await
+}
+
+fn serve_s3<'h, 'a: 'h>(handler: &'h (dyn Fn(S3Event) -> MessageFuture<'a> + Sync + 'a)) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
+    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<S3Event>| async move {
         let span = crate::telemetry::invocation_span(&event.context);
         async move {
             handler(event.payload).await.map_err(|err| {
@@ -88,8 +101,7 @@ where
         }
         .instrument(span)
         .await
-    }))
-    .await
+    })))
 }
 
 #[cfg(test)]

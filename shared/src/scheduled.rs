@@ -1,6 +1,7 @@
 //! Scheduled tasks (EventBridge `Schedule` events): one span per run, and the run's clock.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use lambda_runtime::LambdaEvent;
@@ -9,6 +10,10 @@ use tracing::Instrument;
 use crate::domain::Clock;
 use crate::error::AppError;
 
+/// What a scheduled handler returns, boxed so the runtime loop compiles once, in this crate
+/// (see `http::HandlerFuture`).
+pub type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<serde_json::Value, AppError>> + Send + 'a>>;
+
 /// Runs `handler` for each scheduled invocation until the runtime shuts down. A failed run
 /// is a function error (Lambda's retry policy and the errors alarm take it from there).
 pub async fn run<'a, F, Fut>(handler: &'a F) -> Result<(), lambda_runtime::Error>
@@ -16,7 +21,11 @@ where
     F: Fn(serde_json::Value) -> Fut + Sync + 'a,
     Fut: Future<Output = Result<serde_json::Value, AppError>> + Send + 'a,
 {
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+    serve(&move |event| -> RunFuture<'a> { Box::pin(handler(event)) }).await
+}
+
+fn serve<'h, 'a: 'h>(handler: &'h (dyn Fn(serde_json::Value) -> RunFuture<'a> + Sync + 'a)) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
+    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         let span = crate::telemetry::invocation_span(&event.context);
         async move {
             handler(event.payload).await.map_err(|err| {
@@ -27,8 +36,7 @@ where
         }
         .instrument(span)
         .await
-    }))
-    .await
+    })))
 }
 
 /// The instant a run works at: the event's `now` (RFC 3339) where the stage allows setting
