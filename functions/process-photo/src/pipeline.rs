@@ -312,19 +312,24 @@ fn decode_webp(bytes: &[u8]) -> Result<(Pixels, u8), Rejection> {
 }
 
 fn decode_png(bytes: &[u8]) -> Result<(Pixels, u8), Rejection> {
-    use image::ImageDecoder;
-    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image::ImageFormat::Png);
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(MAX_PIXELS * 8 + 64 * 1024 * 1024);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|_| Rejection::Corrupt)?;
-    let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
-    let icc = decoder.icc_profile().ok().flatten();
-    let img = image::DynamicImage::from_decoder(decoder).map_err(|_| Rejection::Corrupt)?;
-    let alpha = img.color().has_alpha();
-    let (width, height) = (img.width(), img.height());
-    // 16-bit, palette and grey all become 8-bit RGB(A): what WebP encodes.
-    let data = if alpha { img.into_rgba8().into_raw() } else { img.into_rgb8().into_raw() };
+    let limits = png::Limits { bytes: (MAX_PIXELS * 8) as usize + 64 * 1024 * 1024 };
+    let mut decoder = png::Decoder::new_with_limits(Cursor::new(bytes), limits);
+    // 16-bit, palette and low-bit grey all come out as 8-bit samples: what WebP encodes.
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(|_| Rejection::Corrupt)?;
+    let orientation = reader.info().exif_metadata.as_deref().map(exif_orientation).unwrap_or(1);
+    let icc = reader.info().icc_profile.as_deref().map(<[u8]>::to_vec);
+    let mut data = vec![0; reader.output_buffer_size().ok_or(Rejection::TooManyPixels)?];
+    let frame = reader.next_frame(&mut data).map_err(|_| Rejection::Corrupt)?;
+    data.truncate(frame.buffer_size());
+    let (width, height) = (frame.width, frame.height);
+    let (data, alpha) = match frame.color_type {
+        png::ColorType::Rgb => (data, false),
+        png::ColorType::Rgba => (data, true),
+        png::ColorType::Grayscale => (data.iter().flat_map(|&l| [l, l, l]).collect(), false),
+        png::ColorType::GrayscaleAlpha => (data.chunks_exact(2).flat_map(|c| [c[0], c[0], c[0], c[1]]).collect(), true),
+        png::ColorType::Indexed => return Err(Rejection::Corrupt), // expanded by the transformation above
+    };
     let mut px = Pixels { width, height, alpha, data };
     to_srgb(&mut px, icc.as_deref());
     Ok((px, orientation))
@@ -346,20 +351,35 @@ fn resize(px: &Pixels, fit: Fit, orientation: u8, resizer: &mut Resizer) -> Resu
     Ok(Pixels { width: sw, height: sh, alpha: px.alpha, data: dst.into_vec() })
 }
 
+/// Turns stored pixels upright by the EXIF orientation (2-8; 1 and anything else is as stored).
 fn orient(px: Pixels, orientation: u8) -> Result<Pixels, Rejection> {
-    if orientation <= 1 {
+    if !(2..=8).contains(&orientation) {
         return Ok(px);
     }
-    let img = if px.alpha {
-        image::DynamicImage::ImageRgba8(image::RgbaImage::from_raw(px.width, px.height, px.data).ok_or(Rejection::Corrupt)?)
-    } else {
-        image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(px.width, px.height, px.data).ok_or(Rejection::Corrupt)?)
-    };
-    let mut img = img;
-    img.apply_orientation(image::metadata::Orientation::from_exif(orientation).unwrap_or(image::metadata::Orientation::NoTransforms));
-    let (width, height) = (img.width(), img.height());
-    let data = if px.alpha { img.into_rgba8().into_raw() } else { img.into_rgb8().into_raw() };
-    Ok(Pixels { width, height, alpha: px.alpha, data })
+    let (w, h) = (px.width as usize, px.height as usize);
+    let channels = if px.alpha { 4 } else { 3 };
+    if px.data.len() != w * h * channels {
+        return Err(Rejection::Corrupt); // every index below is then in bounds
+    }
+    let (ow, oh) = if orientation >= 5 { (h, w) } else { (w, h) };
+    let mut data = Vec::with_capacity(px.data.len());
+    for y in 0..oh {
+        for x in 0..ow {
+            // The stored pixel that lands at (x, y) of the upright image.
+            let (sx, sy) = match orientation {
+                2 => (w - 1 - x, y),
+                3 => (w - 1 - x, h - 1 - y),
+                4 => (x, h - 1 - y),
+                5 => (y, x),
+                6 => (y, h - 1 - x),
+                7 => (w - 1 - y, h - 1 - x),
+                _ => (w - 1 - y, x),
+            };
+            let at = (sy * w + sx) * channels;
+            data.extend_from_slice(&px.data[at..at + channels]);
+        }
+    }
+    Ok(Pixels { width: ow as u32, height: oh as u32, alpha: px.alpha, data })
 }
 
 /// libwebp's effort (`method`, 0-6): 4 is its default and what sharp uses.
@@ -560,7 +580,7 @@ mod tests {
     }
 
     #[test]
-    fn sixteen_bit_and_palette_pngs_decode() {
+    fn sixteen_bit_grey_alpha_and_palette_pngs_decode() {
         let img16 = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(500, 400, |x, y| image::Rgb([(x * 100) as u16, (y * 100) as u16, 30000]));
         let mut file = Vec::new();
         image::DynamicImage::ImageRgb16(img16).write_to(&mut Cursor::new(&mut file), image::ImageFormat::Png).unwrap();
@@ -569,6 +589,54 @@ mod tests {
         let mut file = Vec::new();
         grey_alpha.write_to(&mut Cursor::new(&mut file), image::ImageFormat::Png).unwrap();
         assert!(decoded(&process(&file).unwrap().renditions[0].webp).color().has_alpha());
+
+        // Palette with a transparent entry: left half index 0 (transparent), right half opaque blue.
+        let (w, h) = (400u32, 300u32);
+        let indices: Vec<u8> = (0..w * h).map(|i| u8::from(i % w >= w / 2)).collect();
+        let mut file = Vec::new();
+        let mut enc = png::Encoder::new(&mut file, w, h);
+        enc.set_color(png::ColorType::Indexed);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_palette(vec![255, 0, 0, 0, 0, 255]);
+        enc.set_trns(vec![0, 255]);
+        enc.write_header().unwrap().write_image_data(&indices).unwrap();
+        let thumb = decoded(&process(&file).unwrap().renditions[0].webp).to_rgba8();
+        assert_eq!(thumb.get_pixel(10, 150)[3], 0, "the transparent palette entry stays transparent");
+        let right = thumb.get_pixel(390, 150);
+        assert!(right[3] == 255 && right[2] > 230 && right[0] < 25, "palette colour kept: {right:?}");
+    }
+
+    #[test]
+    fn a_pngs_exif_orientation_is_applied() {
+        let mut info = png::Info::with_size(600, 400);
+        info.color_type = png::ColorType::Rgb;
+        info.bit_depth = png::BitDepth::Eight;
+        info.exif_metadata = Some(exif(6)[6..].to_vec().into()); // eXIf holds the TIFF block, no "Exif\0\0"
+        let mut file = Vec::new();
+        png::Encoder::with_info(&mut file, info).unwrap().write_header().unwrap().write_image_data(&vec![90u8; 600 * 400 * 3]).unwrap();
+        let p = process(&file).unwrap();
+        assert_eq!((p.width, p.height), (400, 600));
+        assert_eq!(dims(&p)[2], ("large", 400, 600));
+    }
+
+    #[test]
+    fn orient_matches_the_image_crates_exif_orientations() {
+        for alpha in [false, true] {
+            let channels = if alpha { 4 } else { 3 };
+            let (w, h) = (5u32, 3u32);
+            let data: Vec<u8> = (0..w * h * channels).map(|i| i as u8).collect();
+            for o in 1..=8u8 {
+                let ours = orient(Pixels { width: w, height: h, alpha, data: data.clone() }, o).unwrap();
+                let mut theirs = if alpha {
+                    image::DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, data.clone()).unwrap())
+                } else {
+                    image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, data.clone()).unwrap())
+                };
+                theirs.apply_orientation(image::metadata::Orientation::from_exif(o).unwrap());
+                assert_eq!((ours.width, ours.height), (theirs.width(), theirs.height()), "orientation {o}");
+                assert_eq!(ours.data, theirs.as_bytes(), "orientation {o}, alpha {alpha}");
+            }
+        }
     }
 
     #[test]
