@@ -91,10 +91,11 @@ async fn wait_for_moto(sqs: &aws_sdk_sqs::Client, endpoint: &str) -> Result<()> 
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RUNNER_LOG").unwrap_or_else(|_| "info,aws_config=warn,aws_smithy_runtime=warn".into()))
-        .with_target(false)
-        .init();
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter: tracing_subscriber::filter::Targets = std::env::var("RUNNER_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO));
+    let filter = filter.with_target("aws_config", tracing::Level::WARN).with_target("aws_smithy_runtime", tracing::Level::WARN);
+    tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_target(false).finish().with(filter).init();
     let args = Args::parse();
     // CodeUri paths are relative to the template's folder.
     let project_root = args.template.parent().map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() }).unwrap_or_else(|| PathBuf::from("."));

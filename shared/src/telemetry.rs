@@ -6,8 +6,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tracing::Span;
-use tracing_subscriber::EnvFilter;
+use tracing::{Level, Span};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::filter::Targets;
 
 static COLD_START: AtomicBool = AtomicBool::new(true);
 
@@ -19,18 +21,29 @@ pub fn init() {
         .map(|l| l.to_lowercase())
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".to_owned());
-    // The AWS SDK is chatty at info; its warnings still come through.
-    let filter = EnvFilter::try_new(format!("{level},aws_config=warn,aws_smithy_runtime=warn,hyper=warn"))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(tracing::Level::TRACE)
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
         .with_ansi(false)
+        .finish()
+        .with(log_filter(&level))
         .try_init();
+}
+
+/// Per-target levels (`info`, `debug,shared=trace`: `RUST_LOG`'s target syntax). The AWS SDK
+/// is chatty at info; its warnings still come through. Lambda's `FATAL` is `error` here;
+/// targets no directive names, and anything unreadable, are at `info`.
+fn log_filter(level: &str) -> Targets {
+    let level = if level.eq_ignore_ascii_case("fatal") { "error" } else { level };
+    let quiet = [("aws_config", Level::WARN), ("aws_smithy_runtime", Level::WARN), ("hyper", Level::WARN)];
+    let chosen: Targets = level.parse().unwrap_or_else(|_| Targets::new().with_default(Level::INFO));
+    // Directives for some targets only (`shared=debug`) leave every other target at info.
+    let chosen = if chosen.default_level().is_some() { chosen } else { chosen.with_default(Level::INFO) };
+    chosen.with_targets(quiet)
 }
 
 /// The function's name as Lambda reports it.
@@ -53,4 +66,25 @@ pub fn invocation_span(ctx: &lambda_runtime::Context) -> Span {
         cold_start,
         trace_id = ctx.xray_trace_id.as_deref().unwrap_or(""),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_level_comes_from_the_environment_and_the_sdk_stays_quiet() {
+        let f = log_filter("info");
+        assert!(f.would_enable("shared::http", &Level::INFO) && !f.would_enable("shared::http", &Level::DEBUG));
+        assert!(!f.would_enable("aws_config::imds", &Level::INFO) && f.would_enable("aws_config::imds", &Level::WARN));
+        let f = log_filter("debug,shared=trace");
+        assert!(f.would_enable("get_me", &Level::DEBUG) && f.would_enable("shared::http", &Level::TRACE));
+        assert!(!f.would_enable("aws_smithy_runtime::client", &Level::INFO));
+        let f = log_filter("FATAL");
+        assert!(f.would_enable("shared", &Level::ERROR) && !f.would_enable("shared", &Level::WARN));
+        let f = log_filter("shared=debug");
+        assert!(f.would_enable("shared::http", &Level::DEBUG) && f.would_enable("get_me", &Level::INFO) && !f.would_enable("get_me", &Level::DEBUG));
+        let f = log_filter("shared=loud");
+        assert!(f.would_enable("shared", &Level::INFO) && !f.would_enable("shared", &Level::DEBUG));
+    }
 }
