@@ -93,8 +93,7 @@ async fn wait_for_moto(sqs: &aws_sdk_sqs::Client, endpoint: &str) -> Result<()> 
 async fn main() -> Result<()> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter: tracing_subscriber::filter::Targets = std::env::var("RUNNER_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO));
-    let filter = filter.with_target("aws_config", tracing::Level::WARN).with_target("aws_smithy_runtime", tracing::Level::WARN);
+    let filter = shared::telemetry::log_filter(&std::env::var("RUNNER_LOG").unwrap_or_else(|_| "info".to_owned()));
     tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_target(false).finish().with(filter).init();
     let args = Args::parse();
     // CodeUri paths are relative to the template's folder.

@@ -23,7 +23,7 @@ pub fn init() {
         .unwrap_or_else(|| "info".to_owned());
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_max_level(tracing::Level::TRACE)
+        .with_max_level(Level::TRACE)
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
@@ -36,8 +36,9 @@ pub fn init() {
 
 /// Per-target levels (`info`, `debug,shared=trace`: `RUST_LOG`'s target syntax). The AWS SDK
 /// is chatty at info; its warnings still come through. Lambda's `FATAL` is `error` here;
-/// targets no directive names, and anything unreadable, are at `info`.
-fn log_filter(level: &str) -> Targets {
+/// targets no directive names, and anything unreadable, are at `info`. The local runner
+/// reads `RUNNER_LOG` through this too.
+pub fn log_filter(level: &str) -> Targets {
     let level = if level.eq_ignore_ascii_case("fatal") { "error" } else { level };
     let quiet = [("aws_config", Level::WARN), ("aws_smithy_runtime", Level::WARN), ("hyper", Level::WARN)];
     let chosen: Targets = level.parse().unwrap_or_else(|_| Targets::new().with_default(Level::INFO));
