@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use http_body_util::Full;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
@@ -43,17 +44,16 @@ impl JwksVerifier {
         if keys.0.is_some_and(|fetched| fetched.elapsed() < REFETCH_AFTER) {
             return Ok(None);
         }
-        let set: JwkSet = self
-            .http
-            .get()
-            .get(&self.jwks_url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|_| AppError::Unavailable { dependency: "jwks".into() })?
-            .json()
-            .await
-            .map_err(AppError::internal)?;
+        let request = http::Request::get(&self.jwks_url).body(Full::default()).map_err(|e| AppError::internal(format!("JWKS URL {}: {e}", self.jwks_url)))?;
+        let response = self.http.send(request).await.map_err(|e| {
+            tracing::warn!(dependency = "jwks", error = %e, "JWKS unreachable");
+            AppError::Unavailable { dependency: "jwks".into() }
+        })?;
+        if !response.status.is_success() {
+            tracing::warn!(dependency = "jwks", status = response.status.as_u16(), "JWKS not served");
+            return Err(AppError::Unavailable { dependency: "jwks".into() });
+        }
+        let set: JwkSet = serde_json::from_slice(&response.body).map_err(AppError::internal)?;
         keys.1 = set
             .keys
             .iter()

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use http::{header, Method, Request, StatusCode};
+use http_body_util::Full;
 use serde::Deserialize;
 
 use crate::domain::booking::Booking;
@@ -53,33 +56,35 @@ impl<S: SecretSource> StripeHttp<S> {
         Self { base: base.trim_end_matches('/').to_owned(), http: super::http_client::LazyClient::new(Duration::from_secs(8)), secrets }
     }
 
-    async fn call<T: for<'de> Deserialize<'de>>(&self, method: reqwest::Method, path: &str, form: Option<Vec<(&str, String)>>, idempotency_key: Option<&str>) -> Result<T, AppError> {
+    async fn call<T: for<'de> Deserialize<'de>>(&self, method: Method, path: &str, form: Option<Vec<(&str, String)>>, idempotency_key: Option<&str>) -> Result<T, AppError> {
         let key = self.secrets.field("secret_key").await?;
-        let mut req = self.http.get().request(method, format!("{}{path}", self.base)).bearer_auth(&key);
+        let mut req = Request::builder().method(method).uri(format!("{}{path}", self.base)).header(header::AUTHORIZATION, format!("Bearer {key}"));
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
         }
+        let mut body = String::new();
         if let Some(pairs) = form {
-            let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))).finish();
-            req = req.header("content-type", "application/x-www-form-urlencoded").body(body);
+            body = url::form_urlencoded::Serializer::new(body).extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))).finish();
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
-        let resp = req.send().await.map_err(|e| {
+        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| AppError::internal(format!("stripe request for {path} not built: {e}")))?;
+        let resp = self.http.send(req).await.map_err(|e| {
             tracing::warn!(dependency = DEP, error = %e, "stripe unreachable");
             AppError::Unavailable { dependency: DEP.into() }
         })?;
-        let status = resp.status();
+        let status = resp.status;
         if status.is_success() {
-            return resp.json::<T>().await.map_err(|e| AppError::internal(format!("stripe answered an unexpected body on {path}: {e}")));
+            return serde_json::from_slice::<T>(&resp.body).map_err(|e| AppError::internal(format!("stripe answered an unexpected body on {path}: {e}")));
         }
-        let text = resp.text().await.unwrap_or_default();
-        if status == reqwest::StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             // A rotated key: forget the cached one so the next call fetches the new value.
             self.secrets.cache.invalidate(&self.secrets.secret_id).await;
         }
-        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS || status == reqwest::StatusCode::UNAUTHORIZED {
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::UNAUTHORIZED {
             tracing::warn!(dependency = DEP, status = status.as_u16(), "stripe unavailable");
             return Err(AppError::Unavailable { dependency: DEP.into() });
         }
+        let text = String::from_utf8_lossy(&resp.body);
         Err(AppError::internal(format!("stripe refused {path} with {status}: {text}")))
     }
 }
@@ -116,7 +121,7 @@ impl<S: SecretSource> PaymentGateway for StripeHttp<S> {
             ("metadata[booking_id]", booking.id.to_string()),
             ("metadata[listing_id]", booking.listing_id.to_string()),
         ];
-        let body: IntentBody = self.call(reqwest::Method::POST, "/v1/payment_intents", Some(form), Some(idempotency_key)).await?;
+        let body: IntentBody = self.call(Method::POST, "/v1/payment_intents", Some(form), Some(idempotency_key)).await?;
         Ok(body.into())
     }
 
@@ -124,13 +129,13 @@ impl<S: SecretSource> PaymentGateway for StripeHttp<S> {
         if !id.starts_with("pi_") || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(AppError::internal("not a PaymentIntent id"));
         }
-        let body: IntentBody = self.call(reqwest::Method::GET, &format!("/v1/payment_intents/{id}"), None, None).await?;
+        let body: IntentBody = self.call(Method::GET, &format!("/v1/payment_intents/{id}"), None, None).await?;
         Ok(body.into())
     }
 
     async fn refund(&self, intent_id: &str, amount: i64, booking_id: &str, idempotency_key: &str) -> Result<Refund, AppError> {
         let form = vec![("payment_intent", intent_id.to_owned()), ("amount", amount.to_string()), ("metadata[booking_id]", booking_id.to_owned())];
-        let body: RefundBody = self.call(reqwest::Method::POST, "/v1/refunds", Some(form), Some(idempotency_key)).await?;
+        let body: RefundBody = self.call(Method::POST, "/v1/refunds", Some(form), Some(idempotency_key)).await?;
         Ok(Refund { id: body.id, amount: body.amount, status: body.status })
     }
 
