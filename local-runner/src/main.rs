@@ -1,5 +1,6 @@
 //! local-runner: runs template.yaml on this machine without Docker. See README "Local stack".
 
+mod args;
 mod auth;
 mod gateway;
 mod lambda;
@@ -17,67 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
 
 use crate::model::EventSource;
-
-#[derive(Parser, Debug)]
-#[command(about = "Run the SAM template locally against moto: Runtime API, HTTP API, SQS/S3/Schedule sources")]
-struct Args {
-    /// The SAM template: the single source of truth for functions, routes and resources.
-    #[arg(long, default_value = "template.yaml")]
-    template: PathBuf,
-    /// Where the function binaries are (`cargo build` output).
-    #[arg(long, default_value = "target/debug")]
-    bin_dir: PathBuf,
-    /// The AWS endpoint (moto server) every function and the runner talk to.
-    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
-    aws_endpoint: String,
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    #[arg(long, default_value_t = 3000)]
-    port: u16,
-    /// Stack name: prefixes every local resource, so several stacks share one moto.
-    #[arg(long, default_value = "rental-local")]
-    stack_name: String,
-    #[arg(long, default_value = "eu-central-1")]
-    region: String,
-    /// moto's default account.
-    #[arg(long, default_value = "123456789012")]
-    account: String,
-    /// Template parameter overrides, `Name=Value`.
-    #[arg(long = "param", value_parser = parse_kv)]
-    params: Vec<(String, String)>,
-    /// Extra environment for every function, `NAME=value` (e.g. STRIPE_API_BASE for localstripe).
-    #[arg(long = "fn-env", value_parser = parse_kv)]
-    fn_env: Vec<(String, String)>,
-    /// JSON file: secret logical id -> local dev value.
-    #[arg(long, default_value = "local-runner/dev-secrets.json")]
-    dev_secrets: PathBuf,
-    /// Seconds before a failed SQS message is visible again (Lambda waits the queue's VisibilityTimeout).
-    #[arg(long, default_value_t = 1)]
-    retry_after_secs: u64,
-    /// Most concurrent instances per function.
-    #[arg(long, default_value_t = 8)]
-    max_instances: usize,
-    /// Start one instance of every function at boot, so the first request is warm.
-    #[arg(long)]
-    prewarm: bool,
-    /// Fire every `rate()` schedule this often instead (a local testing aid).
-    #[arg(long)]
-    schedule_period_secs: Option<u64>,
-    /// Write the provisioned resources (logical id -> Ref/attributes) here as JSON.
-    #[arg(long)]
-    resources_out: Option<PathBuf>,
-    /// Serve the HTTP API and direct invokes only: no SQS pollers, S3 notifications or
-    /// schedules (the benchmarks drive each function alone, with nothing else running).
-    #[arg(long)]
-    no_event_sources: bool,
-}
-
-fn parse_kv(s: &str) -> Result<(String, String), String> {
-    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("expected NAME=VALUE, got {s}"))
-}
 
 async fn wait_for_moto(sqs: &aws_sdk_sqs::Client, endpoint: &str) -> Result<()> {
     for _ in 0..60 {
@@ -95,7 +37,17 @@ async fn main() -> Result<()> {
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = shared::telemetry::log_filter(&std::env::var("RUNNER_LOG").unwrap_or_else(|_| "info".to_owned()));
     tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_target(false).finish().with(filter).init();
-    let args = Args::parse();
+    let args = match args::parse(std::env::args().skip(1), std::env::var("AWS_ENDPOINT_URL").ok()) {
+        Ok(args::Command::Run(args)) => args,
+        Ok(args::Command::Help) => {
+            print!("{}", args::USAGE);
+            return Ok(());
+        }
+        Err(message) => {
+            eprint!("local-runner: {message}\n\n{}", args::USAGE);
+            std::process::exit(2);
+        }
+    };
     // CodeUri paths are relative to the template's folder.
     let project_root = args.template.parent().map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() }).unwrap_or_else(|| PathBuf::from("."));
     let template = template::load(&args.template)?;
