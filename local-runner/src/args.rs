@@ -94,51 +94,33 @@ pub fn parse(argv: impl IntoIterator<Item = String>, aws_endpoint_env: Option<St
             return Ok(Command::Help);
         }
         let Some(flag) = arg.strip_prefix("--") else { return Err(format!("unexpected argument {arg:?} (see --help)")) };
-        let (name, inline) = match flag.split_once('=') {
+        let (name, mut inline) = match flag.split_once('=') {
             Some((name, value)) => (name, Some(value.to_owned())),
             None => (flag, None),
         };
+        // An option's value, `--name=value` or the next argument: taken only by the options
+        // that have one, so an unknown option is reported as unknown.
+        let has_inline = inline.is_some();
+        let mut value = || inline.take().or_else(|| argv.next()).ok_or_else(|| format!("--{name} needs a value"));
         match name {
-            "prewarm" | "no-event-sources" => {
-                if inline.is_some() {
-                    return Err(format!("--{name} takes no value"));
-                }
-                if name == "prewarm" {
-                    args.prewarm = true;
-                } else {
-                    args.no_event_sources = true;
-                }
-                continue;
-            }
-            _ => {}
-        }
-        const TAKE_A_VALUE: &[&str] = &[
-            "template", "bin-dir", "aws-endpoint", "host", "port", "stack-name", "region", "account", "param", "fn-env", "dev-secrets",
-            "retry-after-secs", "max-instances", "schedule-period-secs", "resources-out",
-        ];
-        if !TAKE_A_VALUE.contains(&name) {
-            return Err(format!("unknown option --{name} (see --help)"));
-        }
-        let value = match inline {
-            Some(v) => v,
-            None => argv.next().ok_or_else(|| format!("--{name} needs a value"))?,
-        };
-        match name {
-            "template" => args.template = value.into(),
-            "bin-dir" => args.bin_dir = value.into(),
-            "aws-endpoint" => args.aws_endpoint = value,
-            "host" => args.host = value,
-            "port" => args.port = number(name, &value)?,
-            "stack-name" => args.stack_name = value,
-            "region" => args.region = value,
-            "account" => args.account = value,
-            "param" => args.params.push(key_value(name, &value)?),
-            "fn-env" => args.fn_env.push(key_value(name, &value)?),
-            "dev-secrets" => args.dev_secrets = value.into(),
-            "retry-after-secs" => args.retry_after_secs = number(name, &value)?,
-            "max-instances" => args.max_instances = number(name, &value)?,
-            "schedule-period-secs" => args.schedule_period_secs = Some(number(name, &value)?),
-            "resources-out" => args.resources_out = Some(value.into()),
+            "prewarm" | "no-event-sources" if has_inline => return Err(format!("--{name} takes no value")),
+            "prewarm" => args.prewarm = true,
+            "no-event-sources" => args.no_event_sources = true,
+            "template" => args.template = value()?.into(),
+            "bin-dir" => args.bin_dir = value()?.into(),
+            "aws-endpoint" => args.aws_endpoint = value()?,
+            "host" => args.host = value()?,
+            "port" => args.port = number(name, &value()?)?,
+            "stack-name" => args.stack_name = value()?,
+            "region" => args.region = value()?,
+            "account" => args.account = value()?,
+            "param" => args.params.push(key_value(name, &value()?)?),
+            "fn-env" => args.fn_env.push(key_value(name, &value()?)?),
+            "dev-secrets" => args.dev_secrets = value()?.into(),
+            "retry-after-secs" => args.retry_after_secs = number(name, &value()?)?,
+            "max-instances" => args.max_instances = number(name, &value()?)?,
+            "schedule-period-secs" => args.schedule_period_secs = Some(number(name, &value()?)?),
+            "resources-out" => args.resources_out = Some(value()?.into()),
             _ => return Err(format!("unknown option --{name} (see --help)")),
         }
     }
