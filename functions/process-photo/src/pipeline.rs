@@ -181,6 +181,7 @@ pub fn exif_orientation(exif: &[u8]) -> u8 {
 }
 
 /// Decoded pixels: RGB8 or RGBA8, tightly packed.
+#[derive(Clone)]
 struct Pixels {
     width: u32,
     height: u32,
@@ -357,10 +358,11 @@ fn resize(px: &Pixels, fit: Fit, orientation: u8, resizer: &mut Resizer) -> Resu
     Ok(Pixels { width: sw, height: sh, alpha: px.alpha, data: dst.into_vec() })
 }
 
-/// Turns stored pixels upright by the EXIF orientation (2-8; 1 and anything else is as stored).
-fn orient(px: Pixels, orientation: u8) -> Result<Pixels, Rejection> {
+/// The stored pixels turned upright by the EXIF orientation (2-8; 1 and anything else is as
+/// stored), as a new image: the rendition it reads from may still be needed.
+fn orient(px: &Pixels, orientation: u8) -> Result<Pixels, Rejection> {
     if !(2..=8).contains(&orientation) {
-        return Ok(px);
+        return Ok(px.clone());
     }
     let (w, h) = (px.width as usize, px.height as usize);
     let channels = if px.alpha { 4 } else { 3 };
@@ -388,12 +390,12 @@ fn orient(px: Pixels, orientation: u8) -> Result<Pixels, Rejection> {
     Ok(Pixels { width: ow as u32, height: oh as u32, alpha: px.alpha, data })
 }
 
-fn encode(px: &Pixels, quality: f32, effort: i32) -> Result<Vec<u8>, Rejection> {
+fn encode(px: &Pixels, spec: &Spec) -> Result<Vec<u8>, Rejection> {
     let encoder = if px.alpha { webp::Encoder::from_rgba(&px.data, px.width, px.height) } else { webp::Encoder::from_rgb(&px.data, px.width, px.height) };
     // The crate's `encode` unwraps inside; the advanced call reports failure instead.
     let mut config = webp::WebPConfig::new().map_err(|_| Rejection::Corrupt)?;
-    config.quality = quality;
-    config.method = effort;
+    config.quality = spec.quality;
+    config.method = spec.effort;
     encoder.encode_advanced(&config).map(|m| m.to_vec()).map_err(|_| Rejection::Corrupt)
 }
 
@@ -419,12 +421,7 @@ pub fn process(bytes: &[u8]) -> Result<Processed, Rejection> {
         phases.resize_ms += t0.elapsed().as_secs_f64() * 1000.0;
         let t0 = std::time::Instant::now();
         let (rw, rh) = if orientation >= 5 { (scaled.height, scaled.width) } else { (scaled.width, scaled.height) };
-        let webp = if orientation <= 1 {
-            encode(&scaled, spec.quality, spec.effort)?
-        } else {
-            let copy = Pixels { width: scaled.width, height: scaled.height, alpha: scaled.alpha, data: scaled.data.clone() };
-            encode(&orient(copy, orientation)?, spec.quality, spec.effort)?
-        };
+        let webp = if orientation <= 1 { encode(&scaled, spec)? } else { encode(&orient(&scaled, orientation)?, spec)? };
         phases.encode_ms += t0.elapsed().as_secs_f64() * 1000.0;
         renditions.push(Rendition { name: spec.name, width: rw, height: rh, webp });
         if let Fit::Inside(_) = spec.fit {
@@ -629,7 +626,7 @@ mod tests {
             let (w, h) = (5u32, 3u32);
             let data: Vec<u8> = (0..w * h * channels).map(|i| i as u8).collect();
             for o in 1..=8u8 {
-                let ours = orient(Pixels { width: w, height: h, alpha, data: data.clone() }, o).unwrap();
+                let ours = orient(&Pixels { width: w, height: h, alpha, data: data.clone() }, o).unwrap();
                 let mut theirs = if alpha {
                     image::DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, data.clone()).unwrap())
                 } else {
