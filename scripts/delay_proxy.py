@@ -3,7 +3,7 @@
 Holds every request DELAY_MS before forwarding it to moto unchanged, and keeps the client's
 connection open (as moto itself does, see moto_serialized.py). `scripts/bench --upstream-delay
 MS` puts it in front of moto: an upstream slower by a known amount, to see what waiting alone
-does to a function's CPU per call (README, Benchmarks).
+does to a function's CPU per call (docs/benchmarks.md, "Every function").
 
 Usage: python scripts/delay_proxy.py LISTEN_PORT MOTO_PORT DELAY_MS
 """

@@ -1,5 +1,5 @@
-//! The runner's command line. Read by hand: a dozen `--name value` options did not justify a
-//! parser crate that cost ~5 s of CPU in every clean build of the local stack.
+//! The runner's command line. Read by hand: a dozen `--name value` options do not justify a
+//! parser crate in every clean build of the local stack (decision 0024).
 
 use std::path::PathBuf;
 

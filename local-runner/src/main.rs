@@ -1,4 +1,4 @@
-//! local-runner: runs template.yaml on this machine without Docker. See README "Local stack".
+//! local-runner: runs template.yaml on this machine without Docker. See docs/architecture.md, "The local stack".
 
 mod args;
 mod auth;

@@ -41,8 +41,8 @@ impl From<ConfigError> for AppError {
 /// emulator such as moto; see [`s3_client`] for the S3 path-style switch that goes with it.
 ///
 /// The HTTPS client trusts the roots AWS endpoints chain to ([`AMAZON_TRUST_SERVICES`]), not
-/// the platform's whole store: reading and parsing the ~140 certificates of the system bundle
-/// took 2-4 ms of every cold start, and no other root is needed to reach AWS.
+/// the platform's whole store, which is slow to load at every cold start and not needed to
+/// reach AWS (decision 0022).
 /// `AWS_TLS_TRUST=system` restores the platform's store (a TLS-inspecting proxy, say).
 pub async fn aws_sdk_config() -> SdkConfig {
     let loader = aws_config::defaults(BehaviorVersion::latest());

@@ -31,7 +31,7 @@ pub async fn ensure_profile(
             serde_json::json!({}),
         );
         // The profile exists whether or not the announcement goes out; a lost announcement
-        // is logged rather than failing the user's request (see README: outbox follow-up).
+        // is logged rather than failing the user's request (decision 0025).
         if let Err(err) = events.publish(&event).await {
             tracing::error!(event_id = %event.id, error = %err, "user.registered not published");
         }

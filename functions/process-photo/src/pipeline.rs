@@ -95,11 +95,9 @@ pub struct Spec {
     pub name: &'static str,
     pub fit: Fit,
     pub quality: f32,
-    /// libwebp's effort (`method`, 0-6). 4 is libwebp's default and sharp's: it chooses modes
-    /// by rate-distortion. 2 chooses them by distortion alone: about half the encoding time
-    /// for ~4% more bytes. The cards and the listing page show `thumb` and `medium`, so they
-    /// keep 4. `large` is only for zoom and full screen, and it is ~75% of the pixels
-    /// encoded, so it takes 2 (README, "Images").
+    /// libwebp's effort (`method`, 0-6). 4 (libwebp's default and sharp's) chooses modes by
+    /// rate-distortion; 2 by distortion alone, in about half the time. `thumb` and `medium`,
+    /// which every visitor sees, keep 4; `large` (zoom) takes 2 (decision 0017).
     pub effort: i32,
 }
 

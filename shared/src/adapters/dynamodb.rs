@@ -1,4 +1,4 @@
-//! DynamoDB adapters over the single table. Key layout (see README "Access patterns"):
+//! DynamoDB adapters over the single table. Key layout (docs/data-model.md, "Data model: one DynamoDB table"):
 //!
 //! | item          | PK                 | SK                          |
 //! |---------------|--------------------|-----------------------------|

@@ -1,8 +1,7 @@
 //! The plain-HTTPS client of the adapters that are not AWS SDK clients (Stripe, JWKS).
 //!
 //! It is hyper with rustls on aws-lc, the stack the AWS SDK's own client is built from, so the
-//! build holds one HTTP stack, not two (a separate client library cost ~5 s of CPU in every
-//! clean build). It trusts the platform's root certificates, like any HTTPS client reaching
+//! build holds one HTTP stack, not two (decision 0024). It trusts the platform's root certificates, like any HTTPS client reaching
 //! third parties, and speaks plain HTTP too (localstripe and the local runner's JWKS).
 
 use std::sync::{Arc, OnceLock};
@@ -39,7 +38,7 @@ pub enum HttpError {
 }
 
 /// A client built on first use, not at init. Building one loads the platform's root
-/// certificates (~2 ms of a cold start here), and most invocations of the functions that hold
+/// certificates (milliseconds of a cold start), and most invocations of the functions that hold
 /// one never call out: an anonymous `GET /listings/{id}` never needs the JWKS, a booking's
 /// cancellation calls Stripe only when there is a payment to refund.
 pub struct LazyClient {
