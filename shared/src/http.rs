@@ -12,6 +12,7 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use crate::error::AppError;
+pub use crate::json::parse_json;
 
 /// Largest request body any endpoint accepts (413 beyond).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -34,7 +35,9 @@ where
 
 /// The runtime loop as a boxed future: boxing makes this crate compile the loop (lambda_http,
 /// tower, hyper), which an `async fn` here would leave to each caller's crate.
-fn serve<'h, 'a: 'h>(handler: &'h (dyn Fn(Request) -> HandlerFuture<'a> + Sync + 'a)) -> Pin<Box<dyn Future<Output = Result<(), lambda_http::Error>> + 'h>> {
+fn serve<'h, 'a: 'h>(
+    handler: &'h (dyn Fn(Request) -> HandlerFuture<'a> + Sync + 'a),
+) -> Pin<Box<dyn Future<Output = Result<(), lambda_http::Error>> + 'h>> {
     Box::pin(lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
         Ok::<_, std::convert::Infallible>(respond(handler, req).await)
     })))
@@ -144,10 +147,7 @@ pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
 /// A path parameter of the route (`{id}` in `/listings/{id}`); missing means a routing
 /// mistake, reported as the resource not being found.
 pub fn path_param(req: &Request, name: &str, resource: &'static str) -> Result<String, AppError> {
-    req.path_parameters_ref()
-        .and_then(|p| p.first(name))
-        .map(str::to_owned)
-        .ok_or(AppError::NotFound(resource))
+    req.path_parameters_ref().and_then(|p| p.first(name)).map(str::to_owned).ok_or(AppError::NotFound(resource))
 }
 
 /// A request header as text, if present and valid.
@@ -189,34 +189,6 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     parse_json(bytes)
 }
 
-/// JSON -> `T` with errors a client can act on (see [`json_body`]).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = strip_position(&inner.to_string());
-        match inner.classify() {
-            serde_json::error::Category::Data if message.starts_with("unknown field") => {
-                AppError::bad_request("unknown_field", message)
-            }
-            serde_json::error::Category::Data if path == "." => AppError::bad_request("invalid_body", message),
-            serde_json::error::Category::Data => {
-                AppError::bad_request("invalid_field", format!("{path}: {message}"))
-            }
-            _ => AppError::bad_request("malformed_json", format!("body is not valid JSON: {message}")),
-        }
-    })
-}
-
-/// serde_json appends " at line 1 column 9": noise for an API client.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,7 +226,10 @@ mod tests {
         assert_eq!(code_of(json_body(&request("{\"name\":\"a\",\"x\":1}", Some(JSON)))), (400, "unknown_field".into()));
         assert_eq!(code_of(json_body(&request("{\"name\":", Some(JSON)))), (400, "malformed_json".into()));
         assert_eq!(code_of(json_body(&request("", Some(JSON)))), (400, "body_required".into()));
-        assert_eq!(code_of(json_body(&request("{\"name\":\"a\"}", Some("text/plain")))), (415, "unsupported_media_type".into()));
+        assert_eq!(
+            code_of(json_body(&request("{\"name\":\"a\"}", Some("text/plain")))),
+            (415, "unsupported_media_type".into())
+        );
         let big = format!("{{\"name\":\"{}\"}}", "a".repeat(MAX_BODY_BYTES));
         assert_eq!(code_of(json_body(&request(&big, Some(JSON)))), (413, "payload_too_large".into()));
         assert!(json_body::<Input>(&request("{\"name\":\"a\"}", Some("application/json; charset=utf-8"))).is_ok());
@@ -262,7 +237,8 @@ mod tests {
 
     #[test]
     fn wrong_type_names_the_field() {
-        let err = json_body::<Input>(&request("{\"name\":\"a\",\"nested\":{\"count\":\"many\"}}", Some(JSON))).unwrap_err();
+        let err =
+            json_body::<Input>(&request("{\"name\":\"a\",\"nested\":{\"count\":\"many\"}}", Some(JSON))).unwrap_err();
         assert_eq!(err.code(), "invalid_field");
         assert!(err.to_string().starts_with("nested.count: invalid type"), "{err}");
         assert!(!err.to_string().contains("line"), "{err}");

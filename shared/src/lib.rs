@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod identity;
+pub mod json;
 pub mod metrics;
 pub mod payments;
 pub mod ports;

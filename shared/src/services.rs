@@ -19,7 +19,14 @@ pub async fn ensure_profile(
         return Ok(profile);
     }
     let now = clock.now();
-    let (profile, created) = store.create_profile_if_absent(&Profile::new_from_claims(caller, now)).await?;
+    let (profile, created) = store
+        .create_profile_if_absent(&Profile::register(
+            caller.user_id.clone(),
+            caller.name.as_deref(),
+            caller.email.clone(),
+            now,
+        ))
+        .await?;
     if created {
         tracing::info!(user_id = %caller.user_id, "profile created");
         crate::metrics::count("UsersRegistered", &[]);
@@ -74,7 +81,8 @@ pub async fn owned_listing_photo(
     id: &crate::domain::listing::ListingId,
     photo: &crate::domain::photo::PhotoId,
 ) -> Result<(crate::domain::listing::Listing, crate::domain::photo::Photo, Option<String>), AppError> {
-    let crate::ports::ListingPhoto { listing, photo, cover } = only_if_owned(store.listing_with_photo(id, photo).await?, |found| &found.listing, caller)?;
+    let crate::ports::ListingPhoto { listing, photo, cover } =
+        only_if_owned(store.listing_with_photo(id, photo).await?, |found| &found.listing, caller)?;
     Ok((listing, photo.ok_or(AppError::NotFound("photo"))?, cover))
 }
 

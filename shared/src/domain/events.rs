@@ -25,15 +25,21 @@ pub struct DomainEvent {
 }
 
 impl DomainEvent {
-    pub fn new(kind: &str, subject: String, actor: Option<String>, occurred_at: DateTime<Utc>, data: serde_json::Value) -> Self {
+    pub fn new(
+        kind: &str,
+        subject: String,
+        actor: Option<String>,
+        occurred_at: DateTime<Utc>,
+        data: serde_json::Value,
+    ) -> Self {
         Self { id: Uuid::now_v7(), kind: kind.to_owned(), subject, actor, occurred_at, data }
     }
 
     /// Parses and checks an event received from a queue.
     pub fn parse(body: &str) -> Result<Self, AppError> {
-        let event: DomainEvent = crate::http::parse_json(body.as_bytes())?;
-        let kind_ok = !event.kind.is_empty()
-            && event.kind.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
+        let event: DomainEvent = crate::json::parse_json(body.as_bytes())?;
+        let kind_ok =
+            !event.kind.is_empty() && event.kind.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
         if !kind_ok {
             return Err(AppError::field("type", "must be a dotted lower-case event name"));
         }
@@ -65,7 +71,13 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_garbage() {
-        let e = DomainEvent::new(kinds::USER_REGISTERED, "user/u1".into(), Some("u1".into()), Utc::now(), serde_json::json!({}));
+        let e = DomainEvent::new(
+            kinds::USER_REGISTERED,
+            "user/u1".into(),
+            Some("u1".into()),
+            Utc::now(),
+            serde_json::json!({}),
+        );
         let text = serde_json::to_string(&e).unwrap();
         assert_eq!(DomainEvent::parse(&text).unwrap(), e);
         assert!(DomainEvent::parse("not json").is_err());

@@ -73,8 +73,7 @@ impl DisplayName {
 
     /// A name for a brand-new profile from whatever the identity token offers.
     pub fn from_claims(name: Option<&str>) -> Self {
-        name.and_then(|n| Self::parse(n).ok())
-            .unwrap_or_else(|| Self("New member".to_owned()))
+        name.and_then(|n| Self::parse(n).ok()).unwrap_or_else(|| Self("New member".to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -97,9 +96,8 @@ impl PhoneNumber {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
         let digits = compact.strip_prefix('+').unwrap_or("");
-        let ok = (8..=15).contains(&digits.len())
-            && digits.chars().all(|c| c.is_ascii_digit())
-            && !digits.starts_with('0');
+        let ok =
+            (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0');
         if ok {
             Ok(Self(compact))
         } else {
@@ -132,12 +130,13 @@ pub struct Profile {
 }
 
 impl Profile {
-    pub fn new_from_claims(caller: &crate::identity::Caller, now: DateTime<Utc>) -> Self {
+    /// A new member's profile from what their identity provider says of them.
+    pub fn register(user_id: UserId, name: Option<&str>, email: Option<String>, now: DateTime<Utc>) -> Self {
         Profile {
-            user_id: caller.user_id.clone(),
-            display_name: DisplayName::from_claims(caller.name.as_deref()),
+            user_id,
+            display_name: DisplayName::from_claims(name),
             phone: None,
-            email: caller.email.clone(),
+            email,
             created_at: now,
             updated_at: now,
             version: 1,
