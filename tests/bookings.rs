@@ -24,7 +24,14 @@ async fn listing(api: &str, owner_token: &str, mode: &str, max_days: u32) -> Str
     resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
 }
 
-async fn book(api: &str, renter_token: &str, listing: &str, start: NaiveDate, end: NaiveDate, key: Option<&str>) -> reqwest::Response {
+async fn book(
+    api: &str,
+    renter_token: &str,
+    listing: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+    key: Option<&str>,
+) -> reqwest::Response {
     let mut req = http().post(format!("{api}/bookings")).bearer_auth(renter_token).json(&json!({
         "listing_id": listing, "start_date": start, "end_date": end, "message": "Hello!"
     }));
@@ -45,7 +52,12 @@ async fn act(api: &str, token: &str, booking: &str, action: &str, body: Option<V
 async fn unavailable(api: &str, listing: &str) -> Vec<(String, String)> {
     let url = format!("{api}/listings/{listing}/availability?from={}&to={}", day(0), day(366));
     let v: Value = http().get(url).send().await.unwrap().json().await.unwrap();
-    v["unavailable"].as_array().unwrap().iter().map(|r| (r["start_date"].as_str().unwrap().to_owned(), r["end_date"].as_str().unwrap().to_owned())).collect()
+    v["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["start_date"].as_str().unwrap().to_owned(), r["end_date"].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 async fn code(resp: reqwest::Response) -> (u16, String) {
@@ -62,8 +74,24 @@ async fn request_accept_confirm_cancel_with_notifications_and_privacy() {
     let listing = listing(api, &owner_t, "request", 14).await;
 
     // A quote first: 3 days x 12.50 + 10% + deposit.
-    let q: Value = http().post(format!("{api}/listings/{listing}/quote")).json(&json!({"start_date": day(10), "end_date": day(13)})).send().await.unwrap().json().await.unwrap();
-    assert_eq!((q["quote"]["rental"].as_i64(), q["quote"]["service_fee"].as_i64(), q["quote"]["total"].as_i64(), q["available"].as_bool()), (Some(3750), Some(375), Some(9125), Some(true)));
+    let q: Value = http()
+        .post(format!("{api}/listings/{listing}/quote"))
+        .json(&json!({"start_date": day(10), "end_date": day(13)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            q["quote"]["rental"].as_i64(),
+            q["quote"]["service_fee"].as_i64(),
+            q["quote"]["total"].as_i64(),
+            q["available"].as_bool()
+        ),
+        (Some(3750), Some(375), Some(9125), Some(true))
+    );
 
     let resp = book(api, &renter_t, &listing, day(10), day(13), None).await;
     assert_eq!(resp.status(), 201);
@@ -81,7 +109,15 @@ async fn request_accept_confirm_cancel_with_notifications_and_privacy() {
     }
     assert_eq!(code(act(api, &stranger_t, &id, "cancel", Some(json!({"reason": "mine"}))).await).await.0, 404);
     for role in ["renter", "owner"] {
-        let v: Value = http().get(format!("{api}/bookings?role={role}")).bearer_auth(&stranger_t).send().await.unwrap().json().await.unwrap();
+        let v: Value = http()
+            .get(format!("{api}/bookings?role={role}"))
+            .bearer_auth(&stranger_t)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(v["items"], json!([]), "{role}");
     }
     // The renter may not accept their own request.
@@ -93,17 +129,33 @@ async fn request_accept_confirm_cancel_with_notifications_and_privacy() {
 
     // Payment succeeded: confirmed through the same shared function the payment worker calls.
     let config = aws_config(&env().aws_endpoint).await;
-    let store = shared::adapters::dynamodb::DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env().reference("Table"));
-    let events = shared::adapters::sqs::SqsEventPublisher::new(aws_sdk_sqs::Client::new(&config), env().reference("BookingEventsQueue"));
+    let store =
+        shared::adapters::dynamodb::DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env().reference("Table"));
+    let events = shared::adapters::sqs::SqsEventPublisher::new(
+        aws_sdk_sqs::Client::new(&config),
+        env().reference("BookingEventsQueue"),
+    );
     let booking_id = shared::domain::booking::BookingId::parse(&id).unwrap();
     let confirmed = shared::bookings::confirm_payment(&store, &events, &booking_id, Utc::now()).await.unwrap();
     assert_eq!(confirmed.status, shared::domain::booking::BookingStatus::Confirmed);
 
-    let owner_view: Value = http().get(format!("{api}/bookings?role=owner&status=confirmed")).bearer_auth(&owner_t).send().await.unwrap().json().await.unwrap();
+    let owner_view: Value = http()
+        .get(format!("{api}/bookings?role=owner&status=confirmed"))
+        .bearer_auth(&owner_t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(owner_view["items"][0]["id"], id.as_str());
 
-    assert_eq!(code(act(api, &renter_t, &id, "cancel", Some(json!({"reason": ""}))).await).await, (400, "validation_failed".into()));
-    let cancelled: Value = act(api, &renter_t, &id, "cancel", Some(json!({"reason": "Plans changed"}))).await.json().await.unwrap();
+    assert_eq!(
+        code(act(api, &renter_t, &id, "cancel", Some(json!({"reason": ""}))).await).await,
+        (400, "validation_failed".into())
+    );
+    let cancelled: Value =
+        act(api, &renter_t, &id, "cancel", Some(json!({"reason": "Plans changed"}))).await.json().await.unwrap();
     assert_eq!((cancelled["status"].as_str(), cancelled["cancelled_by"].as_str()), (Some("cancelled"), Some("renter")));
     assert!(unavailable(api, &listing).await.is_empty(), "cancelling released the days");
     assert_eq!(code(act(api, &owner_t, &id, "decline", None).await).await, (409, "booking_is_cancelled".into()));
@@ -111,26 +163,63 @@ async fn request_accept_confirm_cancel_with_notifications_and_privacy() {
     // Both parties were told about every move, once each, newest first.
     for (t, who) in [(&renter_t, "renter"), (&owner_t, "owner")] {
         let kinds = eventually(Duration::from_secs(30), "notifications", || async {
-            let v: Value = http().get(format!("{api}/me/notifications")).bearer_auth(t).send().await.ok()?.json().await.ok()?;
-            let kinds: Vec<String> = v["items"].as_array()?.iter().map(|n| n["type"].as_str().unwrap_or_default().to_owned()).collect();
+            let v: Value =
+                http().get(format!("{api}/me/notifications")).bearer_auth(t).send().await.ok()?.json().await.ok()?;
+            let kinds: Vec<String> =
+                v["items"].as_array()?.iter().map(|n| n["type"].as_str().unwrap_or_default().to_owned()).collect();
             (kinds.len() >= 4).then_some(kinds)
         })
         .await;
-        assert_eq!(kinds, vec!["booking.cancelled", "booking.confirmed", "booking.accepted", "booking.requested"], "{who}");
+        assert_eq!(
+            kinds,
+            vec!["booking.cancelled", "booking.confirmed", "booking.accepted", "booking.requested"],
+            "{who}"
+        );
     }
     // Once archived, the listing stays readable by its past renter, and only by them.
     let resp = http().delete(format!("{api}/listings/{listing}")).bearer_auth(&owner_t).send().await.unwrap();
     assert_eq!(resp.status(), 204);
-    assert_eq!(http().get(format!("{api}/listings/{listing}")).bearer_auth(&renter_t).send().await.unwrap().status(), 200, "past renter");
-    assert_eq!(http().get(format!("{api}/listings/{listing}")).bearer_auth(&stranger_t).send().await.unwrap().status(), 404);
+    assert_eq!(
+        http().get(format!("{api}/listings/{listing}")).bearer_auth(&renter_t).send().await.unwrap().status(),
+        200,
+        "past renter"
+    );
+    assert_eq!(
+        http().get(format!("{api}/listings/{listing}")).bearer_auth(&stranger_t).send().await.unwrap().status(),
+        404
+    );
     assert_eq!(http().get(format!("{api}/listings/{listing}")).send().await.unwrap().status(), 404);
-    assert_eq!(code(book(api, &renter_t, &listing, day(30), day(32), None).await).await.0, 404, "archived listings cannot be booked");
+    assert_eq!(
+        code(book(api, &renter_t, &listing, day(30), day(32), None).await).await.0,
+        404,
+        "archived listings cannot be booked"
+    );
 
-    let v: Value = http().get(format!("{api}/me/notifications?limit=1")).bearer_auth(&renter_t).send().await.unwrap().json().await.unwrap();
+    let v: Value = http()
+        .get(format!("{api}/me/notifications?limit=1"))
+        .bearer_auth(&renter_t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let nid = v["items"][0]["id"].as_str().unwrap().to_owned();
-    let read: Value = http().post(format!("{api}/me/notifications/{nid}/read")).bearer_auth(&renter_t).send().await.unwrap().json().await.unwrap();
+    let read: Value = http()
+        .post(format!("{api}/me/notifications/{nid}/read"))
+        .bearer_auth(&renter_t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(read["read"], true);
-    assert_eq!(http().post(format!("{api}/me/notifications/{nid}/read")).bearer_auth(&owner_t).send().await.unwrap().status(), 404, "not the owner's");
+    assert_eq!(
+        http().post(format!("{api}/me/notifications/{nid}/read")).bearer_auth(&owner_t).send().await.unwrap().status(),
+        404,
+        "not the owner's"
+    );
 }
 
 #[tokio::test]
@@ -147,32 +236,82 @@ async fn idempotent_retries_blocks_and_bad_input() {
     assert_eq!(retry.status(), 201);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(retry.json::<Value>().await.unwrap()["id"], first["id"], "the same booking, not a second");
-    assert_eq!(code(book(api, &renter_t, &listing, day(20), day(22), Some(&key)).await).await, (409, "idempotency_key_reused".into()));
-    let mine: Value = http().get(format!("{api}/bookings")).bearer_auth(&renter_t).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        code(book(api, &renter_t, &listing, day(20), day(22), Some(&key)).await).await,
+        (409, "idempotency_key_reused".into())
+    );
+    let mine: Value =
+        http().get(format!("{api}/bookings")).bearer_auth(&renter_t).send().await.unwrap().json().await.unwrap();
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
 
     // Owner blocks: not over held days; blocked days cannot be booked; unblocking frees them.
     let block = |start: NaiveDate, end: NaiveDate, method: reqwest::Method| {
-        http().request(method, format!("{api}/listings/{listing}/blocked-dates")).bearer_auth(&owner_t).json(&json!({"start_date": start, "end_date": end})).send()
+        http()
+            .request(method, format!("{api}/listings/{listing}/blocked-dates"))
+            .bearer_auth(&owner_t)
+            .json(&json!({"start_date": start, "end_date": end}))
+            .send()
     };
-    assert_eq!(code(block(day(7), day(10), reqwest::Method::POST).await.unwrap()).await, (409, "dates_unavailable".into()));
+    assert_eq!(
+        code(block(day(7), day(10), reqwest::Method::POST).await.unwrap()).await,
+        (409, "dates_unavailable".into())
+    );
     assert_eq!(block(day(8), day(10), reqwest::Method::POST).await.unwrap().status(), 204);
-    assert_eq!(unavailable(api, &listing).await, vec![(day(5).to_string(), day(10).to_string())], "held and blocked, merged");
-    assert_eq!(code(book(api, &renter_t, &listing, day(9), day(11), None).await).await, (409, "dates_unavailable".into()));
+    assert_eq!(
+        unavailable(api, &listing).await,
+        vec![(day(5).to_string(), day(10).to_string())],
+        "held and blocked, merged"
+    );
+    assert_eq!(
+        code(book(api, &renter_t, &listing, day(9), day(11), None).await).await,
+        (409, "dates_unavailable".into())
+    );
     assert_eq!(block(day(5), day(10), reqwest::Method::DELETE).await.unwrap().status(), 204);
-    assert_eq!(unavailable(api, &listing).await, vec![(day(5).to_string(), day(8).to_string())], "the booking's days stay held");
+    assert_eq!(
+        unavailable(api, &listing).await,
+        vec![(day(5).to_string(), day(8).to_string())],
+        "the booking's days stay held"
+    );
     // A range with no booked day (the days around a block are free ones) unblocks all at once.
     assert_eq!(block(day(12), day(15), reqwest::Method::POST).await.unwrap().status(), 204);
-    assert_eq!(unavailable(api, &listing).await, vec![(day(5).to_string(), day(8).to_string()), (day(12).to_string(), day(15).to_string())]);
+    assert_eq!(
+        unavailable(api, &listing).await,
+        vec![(day(5).to_string(), day(8).to_string()), (day(12).to_string(), day(15).to_string())]
+    );
     assert_eq!(block(day(11), day(16), reqwest::Method::DELETE).await.unwrap().status(), 204);
-    assert_eq!(unavailable(api, &listing).await, vec![(day(5).to_string(), day(8).to_string())], "the block is gone, the booking's days stay held");
-    let resp = http().post(format!("{api}/listings/{listing}/blocked-dates")).bearer_auth(&renter_t).json(&json!({"start_date": day(40), "end_date": day(41)})).send().await.unwrap();
+    assert_eq!(
+        unavailable(api, &listing).await,
+        vec![(day(5).to_string(), day(8).to_string())],
+        "the block is gone, the booking's days stay held"
+    );
+    let resp = http()
+        .post(format!("{api}/listings/{listing}/blocked-dates"))
+        .bearer_auth(&renter_t)
+        .json(&json!({"start_date": day(40), "end_date": day(41)}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404, "only the owner blocks");
 
-    for (start, end, what) in [(day(-2), day(1), "past"), (day(3), day(2), "inverted"), (day(400), day(402), "too far ahead"), (day(50), day(90), "over max_days")] {
-        assert_eq!(code(book(api, &renter_t, &listing, start, end, None).await).await, (400, "validation_failed".into()), "{what}");
+    for (start, end, what) in [
+        (day(-2), day(1), "past"),
+        (day(3), day(2), "inverted"),
+        (day(400), day(402), "too far ahead"),
+        (day(50), day(90), "over max_days"),
+    ] {
+        assert_eq!(
+            code(book(api, &renter_t, &listing, start, end, None).await).await,
+            (400, "validation_failed".into()),
+            "{what}"
+        );
     }
-    let resp = http().post(format!("{api}/bookings")).bearer_auth(&renter_t).json(&json!({"listing_id": listing, "start_date": day(50), "end_date": day(52), "extra": 1})).send().await.unwrap();
+    let resp = http()
+        .post(format!("{api}/bookings"))
+        .bearer_auth(&renter_t)
+        .json(&json!({"listing_id": listing, "start_date": day(50), "end_date": day(52), "extra": 1}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(code(resp).await, (400, "unknown_field".into()));
     let resp = book(api, &renter_t, &uuid::Uuid::new_v4().to_string(), day(50), day(52), None).await;
     assert_eq!(code(resp).await, (404, "not_found".into()));
@@ -241,7 +380,8 @@ async fn no_double_booking_under_concurrency() {
 async fn holds_expire_on_schedule_and_release_their_days() {
     let runner = PrivateRunner::start("expiry").await;
     let api = runner.api.clone();
-    let (owner_t, renter_t) = (token_for(&api, json!({"sub": new_user()})).await, token_for(&api, json!({"sub": new_user()})).await);
+    let (owner_t, renter_t) =
+        (token_for(&api, json!({"sub": new_user()})).await, token_for(&api, json!({"sub": new_user()})).await);
     let instant = listing(&api, &owner_t, "instant", 10).await;
     let request = listing(&api, &owner_t, "request", 10).await;
     let paying: Value = book(&api, &renter_t, &instant, day(3), day(5), None).await.json().await.unwrap();
@@ -250,14 +390,35 @@ async fn holds_expire_on_schedule_and_release_their_days() {
     let run = |at: chrono::DateTime<Utc>| {
         let api = api.clone();
         async move {
-            let v: Value = http().post(format!("{api}/_local/functions/ExpireHoldsFunction/invoke")).json(&json!({"now": at.to_rfc3339()})).send().await.unwrap().json().await.unwrap();
+            let v: Value = http()
+                .post(format!("{api}/_local/functions/ExpireHoldsFunction/invoke"))
+                .json(&json!({"now": at.to_rfc3339()}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             assert!(v.get("error").is_none(), "{v}");
             v["response"].clone()
         }
     };
     let status = |id: String, t: String| {
         let api = api.clone();
-        async move { http().get(format!("{api}/bookings/{id}")).bearer_auth(t).send().await.unwrap().json::<Value>().await.unwrap()["status"].as_str().unwrap().to_owned() }
+        async move {
+            http()
+                .get(format!("{api}/bookings/{id}"))
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
     };
     let (pid, rid) = (paying["id"].as_str().unwrap().to_owned(), asking["id"].as_str().unwrap().to_owned());
 

@@ -102,13 +102,23 @@ async fn create_get_patch_with_etags_archive_and_vanish_from_search() {
     assert_eq!(resp.headers()["cache-control"], "no-store");
 
     // Edits need the current ETag.
-    assert_eq!(problem_code(patch(&id, &owner_token, None, json!({"status": "active"})).await).await, (428, "precondition_required".into()));
-    assert_eq!(problem_code(patch(&id, &owner_token, Some("\"0\""), json!({"status": "active"})).await).await, (412, "precondition_failed".into()));
-    let resp = patch(&id, &owner_token, Some("\"1\""), json!({"status": "active", "title": "Cordless drill 18V"})).await;
+    assert_eq!(
+        problem_code(patch(&id, &owner_token, None, json!({"status": "active"})).await).await,
+        (428, "precondition_required".into())
+    );
+    assert_eq!(
+        problem_code(patch(&id, &owner_token, Some("\"0\""), json!({"status": "active"})).await).await,
+        (412, "precondition_failed".into())
+    );
+    let resp =
+        patch(&id, &owner_token, Some("\"1\""), json!({"status": "active", "title": "Cordless drill 18V"})).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["etag"], "\"2\"");
     // The same stale ETag again loses: someone (we) changed it since.
-    assert_eq!(problem_code(patch(&id, &owner_token, Some("\"1\""), json!({"title": "again"})).await).await, (412, "precondition_failed".into()));
+    assert_eq!(
+        problem_code(patch(&id, &owner_token, Some("\"1\""), json!({"title": "again"})).await).await,
+        (412, "precondition_failed".into())
+    );
 
     let resp = get(&format!("/listings/{id}"), None).await;
     assert_eq!(resp.status(), 200);
@@ -129,14 +139,20 @@ async fn create_get_patch_with_etags_archive_and_vanish_from_search() {
     assert_eq!(get(&format!("/listings/{id}"), None).await.status(), 404);
     let resp = get(&format!("/listings/{id}"), Some(&owner_token)).await;
     assert_eq!(resp.json::<Value>().await.unwrap()["status"], "archived");
-    assert_eq!(problem_code(patch(&id, &owner_token, Some("\"3\""), json!({"title": "x"})).await).await, (409, "listing_archived".into()));
+    assert_eq!(
+        problem_code(patch(&id, &owner_token, Some("\"3\""), json!({"title": "x"})).await).await,
+        (409, "listing_archived".into())
+    );
 
     let mine: Value = get("/me/listings", Some(&owner_token)).await.json().await.unwrap();
     assert_eq!(mine["items"][0]["id"], id.as_str());
     assert_eq!(mine["items"][0]["status"], "archived");
     // Summaries, read through the index with a projection: no description, the rest as stored.
     assert!(mine["items"][0].get("description").is_none());
-    assert_eq!((&mine["items"][0]["title"], &mine["items"][0]["daily_price"]), (&json!("Cordless drill 18V"), &draft["daily_price"]));
+    assert_eq!(
+        (&mine["items"][0]["title"], &mine["items"][0]["daily_price"]),
+        (&json!("Cordless drill 18V"), &draft["daily_price"])
+    );
 }
 
 #[tokio::test]
@@ -149,12 +165,19 @@ async fn a_non_owner_gets_404_for_every_owner_action() {
 
     for listing in [&active, &draft] {
         let id = listing["id"].as_str().unwrap();
-        assert_eq!(problem_code(patch(id, &stranger_token, Some("\"1\""), json!({"title": "mine now"})).await).await, (404, "not_found".into()));
-        let resp = http().delete(env().url(&format!("/listings/{id}"))).bearer_auth(&stranger_token).send().await.unwrap();
+        assert_eq!(
+            problem_code(patch(id, &stranger_token, Some("\"1\""), json!({"title": "mine now"})).await).await,
+            (404, "not_found".into())
+        );
+        let resp =
+            http().delete(env().url(&format!("/listings/{id}"))).bearer_auth(&stranger_token).send().await.unwrap();
         assert_eq!(problem_code(resp).await, (404, "not_found".into()));
     }
     assert_eq!(get(&format!("/listings/{}", draft["id"].as_str().unwrap()), Some(&stranger_token)).await.status(), 404);
-    assert_eq!(get(&format!("/listings/{}", active["id"].as_str().unwrap()), Some(&stranger_token)).await.status(), 200);
+    assert_eq!(
+        get(&format!("/listings/{}", active["id"].as_str().unwrap()), Some(&stranger_token)).await.status(),
+        200
+    );
     let theirs: Value = get("/me/listings", Some(&stranger_token)).await.json().await.unwrap();
     assert_eq!(theirs["items"], json!([]));
 
@@ -178,7 +201,9 @@ async fn a_non_owner_gets_404_for_every_owner_action() {
 async fn bad_requests_are_clear_4xx_problems() {
     let owner_token = token(&new_user()).await;
     let url = env().url("/listings");
-    let post = |body: String| http().post(&url).bearer_auth(&owner_token).header("content-type", "application/json").body(body).send();
+    let post = |body: String| {
+        http().post(&url).bearer_auth(&owner_token).header("content-type", "application/json").body(body).send()
+    };
 
     let mut unknown = listing_body("Berlin", json!({}));
     unknown["colour"] = json!("red");
@@ -229,14 +254,17 @@ async fn search_pages_through_250_listings_by_every_filter_and_sort_without_gaps
     let mut created: Vec<Value> = Vec::new();
     for i in 0..260usize {
         let (country, city) = places[i % 3];
-        let body = listing_body(city, json!({
-            "category": categories[(i / 3) % 3],
-            "location": {"city": city, "country": country},
-            "daily_price": {"amount": 100 + (i * 37) % 900, "currency": if i % 5 == 0 { "USD" } else { "EUR" }},
-            "deposit": {"amount": 0, "currency": if i % 5 == 0 { "USD" } else { "EUR" }},
-            // Ten drafts: never in search.
-            "status": if i >= 250 { "draft" } else { "active" },
-        }));
+        let body = listing_body(
+            city,
+            json!({
+                "category": categories[(i / 3) % 3],
+                "location": {"city": city, "country": country},
+                "daily_price": {"amount": 100 + (i * 37) % 900, "currency": if i % 5 == 0 { "USD" } else { "EUR" }},
+                "deposit": {"amount": 0, "currency": if i % 5 == 0 { "USD" } else { "EUR" }},
+                // Ten drafts: never in search.
+                "status": if i >= 250 { "draft" } else { "active" },
+            }),
+        );
         let (api, token) = (api.clone(), tokens[i % 2].clone());
         tasks.spawn(async move { create(&api, &token, &body).await });
         if tasks.len() >= 8 {
@@ -249,24 +277,45 @@ async fn search_pages_through_250_listings_by_every_filter_and_sort_without_gaps
     let active: Vec<&Value> = created.iter().filter(|l| l["status"] == "active").collect();
     assert_eq!(active.len(), 250);
 
-    let millis = |l: &Value| chrono::DateTime::parse_from_rfc3339(l["created_at"].as_str().unwrap()).unwrap().timestamp_millis();
+    let millis =
+        |l: &Value| chrono::DateTime::parse_from_rfc3339(l["created_at"].as_str().unwrap()).unwrap().timestamp_millis();
     let newest_key = |l: &Value| (millis(l), l["id"].as_str().unwrap().to_owned());
-    let price_key = |l: &Value| (l["daily_price"]["amount"].as_i64().unwrap(), millis(l), l["id"].as_str().unwrap().to_owned());
+    let price_key =
+        |l: &Value| (l["daily_price"]["amount"].as_i64().unwrap(), millis(l), l["id"].as_str().unwrap().to_owned());
     type Filter = Box<dyn Fn(&Value) -> bool>;
     let cases: Vec<(&str, Filter, &str)> = vec![
         ("", Box::new(|_| true), "newest"),
         ("category=bikes", Box::new(|l| l["category"] == "bikes"), "newest"),
         ("country=DE", Box::new(|l| l["location"]["country"] == "DE"), "newest"),
         ("country=DE&city=hamburg", Box::new(|l| l["location"]["city"] == "Hamburg"), "newest"),
-        ("category=tools&country=NL", Box::new(|l| l["category"] == "tools" && l["location"]["country"] == "NL"), "newest"),
-        ("category=cameras&country=DE&city=Berlin", Box::new(|l| l["category"] == "cameras" && l["location"]["city"] == "Berlin"), "newest"),
-        (Box::leak(format!("owner_id={}", owners[1]).into_boxed_str()), { let o = owners[1].clone(); Box::new(move |l| l["owner_id"] == o.as_str()) }, "newest"),
+        (
+            "category=tools&country=NL",
+            Box::new(|l| l["category"] == "tools" && l["location"]["country"] == "NL"),
+            "newest",
+        ),
+        (
+            "category=cameras&country=DE&city=Berlin",
+            Box::new(|l| l["category"] == "cameras" && l["location"]["city"] == "Berlin"),
+            "newest",
+        ),
+        (
+            Box::leak(format!("owner_id={}", owners[1]).into_boxed_str()),
+            {
+                let o = owners[1].clone();
+                Box::new(move |l| l["owner_id"] == o.as_str())
+            },
+            "newest",
+        ),
         ("currency=EUR&sort=price_asc", Box::new(|l| l["daily_price"]["currency"] == "EUR"), "asc"),
         ("currency=USD&sort=price_desc", Box::new(|l| l["daily_price"]["currency"] == "USD"), "desc"),
-        ("currency=EUR&sort=price_asc&min_price=300&max_price=700&category=tools", Box::new(|l| {
-            let a = l["daily_price"]["amount"].as_i64().unwrap();
-            l["daily_price"]["currency"] == "EUR" && (300..=700).contains(&a) && l["category"] == "tools"
-        }), "asc"),
+        (
+            "currency=EUR&sort=price_asc&min_price=300&max_price=700&category=tools",
+            Box::new(|l| {
+                let a = l["daily_price"]["amount"].as_i64().unwrap();
+                l["daily_price"]["currency"] == "EUR" && (300..=700).contains(&a) && l["category"] == "tools"
+            }),
+            "asc",
+        ),
     ];
     for (query, filter, order) in cases {
         let mut expected: Vec<&Value> = active.iter().copied().filter(|l| filter(l)).collect();

@@ -15,7 +15,14 @@ async fn get_me(auth: Option<&str>) -> reqwest::Response {
 }
 
 async fn patch_me(token: &str, body: &str) -> reqwest::Response {
-    http().patch(env().url("/me")).bearer_auth(token).header("content-type", "application/json").body(body.to_owned()).send().await.unwrap()
+    http()
+        .patch(env().url("/me"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The claims of a token the runner minted, to copy into a forgery.
@@ -37,7 +44,8 @@ async fn missing_malformed_forged_expired_and_early_tokens_are_401() {
 
     let user = new_user();
     let real = token(&user).await;
-    let jwks: Value = http().get(env().url("/_local/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: Value =
+        http().get(env().url("/_local/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
     let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
 
     // Same kid, issuer and audience, signed with a key of our own: a forgery.
@@ -45,7 +53,9 @@ async fn missing_malformed_forged_expired_and_early_tokens_are_401() {
     let pkcs8 = key.to_pkcs8v1().unwrap();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some(kid.clone());
-    let forged = jsonwebtoken::encode(&header, &claims_of(&real), &jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref())).unwrap();
+    let forged =
+        jsonwebtoken::encode(&header, &claims_of(&real), &jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()))
+            .unwrap();
     assert_unauthorized(Some(&format!("Bearer {forged}")), "forged signature").await;
 
     // A real signature on claims that were tampered with after signing.
@@ -117,7 +127,14 @@ async fn patch_validates_and_updates() {
 
     let big = format!(r#"{{"display_name":"{}"}}"#, "x".repeat(70 * 1024));
     assert_eq!(patch_me(&t, &big).await.status(), 413);
-    let wrong_type = http().patch(env().url("/me")).bearer_auth(&t).header("content-type", "text/plain").body("display_name=x").send().await.unwrap();
+    let wrong_type = http()
+        .patch(env().url("/me"))
+        .bearer_auth(&t)
+        .header("content-type", "text/plain")
+        .body("display_name=x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong_type.status(), 415);
 
     // Nothing above changed the profile; null clears the phone.

@@ -15,7 +15,9 @@ fn day(offset: i64) -> NaiveDate {
 
 fn dev_secret(field: &str) -> String {
     let root = std::env::var("PROJECT_ROOT").expect("PROJECT_ROOT");
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}/local-runner/dev-secrets.json")).unwrap()).unwrap();
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{root}/local-runner/dev-secrets.json")).unwrap())
+            .unwrap();
     v["StripeSecret"][field].as_str().unwrap().to_owned()
 }
 
@@ -41,10 +43,19 @@ async fn booked(start: i64) -> Booked {
             "daily_price": {"amount": 2000, "currency": "EUR"}, "deposit": {"amount": 10000, "currency": "EUR"},
             "min_days": 1, "max_days": 14, "booking_mode": "instant", "status": "active"
         }))
-        .send().await.unwrap().json().await.unwrap();
-    let resp = http().post(format!("{api}/bookings")).bearer_auth(&renter)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = http()
+        .post(format!("{api}/bookings"))
+        .bearer_auth(&renter)
         .json(&json!({"listing_id": listing["id"], "start_date": day(start), "end_date": day(start + 3)}))
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
     let b: Value = resp.json().await.unwrap();
     assert_eq!(b["status"], "pending_payment");
@@ -52,32 +63,62 @@ async fn booked(start: i64) -> Booked {
 }
 
 async fn pay(b: &Booked) -> Value {
-    let resp = http().post(format!("{}/bookings/{}/payment", env().api, b.id)).bearer_auth(&b.renter).send().await.unwrap();
+    let resp =
+        http().post(format!("{}/bookings/{}/payment", env().api, b.id)).bearer_auth(&b.renter).send().await.unwrap();
     assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
     resp.json().await.unwrap()
 }
 
 async fn booking(b: &Booked) -> Value {
-    http().get(format!("{}/bookings/{}", env().api, b.id)).bearer_auth(&b.renter).send().await.unwrap().json().await.unwrap()
+    http()
+        .get(format!("{}/bookings/{}", env().api, b.id))
+        .bearer_auth(&b.renter)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// What the browser does with Stripe.js: attach a card and confirm (localstripe's way).
 async fn confirm_with(intent: &str, payment_method: &str) -> u16 {
     let sk = dev_secret("secret_key");
-    let r = http().post(format!("{}/v1/payment_intents/{intent}", stripe())).bearer_auth(&sk).form(&[("payment_method", payment_method)]).send().await.unwrap();
+    let r = http()
+        .post(format!("{}/v1/payment_intents/{intent}", stripe()))
+        .bearer_auth(&sk)
+        .form(&[("payment_method", payment_method)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "attaching {payment_method}: {:?}", r.text().await);
-    http().post(format!("{}/v1/payment_intents/{intent}/confirm", stripe())).bearer_auth(&sk).send().await.unwrap().status().as_u16()
+    http()
+        .post(format!("{}/v1/payment_intents/{intent}/confirm", stripe()))
+        .bearer_auth(&sk)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 fn signed(body: &str, secret: &str) -> String {
     let t = Utc::now().timestamp();
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    let sig: String = hmac::sign(&key, format!("{t}.{body}").as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let sig: String =
+        hmac::sign(&key, format!("{t}.{body}").as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect();
     format!("t={t},v1={sig}")
 }
 
 async fn post_webhook(body: &str, signature: &str) -> (u16, Value) {
-    let resp = http().post(env().url("/webhooks/stripe")).header("stripe-signature", signature).header("content-type", "application/json").body(body.to_owned()).send().await.unwrap();
+    let resp = http()
+        .post(env().url("/webhooks/stripe"))
+        .header("stripe-signature", signature)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
@@ -106,20 +147,46 @@ async fn pay_confirm_by_webhook_then_cancel_and_refund() {
     assert_eq!(confirm_with(&intent, "pm_card_visa").await, 200);
     let confirmed = eventually_booking(&b, "the webhook to confirm the booking", |v| v["status"] == "confirmed").await;
     assert_eq!(confirmed["payment"]["status"], "succeeded");
-    let r = http().post(format!("{}/bookings/{}/payment", env().api, b.id)).bearer_auth(&b.renter).send().await.unwrap();
+    let r =
+        http().post(format!("{}/bookings/{}/payment", env().api, b.id)).bearer_auth(&b.renter).send().await.unwrap();
     assert_eq!(r.status(), 409, "a confirmed booking is not payable again");
 
     // Renter cancels 20 days ahead: everything back, through Stripe's refund API.
-    let cancelled: Value = http().post(format!("{}/bookings/{}/cancel", env().api, b.id)).bearer_auth(&b.renter).json(&json!({"reason": "Trip cancelled"})).send().await.unwrap().json().await.unwrap();
-    assert_eq!((cancelled["status"].as_str(), cancelled["payment"]["refund_status"].as_str(), cancelled["payment"]["refund_amount"].as_i64()), (Some("cancelled"), Some("requested"), Some(b.total)));
-    let refunds: Value = http().get(format!("{}/v1/refunds?payment_intent={intent}", stripe())).bearer_auth(dev_secret("secret_key")).send().await.unwrap().json().await.unwrap();
+    let cancelled: Value = http()
+        .post(format!("{}/bookings/{}/cancel", env().api, b.id))
+        .bearer_auth(&b.renter)
+        .json(&json!({"reason": "Trip cancelled"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            cancelled["status"].as_str(),
+            cancelled["payment"]["refund_status"].as_str(),
+            cancelled["payment"]["refund_amount"].as_i64()
+        ),
+        (Some("cancelled"), Some("requested"), Some(b.total))
+    );
+    let refunds: Value = http()
+        .get(format!("{}/v1/refunds?payment_intent={intent}", stripe()))
+        .bearer_auth(dev_secret("secret_key"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(refunds["data"][0]["amount"].as_i64(), Some(b.total), "the refund reached Stripe: {refunds}");
 
     // Stripe confirms with charge.refunded (localstripe does not send it; we sign it as Stripe does).
     let event = json!({"id": format!("evt_{}", uuid::Uuid::new_v4().simple()), "object": "event", "type": "charge.refunded", "created": Utc::now().timestamp(),
         "data": {"object": {"id": "ch_test", "object": "charge", "payment_intent": intent, "amount_refunded": b.total, "currency": "eur"}}}).to_string();
     assert_eq!(post_webhook(&event, &signed(&event, &dev_secret("webhook_secret"))).await.0, 200);
-    let refunded = eventually_booking(&b, "the refund to be confirmed", |v| v["payment"]["refund_status"] == "refunded").await;
+    let refunded =
+        eventually_booking(&b, "the refund to be confirmed", |v| v["payment"]["refund_status"] == "refunded").await;
     assert_eq!(refunded["payment"]["refunded_amount"].as_i64(), Some(b.total));
 }
 
@@ -167,8 +234,10 @@ async fn one_event_posted_ten_times_at_once_has_one_effect_and_forgeries_none() 
     let confirmed = eventually_booking(&b, "confirmation", |v| v["status"] == "confirmed").await;
     assert_eq!(confirmed["version"].as_i64(), Some(before["version"].as_i64().unwrap() + 1), "one effect");
     let kinds = eventually(Duration::from_secs(30), "the confirmation notice", || async {
-        let v: Value = http().get(env().url("/me/notifications")).bearer_auth(&b.renter).send().await.ok()?.json().await.ok()?;
-        let kinds: Vec<String> = v["items"].as_array()?.iter().map(|n| n["type"].as_str().unwrap_or_default().to_owned()).collect();
+        let v: Value =
+            http().get(env().url("/me/notifications")).bearer_auth(&b.renter).send().await.ok()?.json().await.ok()?;
+        let kinds: Vec<String> =
+            v["items"].as_array()?.iter().map(|n| n["type"].as_str().unwrap_or_default().to_owned()).collect();
         kinds.contains(&"booking.confirmed".to_owned()).then_some(kinds)
     })
     .await;

@@ -31,7 +31,13 @@ async fn listing(owner: &str) -> String {
 }
 
 async fn presign(owner: &str, listing: &str, content_type: &str, size: usize) -> reqwest::Response {
-    http().post(env().url(&format!("/listings/{listing}/photos"))).bearer_auth(owner).json(&json!({"content_type": content_type, "size_bytes": size})).send().await.unwrap()
+    http()
+        .post(env().url(&format!("/listings/{listing}/photos")))
+        .bearer_auth(owner)
+        .json(&json!({"content_type": content_type, "size_bytes": size}))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Uploads like a browser: PUT with exactly the headers the server returned.
@@ -42,8 +48,16 @@ async fn upload(owner: &str, listing: &str, content_type: &str, bytes: Vec<u8>) 
     let url = v["upload"]["url"].as_str().unwrap();
     assert_eq!(v["upload"]["method"], "PUT");
     // The signature covers the type and the length: another file cannot be sent with it.
-    let signed = url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == "X-Amz-SignedHeaders").map(|(_, v)| v.into_owned()).unwrap();
-    assert!(signed.split(';').any(|h| h == "content-type") && signed.split(';').any(|h| h == "content-length"), "signed headers: {signed}");
+    let signed = url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "X-Amz-SignedHeaders")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    assert!(
+        signed.split(';').any(|h| h == "content-type") && signed.split(';').any(|h| h == "content-length"),
+        "signed headers: {signed}"
+    );
     assert!(url.contains(&format!("uploads/listings/{listing}/")), "the server chose the key: {url}");
     let mut put = reqwest::Client::new().put(url).body(bytes);
     for (k, val) in v["upload"]["headers"].as_object().unwrap() {
@@ -95,7 +109,13 @@ async fn upload_becomes_ready_with_three_renditions_once() {
     // one query over its partition, which also holds its days: blocked days must not get in.
     let from = chrono::Utc::now().date_naive() + chrono::Days::new(10);
     let block = json!({"start_date": from.to_string(), "end_date": (from + chrono::Days::new(3)).to_string()});
-    let r = http().post(env().url(&format!("/listings/{listing}/blocked-dates"))).bearer_auth(&owner).json(&block).send().await.unwrap();
+    let r = http()
+        .post(env().url(&format!("/listings/{listing}/blocked-dates")))
+        .bearer_auth(&owner)
+        .json(&block)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204, "{:?}", r.text().await);
     assert_eq!(photos(None, &listing).await.len(), 1);
     let r = http().get(env().url(&format!("/listings/{listing}"))).send().await.unwrap();
@@ -114,7 +134,15 @@ async fn upload_becomes_ready_with_three_renditions_once() {
             "bucket": {"name": env().reference("UploadsBucket"), "ownerIdentity": {"principalId": "local"}, "arn": "arn:aws:s3:::x"},
             "object": {"key": key.replace('/', "%2F"), "size": 1, "eTag": "x", "sequencer": "0"}}
     }]});
-    let r: Value = http().post(env().url("/_local/functions/ProcessPhotoFunction/invoke")).json(&event).send().await.unwrap().json().await.unwrap();
+    let r: Value = http()
+        .post(env().url("/_local/functions/ProcessPhotoFunction/invoke"))
+        .json(&event)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(r.get("error").is_none(), "{r}");
     let again = photos(Some(&owner), &listing).await.into_iter().find(|p| p["id"] == photo).unwrap();
     assert_eq!(again, ready, "state unchanged");
@@ -124,19 +152,36 @@ async fn upload_becomes_ready_with_three_renditions_once() {
     }
 
     // Cover and position, then delete: the record and every object go.
-    let r = http().patch(env().url(&format!("/listings/{listing}/photos/{photo}"))).bearer_auth(&owner).json(&json!({"is_cover": true, "position": 3})).send().await.unwrap();
+    let r = http()
+        .patch(env().url(&format!("/listings/{listing}/photos/{photo}")))
+        .bearer_auth(&owner)
+        .json(&json!({"is_cover": true, "position": 3}))
+        .send()
+        .await
+        .unwrap();
     let v: Value = r.json().await.unwrap();
     assert_eq!((v["is_cover"].as_bool(), v["position"].as_u64()), (Some(true), Some(3)));
     // The answer is computed from the patch; what is stored must say the same.
     let stored = photos(Some(&owner), &listing).await.into_iter().find(|p| p["id"] == photo.as_str()).unwrap();
     assert_eq!((stored["is_cover"].as_bool(), stored["position"].as_u64()), (Some(true), Some(3)), "{stored}");
     assert_eq!(stored["updated_at"], v["updated_at"]);
-    let r = http().patch(env().url(&format!("/listings/{listing}/photos/{photo}"))).bearer_auth(&owner).json(&json!({"is_cover": false})).send().await.unwrap();
+    let r = http()
+        .patch(env().url(&format!("/listings/{listing}/photos/{photo}")))
+        .bearer_auth(&owner)
+        .json(&json!({"is_cover": false}))
+        .send()
+        .await
+        .unwrap();
     let v: Value = r.json().await.unwrap();
     assert_eq!((v["is_cover"].as_bool(), v["position"].as_u64()), (Some(false), Some(3)));
     let stored = photos(Some(&owner), &listing).await.into_iter().find(|p| p["id"] == photo.as_str()).unwrap();
     assert_eq!(stored["is_cover"].as_bool(), Some(false), "{stored}");
-    let r = http().delete(env().url(&format!("/listings/{listing}/photos/{photo}"))).bearer_auth(&owner).send().await.unwrap();
+    let r = http()
+        .delete(env().url(&format!("/listings/{listing}/photos/{photo}")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert!(photos(Some(&owner), &listing).await.is_empty());
     let gone = http().get(ready["renditions"]["thumb"]["url"].as_str().unwrap()).send().await.unwrap();
@@ -149,7 +194,10 @@ async fn a_text_file_sent_as_a_jpeg_is_rejected_not_retried() {
     let listing = listing(&owner).await;
     let photo = upload(&owner, &listing, "image/jpeg", b"Dear owner, this is not a photograph at all.".to_vec()).await;
     let rejected = finished(&owner, &listing, &photo).await;
-    assert_eq!((rejected["status"].as_str(), rejected["rejection_reason"].as_str()), (Some("rejected"), Some("not_an_image")));
+    assert_eq!(
+        (rejected["status"].as_str(), rejected["rejection_reason"].as_str()),
+        (Some("rejected"), Some("not_an_image"))
+    );
     assert!(photos(None, &listing).await.is_empty(), "the public sees ready photos only");
 }
 
@@ -171,14 +219,21 @@ async fn only_the_owner_manages_photos_and_twenty_is_the_limit() {
     let r = presign(&owner, &listing, "image/webp", 5000).await;
     assert_eq!(r.status(), 409);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "too_many_photos");
-    let positions: Vec<_> = photos(Some(&owner), &listing).await.iter().map(|p| p["position"].as_u64().unwrap()).collect();
+    let positions: Vec<_> =
+        photos(Some(&owner), &listing).await.iter().map(|p| p["position"].as_u64().unwrap()).collect();
     assert_eq!(positions, (0..20).collect::<Vec<u64>>(), "each new photo goes after those before it");
     let missing = env().url(&format!("/listings/{listing}/photos/{}", uuid::Uuid::new_v4()));
-    assert_eq!(http().patch(&missing).bearer_auth(&owner).json(&json!({"is_cover": true})).send().await.unwrap().status(), 404);
+    assert_eq!(
+        http().patch(&missing).bearer_auth(&owner).json(&json!({"is_cover": true})).send().await.unwrap().status(),
+        404
+    );
     assert_eq!(http().delete(&missing).bearer_auth(&owner).send().await.unwrap().status(), 404);
     let url = env().url(&format!("/listings/{listing}/photos/{}", ids[0]));
     assert_eq!(http().delete(&url).bearer_auth(&stranger).send().await.unwrap().status(), 404);
-    assert_eq!(http().patch(&url).bearer_auth(&stranger).json(&json!({"is_cover": true})).send().await.unwrap().status(), 404);
+    assert_eq!(
+        http().patch(&url).bearer_auth(&stranger).json(&json!({"is_cover": true})).send().await.unwrap().status(),
+        404
+    );
     assert_eq!(http().delete(&url).bearer_auth(&owner).send().await.unwrap().status(), 204);
     let r = presign(&owner, &listing, "image/webp", 5000).await;
     assert_eq!(r.status(), 201, "a slot is free again");

@@ -32,7 +32,10 @@ async fn s3_uploads_and_schedules_reach_the_function() {
     s3.put_object().bucket(&bucket).key("elsewhere/not-for-us.txt").body(b"x".to_vec().into()).send().await.unwrap();
 
     let event: S3Event = eventually(Duration::from_secs(20), "the S3 event", || async {
-        recorded(&record).into_iter().find(|e| e.get("Records").is_some()).map(|e| serde_json::from_value(e).expect("an S3Event aws_lambda_events parses"))
+        recorded(&record)
+            .into_iter()
+            .find(|e| e.get("Records").is_some())
+            .map(|e| serde_json::from_value(e).expect("an S3Event aws_lambda_events parses"))
     })
     .await;
     let object = &event.records[0].s3.object;
@@ -48,7 +51,10 @@ async fn s3_uploads_and_schedules_reach_the_function() {
     .await;
 
     let all = recorded(&record);
-    assert!(all.iter().all(|e| e.get("Event") != Some(&Value::from("s3:TestEvent"))), "TestEvent must not be delivered");
+    assert!(
+        all.iter().all(|e| e.get("Event") != Some(&Value::from("s3:TestEvent"))),
+        "TestEvent must not be delivered"
+    );
     let s3_events: Vec<_> = all.iter().filter(|e| e.get("Records").is_some()).collect();
     assert_eq!(s3_events.len(), 1, "only the uploads/ prefix is delivered: {s3_events:?}");
     let _ = std::fs::remove_file(&record);

@@ -27,7 +27,13 @@ async fn partial_batch_failure_deletes_good_and_parks_bad_in_dlq() {
     sqs.send_message_batch()
         .queue_url(&queue)
         .entries(SendMessageBatchRequestEntry::builder().id("good").message_body(good.to_string()).build().unwrap())
-        .entries(SendMessageBatchRequestEntry::builder().id("bad").message_body(format!("not an event {marker}")).build().unwrap())
+        .entries(
+            SendMessageBatchRequestEntry::builder()
+                .id("bad")
+                .message_body(format!("not an event {marker}"))
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -35,28 +41,48 @@ async fn partial_batch_failure_deletes_good_and_parks_bad_in_dlq() {
     // The good event reaches the audit trail.
     let pk = format!("AUDIT#{subject}");
     eventually(Duration::from_secs(20), "the audit entry", || async {
-        let out = dynamodb.query().table_name(&table).key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone())).send().await.ok()?;
+        let out = dynamodb
+            .query()
+            .table_name(&table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()))
+            .send()
+            .await
+            .ok()?;
         (out.count == 1).then_some(())
-    }).await;
+    })
+    .await;
 
     // The bad one is retried until the redrive policy (maxReceiveCount 5) moves it to the DLQ.
     let parked = eventually(Duration::from_secs(60), "the bad message in the DLQ", || async {
         let out = sqs.receive_message().queue_url(&dlq).max_number_of_messages(10).send().await.ok()?;
         out.messages.unwrap_or_default().into_iter().find(|m| m.body().unwrap_or("").contains(&marker))
-    }).await;
+    })
+    .await;
     assert!(parked.body().unwrap().starts_with("not an event"));
 
     // Nothing is left on the source queue: the good one was deleted, not just ignored.
-    let attrs = sqs.get_queue_attributes().queue_url(&queue)
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send().await.unwrap().attributes.unwrap_or_default();
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default();
     assert_eq!(attrs.get(&QueueAttributeName::ApproximateNumberOfMessages).map(String::as_str), Some("0"));
     assert_eq!(attrs.get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible).map(String::as_str), Some("0"));
 
     // And the good event was written exactly once despite the batch being retried around it.
-    let out = dynamodb.query().table_name(&table).key_condition_expression("PK = :pk")
-        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk)).send().await.unwrap();
+    let out = dynamodb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.count, 1);
 }

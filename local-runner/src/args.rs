@@ -66,7 +66,9 @@ impl Args {
         Self {
             template: "template.yaml".into(),
             bin_dir: "target/debug".into(),
-            aws_endpoint: aws_endpoint_env.filter(|v| !v.is_empty()).unwrap_or_else(|| "http://127.0.0.1:4566".to_owned()),
+            aws_endpoint: aws_endpoint_env
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "http://127.0.0.1:4566".to_owned()),
             host: "127.0.0.1".to_owned(),
             port: 3000,
             stack_name: "rental-local".to_owned(),
@@ -93,7 +95,9 @@ pub fn parse(argv: impl IntoIterator<Item = String>, aws_endpoint_env: Option<St
         if arg == "-h" || arg == "--help" {
             return Ok(Command::Help);
         }
-        let Some(flag) = arg.strip_prefix("--") else { return Err(format!("unexpected argument {arg:?} (see --help)")) };
+        let Some(flag) = arg.strip_prefix("--") else {
+            return Err(format!("unexpected argument {arg:?} (see --help)"));
+        };
         let (name, mut inline) = match flag.split_once('=') {
             Some((name, value)) => (name, Some(value.to_owned())),
             None => (flag, None),
@@ -132,7 +136,10 @@ fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
 }
 
 fn key_value(name: &str, value: &str) -> Result<(String, String), String> {
-    value.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("--{name}: expected NAME=VALUE, got {value:?}"))
+    value
+        .split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("--{name}: expected NAME=VALUE, got {value:?}"))
 }
 
 #[cfg(test)]
@@ -159,23 +166,53 @@ mod tests {
     fn the_endpoint_comes_from_the_environment_unless_given() {
         assert_eq!(run(&[], Some("http://127.0.0.1:5000")).unwrap().aws_endpoint, "http://127.0.0.1:5000");
         assert_eq!(run(&[], Some("")).unwrap().aws_endpoint, "http://127.0.0.1:4566");
-        assert_eq!(run(&["--aws-endpoint", "http://127.0.0.1:6000"], Some("http://127.0.0.1:5000")).unwrap().aws_endpoint, "http://127.0.0.1:6000");
+        assert_eq!(
+            run(&["--aws-endpoint", "http://127.0.0.1:6000"], Some("http://127.0.0.1:5000")).unwrap().aws_endpoint,
+            "http://127.0.0.1:6000"
+        );
     }
 
     #[test]
     fn every_option_in_both_spellings() {
         let args = run(
             &[
-                "--template=t.yaml", "--bin-dir", "target/release", "--host", "0.0.0.0", "--port=3100", "--stack-name", "s", "--region", "us-east-1",
-                "--account=1", "--param", "A=1", "--param=B=x=y", "--fn-env", "K=v", "--dev-secrets", "d.json", "--retry-after-secs", "3",
-                "--max-instances=2", "--prewarm", "--schedule-period-secs", "5", "--resources-out", "r.json", "--no-event-sources",
+                "--template=t.yaml",
+                "--bin-dir",
+                "target/release",
+                "--host",
+                "0.0.0.0",
+                "--port=3100",
+                "--stack-name",
+                "s",
+                "--region",
+                "us-east-1",
+                "--account=1",
+                "--param",
+                "A=1",
+                "--param=B=x=y",
+                "--fn-env",
+                "K=v",
+                "--dev-secrets",
+                "d.json",
+                "--retry-after-secs",
+                "3",
+                "--max-instances=2",
+                "--prewarm",
+                "--schedule-period-secs",
+                "5",
+                "--resources-out",
+                "r.json",
+                "--no-event-sources",
             ],
             None,
         )
         .unwrap();
         assert_eq!(args.template, PathBuf::from("t.yaml"));
         assert_eq!(args.bin_dir, PathBuf::from("target/release"));
-        assert_eq!((args.host.as_str(), args.port, args.stack_name.as_str(), args.region.as_str(), args.account.as_str()), ("0.0.0.0", 3100, "s", "us-east-1", "1"));
+        assert_eq!(
+            (args.host.as_str(), args.port, args.stack_name.as_str(), args.region.as_str(), args.account.as_str()),
+            ("0.0.0.0", 3100, "s", "us-east-1", "1")
+        );
         assert_eq!(args.params, [("A".to_owned(), "1".to_owned()), ("B".to_owned(), "x=y".to_owned())]);
         assert_eq!(args.fn_env, [("K".to_owned(), "v".to_owned())]);
         assert_eq!(args.dev_secrets, PathBuf::from("d.json"));

@@ -47,7 +47,8 @@ fn default_ttl() -> i64 {
 
 impl LocalIssuer {
     pub fn new(issuer: String, audience: Vec<String>) -> Result<Self> {
-        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| anyhow!("key generation failed"))?;
+        let pair =
+            EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| anyhow!("key generation failed"))?;
         let pkcs8 = pair.to_pkcs8v1().map_err(|_| anyhow!("key encoding failed"))?;
         let point = pair.public_key().as_ref();
         // Uncompressed SEC1 point: 0x04 || X (32 bytes) || Y (32 bytes).
@@ -114,17 +115,22 @@ impl LocalIssuer {
         validation.validate_aud = false; // checked below: `aud` or, for access tokens, `client_id`
         validation.validate_nbf = true;
         validation.leeway = 0;
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &validation).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => "token expired",
-            jsonwebtoken::errors::ErrorKind::ImmatureSignature => "token not yet valid",
-            jsonwebtoken::errors::ErrorKind::InvalidIssuer => "wrong issuer",
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => "bad signature",
-            _ => "invalid token",
-        })?;
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "token expired",
+                    jsonwebtoken::errors::ErrorKind::ImmatureSignature => "token not yet valid",
+                    jsonwebtoken::errors::ErrorKind::InvalidIssuer => "wrong issuer",
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => "bad signature",
+                    _ => "invalid token",
+                }
+            })?;
         let claims = data.claims;
         let audience_ok = match (claims.get("aud"), claims.get("client_id")) {
             (Some(Value::String(a)), _) => self.audience.contains(a),
-            (Some(Value::Array(list)), _) => list.iter().any(|a| a.as_str().map(|a| self.audience.iter().any(|x| x == a)).unwrap_or(false)),
+            (Some(Value::Array(list)), _) => {
+                list.iter().any(|a| a.as_str().map(|a| self.audience.iter().any(|x| x == a)).unwrap_or(false))
+            }
             (None, Some(Value::String(c))) => self.audience.contains(c),
             _ => false,
         };
@@ -143,7 +149,14 @@ pub fn flatten_claims(claims: &Map<String, Value>) -> Map<String, Value> {
         .map(|(k, v)| {
             let s = match v {
                 Value::String(s) => s.clone(),
-                Value::Array(items) => format!("[{}]", items.iter().map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(" ")),
+                Value::Array(items) => format!(
+                    "[{}]",
+                    items
+                        .iter()
+                        .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
                 other => other.to_string(),
             };
             (k.clone(), Value::String(s))
@@ -160,7 +173,14 @@ mod tests {
     }
 
     fn request(expires_in: i64) -> TokenRequest {
-        TokenRequest { sub: "u1".into(), name: None, email: None, groups: vec!["owners".into()], expires_in, not_before_in: None }
+        TokenRequest {
+            sub: "u1".into(),
+            name: None,
+            email: None,
+            groups: vec!["owners".into()],
+            expires_in,
+            not_before_in: None,
+        }
     }
 
     #[test]

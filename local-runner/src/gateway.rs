@@ -80,7 +80,9 @@ impl Gateway {
         self.routes
             .iter()
             .filter(|r| r.method == method || r.method == "ANY")
-            .filter_map(|r| match_path(&r.path, path).map(|(params, score)| (r, params, score + u32::from(r.method != "ANY"))))
+            .filter_map(|r| {
+                match_path(&r.path, path).map(|(params, score)| (r, params, score + u32::from(r.method != "ANY")))
+            })
             .max_by_key(|(_, _, score)| *score)
             .map(|(r, params, _)| (r, params))
     }
@@ -135,12 +137,28 @@ fn preflight(cors: &Cors, headers: &HeaderMap) -> Response {
 
 fn is_textual(content_type: Option<&str>) -> bool {
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
-    ct.is_empty() || ct.starts_with("text/") || ct.contains("json") || ct.contains("xml") || ct.contains("x-www-form-urlencoded") || ct.contains("javascript")
+    ct.is_empty()
+        || ct.starts_with("text/")
+        || ct.contains("json")
+        || ct.contains("xml")
+        || ct.contains("x-www-form-urlencoded")
+        || ct.contains("javascript")
 }
 
 /// The API Gateway v2 event for one request.
 #[allow(clippy::too_many_arguments)]
-pub fn build_event(gw: &Gateway, route: &Route, params: HashMap<String, String>, method: &Method, path: &str, query: &str, headers: &HeaderMap, body: &Bytes, claims: Option<&Map<String, Value>>, request_id: &str) -> Value {
+pub fn build_event(
+    gw: &Gateway,
+    route: &Route,
+    params: HashMap<String, String>,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    claims: Option<&Map<String, Value>>,
+    request_id: &str,
+) -> Value {
     let mut hmap = Map::new();
     let mut cookies = Vec::new();
     for (name, value) in headers {
@@ -235,7 +253,9 @@ pub fn to_http(payload: &[u8]) -> Response {
         return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response();
     };
     let body = match value.get("body") {
-        Some(Value::String(s)) if value["isBase64Encoded"].as_bool().unwrap_or(false) => STANDARD.decode(s).unwrap_or_default(),
+        Some(Value::String(s)) if value["isBase64Encoded"].as_bool().unwrap_or(false) => {
+            STANDARD.decode(s).unwrap_or_default()
+        }
         Some(Value::String(s)) => s.clone().into_bytes(),
         Some(Value::Null) | None => Vec::new(),
         Some(other) => other.to_string().into_bytes(),
@@ -245,7 +265,9 @@ pub fn to_http(payload: &[u8]) -> Response {
     let h = response.headers_mut();
     if let Some(map) = value["headers"].as_object() {
         for (k, v) in map {
-            if let (Ok(name), Some(Ok(val))) = (header::HeaderName::from_bytes(k.as_bytes()), v.as_str().map(HeaderValue::from_str)) {
+            if let (Ok(name), Some(Ok(val))) =
+                (header::HeaderName::from_bytes(k.as_bytes()), v.as_str().map(HeaderValue::from_str))
+            {
                 h.insert(name, val);
             }
         }
@@ -253,7 +275,9 @@ pub fn to_http(payload: &[u8]) -> Response {
     if let Some(map) = value["multiValueHeaders"].as_object() {
         for (k, vs) in map {
             for v in vs.as_array().into_iter().flatten() {
-                if let (Ok(name), Some(Ok(val))) = (header::HeaderName::from_bytes(k.as_bytes()), v.as_str().map(HeaderValue::from_str)) {
+                if let (Ok(name), Some(Ok(val))) =
+                    (header::HeaderName::from_bytes(k.as_bytes()), v.as_str().map(HeaderValue::from_str))
+                {
                     h.append(name, val);
                 }
             }
@@ -298,7 +322,11 @@ async fn route_request(gw: &Gateway, parts: axum::http::request::Parts, body: Bo
         return gateway_error(StatusCode::NOT_FOUND, "Not Found");
     };
     let claims = if route.auth {
-        match gw.issuer.as_ref().map(|i| i.verify(parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))) {
+        match gw
+            .issuer
+            .as_ref()
+            .map(|i| i.verify(parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())))
+        {
             Some(Ok(claims)) => Some(claims),
             Some(Err(reason)) => {
                 tracing::info!(route = %format!("{} {}", route.method, route.path), reason, "authorizer refused request");
@@ -315,17 +343,32 @@ async fn route_request(gw: &Gateway, parts: axum::http::request::Parts, body: Bo
         return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
     let request_id = uuid::Uuid::new_v4().to_string();
-    let event = build_event(gw, route, params, &parts.method, &path, parts.uri.query().unwrap_or(""), &parts.headers, &bytes, claims.as_ref(), &request_id);
+    let event = build_event(
+        gw,
+        route,
+        params,
+        &parts.method,
+        &path,
+        parts.uri.query().unwrap_or(""),
+        &parts.headers,
+        &bytes,
+        claims.as_ref(),
+        &request_id,
+    );
     let invoke_started = Instant::now();
     let (outcome, worked) = route.function.invoke_timed(Bytes::from(event.to_string())).await;
     let response = match outcome {
         Outcome::Response(payload) => to_http(&payload),
         Outcome::FunctionError(_) => gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
-        Outcome::Failed(reason) if reason.starts_with("Task timed out") => gateway_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+        Outcome::Failed(reason) if reason.starts_with("Task timed out") => {
+            gateway_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        }
         Outcome::Failed(_) => gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     };
     let mut response = response;
-    response.headers_mut().insert("apigw-requestid", HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("local")));
+    response
+        .headers_mut()
+        .insert("apigw-requestid", HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("local")));
     let total = started.elapsed();
     let overhead = worked.map(|w| total.saturating_sub(w));
     if let Some(o) = overhead {
@@ -373,7 +416,10 @@ mod tests {
         let (params, _) = match_path("/files/{proxy+}", "/files/a/b/c").unwrap();
         assert_eq!(params["proxy"], "a/b/c");
         // Literal beats parameter.
-        assert!(match_path("/me/listings", "/me/listings").unwrap().1 > match_path("/{a}/listings", "/me/listings").unwrap().1);
+        assert!(
+            match_path("/me/listings", "/me/listings").unwrap().1
+                > match_path("/{a}/listings", "/me/listings").unwrap().1
+        );
     }
 
     #[test]

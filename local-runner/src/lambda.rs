@@ -86,10 +86,16 @@ pub struct ProcessStats {
 fn process_stats(pid: u32) -> ProcessStats {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may contain spaces) start at state (field 3).
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let peak_rss_kb = status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let peak_rss_kb = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state field; USER_HZ = 100.
     ProcessStats { pid, alive: !fields.is_empty(), cpu_ms: (ticks(11) + ticks(12)) * 10.0, peak_rss_kb }
 }
@@ -230,7 +236,11 @@ impl FunctionPool {
             .with_state((self.clone(), instance.clone()));
         let (stop_server, server_stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).with_graceful_shutdown(async { let _ = server_stopped.await; }).await;
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = server_stopped.await;
+                })
+                .await;
         });
 
         let spec = &self.spec;
@@ -268,13 +278,20 @@ impl FunctionPool {
         for (k, v) in &spec.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().with_context(|| format!("starting {} (run `cargo build` first?)", binary.display()))?;
+        let mut child =
+            cmd.spawn().with_context(|| format!("starting {} (run `cargo build` first?)", binary.display()))?;
         {
             let mut stats = lock(&self.stats);
             stats.instances_started += 1;
             stats.pids.extend(child.id());
         }
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|s| Box::new(s) as _)].into_iter().flatten() {
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child.stderr.take().map(|s| Box::new(s) as _),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let prefix = spec.logical_id.clone();
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stream).lines();
@@ -317,7 +334,10 @@ impl FunctionPool {
     async fn supervise(self: Arc<Self>) {
         loop {
             self.capacity_check.notified().await;
-            if !self.rx.is_empty() && self.idle.load(Ordering::SeqCst) == 0 && self.live.load(Ordering::SeqCst) < self.max_instances {
+            if !self.rx.is_empty()
+                && self.idle.load(Ordering::SeqCst) == 0
+                && self.live.load(Ordering::SeqCst) < self.max_instances
+            {
                 if let Err(err) = self.start_instance().await {
                     tracing::error!(function = %self.spec.logical_id, error = %format!("{err:#}"), "could not start instance");
                 }
@@ -328,7 +348,8 @@ impl FunctionPool {
     /// Stops every idle instance and waits until they are gone, so the next invocation starts
     /// cold (the benchmarks' cold starts). Returns how many were stopped.
     pub async fn recycle(&self) -> usize {
-        let idle: Vec<Arc<Instance>> = lock(&self.instances).iter().filter(|i| lock(&i.current).is_none()).cloned().collect();
+        let idle: Vec<Arc<Instance>> =
+            lock(&self.instances).iter().filter(|i| lock(&i.current).is_none()).cloned().collect();
         for instance in &idle {
             if let Some(kill) = lock(&instance.kill).take() {
                 let _ = kill.send(());
@@ -406,8 +427,14 @@ async fn next(State((pool, instance)): InstanceState) -> Response {
         pool.replace_lost_capacity();
         return StatusCode::GONE.into_response();
     };
-    let deadline_ms = chrono::Utc::now().timestamp_millis() as u128 + invocation.deadline.saturating_duration_since(Instant::now()).as_millis();
-    let trace_id = format!("Root=1-{:08x}-{};Parent={};Sampled=1", chrono::Utc::now().timestamp(), &uuid::Uuid::new_v4().simple().to_string()[..24], &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let deadline_ms = chrono::Utc::now().timestamp_millis() as u128
+        + invocation.deadline.saturating_duration_since(Instant::now()).as_millis();
+    let trace_id = format!(
+        "Root=1-{:08x}-{};Parent={};Sampled=1",
+        chrono::Utc::now().timestamp(),
+        &uuid::Uuid::new_v4().simple().to_string()[..24],
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    );
     *lock(&instance.current) = Some((invocation.id.clone(), invocation.reply, Instant::now()));
     lock(&pool.inflight).insert(invocation.id.clone(), instance.clone());
     let arn = format!("arn:aws:lambda:{}:{}:function:{}", pool.env.region, pool.env.account, pool.spec.name);
@@ -442,8 +469,14 @@ async fn respond(State((_, instance)): InstanceState, Path(id): Path<String>, bo
     finish(&instance, &id, Outcome::Response(body))
 }
 
-async fn error(State((pool, instance)): InstanceState, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let value = serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::json!({ "errorMessage": String::from_utf8_lossy(&body) }));
+async fn error(
+    State((pool, instance)): InstanceState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| serde_json::json!({ "errorMessage": String::from_utf8_lossy(&body) }));
     let kind = headers.get("lambda-runtime-function-error-type").and_then(|v| v.to_str().ok()).unwrap_or("unhandled");
     tracing::warn!(function = %pool.spec.logical_id, invocation = %id, error_type = kind, "function returned an error");
     finish(&instance, &id, Outcome::FunctionError(value))
@@ -473,7 +506,13 @@ mod tests {
             log_level: None,
             events: Vec::new(),
         };
-        let env = ProcessEnv { bin_dir: "/bin".into(), region: "eu-central-1".into(), account: "123456789012".into(), aws_endpoint: "http://127.0.0.1:1".into(), extra: Vec::new() };
+        let env = ProcessEnv {
+            bin_dir: "/bin".into(),
+            region: "eu-central-1".into(),
+            account: "123456789012".into(),
+            aws_endpoint: "http://127.0.0.1:1".into(),
+            extra: Vec::new(),
+        };
         FunctionPool::new(spec, env, 1)
     }
 
@@ -485,7 +524,15 @@ mod tests {
         let pool = pool();
         let guard = IdleGuard::new(&pool);
         let (reply, _answer) = oneshot::channel();
-        pool.tx.send(Invocation { id: "1".into(), payload: Bytes::new(), deadline: Instant::now() + Duration::from_secs(3), reply }).await.unwrap();
+        pool.tx
+            .send(Invocation {
+                id: "1".into(),
+                payload: Bytes::new(),
+                deadline: Instant::now() + Duration::from_secs(3),
+                reply,
+            })
+            .await
+            .unwrap();
         // What `invoke` checks before it starts an instance itself: one waits, one is idle.
         assert!(pool.tx.len() <= pool.idle.load(Ordering::SeqCst));
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -22,7 +22,10 @@ fn json_response(status: StatusCode, value: Value) -> Response {
 /// credentials as CloudFront reads with its origin access control.
 async fn cdn(gw: &Gateway, method: &Method, key: &str) -> Response {
     let Some((s3, bucket)) = &gw.cdn else {
-        return json_response(StatusCode::NOT_FOUND, json!({ "message": "the template declares no CloudFront distribution" }));
+        return json_response(
+            StatusCode::NOT_FOUND,
+            json!({ "message": "the template declares no CloudFront distribution" }),
+        );
     };
     match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => {
@@ -33,10 +36,16 @@ async fn cdn(gw: &Gateway, method: &Method, key: &str) -> Response {
             if let Some(cc) = out.cache_control() {
                 builder = builder.header(header::CACHE_CONTROL, cc);
             }
-            if let Some(lm) = out.last_modified().and_then(|t| t.fmt(aws_sdk_s3::primitives::DateTimeFormat::HttpDate).ok()) {
+            if let Some(lm) =
+                out.last_modified().and_then(|t| t.fmt(aws_sdk_s3::primitives::DateTimeFormat::HttpDate).ok())
+            {
                 builder = builder.header(header::LAST_MODIFIED, lm);
             }
-            let bytes = if method == Method::HEAD { Vec::new() } else { out.body.collect().await.map(|b| b.to_vec()).unwrap_or_default() };
+            let bytes = if method == Method::HEAD {
+                Vec::new()
+            } else {
+                out.body.collect().await.map(|b| b.to_vec()).unwrap_or_default()
+            };
             builder.body(Body::from(bytes)).unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
         Err(_) => (StatusCode::NOT_FOUND, "Not Found").into_response(),
@@ -63,8 +72,12 @@ pub async fn handle(gw: &Gateway, parts: Parts, body: Body) -> Response {
         },
         (&Method::GET, "/_local/resources") => json_response(StatusCode::OK, gw.resources.clone()),
         (&Method::GET, "/_local/stats") => {
-            let functions: serde_json::Map<String, Value> = gw.pools.iter().map(|p| (p.spec.logical_id.clone(), json!(p.snapshot()))).collect();
-            json_response(StatusCode::OK, json!({ "functions": functions, "runner_overhead": crate::gateway::overhead_summary(gw) }))
+            let functions: serde_json::Map<String, Value> =
+                gw.pools.iter().map(|p| (p.spec.logical_id.clone(), json!(p.snapshot()))).collect();
+            json_response(
+                StatusCode::OK,
+                json!({ "functions": functions, "runner_overhead": crate::gateway::overhead_summary(gw) }),
+            )
         }
         (&Method::POST, p) if p.starts_with("/_local/functions/") => {
             let Some((name, action)) = p.trim_start_matches("/_local/functions/").split_once('/') else {
@@ -92,11 +105,16 @@ async fn invoke(pool: &std::sync::Arc<crate::lambda::FunctionPool>, body: Bytes)
     let duration_ms = worked.map(|d| d.as_secs_f64() * 1000.0);
     match outcome {
         Outcome::Response(bytes) => {
-            let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            let value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
             json_response(StatusCode::OK, json!({ "response": value, "duration_ms": duration_ms }))
         }
-        Outcome::FunctionError(err) => json_response(StatusCode::OK, json!({ "error": err, "duration_ms": duration_ms })),
-        Outcome::Failed(reason) => json_response(StatusCode::BAD_GATEWAY, json!({ "error": { "errorMessage": reason } })),
+        Outcome::FunctionError(err) => {
+            json_response(StatusCode::OK, json!({ "error": err, "duration_ms": duration_ms }))
+        }
+        Outcome::Failed(reason) => {
+            json_response(StatusCode::BAD_GATEWAY, json!({ "error": { "errorMessage": reason } }))
+        }
     }
 }
 
@@ -139,7 +157,10 @@ mod tests {
             for event in resource["Properties"]["Events"].as_object().into_iter().flat_map(|m| m.values()) {
                 if event["Type"] == "HttpApi" {
                     let p = &event["Properties"];
-                    routes.insert((p["Method"].as_str().unwrap_or("ANY").to_uppercase(), p["Path"].as_str().unwrap_or_default().to_owned()));
+                    routes.insert((
+                        p["Method"].as_str().unwrap_or("ANY").to_uppercase(),
+                        p["Path"].as_str().unwrap_or_default().to_owned(),
+                    ));
                 }
             }
         }
@@ -162,14 +183,18 @@ mod tests {
     fn every_template_route_is_in_openapi_and_vice_versa() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let template = crate::template::load(&root.join("template.yaml")).unwrap();
-        let openapi: serde_json::Value = serde_norway::from_str(&std::fs::read_to_string(root.join("openapi.yaml")).unwrap()).unwrap();
+        let openapi: serde_json::Value =
+            serde_norway::from_str(&std::fs::read_to_string(root.join("openapi.yaml")).unwrap()).unwrap();
         assert_eq!(openapi["openapi"].as_str().map(|v| v.starts_with("3.1")), Some(true), "OpenAPI 3.1");
         let (t, o) = (template_routes(&template), openapi_routes(&openapi));
         assert!(t.len() >= 9, "the template's routes were found: {t:?}");
         let missing_in_openapi: Vec<_> = t.difference(&o).collect();
         let missing_in_template: Vec<_> = o.difference(&t).collect();
         assert!(missing_in_openapi.is_empty(), "routes in template.yaml but not openapi.yaml: {missing_in_openapi:?}");
-        assert!(missing_in_template.is_empty(), "routes in openapi.yaml but not template.yaml: {missing_in_template:?}");
+        assert!(
+            missing_in_template.is_empty(),
+            "routes in openapi.yaml but not template.yaml: {missing_in_template:?}"
+        );
     }
 }
 
@@ -201,7 +226,8 @@ mod iam_tests {
             let justified = resource["Metadata"]["IamWildcardReason"].as_str().is_some_and(|r| r.len() > 10);
             let policies = resource["Properties"]["Policies"].as_array().cloned().unwrap_or_default();
             if policies.is_empty() {
-                problems.push(format!("{name}: no policies (it would run with none, or someone adds a broad one later)"));
+                problems
+                    .push(format!("{name}: no policies (it would run with none, or someone adds a broad one later)"));
             }
             for policy in policies {
                 match &policy {
@@ -229,7 +255,8 @@ mod iam_tests {
                         // A SAM policy template, e.g. SQSSendMessagePolicy: {QueueName: !GetAtt ...}.
                         for (template_name, params) in map {
                             if params.as_object().is_none_or(|p| p.values().any(|v| v.as_str() == Some("*"))) {
-                                problems.push(format!("{name}: policy template {template_name} without a named resource"));
+                                problems
+                                    .push(format!("{name}: policy template {template_name} without a named resource"));
                             }
                         }
                     }
@@ -258,8 +285,10 @@ mod fixture_tests {
             let code = resource["Properties"]["CodeUri"].as_str().unwrap();
             let folder = code.trim_end_matches('/').rsplit('/').next().unwrap();
             let path = root.join("events").join(format!("{folder}.json"));
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name}: no fixture {}", path.display()));
-            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{name}: {} is not JSON: {e}", path.display()));
+            let text =
+                std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name}: no fixture {}", path.display()));
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("{name}: {} is not JSON: {e}", path.display()));
             checked += 1;
         }
         assert!(checked >= 33, "{checked} functions");

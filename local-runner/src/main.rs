@@ -49,7 +49,11 @@ async fn main() -> Result<()> {
         }
     };
     // CodeUri paths are relative to the template's folder.
-    let project_root = args.template.parent().map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() }).unwrap_or_else(|| PathBuf::from("."));
+    let project_root = args
+        .template
+        .parent()
+        .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() })
+        .unwrap_or_else(|| PathBuf::from("."));
     let template = template::load(&args.template)?;
     let overrides: HashMap<String, String> = args.params.iter().cloned().collect();
     let mut resolver = resolve::Resolver::new(&template, &args.region, &args.account, &args.stack_name, &overrides)?;
@@ -69,7 +73,9 @@ async fn main() -> Result<()> {
     };
     wait_for_moto(&clients.sqs, &args.aws_endpoint).await?;
     let dev_secrets: serde_json::Value = match std::fs::read_to_string(&args.dev_secrets) {
-        Ok(text) => serde_json::from_str(&text).with_context(|| format!("{} is not JSON", args.dev_secrets.display()))?,
+        Ok(text) => {
+            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", args.dev_secrets.display()))?
+        }
         Err(_) => serde_json::json!({}),
     };
     provision::provision(&template, &mut resolver, &clients, &dev_secrets).await?;
@@ -93,8 +99,13 @@ async fn main() -> Result<()> {
         aws_endpoint: args.aws_endpoint.clone(),
         extra: args.fn_env.clone(),
     };
-    let pools: Vec<Arc<lambda::FunctionPool>> = stack.functions.iter().map(|f| lambda::FunctionPool::new(f.clone(), process_env.clone(), args.max_instances)).collect();
-    let missing: Vec<String> = pools.iter().filter(|p| !p.binary_path().exists()).map(|p| p.binary_path().display().to_string()).collect();
+    let pools: Vec<Arc<lambda::FunctionPool>> = stack
+        .functions
+        .iter()
+        .map(|f| lambda::FunctionPool::new(f.clone(), process_env.clone(), args.max_instances))
+        .collect();
+    let missing: Vec<String> =
+        pools.iter().filter(|p| !p.binary_path().exists()).map(|p| p.binary_path().display().to_string()).collect();
     if !missing.is_empty() {
         bail!("function binaries missing (run `cargo build --workspace --bins`): {}", missing.join(", "));
     }
@@ -107,7 +118,12 @@ async fn main() -> Result<()> {
     for pool in &pools {
         for event in &pool.spec.events {
             match event {
-                EventSource::Http { method, path, auth } => routes.push(gateway::Route { method: method.clone(), path: path.clone(), auth: *auth && issuer.is_some(), function: pool.clone() }),
+                EventSource::Http { method, path, auth } => routes.push(gateway::Route {
+                    method: method.clone(),
+                    path: path.clone(),
+                    auth: *auth && issuer.is_some(),
+                    function: pool.clone(),
+                }),
                 _ if args.no_event_sources => {}
                 EventSource::Sqs { queue_arn, batch_size, report_failures } => {
                     let queue_url = resolver
@@ -116,21 +132,52 @@ async fn main() -> Result<()> {
                         .find(|p| p.attributes.get("Arn") == Some(queue_arn))
                         .and_then(|p| p.attributes.get("QueueUrl").cloned())
                         .with_context(|| format!("{} listens to unknown queue {queue_arn}", pool.spec.logical_id))?;
-                    let source = sources::SqsSource { client: clients.sqs.clone(), queue_url, queue_arn: queue_arn.clone(), region: args.region.clone(), batch_size: *batch_size, report_failures: *report_failures, retry_after: Duration::from_secs(args.retry_after_secs) };
+                    let source = sources::SqsSource {
+                        client: clients.sqs.clone(),
+                        queue_url,
+                        queue_arn: queue_arn.clone(),
+                        region: args.region.clone(),
+                        batch_size: *batch_size,
+                        report_failures: *report_failures,
+                        retry_after: Duration::from_secs(args.retry_after_secs),
+                    };
                     tokio::spawn(sources::poll_sqs(source, pool.clone()));
                 }
                 EventSource::S3 { bucket, events, prefix, suffix } => {
                     // An internal queue stands in for S3's direct invoke of Lambda.
                     let name = format!("{}-local-s3-{}", args.stack_name, pool.spec.logical_id);
-                    let queue_url = clients.sqs.create_queue().queue_name(&name).send().await?.queue_url.unwrap_or_default();
+                    let queue_url =
+                        clients.sqs.create_queue().queue_name(&name).send().await?.queue_url.unwrap_or_default();
                     let queue_arn = format!("arn:aws:sqs:{}:{}:{name}", args.region, args.account);
-                    provision::notify_queue(&clients.s3, bucket, &queue_arn, events, prefix.as_deref(), suffix.as_deref()).await?;
-                    let source = sources::SqsSource { client: clients.sqs.clone(), queue_url, queue_arn, region: args.region.clone(), batch_size: 10, report_failures: false, retry_after: Duration::from_secs(args.retry_after_secs) };
+                    provision::notify_queue(
+                        &clients.s3,
+                        bucket,
+                        &queue_arn,
+                        events,
+                        prefix.as_deref(),
+                        suffix.as_deref(),
+                    )
+                    .await?;
+                    let source = sources::SqsSource {
+                        client: clients.sqs.clone(),
+                        queue_url,
+                        queue_arn,
+                        region: args.region.clone(),
+                        batch_size: 10,
+                        report_failures: false,
+                        retry_after: Duration::from_secs(args.retry_after_secs),
+                    };
                     tokio::spawn(sources::poll_s3(source, pool.clone()));
                 }
                 EventSource::Schedule { every, input } => {
                     let every = args.schedule_period_secs.map(Duration::from_secs).unwrap_or(*every);
-                    tokio::spawn(sources::schedule(pool.clone(), every, input.clone(), args.region.clone(), args.account.clone()));
+                    tokio::spawn(sources::schedule(
+                        pool.clone(),
+                        every,
+                        input.clone(),
+                        args.region.clone(),
+                        args.account.clone(),
+                    ));
                 }
             }
         }
@@ -143,7 +190,8 @@ async fn main() -> Result<()> {
 
     let resources = provision::describe(&resolver);
     if let Some(path) = &args.resources_out {
-        std::fs::write(path, serde_json::to_vec_pretty(&resources)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&resources)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     let route_count = routes.len();
     let openapi = std::fs::read_to_string(project_root.join("openapi.yaml")).ok();
@@ -151,13 +199,28 @@ async fn main() -> Result<()> {
     let cdn_bucket = template["Resources"].as_object().and_then(|resources| {
         resources.values().find(|r| r["Type"] == "AWS::CloudFront::Distribution").and_then(|d| {
             let origin = &d["Properties"]["DistributionConfig"]["Origins"][0]["DomainName"]["Fn::GetAtt"][0];
-            origin.as_str().and_then(|logical| resolver.resources.get(logical)).and_then(|p| p.reference.as_str().map(str::to_owned))
+            origin
+                .as_str()
+                .and_then(|logical| resolver.resources.get(logical))
+                .and_then(|p| p.reference.as_str().map(str::to_owned))
         })
     });
     let cdn = cdn_bucket.map(|bucket| (clients.s3.clone(), bucket));
-    let gw = Arc::new(gateway::Gateway { routes, overhead_us: Default::default(), api: stack.api.clone(), issuer, pools: pools.clone(), resources, account: args.account.clone(), openapi, cdn });
+    let gw = Arc::new(gateway::Gateway {
+        routes,
+        overhead_us: Default::default(),
+        api: stack.api.clone(),
+        issuer,
+        pools: pools.clone(),
+        resources,
+        account: args.account.clone(),
+        openapi,
+        cdn,
+    });
     let app = axum::Router::new().fallback(gateway::handle).with_state(gw);
-    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await.with_context(|| format!("binding {}:{}", args.host, args.port))?;
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("binding {}:{}", args.host, args.port))?;
     let addr = listener.local_addr()?;
     tracing::info!(functions = pools.len(), routes = route_count, stack = %args.stack_name, "local-runner ready on http://{addr}");
 

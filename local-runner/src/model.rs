@@ -148,14 +148,23 @@ fn api_spec(props: &Value) -> Result<ApiSpec> {
             if jwt.is_null() {
                 bail!("only JWT authorizers are emulated; {name} is not one");
             }
-            Some(JwtAuthorizer { issuer: jwt["issuer"].as_str().context("JWT issuer")?.to_owned(), audience: strings(&jwt["audience"]) })
+            Some(JwtAuthorizer {
+                issuer: jwt["issuer"].as_str().context("JWT issuer")?.to_owned(),
+                audience: strings(&jwt["audience"]),
+            })
         }
         None => None,
     };
     Ok(ApiSpec { cors, authorizer })
 }
 
-fn function_spec(logical: &str, resource: &Value, globals: &Value, resolver: &Resolver, root: &Path) -> Result<FunctionSpec> {
+fn function_spec(
+    logical: &str,
+    resource: &Value,
+    globals: &Value,
+    resolver: &Resolver,
+    root: &Path,
+) -> Result<FunctionSpec> {
     let props = resolver.resolve(&resource["Properties"])?;
     let get = |key: &str| props.get(key).filter(|v| !v.is_null()).or_else(|| globals.get(key));
     let code_uri = props["CodeUri"].as_str().with_context(|| format!("{logical} has no CodeUri"))?;
@@ -184,17 +193,32 @@ fn function_spec(logical: &str, resource: &Value, globals: &Value, resolver: &Re
                 Some("SQS") => EventSource::Sqs {
                     queue_arn: p["Queue"].as_str().context("SQS event needs Queue")?.to_owned(),
                     batch_size: p["BatchSize"].as_i64().unwrap_or(10) as i32,
-                    report_failures: strings(&p["FunctionResponseTypes"]).iter().any(|t| t == "ReportBatchItemFailures"),
+                    report_failures: strings(&p["FunctionResponseTypes"])
+                        .iter()
+                        .any(|t| t == "ReportBatchItemFailures"),
                 },
                 Some("S3") => {
                     let rules = p["Filter"]["S3Key"]["Rules"].as_array().cloned().unwrap_or_default();
-                    let rule = |n: &str| rules.iter().find(|r| r["Name"].as_str().map(|x| x.eq_ignore_ascii_case(n)).unwrap_or(false)).and_then(|r| r["Value"].as_str().map(str::to_owned));
-                    EventSource::S3 { bucket: p["Bucket"].as_str().context("S3 event needs Bucket")?.to_owned(), events: strings(&p["Events"]), prefix: rule("prefix"), suffix: rule("suffix") }
+                    let rule = |n: &str| {
+                        rules
+                            .iter()
+                            .find(|r| r["Name"].as_str().map(|x| x.eq_ignore_ascii_case(n)).unwrap_or(false))
+                            .and_then(|r| r["Value"].as_str().map(str::to_owned))
+                    };
+                    EventSource::S3 {
+                        bucket: p["Bucket"].as_str().context("S3 event needs Bucket")?.to_owned(),
+                        events: strings(&p["Events"]),
+                        prefix: rule("prefix"),
+                        suffix: rule("suffix"),
+                    }
                 }
                 Some("Schedule") | Some("ScheduleV2") => {
                     let expr = p["Schedule"].as_str().or(p["ScheduleExpression"].as_str()).unwrap_or_default();
                     match parse_rate(expr) {
-                        Some(every) => EventSource::Schedule { every, input: p["Input"].as_str().and_then(|i| serde_json::from_str(i).ok()) },
+                        Some(every) => EventSource::Schedule {
+                            every,
+                            input: p["Input"].as_str().and_then(|i| serde_json::from_str(i).ok()),
+                        },
                         None => {
                             tracing::warn!(function = logical, event = %event_name, expression = expr, "schedule not emulated (only rate() is); invoke it via /_local/functions/{{name}}/invoke");
                             continue;

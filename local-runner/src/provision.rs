@@ -25,7 +25,10 @@ fn default_name(stack: &str, logical: &str) -> String {
 }
 
 fn resources(template: &Value) -> Vec<(String, Value)> {
-    template["Resources"].as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
+    template["Resources"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
 }
 
 fn physical(reference: impl Into<String>, attributes: &[(&str, String)]) -> Physical {
@@ -37,7 +40,12 @@ fn physical(reference: impl Into<String>, attributes: &[(&str, String)]) -> Phys
 
 /// Fills `resolver.resources` with every resource's local identity, creating what moto
 /// can hold: DynamoDB tables, S3 buckets, SQS queues, Secrets Manager secrets.
-pub async fn provision(template: &Value, resolver: &mut Resolver, clients: &Clients, dev_secrets: &Value) -> Result<()> {
+pub async fn provision(
+    template: &Value,
+    resolver: &mut Resolver,
+    clients: &Clients,
+    dev_secrets: &Value,
+) -> Result<()> {
     let (region, account, stack) = (resolver.region.clone(), resolver.account.clone(), resolver.stack.clone());
     let arn = |service: &str, rest: String| format!("arn:aws:{service}:{region}:{account}:{rest}");
     let all = resources(template);
@@ -48,24 +56,38 @@ pub async fn provision(template: &Value, resolver: &mut Resolver, clients: &Clie
         let kind = resource["Type"].as_str().unwrap_or_default();
         let entry = match kind {
             "AWS::DynamoDB::Table" => {
-                let name = resolver.resolve(&props["TableName"]).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| default_name(&stack, logical));
+                let name = resolver
+                    .resolve(&props["TableName"])
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| default_name(&stack, logical));
                 physical(&name, &[("Arn", arn("dynamodb", format!("table/{name}")))])
             }
             "AWS::SQS::Queue" => {
                 let fifo = props["FifoQueue"].as_bool().unwrap_or(false);
-                let mut name = resolver.resolve(&props["QueueName"]).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| default_name(&stack, logical));
+                let mut name = resolver
+                    .resolve(&props["QueueName"])
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| default_name(&stack, logical));
                 if fifo && !name.ends_with(".fifo") {
                     name.push_str(".fifo");
                 }
                 // The URL is replaced by moto's own once the queue exists.
-                physical(format!("pending://{name}"), &[("Arn", arn("sqs", name.clone())), ("QueueName", name.clone()), ("QueueUrl", String::new())])
+                physical(
+                    format!("pending://{name}"),
+                    &[("Arn", arn("sqs", name.clone())), ("QueueName", name.clone()), ("QueueUrl", String::new())],
+                )
             }
             "AWS::S3::Bucket" => {
                 let name = match resolver.resolve(&props["BucketName"]) {
                     Ok(Value::String(s)) => s,
                     _ => default_name(&stack, logical).to_lowercase(),
                 };
-                physical(&name, &[("Arn", format!("arn:aws:s3:::{name}")), ("DomainName", format!("{name}.s3.amazonaws.com"))])
+                physical(
+                    &name,
+                    &[("Arn", format!("arn:aws:s3:::{name}")), ("DomainName", format!("{name}.s3.amazonaws.com"))],
+                )
             }
             "AWS::SecretsManager::Secret" => {
                 let name = match resolver.resolve(&props["Name"]) {
@@ -76,7 +98,13 @@ pub async fn provision(template: &Value, resolver: &mut Resolver, clients: &Clie
             }
             "AWS::Cognito::UserPool" => {
                 let id = format!("{region}_local{}", stack.replace('-', ""));
-                physical(&id, &[("Arn", arn("cognito-idp", format!("userpool/{id}"))), ("ProviderURL", format!("cognito-idp.{region}.amazonaws.com/{id}"))])
+                physical(
+                    &id,
+                    &[
+                        ("Arn", arn("cognito-idp", format!("userpool/{id}"))),
+                        ("ProviderURL", format!("cognito-idp.{region}.amazonaws.com/{id}")),
+                    ],
+                )
             }
             "AWS::Cognito::UserPoolClient" => physical(format!("localclient{}", stack.replace('-', "")), &[]),
             "AWS::Serverless::HttpApi" => physical("local", &[("ApiEndpoint", "http://127.0.0.1".into())]),
@@ -94,7 +122,10 @@ pub async fn provision(template: &Value, resolver: &mut Resolver, clients: &Clie
                 let id = format!("{}cdn", stack.replace('-', ""));
                 physical(&id, &[("DomainName", format!("{id}.cloudfront.local")), ("Id", id.clone())])
             }
-            "AWS::Logs::LogGroup" => physical(default_name(&stack, logical), &[("Arn", arn("logs", format!("log-group:{}", default_name(&stack, logical))))]),
+            "AWS::Logs::LogGroup" => physical(
+                default_name(&stack, logical),
+                &[("Arn", arn("logs", format!("log-group:{}", default_name(&stack, logical))))],
+            ),
             _ => physical(default_name(&stack, logical), &[("Arn", arn("local", default_name(&stack, logical)))]),
         };
         resolver.resources.insert(logical.clone(), entry);
@@ -128,10 +159,22 @@ pub async fn provision(template: &Value, resolver: &mut Resolver, clients: &Clie
 
     for (logical, _) in all.iter().filter(|(_, r)| r["Type"] == "AWS::SecretsManager::Secret") {
         let name = resolver.attribute(logical, "Name")?;
-        let value = dev_secrets.get(logical).map(|v| if v.is_string() { plain(v) } else { v.to_string() }).unwrap_or_else(|| "{}".into());
+        let value = dev_secrets
+            .get(logical)
+            .map(|v| if v.is_string() { plain(v) } else { v.to_string() })
+            .unwrap_or_else(|| "{}".into());
         let arn = match clients.secrets.describe_secret().secret_id(&name).send().await {
             Ok(existing) => existing.arn.unwrap_or_default(),
-            Err(_) => clients.secrets.create_secret().name(&name).secret_string(value).send().await.with_context(|| format!("creating secret {name}"))?.arn.unwrap_or_default(),
+            Err(_) => clients
+                .secrets
+                .create_secret()
+                .name(&name)
+                .secret_string(value)
+                .send()
+                .await
+                .with_context(|| format!("creating secret {name}"))?
+                .arn
+                .unwrap_or_default(),
         };
         if let Some(p) = resolver.resources.get_mut(logical) {
             p.reference = Value::String(arn.clone());
@@ -141,7 +184,8 @@ pub async fn provision(template: &Value, resolver: &mut Resolver, clients: &Clie
 
     for (logical, resource) in all.iter().filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table") {
         let props = resolver.resolve(&resource["Properties"])?;
-        create_table(&clients.dynamodb, resolver.resources[logical].reference.as_str().unwrap_or_default(), &props).await?;
+        create_table(&clients.dynamodb, resolver.resources[logical].reference.as_str().unwrap_or_default(), &props)
+            .await?;
     }
 
     for (logical, resource) in all.iter().filter(|(_, r)| r["Type"] == "AWS::S3::Bucket") {
@@ -176,14 +220,23 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
     if client.describe_table().table_name(name).send().await.is_ok() {
         return Ok(());
     }
-    let mut request = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest).set_key_schema(Some(key_schema(&props["KeySchema"])?));
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(&props["KeySchema"])?));
     for attr in props["AttributeDefinitions"].as_array().context("AttributeDefinitions")? {
         let t = match attr["AttributeType"].as_str() {
             Some("N") => ScalarAttributeType::N,
             Some("B") => ScalarAttributeType::B,
             _ => ScalarAttributeType::S,
         };
-        request = request.attribute_definitions(AttributeDefinition::builder().attribute_name(attr["AttributeName"].as_str().context("AttributeName")?).attribute_type(t).build()?);
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attr["AttributeName"].as_str().context("AttributeName")?)
+                .attribute_type(t)
+                .build()?,
+        );
     }
     for gsi in props["GlobalSecondaryIndexes"].as_array().cloned().unwrap_or_default() {
         let projection = match gsi["Projection"]["ProjectionType"].as_str() {
@@ -217,11 +270,18 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
 }
 
 async fn create_bucket(client: &aws_sdk_s3::Client, name: &str, region: &str, props: &Value) -> Result<()> {
-    use aws_sdk_s3::types::{BucketLocationConstraint, CorsConfiguration, CorsRule, CreateBucketConfiguration, PublicAccessBlockConfiguration};
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, CorsConfiguration, CorsRule, CreateBucketConfiguration,
+        PublicAccessBlockConfiguration,
+    };
     if client.head_bucket().bucket(name).send().await.is_err() {
         let mut request = client.create_bucket().bucket(name);
         if region != "us-east-1" {
-            request = request.create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build());
+            request = request.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
         }
         request.send().await.with_context(|| format!("creating bucket {name}"))?;
     }
@@ -230,7 +290,12 @@ async fn create_bucket(client: &aws_sdk_s3::Client, name: &str, region: &str, pr
             .put_public_access_block()
             .bucket(name)
             .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder().block_public_acls(true).block_public_policy(true).ignore_public_acls(true).restrict_public_buckets(true).build(),
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .block_public_policy(true)
+                    .ignore_public_acls(true)
+                    .restrict_public_buckets(true)
+                    .build(),
             )
             .send()
             .await
@@ -250,15 +315,31 @@ async fn create_bucket(client: &aws_sdk_s3::Client, name: &str, region: &str, pr
                     .build()?,
             );
         }
-        client.put_bucket_cors().bucket(name).cors_configuration(cors.build()?).send().await.with_context(|| format!("CORS on {name}"))?;
+        client
+            .put_bucket_cors()
+            .bucket(name)
+            .cors_configuration(cors.build()?)
+            .send()
+            .await
+            .with_context(|| format!("CORS on {name}"))?;
     }
     Ok(())
 }
 
 /// Sends S3 ObjectCreated notifications of `bucket` to `queue_arn` (moto delivers them),
 /// which is how the runner feeds SAM `S3` event sources.
-pub async fn notify_queue(client: &aws_sdk_s3::Client, bucket: &str, queue_arn: &str, events: &[String], prefix: Option<&str>, suffix: Option<&str>) -> Result<()> {
-    use aws_sdk_s3::types::{Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter};
+pub async fn notify_queue(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    queue_arn: &str,
+    events: &[String],
+    prefix: Option<&str>,
+    suffix: Option<&str>,
+) -> Result<()> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+        QueueConfiguration, S3KeyFilter,
+    };
     let mut key_filter = S3KeyFilter::builder();
     if let Some(p) = prefix {
         key_filter = key_filter.filter_rules(FilterRule::builder().name(FilterRuleName::Prefix).value(p).build());
@@ -289,4 +370,3 @@ pub fn describe(resolver: &Resolver) -> Value {
     }
     json!({ "stack": resolver.stack, "region": resolver.region, "account": resolver.account, "resources": out })
 }
-

@@ -25,13 +25,22 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    pub fn new(template: &Value, region: &str, account: &str, stack: &str, overrides: &HashMap<String, String>) -> Result<Self> {
+    pub fn new(
+        template: &Value,
+        region: &str,
+        account: &str,
+        stack: &str,
+        overrides: &HashMap<String, String>,
+    ) -> Result<Self> {
         let mut parameters = HashMap::new();
         if let Some(params) = template["Parameters"].as_object() {
             for (name, spec) in params {
                 let raw = match overrides.get(name) {
                     Some(v) => Value::String(v.clone()),
-                    None => spec.get("Default").cloned().with_context(|| format!("parameter {name} has no Default and no override"))?,
+                    None => spec
+                        .get("Default")
+                        .cloned()
+                        .with_context(|| format!("parameter {name} has no Default and no override"))?,
                 };
                 let value = if spec["Type"].as_str() == Some("CommaDelimitedList") {
                     let text = raw.as_str().map(str::to_owned).unwrap_or_else(|| raw.to_string());
@@ -75,7 +84,9 @@ impl Resolver {
             "AWS::Region" => self.region.clone(),
             "AWS::AccountId" => self.account.clone(),
             "AWS::StackName" => self.stack.clone(),
-            "AWS::StackId" => format!("arn:aws:cloudformation:{}:{}:stack/{}/local", self.region, self.account, self.stack),
+            "AWS::StackId" => {
+                format!("arn:aws:cloudformation:{}:{}:stack/{}/local", self.region, self.account, self.stack)
+            }
             "AWS::Partition" => "aws".into(),
             "AWS::URLSuffix" => "amazonaws.com".into(),
             "AWS::NoValue" => return Some(Value::Null),
@@ -141,8 +152,17 @@ impl Resolver {
                     }
                     "Fn::And" | "Fn::Or" => {
                         let parts = self.resolve(arg)?;
-                        let bools: Vec<bool> = parts.as_array().context("And/Or take a list")?.iter().map(|v| v.as_bool().unwrap_or(false)).collect();
-                        Ok(Value::Bool(if key == "Fn::And" { bools.iter().all(|b| *b) } else { bools.iter().any(|b| *b) }))
+                        let bools: Vec<bool> = parts
+                            .as_array()
+                            .context("And/Or take a list")?
+                            .iter()
+                            .map(|v| v.as_bool().unwrap_or(false))
+                            .collect();
+                        Ok(Value::Bool(if key == "Fn::And" {
+                            bools.iter().all(|b| *b)
+                        } else {
+                            bools.iter().any(|b| *b)
+                        }))
                     }
                     "Condition" => Ok(Value::Bool(self.condition(arg.as_str().context("Condition name")?)?)),
                     "Fn::Join" => {
@@ -153,7 +173,10 @@ impl Resolver {
                     }
                     "Fn::Select" => {
                         let parts = self.resolve(arg)?;
-                        let index = parts.get(0).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).context("Select index")?;
+                        let index = parts
+                            .get(0)
+                            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                            .context("Select index")?;
                         parts.get(1).and_then(|l| l.get(index as usize)).cloned().context("Select out of range")
                     }
                     "Fn::Split" => {
@@ -237,10 +260,13 @@ mod tests {
             "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}, "NotProd": {"Fn::Not": [{"Condition": "IsProd"}]}}
         });
         let mut r = Resolver::new(&template, "eu-central-1", "123456789012", "stack", &HashMap::new()).unwrap();
-        r.resources.insert("Queue".into(), Physical {
-            reference: json!("http://q/123/stack-Queue"),
-            attributes: [("Arn".to_owned(), "arn:aws:sqs:eu-central-1:123:stack-Queue".to_owned())].into(),
-        });
+        r.resources.insert(
+            "Queue".into(),
+            Physical {
+                reference: json!("http://q/123/stack-Queue"),
+                attributes: [("Arn".to_owned(), "arn:aws:sqs:eu-central-1:123:stack-Queue".to_owned())].into(),
+            },
+        );
         r
     }
 
@@ -249,7 +275,10 @@ mod tests {
         let r = resolver();
         assert_eq!(r.resolve(&json!({"Ref": "Queue"})).unwrap(), json!("http://q/123/stack-Queue"));
         assert_eq!(r.resolve(&json!({"Ref": "Origins"})).unwrap(), json!(["a", "b"]));
-        assert_eq!(r.resolve(&json!({"Fn::Sub": "${AWS::StackName}-x-${Queue.Arn}-${!Lit}"})).unwrap(), json!("stack-x-arn:aws:sqs:eu-central-1:123:stack-Queue-${Lit}"));
+        assert_eq!(
+            r.resolve(&json!({"Fn::Sub": "${AWS::StackName}-x-${Queue.Arn}-${!Lit}"})).unwrap(),
+            json!("stack-x-arn:aws:sqs:eu-central-1:123:stack-Queue-${Lit}")
+        );
         assert_eq!(r.resolve(&json!({"Fn::If": ["IsProd", 90, 14]})).unwrap(), json!(14));
         assert!(r.condition("NotProd").unwrap());
         assert_eq!(r.resolve(&json!({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]})).unwrap(), json!("a-dev"));

@@ -58,7 +58,10 @@ pub fn failed_ids(outcome: &Outcome, report_failures: bool) -> Option<Vec<String
             match v.get("batchItemFailures") {
                 Some(Value::Array(items)) => {
                     // Lambda treats a malformed entry as the whole batch failing.
-                    let ids: Option<Vec<String>> = items.iter().map(|i| i["itemIdentifier"].as_str().filter(|s| !s.is_empty()).map(str::to_owned)).collect();
+                    let ids: Option<Vec<String>> = items
+                        .iter()
+                        .map(|i| i["itemIdentifier"].as_str().filter(|s| !s.is_empty()).map(str::to_owned))
+                        .collect();
                     ids
                 }
                 None | Some(Value::Null) => Some(Vec::new()),
@@ -119,12 +122,16 @@ async fn settle(source: &SqsSource, messages: &[aws_sdk_sqs::types::Message], fa
                 .visibility_timeout(source.retry_after.as_secs() as i32)
                 .send()
                 .await;
-        } else if let Ok(entry) = DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(handle).build() {
+        } else if let Ok(entry) =
+            DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(handle).build()
+        {
             deletes.push(entry);
         }
     }
     if !deletes.is_empty() {
-        if let Err(err) = source.client.delete_message_batch().queue_url(&source.queue_url).set_entries(Some(deletes)).send().await {
+        if let Err(err) =
+            source.client.delete_message_batch().queue_url(&source.queue_url).set_entries(Some(deletes)).send().await
+        {
             tracing::error!(queue = %source.queue_url, error = %aws_sdk_sqs::error::DisplayErrorContext(&err), "delete failed; messages will be redelivered");
         }
     }
@@ -165,13 +172,25 @@ pub fn s3_events_from_message(body: &str) -> Vec<Value> {
 pub async fn poll_s3(source: SqsSource, pool: Arc<FunctionPool>) {
     const ATTEMPTS: u32 = 3;
     loop {
-        let received = source.client.receive_message().queue_url(&source.queue_url).max_number_of_messages(10).wait_time_seconds(1).message_system_attribute_names(MessageSystemAttributeName::All).send().await;
+        let received = source
+            .client
+            .receive_message()
+            .queue_url(&source.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await;
         let Ok(out) = received else {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         };
         for message in out.messages.unwrap_or_default() {
-            let receives: u32 = message.attributes().and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount)).and_then(|c| c.parse().ok()).unwrap_or(1);
+            let receives: u32 = message
+                .attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1);
             let mut ok = true;
             for event in s3_events_from_message(message.body().unwrap_or("")) {
                 if !matches!(pool.invoke(Bytes::from(event.to_string())).await, Outcome::Response(_)) {
@@ -185,7 +204,14 @@ pub async fn poll_s3(source: SqsSource, pool: Arc<FunctionPool>) {
                 }
                 let _ = source.client.delete_message().queue_url(&source.queue_url).receipt_handle(handle).send().await;
             } else {
-                let _ = source.client.change_message_visibility().queue_url(&source.queue_url).receipt_handle(handle).visibility_timeout(source.retry_after.as_secs() as i32).send().await;
+                let _ = source
+                    .client
+                    .change_message_visibility()
+                    .queue_url(&source.queue_url)
+                    .receipt_handle(handle)
+                    .visibility_timeout(source.retry_after.as_secs() as i32)
+                    .send()
+                    .await;
             }
         }
     }
@@ -219,16 +245,25 @@ mod tests {
         assert_eq!(failed_ids(&ok, true), Some(vec!["b".to_owned()]));
         assert_eq!(failed_ids(&ok, false), Some(vec![]), "without ReportBatchItemFailures the response is ignored");
         assert_eq!(failed_ids(&Outcome::Response(Bytes::from_static(b"{}")), true), Some(vec![]));
-        assert_eq!(failed_ids(&Outcome::Response(Bytes::from_static(br#"{"batchItemFailures":[{"itemIdentifier":""}]}"#)), true), None);
+        assert_eq!(
+            failed_ids(
+                &Outcome::Response(Bytes::from_static(br#"{"batchItemFailures":[{"itemIdentifier":""}]}"#)),
+                true
+            ),
+            None
+        );
         assert_eq!(failed_ids(&Outcome::FunctionError(json!({})), true), None);
     }
 
     #[test]
     fn s3_quirks() {
         assert!(s3_events_from_message(r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#).is_empty());
-        let events = s3_events_from_message(r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"eu-central-1","eventTime":"2026-11-21T12:00:00.000Z","eventName":"ObjectCreated:Put","s3":{"s3SchemaVersion":"1.0","configurationId":"c","bucket":{"name":"b","arn":"arn:aws:s3:::b","ownerIdentity":{"principalId":"x"}},"object":{"key":"uploads/a+b.jpg","size":3,"eTag":"e","sequencer":"1"}}}]}"#);
+        let events = s3_events_from_message(
+            r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"eu-central-1","eventTime":"2026-11-21T12:00:00.000Z","eventName":"ObjectCreated:Put","s3":{"s3SchemaVersion":"1.0","configurationId":"c","bucket":{"name":"b","arn":"arn:aws:s3:::b","ownerIdentity":{"principalId":"x"}},"object":{"key":"uploads/a+b.jpg","size":3,"eTag":"e","sequencer":"1"}}}]}"#,
+        );
         assert_eq!(events.len(), 1);
-        let parsed: aws_lambda_events::event::s3::S3Event = serde_json::from_value(events[0].clone()).expect("S3Event parses once userIdentity is there");
+        let parsed: aws_lambda_events::event::s3::S3Event =
+            serde_json::from_value(events[0].clone()).expect("S3Event parses once userIdentity is there");
         assert_eq!(parsed.records[0].s3.object.key.as_deref(), Some("uploads/a+b.jpg"));
     }
 }

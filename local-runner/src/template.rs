@@ -52,7 +52,8 @@ fn to_json(yaml: Yaml) -> Result<Value> {
                 "Ref" => json!({ "Ref": inner }),
                 "GetAtt" => match inner {
                     Value::String(s) => {
-                        let (resource, attribute) = s.split_once('.').with_context(|| format!("!GetAtt {s} needs Resource.Attribute"))?;
+                        let (resource, attribute) =
+                            s.split_once('.').with_context(|| format!("!GetAtt {s} needs Resource.Attribute"))?;
                         json!({ "Fn::GetAtt": [resource, attribute] })
                     }
                     other => json!({ "Fn::GetAtt": other }),
@@ -70,7 +71,10 @@ mod tests {
 
     #[test]
     fn short_forms_become_long_forms() {
-        let v = parse("a: !Ref X\nb: !GetAtt Q.Arn\nc: !Sub '${AWS::Region}-x'\nd: !If [C, 1, 2]\ne: !Equals [!Ref S, prod]\n").unwrap();
+        let v = parse(
+            "a: !Ref X\nb: !GetAtt Q.Arn\nc: !Sub '${AWS::Region}-x'\nd: !If [C, 1, 2]\ne: !Equals [!Ref S, prod]\n",
+        )
+        .unwrap();
         assert_eq!(v["a"], json!({"Ref": "X"}));
         assert_eq!(v["b"], json!({"Fn::GetAtt": ["Q", "Arn"]}));
         assert_eq!(v["c"], json!({"Fn::Sub": "${AWS::Region}-x"}));

@@ -43,7 +43,11 @@ pub async fn announce(events: &impl EventPublisher, event: &DomainEvent) {
 
 /// The booking `id` if `user` is its renter or its listing's owner; `NotFound` for anyone
 /// else, exactly as for an id that does not exist.
-pub async fn visible_booking(store: &impl BookingReader, id: &BookingId, user: &UserId) -> Result<(Booking, Party), AppError> {
+pub async fn visible_booking(
+    store: &impl BookingReader,
+    id: &BookingId,
+    user: &UserId,
+) -> Result<(Booking, Party), AppError> {
     let booking = store.get_booking(id).await?.ok_or(AppError::NotFound("booking"))?;
     let party = booking.party(user).ok_or(AppError::NotFound("booking"))?;
     Ok((booking, party))
@@ -95,7 +99,12 @@ where
 
 /// `pending_payment` -> `confirmed`: what the payment worker calls when a payment succeeded
 /// (the amount check belongs to the payment side). Tests confirm through this same function.
-pub async fn confirm_payment<S, P>(store: &S, events: &P, id: &BookingId, now: DateTime<Utc>) -> Result<Booking, AppError>
+pub async fn confirm_payment<S, P>(
+    store: &S,
+    events: &P,
+    id: &BookingId,
+    now: DateTime<Utc>,
+) -> Result<Booking, AppError>
 where
     S: BookingReader + BookingWriter,
     P: EventPublisher,
@@ -108,13 +117,23 @@ pub fn parse_idempotency_key(raw: Option<&str>) -> Result<Option<String>, AppErr
     match raw {
         None => Ok(None),
         Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k.to_owned())),
-        Some(_) => Err(AppError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters")),
+        Some(_) => Err(AppError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1-255 visible ASCII characters",
+        )),
     }
 }
 
 /// A move only the listing's owner may make (accept, decline): the renter gets 403 (they can
 /// see the booking), anyone else 404.
-pub async fn owner_move<S, P>(store: &S, events: &P, caller: &UserId, id: &BookingId, t: Transition, now: DateTime<Utc>) -> Result<Booking, AppError>
+pub async fn owner_move<S, P>(
+    store: &S,
+    events: &P,
+    caller: &UserId,
+    id: &BookingId,
+    t: Transition,
+    now: DateTime<Utc>,
+) -> Result<Booking, AppError>
 where
     S: BookingReader + BookingWriter,
     P: EventPublisher,
@@ -129,7 +148,14 @@ where
 /// One run of a scheduled task: every booking due for `what` at `now` (up to `batch`) moved by
 /// `t`. Another run, the owner or a payment may have moved one since the index was read: the
 /// state machine then refuses (409) and it is skipped. Returns (due, moved, skipped).
-pub async fn run_due<S, P>(store: &S, events: &P, what: crate::ports::Due, t: Transition, now: DateTime<Utc>, batch: u32) -> Result<(usize, usize, usize), AppError>
+pub async fn run_due<S, P>(
+    store: &S,
+    events: &P,
+    what: crate::ports::Due,
+    t: Transition,
+    now: DateTime<Utc>,
+    batch: u32,
+) -> Result<(usize, usize, usize), AppError>
 where
     S: crate::ports::DueBookings + BookingReader + BookingWriter,
     P: EventPublisher,

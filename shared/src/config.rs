@@ -12,10 +12,7 @@ pub fn env_required(name: &str) -> Result<String, ConfigError> {
 /// Reads an optional environment variable and parses it, falling back to `default`.
 pub fn env_parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError> {
     match std::env::var(name) {
-        Ok(raw) if !raw.trim().is_empty() => raw
-            .trim()
-            .parse()
-            .map_err(|_| ConfigError::Invalid(name.to_owned(), raw)),
+        Ok(raw) if !raw.trim().is_empty() => raw.trim().parse().map_err(|_| ConfigError::Invalid(name.to_owned(), raw)),
         _ => Ok(default),
     }
 }
@@ -82,9 +79,7 @@ pub fn endpoint_overridden() -> bool {
 /// virtual-host style would need wildcard DNS, so path style is forced when an endpoint
 /// override is set. Everything else uses `Client::new(&config)` directly.
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let s3_config = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(endpoint_overridden())
-        .build();
+    let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(endpoint_overridden()).build();
     aws_sdk_s3::Client::from_conf(s3_config)
 }
 
@@ -97,19 +92,30 @@ mod tests {
     #[test]
     fn the_aws_trust_bundle_holds_exactly_the_five_amazon_roots() {
         use rustls_pki_types::pem::PemObject;
-        let certs = rustls_pki_types::CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES).collect::<Result<Vec<_>, _>>().unwrap();
+        let certs = rustls_pki_types::CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
         let fingerprints: Vec<String> = certs
             .iter()
-            .map(|c| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, c).as_ref().iter().map(|b| format!("{b:02x}")).collect())
+            .map(|c| {
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, c)
+                    .as_ref()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect()
+            })
             .collect();
         // Amazon Root CA 1, 2, 3, 4, Starfield Services Root G2 (as published by Amazon Trust Services).
-        assert_eq!(fingerprints, [
-            "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e",
-            "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4",
-            "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4",
-            "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092",
-            "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5",
-        ]);
+        assert_eq!(
+            fingerprints,
+            [
+                "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e",
+                "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4",
+                "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4",
+                "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092",
+                "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5",
+            ]
+        );
         let mut roots = rustls::RootCertStore::empty();
         for cert in certs {
             roots.add(cert).unwrap();

@@ -27,7 +27,9 @@ where
     serve_sqs(&move |message| -> MessageFuture<'a> { Box::pin(handler(message)) }).await
 }
 
-fn serve_sqs<'h, 'a: 'h>(handler: &'h (dyn Fn(SqsMessage) -> MessageFuture<'a> + Sync + 'a)) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
+fn serve_sqs<'h, 'a: 'h>(
+    handler: &'h (dyn Fn(SqsMessage) -> MessageFuture<'a> + Sync + 'a),
+) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
     Box::pin(lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let span = crate::telemetry::invocation_span(&event.context);
         Ok::<_, std::convert::Infallible>(process_batch(event.payload, handler).instrument(span).await)
@@ -89,7 +91,9 @@ where
     serve_s3(&move |event| -> MessageFuture<'a> { Box::pin(handler(event)) }).await
 }
 
-fn serve_s3<'h, 'a: 'h>(handler: &'h (dyn Fn(S3Event) -> MessageFuture<'a> + Sync + 'a)) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
+fn serve_s3<'h, 'a: 'h>(
+    handler: &'h (dyn Fn(S3Event) -> MessageFuture<'a> + Sync + 'a),
+) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
     Box::pin(lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<S3Event>| async move {
         let span = crate::telemetry::invocation_span(&event.context);
         async move {
@@ -134,7 +138,11 @@ mod tests {
 
     #[tokio::test]
     async fn reports_only_failed_messages() {
-        let resp = process_batch(batch(vec![message("1", "ok", None), message("2", "bad", None), message("3", "ok", None)]), &fail_on_bad).await;
+        let resp = process_batch(
+            batch(vec![message("1", "ok", None), message("2", "bad", None), message("3", "ok", None)]),
+            &fail_on_bad,
+        )
+        .await;
         let ids: Vec<_> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         assert_eq!(ids, vec!["2"]);
     }

@@ -78,7 +78,8 @@ mod tests {
     #[test]
     fn round_trip_and_refusals() {
         let key = CursorKey::new(b"k1");
-        let last: LastKey = [("PK".to_owned(), "SEARCH#all#new".to_owned()), ("SK".to_owned(), "1#x".to_owned())].into();
+        let last: LastKey =
+            [("PK".to_owned(), "SEARCH#all#new".to_owned()), ("SK".to_owned(), "1#x".to_owned())].into();
         let c = encode(&key, "query-a", &last);
         assert_eq!(decode(&key, "query-a", &c).unwrap(), last);
         assert_eq!(decode(&key, "query-b", &c).unwrap_err().code(), "invalid_cursor", "foreign query");
@@ -86,7 +87,10 @@ mod tests {
         let (p, t) = c.split_once('.').unwrap();
         let mut forged = URL_SAFE_NO_PAD.decode(p).unwrap();
         forged[5] ^= 1;
-        assert!(decode(&key, "query-a", &format!("{}.{t}", URL_SAFE_NO_PAD.encode(forged))).is_err(), "altered payload");
+        assert!(
+            decode(&key, "query-a", &format!("{}.{t}", URL_SAFE_NO_PAD.encode(forged))).is_err(),
+            "altered payload"
+        );
         for junk in ["", ".", "abc", "a.b", "!!!.???"] {
             assert_eq!(decode(&key, "query-a", junk).unwrap_err().status(), 400, "{junk}");
         }

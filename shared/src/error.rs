@@ -200,7 +200,10 @@ mod tests {
         for (err, status, code) in cases {
             assert_eq!(err.status(), status, "{err:?}");
             assert_eq!(err.code(), code, "{err:?}");
-            assert_eq!(err.to_problem("r").type_, format!("https://rental-portal.dev/problems/{}", code.replace('_', "-")));
+            assert_eq!(
+                err.to_problem("r").type_,
+                format!("https://rental-portal.dev/problems/{}", code.replace('_', "-"))
+            );
         }
     }
 }

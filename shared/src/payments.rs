@@ -41,13 +41,16 @@ pub fn decide(booking: &Booking, event: &StripeEvent, now: DateTime<Utc>) -> Res
             if payment.intent_id.is_none() {
                 payment.intent_id = event.payment_intent().map(str::to_owned);
             }
-            let matches = event.amount() == Some(total) && event.currency().as_deref() == Some(booking.quote.currency.code());
+            let matches =
+                event.amount() == Some(total) && event.currency().as_deref() == Some(booking.quote.currency.code());
             if !matches {
                 // Never confirm on a different amount: a person looks at it.
                 payment.review = Some("amount_mismatch".to_owned());
             } else {
                 match booking.status {
-                    BookingStatus::PendingPayment if payment.refunded_amount < total => transition = Some(Transition::ConfirmPayment),
+                    BookingStatus::PendingPayment if payment.refunded_amount < total => {
+                        transition = Some(Transition::ConfirmPayment)
+                    }
                     BookingStatus::PendingPayment | BookingStatus::Confirmed | BookingStatus::Completed => {}
                     // Paid after the hold lapsed or the booking was cancelled: its days may be
                     // someone else's now, so the money goes back in full.
@@ -103,7 +106,13 @@ pub fn refund_key(id: &BookingId) -> String {
 
 /// Applies a verified, queued Stripe event exactly once in effect. Returns what happened,
 /// for the log: `applied`, `no_change`, or `ignored` (not one of our bookings).
-pub async fn apply<S, G, P>(store: &S, gateway: &G, events: &P, event: &StripeEvent, now: DateTime<Utc>) -> Result<&'static str, AppError>
+pub async fn apply<S, G, P>(
+    store: &S,
+    gateway: &G,
+    events: &P,
+    event: &StripeEvent,
+    now: DateTime<Utc>,
+) -> Result<&'static str, AppError>
 where
     S: BookingReader + BookingWriter + IntentIndex,
     G: PaymentGateway,
@@ -128,7 +137,12 @@ where
             return Ok("no_change");
         }
         if let Some(amount) = decision.refund {
-            let intent = decision.next.payment.intent_id.clone().ok_or_else(|| AppError::internal("refund without a payment intent"))?;
+            let intent = decision
+                .next
+                .payment
+                .intent_id
+                .clone()
+                .ok_or_else(|| AppError::internal("refund without a payment intent"))?;
             let refund = gateway.refund(&intent, amount, id.as_str(), &refund_key(&id)).await?;
             tracing::info!(booking_id = %id, refund_id = %refund.id, amount, "refunded a payment for a booking that no longer holds its days");
             crate::metrics::count("Refunds", &[("Reason", "late_payment")]);
@@ -138,9 +152,15 @@ where
             Ok(()) => {
                 if let Some(t) = decision.transition {
                     crate::metrics::count("PaymentsSucceeded", &[]);
-                    crate::bookings::announce(events, &crate::bookings::event(t.event_kind(), &decision.next, None, now)).await;
+                    crate::bookings::announce(
+                        events,
+                        &crate::bookings::event(t.event_kind(), &decision.next, None, now),
+                    )
+                    .await;
                 }
-                if decision.next.payment.status == PaymentStatus::Failed && current.payment.status != PaymentStatus::Failed {
+                if decision.next.payment.status == PaymentStatus::Failed
+                    && current.payment.status != PaymentStatus::Failed
+                {
                     crate::metrics::count("PaymentsFailed", &[]);
                 }
                 tracing::info!(booking_id = %id, event_id = %event.id, event_type = %event.kind, status = decision.next.status.as_str(), payment = decision.next.payment.status.as_str(), "payment event applied");
@@ -172,8 +192,13 @@ mod tests {
             Utc::now(),
         )
         .unwrap();
-        let range = DateRange::new(Utc::now().date_naive() + chrono::Duration::days(5), Utc::now().date_naive() + chrono::Duration::days(7)).unwrap();
-        let mut b = Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, Utc::now(), 1_000).unwrap();
+        let range = DateRange::new(
+            Utc::now().date_naive() + chrono::Duration::days(5),
+            Utc::now().date_naive() + chrono::Duration::days(7),
+        )
+        .unwrap();
+        let mut b =
+            Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, Utc::now(), 1_000).unwrap();
         b.status = status;
         b.payment.intent_id = Some("pi_1".into());
         b.payment.status = PaymentStatus::Pending;
@@ -185,15 +210,27 @@ mod tests {
     }
 
     fn succeeded(b: &Booking, amount: i64) -> StripeEvent {
-        event("payment_intent.succeeded", serde_json::json!({"id": "pi_1", "object": "payment_intent", "amount": amount, "currency": "eur", "metadata": {"booking_id": b.id.as_str()}}), 10)
+        event(
+            "payment_intent.succeeded",
+            serde_json::json!({"id": "pi_1", "object": "payment_intent", "amount": amount, "currency": "eur", "metadata": {"booking_id": b.id.as_str()}}),
+            10,
+        )
     }
 
     fn failed() -> StripeEvent {
-        event("payment_intent.payment_failed", serde_json::json!({"id": "pi_1", "object": "payment_intent", "last_payment_error": {"code": "card_declined"}}), 5)
+        event(
+            "payment_intent.payment_failed",
+            serde_json::json!({"id": "pi_1", "object": "payment_intent", "last_payment_error": {"code": "card_declined"}}),
+            5,
+        )
     }
 
     fn refunded(amount: i64) -> StripeEvent {
-        event("charge.refunded", serde_json::json!({"id": "ch_1", "object": "charge", "payment_intent": "pi_1", "amount_refunded": amount}), 20)
+        event(
+            "charge.refunded",
+            serde_json::json!({"id": "ch_1", "object": "charge", "payment_intent": "pi_1", "amount_refunded": amount}),
+            20,
+        )
     }
 
     /// Applies events in order the way the worker does (decision -> stored state).
@@ -224,18 +261,32 @@ mod tests {
         let b = booking(BookingStatus::PendingPayment);
         let total = b.quote.total;
         let after = run(b.clone(), &[failed(), succeeded(&b, total)]);
-        assert_eq!((after.status, after.payment.status, after.payment.failure_code.clone()), (BookingStatus::Confirmed, PaymentStatus::Succeeded, None));
+        assert_eq!(
+            (after.status, after.payment.status, after.payment.failure_code.clone()),
+            (BookingStatus::Confirmed, PaymentStatus::Succeeded, None)
+        );
         let late_failure = run(b.clone(), &[succeeded(&b, total), failed()]);
-        assert_eq!((late_failure.status, late_failure.payment.status), (BookingStatus::Confirmed, PaymentStatus::Succeeded), "a late failure never undoes a success");
+        assert_eq!(
+            (late_failure.status, late_failure.payment.status),
+            (BookingStatus::Confirmed, PaymentStatus::Succeeded),
+            "a late failure never undoes a success"
+        );
         let only_failed = run(b, &[failed()]);
-        assert_eq!((only_failed.status, only_failed.payment.status, only_failed.payment.failure_code.as_deref()), (BookingStatus::PendingPayment, PaymentStatus::Failed, Some("card_declined")), "still payable");
+        assert_eq!(
+            (only_failed.status, only_failed.payment.status, only_failed.payment.failure_code.as_deref()),
+            (BookingStatus::PendingPayment, PaymentStatus::Failed, Some("card_declined")),
+            "still payable"
+        );
     }
 
     #[test]
     fn wrong_amount_is_flagged_never_confirmed() {
         let b = booking(BookingStatus::PendingPayment);
         let after = run(b.clone(), &[succeeded(&b, b.quote.total - 1)]);
-        assert_eq!((after.status, after.payment.review.as_deref()), (BookingStatus::PendingPayment, Some("amount_mismatch")));
+        assert_eq!(
+            (after.status, after.payment.review.as_deref()),
+            (BookingStatus::PendingPayment, Some("amount_mismatch"))
+        );
     }
 
     #[test]
@@ -247,7 +298,10 @@ mod tests {
         let again = decide(&d.next, &succeeded(&b, total), Utc::now()).unwrap();
         assert_eq!(again.refund, None, "a repeat does not refund twice");
         let done = run(d.next, &[refunded(total)]);
-        assert_eq!((done.status, done.payment.refund_status, done.payment.refunded_amount), (BookingStatus::Expired, RefundStatus::Refunded, total));
+        assert_eq!(
+            (done.status, done.payment.refund_status, done.payment.refunded_amount),
+            (BookingStatus::Expired, RefundStatus::Refunded, total)
+        );
     }
 
     #[test]
@@ -255,7 +309,10 @@ mod tests {
         let b = booking(BookingStatus::PendingPayment);
         let total = b.quote.total;
         let after = run(b.clone(), &[refunded(total), succeeded(&b, total)]);
-        assert_eq!((after.status, after.payment.refund_status, after.payment.status), (BookingStatus::PendingPayment, RefundStatus::Refunded, PaymentStatus::Succeeded));
+        assert_eq!(
+            (after.status, after.payment.refund_status, after.payment.status),
+            (BookingStatus::PendingPayment, RefundStatus::Refunded, PaymentStatus::Succeeded)
+        );
         // Refunds only grow: an older, smaller report does not shrink them.
         let after = run(after, &[refunded(100)]);
         assert_eq!(after.payment.refunded_amount, total);
@@ -264,8 +321,16 @@ mod tests {
     #[test]
     fn disputes_follow_the_newest_event() {
         let b = booking(BookingStatus::Confirmed);
-        let created = event("charge.dispute.created", serde_json::json!({"id": "dp_1", "object": "dispute", "payment_intent": "pi_1", "status": "needs_response"}), 100);
-        let closed = event("charge.dispute.closed", serde_json::json!({"id": "dp_1", "object": "dispute", "payment_intent": "pi_1", "status": "won"}), 200);
+        let created = event(
+            "charge.dispute.created",
+            serde_json::json!({"id": "dp_1", "object": "dispute", "payment_intent": "pi_1", "status": "needs_response"}),
+            100,
+        );
+        let closed = event(
+            "charge.dispute.closed",
+            serde_json::json!({"id": "dp_1", "object": "dispute", "payment_intent": "pi_1", "status": "won"}),
+            200,
+        );
         assert_eq!(run(b.clone(), &[created.clone(), closed.clone()]).payment.dispute_status.as_deref(), Some("won"));
         assert_eq!(run(b, &[closed, created]).payment.dispute_status.as_deref(), Some("won"), "reordered");
     }

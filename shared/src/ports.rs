@@ -92,7 +92,11 @@ pub trait ListingPhotoReader: Send + Sync {
     /// The listing and how many photos it has (what adding one needs).
     async fn listing_with_photo_count(&self, id: &ListingId) -> Result<Option<(Listing, u32)>, AppError>;
     /// The listing, its photo `photo` if there is one, and the cover photo's id.
-    async fn listing_with_photo(&self, id: &ListingId, photo: &crate::domain::photo::PhotoId) -> Result<Option<ListingPhoto>, AppError>;
+    async fn listing_with_photo(
+        &self,
+        id: &ListingId,
+        photo: &crate::domain::photo::PhotoId,
+    ) -> Result<Option<ListingPhoto>, AppError>;
 }
 
 /// A listing, one of its photos (if it exists) and the cover photo's id.
@@ -115,13 +119,23 @@ pub trait ListingWriter: Send + Sync {
 #[async_trait]
 pub trait ListingSearch: Send + Sync {
     /// Up to `limit` results of one index query, continuing after `start`.
-    async fn search(&self, query: &IndexQuery, limit: u32, start: Option<LastKey>) -> Result<Page<ListingSummary>, AppError>;
+    async fn search(
+        &self,
+        query: &IndexQuery,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<ListingSummary>, AppError>;
 }
 
 #[async_trait]
 pub trait OwnerListings: Send + Sync {
     /// An owner's listings in every status, newest first, as the list shows them.
-    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<OwnedListingSummary>, AppError>;
+    async fn owner_listings(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<OwnedListingSummary>, AppError>;
 }
 
 /// The key that signs pagination cursors (a secret, so it can be rotated; rotating it only
@@ -156,7 +170,10 @@ pub enum Created<T> {
 
 #[async_trait]
 pub trait BookingReader: Send + Sync {
-    async fn get_booking(&self, id: &crate::domain::booking::BookingId) -> Result<Option<crate::domain::booking::Booking>, AppError>;
+    async fn get_booking(
+        &self,
+        id: &crate::domain::booking::BookingId,
+    ) -> Result<Option<crate::domain::booking::Booking>, AppError>;
 }
 
 #[async_trait]
@@ -170,23 +187,39 @@ pub trait BookingWriter: Send + Sync {
     /// Stores `booking` together with one hold per day, in one transaction: 409
     /// `dates_unavailable` if any day is already held or blocked. With an idempotency key a
     /// repeat of the same request returns the booking the first one stored.
-    async fn create_booking(&self, booking: &crate::domain::booking::Booking, idempotency: Option<&IdempotencyKey>) -> Result<Created<crate::domain::booking::Booking>, AppError>;
+    async fn create_booking(
+        &self,
+        booking: &crate::domain::booking::Booking,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Created<crate::domain::booking::Booking>, AppError>;
     /// Replaces `previous` with `next` only if its status and version are still `previous`'s
     /// (else `PreconditionFailed`: someone else moved it). Releases the days in the same
     /// transaction when `next` no longer holds them.
-    async fn move_booking(&self, previous: &crate::domain::booking::Booking, next: &crate::domain::booking::Booking) -> Result<(), AppError>;
+    async fn move_booking(
+        &self,
+        previous: &crate::domain::booking::Booking,
+        next: &crate::domain::booking::Booking,
+    ) -> Result<(), AppError>;
 }
 
 /// Days a listing cannot be booked for.
 #[async_trait]
 pub trait Calendar: Send + Sync {
     /// Held (by bookings) and blocked (by the owner) days within `window`.
-    async fn unavailable_days(&self, listing: &ListingId, window: &crate::domain::booking::DateRange) -> Result<Vec<chrono::NaiveDate>, AppError>;
+    async fn unavailable_days(
+        &self,
+        listing: &ListingId,
+        window: &crate::domain::booking::DateRange,
+    ) -> Result<Vec<chrono::NaiveDate>, AppError>;
     /// Blocks every day of `range` (already blocked days stay blocked); 409
     /// `dates_unavailable` if a booking holds any of them, and then nothing is blocked.
     async fn block_days(&self, listing: &ListingId, range: &crate::domain::booking::DateRange) -> Result<(), AppError>;
     /// Unblocks the owner's blocks in `range`; days held by bookings are left alone.
-    async fn unblock_days(&self, listing: &ListingId, range: &crate::domain::booking::DateRange) -> Result<(), AppError>;
+    async fn unblock_days(
+        &self,
+        listing: &ListingId,
+        range: &crate::domain::booking::DateRange,
+    ) -> Result<(), AppError>;
 }
 
 #[async_trait]
@@ -214,16 +247,31 @@ pub enum Due {
 #[async_trait]
 pub trait DueBookings: Send + Sync {
     /// Up to `limit` bookings due for `what` at `now`, oldest deadline first.
-    async fn due(&self, what: Due, now: DateTime<Utc>, limit: u32) -> Result<Vec<crate::domain::booking::BookingId>, AppError>;
+    async fn due(
+        &self,
+        what: Due,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::booking::BookingId>, AppError>;
 }
 
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
     /// Stores `n` unless one with its id exists for its user (duplicate events are no-ops).
     async fn put_notification(&self, n: &crate::domain::notification::Notification) -> Result<Recorded, AppError>;
-    async fn notifications_of(&self, user: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<crate::domain::notification::Notification>, AppError>;
+    async fn notifications_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<crate::domain::notification::Notification>, AppError>;
     /// Marks one of `user`'s notifications read; `NotFound` if they have no such notification.
-    async fn mark_read(&self, user: &UserId, id: &str, now: DateTime<Utc>) -> Result<crate::domain::notification::Notification, AppError>;
+    async fn mark_read(
+        &self,
+        user: &UserId,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::domain::notification::Notification, AppError>;
 }
 
 /// A Stripe PaymentIntent, as much of it as we use.
@@ -248,9 +296,19 @@ pub struct Refund {
 /// never charges or refunds twice.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
-    async fn create_intent(&self, booking: &crate::domain::booking::Booking, idempotency_key: &str) -> Result<PaymentIntent, AppError>;
+    async fn create_intent(
+        &self,
+        booking: &crate::domain::booking::Booking,
+        idempotency_key: &str,
+    ) -> Result<PaymentIntent, AppError>;
     async fn get_intent(&self, id: &str) -> Result<PaymentIntent, AppError>;
-    async fn refund(&self, intent_id: &str, amount: i64, booking_id: &str, idempotency_key: &str) -> Result<Refund, AppError>;
+    async fn refund(
+        &self,
+        intent_id: &str,
+        amount: i64,
+        booking_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Refund, AppError>;
     /// What the browser needs to confirm the payment with Stripe.js.
     async fn publishable_key(&self) -> Result<String, AppError>;
 }
@@ -287,14 +345,32 @@ pub trait IntentIndex: Send + Sync {
 pub trait PhotoStore: Send + Sync {
     /// Stores a pending photo unless the listing already has `max` (409 `too_many_photos`).
     async fn add_photo(&self, photo: &crate::domain::photo::Photo, max: u32) -> Result<(), AppError>;
-    async fn get_photo(&self, listing: &ListingId, id: &crate::domain::photo::PhotoId) -> Result<Option<crate::domain::photo::Photo>, AppError>;
+    async fn get_photo(
+        &self,
+        listing: &ListingId,
+        id: &crate::domain::photo::PhotoId,
+    ) -> Result<Option<crate::domain::photo::Photo>, AppError>;
     /// Every photo of the listing, by position then age; and the cover's id.
-    async fn photos_of(&self, listing: &ListingId) -> Result<(Vec<crate::domain::photo::Photo>, Option<String>), AppError>;
+    async fn photos_of(
+        &self,
+        listing: &ListingId,
+    ) -> Result<(Vec<crate::domain::photo::Photo>, Option<String>), AppError>;
     /// Removes the record (and its place in the count); `false` if it was already gone.
     async fn remove_photo(&self, listing: &ListingId, id: &crate::domain::photo::PhotoId) -> Result<bool, AppError>;
-    async fn set_position(&self, listing: &ListingId, id: &crate::domain::photo::PhotoId, position: u32, now: DateTime<Utc>) -> Result<(), AppError>;
+    async fn set_position(
+        &self,
+        listing: &ListingId,
+        id: &crate::domain::photo::PhotoId,
+        position: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError>;
     /// Makes `id` the cover, or clears the cover if it is `id` and `cover` is false.
-    async fn set_cover(&self, listing: &ListingId, id: &crate::domain::photo::PhotoId, cover: bool) -> Result<(), AppError>;
+    async fn set_cover(
+        &self,
+        listing: &ListingId,
+        id: &crate::domain::photo::PhotoId,
+        cover: bool,
+    ) -> Result<(), AppError>;
     /// `pending_upload` -> `ready` or `rejected`, only from `pending_upload`: a duplicate or
     /// late event never moves a finished photo. `Duplicate` when it was not pending (or gone).
     async fn finish_photo(&self, finished: &crate::domain::photo::Photo) -> Result<Recorded, AppError>;
@@ -312,7 +388,14 @@ pub struct PresignedUpload {
 #[async_trait]
 pub trait UploadUrls: Send + Sync {
     /// A PUT URL for `key` that only accepts exactly `content_type` and `size_bytes`.
-    async fn presign_put(&self, key: &str, content_type: &str, size_bytes: u64, valid_for: std::time::Duration, now: DateTime<Utc>) -> Result<PresignedUpload, AppError>;
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size_bytes: u64,
+        valid_for: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<PresignedUpload, AppError>;
 }
 
 /// The objects behind photos.

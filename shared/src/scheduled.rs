@@ -24,7 +24,9 @@ where
     serve(&move |event| -> RunFuture<'a> { Box::pin(handler(event)) }).await
 }
 
-fn serve<'h, 'a: 'h>(handler: &'h (dyn Fn(serde_json::Value) -> RunFuture<'a> + Sync + 'a)) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
+fn serve<'h, 'a: 'h>(
+    handler: &'h (dyn Fn(serde_json::Value) -> RunFuture<'a> + Sync + 'a),
+) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
     Box::pin(lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         let span = crate::telemetry::invocation_span(&event.context);
         async move {
@@ -41,7 +43,11 @@ fn serve<'h, 'a: 'h>(handler: &'h (dyn Fn(serde_json::Value) -> RunFuture<'a> + 
 
 /// The instant a run works at: the event's `now` (RFC 3339) where the stage allows setting
 /// the clock (tests, local runs; never prod), else the wall clock.
-pub fn run_time(event: &serde_json::Value, clock: &impl Clock, allow_override: bool) -> Result<DateTime<Utc>, AppError> {
+pub fn run_time(
+    event: &serde_json::Value,
+    clock: &impl Clock,
+    allow_override: bool,
+) -> Result<DateTime<Utc>, AppError> {
     match event.get("now").and_then(|v| v.as_str()) {
         Some(raw) if allow_override => DateTime::parse_from_rfc3339(raw)
             .map(|t| t.with_timezone(&Utc))

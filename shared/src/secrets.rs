@@ -52,8 +52,8 @@ impl<S: SecretSource> SecretCache<S> {
     /// A JSON secret's field, e.g. `{"secret_key": "...", "publishable_key": "..."}`.
     pub async fn get_json_field(&self, id: &str, field: &str) -> Result<Arc<str>, AppError> {
         let raw = self.get(id).await?;
-        let parsed: serde_json::Value = serde_json::from_str(&raw)
-            .map_err(|_| AppError::internal(format!("secret {id} is not JSON")))?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(&raw).map_err(|_| AppError::internal(format!("secret {id} is not JSON")))?;
         parsed
             .get(field)
             .and_then(|v| v.as_str())

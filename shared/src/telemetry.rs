@@ -7,9 +7,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::{Level, Span};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::filter::Targets;
 
 static COLD_START: AtomicBool = AtomicBool::new(true);
 
@@ -84,7 +84,11 @@ mod tests {
         let f = log_filter("FATAL");
         assert!(f.would_enable("shared", &Level::ERROR) && !f.would_enable("shared", &Level::WARN));
         let f = log_filter("shared=debug");
-        assert!(f.would_enable("shared::http", &Level::DEBUG) && f.would_enable("get_me", &Level::INFO) && !f.would_enable("get_me", &Level::DEBUG));
+        assert!(
+            f.would_enable("shared::http", &Level::DEBUG)
+                && f.would_enable("get_me", &Level::INFO)
+                && !f.would_enable("get_me", &Level::DEBUG)
+        );
         let f = log_filter("shared=loud");
         assert!(f.would_enable("shared", &Level::INFO) && !f.would_enable("shared", &Level::DEBUG));
     }

@@ -11,18 +11,18 @@ use chrono::NaiveDate;
 
 use crate::cursor::LastKey;
 use crate::domain::booking::{Booking, BookingId, BookingStatus, DateRange, Party};
-use crate::domain::notification::Notification;
 use crate::domain::events::DomainEvent;
 use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
+use crate::domain::notification::Notification;
 use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
-use crate::identity::Caller;
 use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::domain::Clock;
 use crate::error::AppError;
+use crate::identity::Caller;
 use crate::ports::{
-    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, EventPublisher, IdempotencyKey,
-    ListingReader, ListingRenters, ListingSearch, ListingWriter, NotificationStore, OwnerListings, Page, ProfileStore, ProfileUpdater, Recorded,
-    ViewerIdentity,
+    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, EventPublisher,
+    IdempotencyKey, ListingReader, ListingRenters, ListingSearch, ListingWriter, NotificationStore, OwnerListings,
+    Page, ProfileStore, ProfileUpdater, Recorded, ViewerIdentity,
 };
 
 #[derive(Default)]
@@ -143,8 +143,16 @@ impl crate::ports::ListingPhotoReader for MemoryStore {
         let count = lock(&self.photos).iter().filter(|p| &p.listing_id == id).count();
         Ok(Some((listing, u32::try_from(count).map_err(AppError::internal)?)))
     }
-    async fn listing_with_photo(&self, id: &ListingId, photo: &crate::domain::photo::PhotoId) -> Result<Option<crate::ports::ListingPhoto>, AppError> {
-        let Some(crate::ports::ListingDetail { listing, photos, cover }) = crate::ports::ListingDetailReader::listing_detail(self, id).await? else { return Ok(None) };
+    async fn listing_with_photo(
+        &self,
+        id: &ListingId,
+        photo: &crate::domain::photo::PhotoId,
+    ) -> Result<Option<crate::ports::ListingPhoto>, AppError> {
+        let Some(crate::ports::ListingDetail { listing, photos, cover }) =
+            crate::ports::ListingDetailReader::listing_detail(self, id).await?
+        else {
+            return Ok(None);
+        };
         Ok(Some(crate::ports::ListingPhoto { listing, photo: photos.into_iter().find(|p| &p.id == photo), cover }))
     }
 }
@@ -170,21 +178,38 @@ impl ListingWriter for MemoryStore {
 /// Pages of `sorted` after the item whose key is `start` (keys are `{"SK": sort key}`).
 fn page_of<T: Clone>(sorted: Vec<(String, T)>, limit: u32, start: Option<LastKey>) -> Page<T> {
     let after = start.and_then(|k| k.get("SK").cloned());
-    let rest: Vec<(String, T)> = sorted.into_iter().skip_while(|(k, _)| after.as_ref().is_some_and(|a| k != a)).skip(usize::from(after.is_some())).collect();
+    let rest: Vec<(String, T)> = sorted
+        .into_iter()
+        .skip_while(|(k, _)| after.as_ref().is_some_and(|a| k != a))
+        .skip(usize::from(after.is_some()))
+        .collect();
     let more = rest.len() > limit as usize;
     let items: Vec<(String, T)> = rest.into_iter().take(limit as usize).collect();
     let last_key = if more { items.last().map(|(k, _)| LastKey::from([("SK".to_owned(), k.clone())])) } else { None };
-    Page { items_read: items.len() as i32, bytes_read: 0, items: items.into_iter().map(|(_, v)| v).collect(), last_key, capacity_units: 0.0 }
+    Page {
+        items_read: items.len() as i32,
+        bytes_read: 0,
+        items: items.into_iter().map(|(_, v)| v).collect(),
+        last_key,
+        capacity_units: 0.0,
+    }
 }
 
 #[async_trait]
 impl ListingSearch for MemoryStore {
-    async fn search(&self, query: &IndexQuery, limit: u32, start: Option<LastKey>) -> Result<Page<ListingSummary>, AppError> {
+    async fn search(
+        &self,
+        query: &IndexQuery,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<ListingSummary>, AppError> {
         let listings = lock(&self.listings);
         let mut hits: Vec<(String, ListingSummary)> = listings
             .values()
             .flat_map(|l| entry_keys(l).into_iter().map(move |(pk, sk)| (pk, sk, l)))
-            .filter(|(pk, sk, _)| *pk == query.partition && query.range.as_ref().is_none_or(|(lo, hi)| sk >= lo && sk <= hi))
+            .filter(|(pk, sk, _)| {
+                *pk == query.partition && query.range.as_ref().is_none_or(|(lo, hi)| sk >= lo && sk <= hi)
+            })
             .map(|(_, sk, l)| (sk, ListingSummary::from(l)))
             .collect();
         hits.sort_by(|a, b| a.0.cmp(&b.0));
@@ -197,7 +222,12 @@ impl ListingSearch for MemoryStore {
 
 #[async_trait]
 impl OwnerListings for MemoryStore {
-    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<OwnedListingSummary>, AppError> {
+    async fn owner_listings(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<OwnedListingSummary>, AppError> {
         let mut mine: Vec<(String, OwnedListingSummary)> = lock(&self.listings)
             .values()
             .filter(|l| &l.owner_id == owner)
@@ -233,7 +263,11 @@ impl BookingReader for MemoryStore {
 
 #[async_trait]
 impl BookingWriter for MemoryStore {
-    async fn create_booking(&self, booking: &Booking, idempotency: Option<&IdempotencyKey>) -> Result<Created<Booking>, AppError> {
+    async fn create_booking(
+        &self,
+        booking: &Booking,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Created<Booking>, AppError> {
         let mut idem = lock(&self.idempotency);
         if let Some(k) = idempotency {
             if let Some((fingerprint, id)) = idem.get(&(k.scope.clone(), k.key.clone())) {
@@ -302,7 +336,14 @@ impl Calendar for MemoryStore {
 
 #[async_trait]
 impl BookingLists for MemoryStore {
-    async fn bookings_of(&self, party: Party, user: &UserId, status: Option<BookingStatus>, limit: u32, start: Option<LastKey>) -> Result<Page<Booking>, AppError> {
+    async fn bookings_of(
+        &self,
+        party: Party,
+        user: &UserId,
+        status: Option<BookingStatus>,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<Booking>, AppError> {
         let mut mine: Vec<(String, Booking)> = lock(&self.bookings)
             .values()
             .filter(|b| match party {
@@ -324,7 +365,9 @@ impl DueBookings for MemoryStore {
         let bookings = lock(&self.bookings);
         for b in bookings.values() {
             let is_due = match what {
-                Due::HoldExpiry => matches!(b.status, BookingStatus::Requested | BookingStatus::PendingPayment) && b.hold_lapsed(now),
+                Due::HoldExpiry => {
+                    matches!(b.status, BookingStatus::Requested | BookingStatus::PendingPayment) && b.hold_lapsed(now)
+                }
                 Due::Completion => b.status == BookingStatus::Confirmed && b.end_date <= now.date_naive(),
             };
             if is_due {
@@ -345,8 +388,17 @@ impl NotificationStore for MemoryStore {
         all.push(n.clone());
         Ok(Recorded::New)
     }
-    async fn notifications_of(&self, user: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<Notification>, AppError> {
-        let mut mine: Vec<(String, Notification)> = lock(&self.notifications).iter().filter(|n| &n.user_id == user).map(|n| (n.id.clone(), n.clone())).collect();
+    async fn notifications_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<Notification>, AppError> {
+        let mut mine: Vec<(String, Notification)> = lock(&self.notifications)
+            .iter()
+            .filter(|n| &n.user_id == user)
+            .map(|n| (n.id.clone(), n.clone()))
+            .collect();
         mine.sort_by(|a, b| b.0.cmp(&a.0));
         Ok(page_of(mine, limit, start))
     }
@@ -391,7 +443,13 @@ impl crate::ports::PaymentGateway for FakeGateway {
     async fn get_intent(&self, id: &str) -> Result<crate::ports::PaymentIntent, AppError> {
         lock(&self.intents).iter().find(|i| i.id == id).cloned().ok_or(AppError::NotFound("payment intent"))
     }
-    async fn refund(&self, intent_id: &str, amount: i64, _booking: &str, key: &str) -> Result<crate::ports::Refund, AppError> {
+    async fn refund(
+        &self,
+        intent_id: &str,
+        amount: i64,
+        _booking: &str,
+        key: &str,
+    ) -> Result<crate::ports::Refund, AppError> {
         let mut refunds = lock(&self.refunds);
         if !refunds.iter().any(|(_, _, k)| k == key) {
             refunds.push((intent_id.to_owned(), amount, key.to_owned()));
@@ -409,7 +467,10 @@ impl crate::ports::IntentIndex for MemoryStore {
         Ok(())
     }
     async fn booking_for_intent(&self, intent_id: &str) -> Result<Option<BookingId>, AppError> {
-        Ok(lock(&self.bookings).values().find(|b| b.payment.intent_id.as_deref() == Some(intent_id)).map(|b| b.id.clone()))
+        Ok(lock(&self.bookings)
+            .values()
+            .find(|b| b.payment.intent_id.as_deref() == Some(intent_id))
+            .map(|b| b.id.clone()))
     }
 }
 
@@ -423,10 +484,17 @@ impl crate::ports::PhotoStore for MemoryStore {
         photos.push(photo.clone());
         Ok(())
     }
-    async fn get_photo(&self, listing: &ListingId, id: &crate::domain::photo::PhotoId) -> Result<Option<crate::domain::photo::Photo>, AppError> {
+    async fn get_photo(
+        &self,
+        listing: &ListingId,
+        id: &crate::domain::photo::PhotoId,
+    ) -> Result<Option<crate::domain::photo::Photo>, AppError> {
         Ok(lock(&self.photos).iter().find(|p| &p.listing_id == listing && &p.id == id).cloned())
     }
-    async fn photos_of(&self, listing: &ListingId) -> Result<(Vec<crate::domain::photo::Photo>, Option<String>), AppError> {
+    async fn photos_of(
+        &self,
+        listing: &ListingId,
+    ) -> Result<(Vec<crate::domain::photo::Photo>, Option<String>), AppError> {
         let mut mine: Vec<_> = lock(&self.photos).iter().filter(|p| &p.listing_id == listing).cloned().collect();
         mine.sort_by_key(|p| (p.position, p.created_at));
         Ok((mine, None))
@@ -437,13 +505,25 @@ impl crate::ports::PhotoStore for MemoryStore {
         photos.retain(|p| !(&p.listing_id == listing && &p.id == id));
         Ok(photos.len() < before)
     }
-    async fn set_position(&self, listing: &ListingId, id: &crate::domain::photo::PhotoId, position: u32, _now: DateTime<Utc>) -> Result<(), AppError> {
+    async fn set_position(
+        &self,
+        listing: &ListingId,
+        id: &crate::domain::photo::PhotoId,
+        position: u32,
+        _now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
         let mut photos = lock(&self.photos);
-        let p = photos.iter_mut().find(|p| &p.listing_id == listing && &p.id == id).ok_or(AppError::NotFound("photo"))?;
+        let p =
+            photos.iter_mut().find(|p| &p.listing_id == listing && &p.id == id).ok_or(AppError::NotFound("photo"))?;
         p.position = position;
         Ok(())
     }
-    async fn set_cover(&self, _listing: &ListingId, _id: &crate::domain::photo::PhotoId, _cover: bool) -> Result<(), AppError> {
+    async fn set_cover(
+        &self,
+        _listing: &ListingId,
+        _id: &crate::domain::photo::PhotoId,
+        _cover: bool,
+    ) -> Result<(), AppError> {
         Ok(())
     }
     async fn finish_photo(&self, finished: &crate::domain::photo::Photo) -> Result<Recorded, AppError> {

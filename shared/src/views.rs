@@ -72,7 +72,16 @@ impl PhotoView {
             renditions: p
                 .renditions
                 .iter()
-                .map(|r| (r.name.clone(), RenditionView { url: format!("{}/{}", media_base_url.trim_end_matches('/'), r.key), width: r.width, height: r.height }))
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        RenditionView {
+                            url: format!("{}/{}", media_base_url.trim_end_matches('/'), r.key),
+                            width: r.width,
+                            height: r.height,
+                        },
+                    )
+                })
                 .collect(),
             created_at: p.created_at,
         }

@@ -14,7 +14,12 @@ use process_photo::pipeline;
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
@@ -23,7 +28,11 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("corpus folder")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| ["jpg", "jpeg", "png", "webp"].contains(&e.to_ascii_lowercase().as_str())))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| ["jpg", "jpeg", "png", "webp"].contains(&e.to_ascii_lowercase().as_str()))
+        })
         .collect();
     out.sort();
     out
@@ -83,17 +92,34 @@ fn run(args: &[String]) {
         "phasesMs": {"decode": phases.decode_ms, "resize": phases.resize_ms, "encode": phases.encode_ms},
         "perFormat": per_format.iter().map(|(f, (ms, mp, n))| (f.to_string(), serde_json::json!({"files": n, "ms": ms, "mp": mp, "msPerMP": ms / mp}))).collect::<BTreeMap<_, _>>(),
     });
-    println!("PHASES decode {:.0} ms, resize {:.0} ms, encode {:.0} ms", phases.decode_ms, phases.resize_ms, phases.encode_ms);
-    println!("TOTAL {:.3} s | {ok} ok | {:.2} images/s | {mp:.1} MP in | {:.1} ms/MP | maxRSS {:.0} MiB", total_ms / 1000.0, summary["imagesPerSec"].as_f64().unwrap_or(0.0), total_ms / mp, peak_rss_mib());
+    println!(
+        "PHASES decode {:.0} ms, resize {:.0} ms, encode {:.0} ms",
+        phases.decode_ms, phases.resize_ms, phases.encode_ms
+    );
+    println!(
+        "TOTAL {:.3} s | {ok} ok | {:.2} images/s | {mp:.1} MP in | {:.1} ms/MP | maxRSS {:.0} MiB",
+        total_ms / 1000.0,
+        summary["imagesPerSec"].as_f64().unwrap_or(0.0),
+        total_ms / mp,
+        peak_rss_mib()
+    );
     if let Some(path) = json {
-        std::fs::write(path, serde_json::to_vec_pretty(&serde_json::json!({"summary": summary, "results": results})).expect("json")).expect("write json");
+        std::fs::write(
+            path,
+            serde_json::to_vec_pretty(&serde_json::json!({"summary": summary, "results": results})).expect("json"),
+        )
+        .expect("write json");
     }
 }
 
 /// Mean SSIM over 8x8 blocks of luma (the classic constants), after scaling `b` to `a`'s size
 /// if the two tools rounded a dimension differently.
 fn ssim(a: &image::GrayImage, b: &image::GrayImage) -> f64 {
-    let b = if a.dimensions() == b.dimensions() { b.clone() } else { image::imageops::resize(b, a.width(), a.height(), image::imageops::FilterType::Triangle) };
+    let b = if a.dimensions() == b.dimensions() {
+        b.clone()
+    } else {
+        image::imageops::resize(b, a.width(), a.height(), image::imageops::FilterType::Triangle)
+    };
     let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
     let (mut sum, mut n) = (0.0, 0);
     for by in (0..a.height().saturating_sub(7)).step_by(8) {
@@ -131,7 +157,11 @@ fn ssim(a: &image::GrayImage, b: &image::GrayImage) -> f64 {
 fn compare(args: &[String]) {
     let (ours, theirs) = (PathBuf::from(&args[0]), PathBuf::from(&args[1]));
     let mut scores: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut names: Vec<_> = std::fs::read_dir(&ours).expect("ours").filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&ours)
+        .expect("ours")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     for name in names {
         let other = theirs.join(&name);

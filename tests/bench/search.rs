@@ -8,8 +8,8 @@
 use std::time::Instant;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, PutRequest,
-    ScalarAttributeType, WriteRequest,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    PutRequest, ScalarAttributeType, WriteRequest,
 };
 use chrono::{Duration, TimeZone, Utc};
 use shared::adapters::dynamodb::DynamoTable;
@@ -20,10 +20,19 @@ use shared::domain::user::UserId;
 use shared::ports::ListingSearch;
 
 const TABLE: &str = "bench-search";
-const CATEGORIES: [&str; 11] = ["tools", "electronics", "cameras", "vehicles", "bikes", "outdoor", "sports", "party", "music", "home", "other"];
+const CATEGORIES: [&str; 11] =
+    ["tools", "electronics", "cameras", "vehicles", "bikes", "outdoor", "sports", "party", "music", "home", "other"];
 const PLACES: [(&str, &str); 10] = [
-    ("DE", "Berlin"), ("DE", "Hamburg"), ("DE", "Munich"), ("NL", "Amsterdam"), ("NL", "Utrecht"),
-    ("FR", "Paris"), ("FR", "Lyon"), ("ES", "Madrid"), ("IT", "Rome"), ("PL", "Warsaw"),
+    ("DE", "Berlin"),
+    ("DE", "Hamburg"),
+    ("DE", "Munich"),
+    ("NL", "Amsterdam"),
+    ("NL", "Utrecht"),
+    ("FR", "Paris"),
+    ("FR", "Lyon"),
+    ("ES", "Madrid"),
+    ("IT", "Rome"),
+    ("PL", "Warsaw"),
 ];
 const PAGES: usize = 5;
 const LIMIT: u32 = 20;
@@ -43,14 +52,24 @@ fn listing(i: usize) -> Listing {
         "status": if (h >> 40) % 10 == 0 { "draft" } else { "active" },
     });
     let owner = UserId::parse(&format!("bench-owner-{}", (h >> 28) % 200)).expect("bench owner id");
-    let created = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default() + Duration::seconds(i as i64 * 7);
-    Listing::create(serde_json::from_value(request).expect("bench request"), owner, created).expect("valid bench listing")
+    let created =
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default() + Duration::seconds(i as i64 * 7);
+    Listing::create(serde_json::from_value(request).expect("bench request"), owner, created)
+        .expect("valid bench listing")
 }
 
 async fn create_table(client: &aws_sdk_dynamodb::Client) {
     let _ = client.delete_table().table_name(TABLE).send().await;
-    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
-    let attr = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("attr");
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key")
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attr")
+    };
     client
         .create_table()
         .table_name(TABLE)
@@ -84,7 +103,16 @@ async fn seed(client: &aws_sdk_dynamodb::Client, from: usize, to: usize) -> usiz
     let count = items.len();
     let batches: Vec<Vec<WriteRequest>> = items
         .chunks(25)
-        .map(|chunk| chunk.iter().map(|item| WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item.clone())).build().expect("put")).build()).collect())
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|item| {
+                    WriteRequest::builder()
+                        .put_request(PutRequest::builder().set_item(Some(item.clone())).build().expect("put"))
+                        .build()
+                })
+                .collect()
+        })
         .collect();
     let mut tasks = tokio::task::JoinSet::new();
     for batch in batches {
@@ -135,7 +163,13 @@ async fn measure(store: &DynamoTable, params: &[(&str, &str)]) -> Cost {
         }
     }
     let n = f64::from(pages);
-    Cost { items_per_page: items as f64 / n, max_items, rcu_per_page: rcu / n, moto_capacity: moto / n, ms_per_page: started.elapsed().as_secs_f64() * 1000.0 / n }
+    Cost {
+        items_per_page: items as f64 / n,
+        max_items,
+        rcu_per_page: rcu / n,
+        moto_capacity: moto / n,
+        ms_per_page: started.elapsed().as_secs_f64() * 1000.0 / n,
+    }
 }
 
 #[tokio::main]
@@ -156,7 +190,10 @@ async fn main() {
         ("category + country + city", vec![("category", "cameras"), ("country", "FR"), ("city", "Paris")]),
         ("owner_id", vec![("owner_id", "bench-owner-7")]),
         ("price_asc EUR", vec![("currency", "EUR"), ("sort", "price_asc")]),
-        ("price_desc USD 50-150.00", vec![("currency", "USD"), ("sort", "price_desc"), ("min_price", "5000"), ("max_price", "15000")]),
+        (
+            "price_desc USD 50-150.00",
+            vec![("currency", "USD"), ("sort", "price_desc"), ("min_price", "5000"), ("max_price", "15000")],
+        ),
         ("category + price_asc EUR", vec![("category", "tools"), ("currency", "EUR"), ("sort", "price_asc")]),
     ];
 
@@ -165,7 +202,11 @@ async fn main() {
     for &size in &sizes {
         let started = Instant::now();
         let items = seed(&client, seeded, size).await;
-        eprintln!("seeded {} listings ({items} items) in {:.1} s; table now {size} listings", size - seeded, started.elapsed().as_secs_f64());
+        eprintln!(
+            "seeded {} listings ({items} items) in {:.1} s; table now {size} listings",
+            size - seeded,
+            started.elapsed().as_secs_f64()
+        );
         seeded = size;
         let mut costs = Vec::new();
         for (_, params) in &cases {
@@ -190,7 +231,21 @@ async fn main() {
         }
         println!("{row}");
     }
-    println!("\nmoto's reported ConsumedCapacity per page (a constant in moto, shown for completeness): {}", results.iter().map(|(s, c)| format!("@{s}: {:.1}", c.iter().map(|x| x.moto_capacity).sum::<f64>() / c.len() as f64)).collect::<Vec<_>>().join(", "));
-    println!("moto wall time per page (moto's speed, not DynamoDB's): {}", results.iter().map(|(s, c)| format!("@{s}: {:.1} ms", c.iter().map(|x| x.ms_per_page).sum::<f64>() / c.len() as f64)).collect::<Vec<_>>().join(", "));
+    println!(
+        "\nmoto's reported ConsumedCapacity per page (a constant in moto, shown for completeness): {}",
+        results
+            .iter()
+            .map(|(s, c)| format!("@{s}: {:.1}", c.iter().map(|x| x.moto_capacity).sum::<f64>() / c.len() as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "moto wall time per page (moto's speed, not DynamoDB's): {}",
+        results
+            .iter()
+            .map(|(s, c)| format!("@{s}: {:.1} ms", c.iter().map(|x| x.ms_per_page).sum::<f64>() / c.len() as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let _ = client.delete_table().table_name(TABLE).send().await;
 }

@@ -15,7 +15,9 @@ pub struct Env {
 }
 
 fn required(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: integration tests run against the local stack; use scripts/test"))
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: integration tests run against the local stack; use scripts/test")
+    })
 }
 
 /// The shared stack started by scripts/test.
@@ -24,7 +26,11 @@ pub fn env() -> &'static Env {
     ENV.get_or_init(|| {
         let path = required("RENTAL_STACK_RESOURCES");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-        Env { api: required("RENTAL_API_URL"), aws_endpoint: required("AWS_ENDPOINT_URL"), resources: serde_json::from_str(&text).expect("resources JSON") }
+        Env {
+            api: required("RENTAL_API_URL"),
+            aws_endpoint: required("AWS_ENDPOINT_URL"),
+            resources: serde_json::from_str(&text).expect("resources JSON"),
+        }
     })
 }
 
@@ -35,11 +41,17 @@ impl Env {
 
     /// What `Ref` returns for a logical resource id (queue URL, table name, bucket name...).
     pub fn reference(&self, logical: &str) -> String {
-        self.resources["resources"][logical]["ref"].as_str().unwrap_or_else(|| panic!("no resource {logical}")).to_owned()
+        self.resources["resources"][logical]["ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no resource {logical}"))
+            .to_owned()
     }
 
     pub fn attribute(&self, logical: &str, attribute: &str) -> String {
-        self.resources["resources"][logical]["attributes"][attribute].as_str().unwrap_or_else(|| panic!("no {logical}.{attribute}")).to_owned()
+        self.resources["resources"][logical]["attributes"][attribute]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {logical}.{attribute}"))
+            .to_owned()
     }
 }
 
@@ -115,10 +127,21 @@ impl PrivateRunner {
         let child = tokio::process::Command::new(required("LOCAL_RUNNER_BIN"))
             .args(["--template", template, "--bin-dir", &format!("{root}/target/debug")])
             .args(["--dev-secrets", &format!("{root}/local-runner/dev-secrets.json")])
-            .args(["--aws-endpoint", env().aws_endpoint.as_str(), "--port", &port.to_string(), "--stack-name", stack.as_str()])
+            .args([
+                "--aws-endpoint",
+                env().aws_endpoint.as_str(),
+                "--port",
+                &port.to_string(),
+                "--stack-name",
+                stack.as_str(),
+            ])
             .args(["--resources-out", &resources_path])
             // Never api.stripe.com from a test: the scripts' localstripe, when there is one.
-            .args(std::env::var("LOCALSTRIPE_URL").map(|u| vec!["--param".to_owned(), format!("StripeApiBase={u}")]).unwrap_or_default())
+            .args(
+                std::env::var("LOCALSTRIPE_URL")
+                    .map(|u| vec!["--param".to_owned(), format!("StripeApiBase={u}")])
+                    .unwrap_or_default(),
+            )
             // Renditions are served by the runner's CloudFront stand-in.
             .args(["--param".to_owned(), format!("MediaBaseUrl=http://127.0.0.1:{port}/_local/cdn")])
             .args(extra)
@@ -137,6 +160,9 @@ impl PrivateRunner {
     }
 
     pub fn reference(&self, logical: &str) -> String {
-        self.resources["resources"][logical]["ref"].as_str().unwrap_or_else(|| panic!("no resource {logical}")).to_owned()
+        self.resources["resources"][logical]["ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no resource {logical}"))
+            .to_owned()
     }
 }

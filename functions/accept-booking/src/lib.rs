@@ -5,8 +5,8 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::{BookingId, Transition};
-use shared::http::{json, path_param};
 use shared::domain::Clock;
+use shared::http::{json, path_param};
 use shared::identity::Caller;
 use shared::ports::{BookingReader, BookingWriter, EventPublisher};
 use shared::AppError;
@@ -25,6 +25,14 @@ where
 {
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
-    let booking = shared::bookings::owner_move(&deps.store, &deps.events, &caller.user_id, &id, Transition::Accept, deps.clock.now()).await?;
+    let booking = shared::bookings::owner_move(
+        &deps.store,
+        &deps.events,
+        &caller.user_id,
+        &id,
+        Transition::Accept,
+        deps.clock.now(),
+    )
+    .await?;
     json(200, &booking)
 }

@@ -49,7 +49,8 @@ mod tests {
     const OWNER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
 
     fn request(id: &str, sub: &str) -> Request {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/archive-listing.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/archive-listing.json")).unwrap();
         v["pathParameters"]["id"] = serde_json::json!(id);
         v["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = serde_json::json!(sub);
         lambda_http::request::from_str(&v.to_string()).unwrap()
@@ -57,10 +58,14 @@ mod tests {
 
     #[tokio::test]
     async fn archives_once_owner_only() {
-        let deps = Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() };
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let deps =
+            Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() };
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
-        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse(OWNER).unwrap(), deps.clock.now()).unwrap();
+        let listing =
+            Listing::create(serde_json::from_value(body).unwrap(), UserId::parse(OWNER).unwrap(), deps.clock.now())
+                .unwrap();
         deps.store.create_listing(&listing).await.unwrap();
 
         assert_eq!(handle(request(listing.id.as_str(), "stranger"), &deps).await.unwrap_err().status(), 404);

@@ -24,7 +24,8 @@ where
     let caller = Caller::from_request(&req)?;
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let body = json_body::<RangeRequest>(&req)?;
-    let (listing, range) = shared::bookings::owner_range(&deps.store, &caller, &id, &body, deps.clock.now().date_naive()).await?;
+    let (listing, range) =
+        shared::bookings::owner_range(&deps.store, &caller, &id, &body, deps.clock.now().date_naive()).await?;
     deps.store.block_days(&listing.id, &range).await?;
     tracing::info!(listing_id = %listing.id, days = range.days(), "calendar changed: block_days");
     empty(204)

@@ -6,6 +6,9 @@ use shared::domain::SystemClock;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
-    let deps = block_dates::Deps { store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?), clock: SystemClock };
+    let deps = block_dates::Deps {
+        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
+        clock: SystemClock,
+    };
     shared::http::run(&|req| block_dates::handle(req, &deps)).await
 }

@@ -41,24 +41,35 @@ where
     // The state machine decides first; money only moves for a cancellation it allows.
     booking.status.after(Transition::Cancel)?;
     let refund = match (booking.status, booking.payment.status, &booking.payment.intent_id) {
-        (BookingStatus::Confirmed, PaymentStatus::Succeeded, Some(intent)) if booking.payment.refund_status == RefundStatus::None => {
+        (BookingStatus::Confirmed, PaymentStatus::Succeeded, Some(intent))
+            if booking.payment.refund_status == RefundStatus::None =>
+        {
             let plan = refund_for_cancellation(&booking, party, now);
-            let refund = deps.gateway.refund(intent, plan.total(), id.as_str(), &shared::payments::refund_key(&id)).await?;
+            let refund =
+                deps.gateway.refund(intent, plan.total(), id.as_str(), &shared::payments::refund_key(&id)).await?;
             tracing::info!(booking_id = %id, refund_id = %refund.id, amount = plan.total(), "cancellation refunded");
             shared::metrics::count("Refunds", &[("Reason", "cancellation")]);
             Some((plan.total(), refund.id))
         }
         _ => None,
     };
-    let booking = shared::bookings::move_booking(&deps.store, &deps.events, &id, Transition::Cancel, now, Some(&caller.user_id), |b| {
-        b.cancelled_by = Some(party);
-        b.cancel_reason = Some(reason.clone());
-        if let Some((amount, refund_id)) = &refund {
-            b.payment.refund_status = RefundStatus::Requested;
-            b.payment.refund_amount = *amount;
-            b.payment.refund_id = Some(refund_id.clone());
-        }
-    })
+    let booking = shared::bookings::move_booking(
+        &deps.store,
+        &deps.events,
+        &id,
+        Transition::Cancel,
+        now,
+        Some(&caller.user_id),
+        |b| {
+            b.cancelled_by = Some(party);
+            b.cancel_reason = Some(reason.clone());
+            if let Some((amount, refund_id)) = &refund {
+                b.payment.refund_status = RefundStatus::Requested;
+                b.payment.refund_amount = *amount;
+                b.payment.refund_id = Some(refund_id.clone());
+            }
+        },
+    )
     .await?;
     json(200, &booking)
 }
@@ -75,11 +86,27 @@ mod tests {
 
     #[tokio::test]
     async fn cancelling_a_paid_booking_refunds_per_policy_once() {
-        let deps = Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), gateway: FakeGateway::default(), clock: FixedClock::default() };
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let deps = Deps {
+            store: MemoryStore::default(),
+            events: RecordingPublisher::default(),
+            gateway: FakeGateway::default(),
+            clock: FixedClock::default(),
+        };
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
-        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now()).unwrap();
-        let booking = Booking::request(&listing, UserId::parse(RENTER).unwrap(), DateRange::parse("2026-12-01", "2026-12-04").unwrap(), None, deps.clock.now(), 1_000).unwrap();
+        let listing =
+            Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now())
+                .unwrap();
+        let booking = Booking::request(
+            &listing,
+            UserId::parse(RENTER).unwrap(),
+            DateRange::parse("2026-12-01", "2026-12-04").unwrap(),
+            None,
+            deps.clock.now(),
+            1_000,
+        )
+        .unwrap();
         deps.store.create_booking(&booking, None).await.unwrap();
         {
             let mut all = deps.store.bookings.lock().unwrap();
@@ -88,14 +115,21 @@ mod tests {
             b.payment.status = PaymentStatus::Succeeded;
             b.payment.intent_id = Some("pi_9".into());
         }
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/cancel-booking.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/cancel-booking.json")).unwrap();
         v["pathParameters"]["id"] = serde_json::json!(booking.id.as_str());
         let resp = handle(lambda_http::request::from_str(&v.to_string()).unwrap(), &deps).await.unwrap();
         assert_eq!(resp.status(), 200);
         // Renter, more than 48 h ahead: everything back (3 x 12.00 + 10% + 50.00 deposit).
-        assert_eq!(*deps.gateway.refunds.lock().unwrap(), vec![("pi_9".to_owned(), 3600 + 360 + 5000, format!("refund-{}", booking.id))]);
+        assert_eq!(
+            *deps.gateway.refunds.lock().unwrap(),
+            vec![("pi_9".to_owned(), 3600 + 360 + 5000, format!("refund-{}", booking.id))]
+        );
         let stored = deps.store.bookings.lock().unwrap()[&booking.id].clone();
-        assert_eq!((stored.status, stored.payment.refund_status, stored.payment.refund_amount), (BookingStatus::Cancelled, RefundStatus::Requested, 8960));
+        assert_eq!(
+            (stored.status, stored.payment.refund_status, stored.payment.refund_amount),
+            (BookingStatus::Cancelled, RefundStatus::Requested, 8960)
+        );
         let again = handle(lambda_http::request::from_str(&v.to_string()).unwrap(), &deps).await.unwrap_err();
         assert_eq!(again.code(), "booking_is_cancelled");
         assert_eq!(deps.gateway.refunds.lock().unwrap().len(), 1);

@@ -21,7 +21,8 @@ where
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
-    let (due, moved, skipped) = shared::bookings::run_due(&deps.store, &deps.events, Due::Completion, Transition::Complete, now, 100).await?;
+    let (due, moved, skipped) =
+        shared::bookings::run_due(&deps.store, &deps.events, Due::Completion, Transition::Complete, now, 100).await?;
     tracing::info!(due, completed = moved, skipped, now = %now, "completion run");
     Ok(serde_json::json!({ "due": due, "completed": moved, "skipped": skipped }))
 }
@@ -37,14 +38,24 @@ mod tests {
 
     #[tokio::test]
     async fn completes_confirmed_stays_after_their_end_date() {
-        let deps = Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default(), allow_clock_override: true };
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let deps = Deps {
+            store: MemoryStore::default(),
+            events: RecordingPublisher::default(),
+            clock: FixedClock::default(),
+            allow_clock_override: true,
+        };
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
-        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now()).unwrap();
+        let listing =
+            Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now())
+                .unwrap();
         let range = DateRange::parse("2026-12-01", "2026-12-04").unwrap();
-        let booking = Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, deps.clock.now(), 1_000).unwrap();
+        let booking =
+            Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, deps.clock.now(), 1_000).unwrap();
         deps.store.create_booking(&booking, None).await.unwrap();
-        let pending = shared::bookings::confirm_payment(&deps.store, &deps.events, &booking.id, deps.clock.now()).await.unwrap();
+        let pending =
+            shared::bookings::confirm_payment(&deps.store, &deps.events, &booking.id, deps.clock.now()).await.unwrap();
         assert_eq!(pending.status, BookingStatus::Confirmed);
 
         let at = |day: &str| serde_json::json!({ "now": format!("{day}T00:00:00Z") });
@@ -52,7 +63,10 @@ mod tests {
         assert_eq!(handle(at("2026-12-04"), &deps).await.unwrap()["completed"], 1, "the end date came");
         assert_eq!(handle(at("2026-12-05"), &deps).await.unwrap()["completed"], 0);
         assert_eq!(deps.store.bookings.lock().unwrap()[&booking.id].status, BookingStatus::Completed);
-        assert!(deps.store.unavailable_days(&listing.id, &range).await.unwrap().is_empty(), "completed bookings hold no days");
+        assert!(
+            deps.store.unavailable_days(&listing.id, &range).await.unwrap().is_empty(),
+            "completed bookings hold no days"
+        );
         assert_eq!(deps.events.kinds(), vec!["booking.confirmed", "booking.completed"]);
     }
 }

@@ -43,7 +43,11 @@ where
         Created::New => {
             tracing::info!(booking_id = %booking.id, listing_id = %listing.id, status = booking.status.as_str(), days = range.days(), "booking created");
             shared::metrics::count("BookingsCreated", &[("Mode", listing.booking_mode.as_str())]);
-            shared::bookings::announce(&deps.events, &shared::bookings::event(kinds::BOOKING_REQUESTED, &booking, Some(&caller.user_id), now)).await;
+            shared::bookings::announce(
+                &deps.events,
+                &shared::bookings::event(kinds::BOOKING_REQUESTED, &booking, Some(&caller.user_id), now),
+            )
+            .await;
             (booking, false)
         }
         Created::Replayed(earlier) => {
@@ -67,17 +71,28 @@ mod tests {
     use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
 
     async fn setup() -> (Deps<MemoryStore, RecordingPublisher, FixedClock>, Listing) {
-        let deps = Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default(), fee_bps: 1_000 };
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let deps = Deps {
+            store: MemoryStore::default(),
+            events: RecordingPublisher::default(),
+            clock: FixedClock::default(),
+            fee_bps: 1_000,
+        };
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
-        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner-1").unwrap(), deps.clock.now()).unwrap();
+        let listing =
+            Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner-1").unwrap(), deps.clock.now())
+                .unwrap();
         deps.store.create_listing(&listing).await.unwrap();
         (deps, listing)
     }
 
     fn request(listing: &Listing, start: &str, end: &str, key: Option<&str>) -> Request {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-booking.json")).unwrap();
-        v["body"] = serde_json::json!(serde_json::json!({"listing_id": listing.id.as_str(), "start_date": start, "end_date": end}).to_string());
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-booking.json")).unwrap();
+        v["body"] = serde_json::json!(
+            serde_json::json!({"listing_id": listing.id.as_str(), "start_date": start, "end_date": end}).to_string()
+        );
         match key {
             Some(k) => v["headers"]["idempotency-key"] = serde_json::json!(k),
             None => {
@@ -101,7 +116,11 @@ mod tests {
         assert_eq!(err.code(), "idempotency_key_reused");
         assert_eq!(deps.store.bookings.lock().unwrap().len(), 1);
         assert_eq!(deps.events.kinds(), vec!["booking.requested"], "announced once");
-        assert_eq!(handle(request(&listing, "2026-12-04", "2026-12-06", None), &deps).await.unwrap().status(), 201, "end is exclusive");
+        assert_eq!(
+            handle(request(&listing, "2026-12-04", "2026-12-06", None), &deps).await.unwrap().status(),
+            201,
+            "end is exclusive"
+        );
     }
 
     #[tokio::test]
@@ -111,7 +130,9 @@ mod tests {
         assert_eq!(err.code(), "validation_failed");
         let err = handle(request(&listing, "2026-11-01", "2026-11-03", None), &deps).await.unwrap_err();
         assert_eq!(err.code(), "validation_failed", "in the past");
-        let err = handle(request(&listing, "2026-12-01", "2026-12-04", Some("bad key with spaces")), &deps).await.unwrap_err();
+        let err = handle(request(&listing, "2026-12-01", "2026-12-04", Some("bad key with spaces")), &deps)
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "invalid_idempotency_key");
         assert!(deps.store.bookings.lock().unwrap().is_empty());
     }

@@ -43,7 +43,8 @@ mod tests {
     }
 
     fn request(body: &str) -> Request {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         v["body"] = serde_json::Value::String(body.to_owned());
         lambda_http::request::from_str(&v.to_string()).unwrap()
     }
@@ -77,7 +78,8 @@ mod tests {
             let err = handle(request(body), &deps).await.unwrap_err();
             assert_eq!((err.status(), err.code()), (400, code), "{body}");
         }
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let mut body: serde_json::Value = serde_json::from_str(v["body"].as_str().unwrap()).unwrap();
         body["max_days"] = serde_json::json!(91);
         v["body"] = serde_json::Value::String(body.to_string());

@@ -30,7 +30,10 @@ where
         return Err(AppError::Forbidden);
     }
     if booking.status != BookingStatus::PendingPayment || booking.payment.status == PaymentStatus::Succeeded {
-        return Err(AppError::conflict("booking_not_payable", format!("a {} booking cannot be paid", booking.status.as_str())));
+        return Err(AppError::conflict(
+            "booking_not_payable",
+            format!("a {} booking cannot be paid", booking.status.as_str()),
+        ));
     }
     let intent = loop {
         if let Some(existing) = &booking.payment.intent_id {
@@ -55,20 +58,26 @@ where
             Err(AppError::PreconditionFailed) => {
                 booking = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?.0;
                 if booking.status != BookingStatus::PendingPayment {
-                    return Err(AppError::conflict("booking_not_payable", format!("a {} booking cannot be paid", booking.status.as_str())));
+                    return Err(AppError::conflict(
+                        "booking_not_payable",
+                        format!("a {} booking cannot be paid", booking.status.as_str()),
+                    ));
                 }
             }
             Err(e) => return Err(e),
         }
     };
-    json(200, &serde_json::json!({
-        "booking_id": booking.id,
-        "payment_intent_id": intent.id,
-        "client_secret": intent.client_secret,
-        "amount": intent.amount,
-        "currency": intent.currency,
-        "publishable_key": deps.gateway.publishable_key().await?,
-    }))
+    json(
+        200,
+        &serde_json::json!({
+            "booking_id": booking.id,
+            "payment_intent_id": intent.id,
+            "client_secret": intent.client_secret,
+            "amount": intent.amount,
+            "currency": intent.currency,
+            "publishable_key": deps.gateway.publishable_key().await?,
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -83,14 +92,27 @@ mod tests {
 
     #[tokio::test]
     async fn creates_once_then_returns_the_same_intent() {
-        let deps = Deps { store: MemoryStore::default(), gateway: FakeGateway::default(), clock: FixedClock::default() };
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let deps =
+            Deps { store: MemoryStore::default(), gateway: FakeGateway::default(), clock: FixedClock::default() };
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
-        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now()).unwrap();
-        let booking = Booking::request(&listing, UserId::parse(RENTER).unwrap(), DateRange::parse("2026-12-01", "2026-12-04").unwrap(), None, deps.clock.now(), 1_000).unwrap();
+        let listing =
+            Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now())
+                .unwrap();
+        let booking = Booking::request(
+            &listing,
+            UserId::parse(RENTER).unwrap(),
+            DateRange::parse("2026-12-01", "2026-12-04").unwrap(),
+            None,
+            deps.clock.now(),
+            1_000,
+        )
+        .unwrap();
         deps.store.create_booking(&booking, None).await.unwrap();
         let request = || {
-            let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-payment.json")).unwrap();
+            let mut v: serde_json::Value =
+                serde_json::from_str(include_str!("../../../events/create-payment.json")).unwrap();
             v["pathParameters"]["id"] = serde_json::json!(booking.id.as_str());
             lambda_http::request::from_str(&v.to_string()).unwrap()
         };
@@ -99,7 +121,10 @@ mod tests {
         let (Body::Text(a), Body::Text(b)) = (first.body(), second.body()) else { panic!() };
         assert_eq!(a, b, "the same intent, not a second");
         let v: serde_json::Value = serde_json::from_str(a).unwrap();
-        assert_eq!((v["amount"].as_i64(), v["currency"].as_str(), v["publishable_key"].as_str()), (Some(booking.quote.total), Some("EUR"), Some("pk_test_fake")));
+        assert_eq!(
+            (v["amount"].as_i64(), v["currency"].as_str(), v["publishable_key"].as_str()),
+            (Some(booking.quote.total), Some("EUR"), Some("pk_test_fake"))
+        );
         assert_eq!(deps.gateway.intents.lock().unwrap().len(), 1);
     }
 }

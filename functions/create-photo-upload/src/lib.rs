@@ -34,12 +34,24 @@ where
     let now = deps.clock.now();
     let photo = Photo::pending(listing.id.clone(), &spec, photo_count, now);
     deps.store.add_photo(&photo, MAX_PHOTOS_PER_LISTING).await?;
-    let upload = deps.uploads.presign_put(&photo.original_key(), spec.content_type, spec.size_bytes, std::time::Duration::from_secs(UPLOAD_URL_SECS), now).await?;
+    let upload = deps
+        .uploads
+        .presign_put(
+            &photo.original_key(),
+            spec.content_type,
+            spec.size_bytes,
+            std::time::Duration::from_secs(UPLOAD_URL_SECS),
+            now,
+        )
+        .await?;
     tracing::info!(listing_id = %listing.id, photo_id = %photo.id, size_bytes = spec.size_bytes, "photo upload presigned");
-    let response = json(201, &serde_json::json!({
-        "photo_id": photo.id, "status": "pending_upload",
-        "upload": { "url": upload.url, "method": upload.method, "headers": upload.headers },
-        "expires_at": upload.expires_at,
-    }))?;
+    let response = json(
+        201,
+        &serde_json::json!({
+            "photo_id": photo.id, "status": "pending_upload",
+            "upload": { "url": upload.url, "method": upload.method, "headers": upload.headers },
+            "expires_at": upload.expires_at,
+        }),
+    )?;
     with_header(response, "location", &format!("/listings/{}/photos/{}", listing.id, photo.id))
 }

@@ -22,7 +22,8 @@ where
     let caller = Caller::from_request(&req)?;
     let listing_id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let photo_id = PhotoId::parse(&path_param(&req, "photo_id", "photo")?)?;
-    let (listing, photo, _) = shared::services::owned_listing_photo(&deps.store, &caller, &listing_id, &photo_id).await?;
+    let (listing, photo, _) =
+        shared::services::owned_listing_photo(&deps.store, &caller, &listing_id, &photo_id).await?;
     // The record first: once it is gone, a late S3 event for the original is dropped cleanly.
     if !deps.store.remove_photo(&listing.id, &photo.id).await? {
         return Err(AppError::NotFound("photo"));

@@ -26,7 +26,8 @@ where
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
-    let (due, moved, skipped) = shared::bookings::run_due(&deps.store, &deps.events, Due::HoldExpiry, Transition::Expire, now, BATCH).await?;
+    let (due, moved, skipped) =
+        shared::bookings::run_due(&deps.store, &deps.events, Due::HoldExpiry, Transition::Expire, now, BATCH).await?;
     tracing::info!(due, expired = moved, skipped, now = %now, "hold expiry run");
     shared::metrics::emit("BookingsExpired", shared::metrics::Unit::Count, moved as f64, &[]);
     Ok(serde_json::json!({ "due": due, "expired": moved, "skipped": skipped }))
@@ -44,15 +45,25 @@ mod tests {
 
     #[tokio::test]
     async fn expires_lapsed_holds_once_and_frees_their_days() {
-        let deps = Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default(), allow_clock_override: true };
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let deps = Deps {
+            store: MemoryStore::default(),
+            events: RecordingPublisher::default(),
+            clock: FixedClock::default(),
+            allow_clock_override: true,
+        };
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
-        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now()).unwrap();
+        let listing =
+            Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now())
+                .unwrap();
         let range = DateRange::parse("2026-12-01", "2026-12-04").unwrap();
-        let booking = Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, deps.clock.now(), 1_000).unwrap();
+        let booking =
+            Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, deps.clock.now(), 1_000).unwrap();
         deps.store.create_booking(&booking, None).await.unwrap();
 
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/expire-holds.json")).unwrap();
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/expire-holds.json")).unwrap();
         assert_eq!(handle(fixture, &deps).await.unwrap()["expired"], 0, "the real clock: nothing lapsed");
         let at = |mins: i64| serde_json::json!({ "now": (deps.clock.now() + Duration::minutes(mins)).to_rfc3339() });
         assert_eq!(handle(at(29), &deps).await.unwrap()["expired"], 0);
@@ -63,6 +74,10 @@ mod tests {
         assert_eq!(deps.events.kinds(), vec!["booking.expired"]);
 
         let later = at(600);
-        assert_eq!(shared::scheduled::run_time(&later, &deps.clock, false).unwrap(), deps.clock.now(), "prod ignores the event's clock");
+        assert_eq!(
+            shared::scheduled::run_time(&later, &deps.clock, false).unwrap(),
+            deps.clock.now(),
+            "prod ignores the event's clock"
+        );
     }
 }

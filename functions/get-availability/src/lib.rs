@@ -21,7 +21,11 @@ fn date(params: &[(String, String)], name: &str) -> Result<Option<NaiveDate>, Ap
     params
         .iter()
         .find(|(k, _)| k == name)
-        .map(|(_, v)| NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| AppError::bad_request("invalid_parameter", format!("{name}: must be a date as YYYY-MM-DD"))))
+        .map(|(_, v)| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                AppError::bad_request("invalid_parameter", format!("{name}: must be a date as YYYY-MM-DD"))
+            })
+        })
         .transpose()
 }
 
@@ -33,13 +37,20 @@ where
     let listing = shared::bookings::public_listing(&deps.store, &path_param(&req, "id", "listing")?).await?;
     let params = query_pairs(&req);
     if let Some((k, _)) = params.iter().find(|(k, _)| k != "from" && k != "to") {
-        return Err(AppError::bad_request("unknown_parameter", format!("unknown query parameter {k:?}; known: from, to")));
+        return Err(AppError::bad_request(
+            "unknown_parameter",
+            format!("unknown query parameter {k:?}; known: from, to"),
+        ));
     }
     let from = date(&params, "from")?.unwrap_or_else(|| deps.clock.now().date_naive());
     let to = date(&params, "to")?.unwrap_or(from + Duration::days(90));
-    let window = DateRange::new(from, to).map_err(|e| AppError::bad_request("invalid_parameter", format!("to: {}", e.message)))?;
+    let window = DateRange::new(from, to)
+        .map_err(|e| AppError::bad_request("invalid_parameter", format!("to: {}", e.message)))?;
     if window.days() > MAX_WINDOW_DAYS {
-        return Err(AppError::bad_request("invalid_parameter", format!("the window is at most {MAX_WINDOW_DAYS} days")));
+        return Err(AppError::bad_request(
+            "invalid_parameter",
+            format!("the window is at most {MAX_WINDOW_DAYS} days"),
+        ));
     }
     let days = deps.store.unavailable_days(&listing.id, &window).await?;
     json(200, &serde_json::json!({ "listing_id": listing.id, "from": from, "to": to, "unavailable": merge_days(days) }))

@@ -4,10 +4,10 @@
 //! 404, as for an id that does not exist.
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::listing::{ListingId, ListingStatus};
-use shared::http::{header, json, path_param, with_header};
 use shared::domain::listing::Listing;
+use shared::domain::listing::{ListingId, ListingStatus};
 use shared::domain::photo::PhotoStatus;
+use shared::http::{header, json, path_param, with_header};
 use shared::ports::{ListingDetail, ListingDetailReader, ListingRenters, ViewerIdentity};
 use shared::views::PhotoView;
 use shared::AppError;
@@ -34,7 +34,8 @@ where
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let viewer = deps.viewer.viewer(header(&req, "authorization")).await?;
     let viewer_id = viewer.as_ref().map(|c| &c.user_id);
-    let ListingDetail { listing, photos, cover } = deps.store.listing_detail(&id).await?.ok_or(AppError::NotFound("listing"))?;
+    let ListingDetail { listing, photos, cover } =
+        deps.store.listing_detail(&id).await?.ok_or(AppError::NotFound("listing"))?;
     let visible = listing.visible_to(viewer_id)
         || match (listing.status, viewer_id) {
             (ListingStatus::Archived, Some(user)) => deps.store.has_booked(&listing.id, user).await?,
@@ -43,7 +44,11 @@ where
     if !visible {
         return Err(AppError::NotFound("listing"));
     }
-    let photos = photos.iter().filter(|p| p.status == PhotoStatus::Ready).map(|p| PhotoView::new(p, cover.as_deref(), &deps.media_base_url)).collect();
+    let photos = photos
+        .iter()
+        .filter(|p| p.status == PhotoStatus::Ready)
+        .map(|p| PhotoView::new(p, cover.as_deref(), &deps.media_base_url))
+        .collect();
     let body = ListingWithPhotos { listing: &listing, photos };
     let mut response = with_header(json(200, &body)?, "etag", &listing.etag())?;
     if viewer.is_none() && listing.status == ListingStatus::Active {
@@ -58,19 +63,27 @@ mod tests {
     use super::*;
     use shared::domain::listing::{Listing, PatchListingRequest};
     use shared::domain::user::UserId;
+    use shared::domain::Clock;
     use shared::ports::ListingWriter;
     use shared::testing::{FixedClock, MemoryStore, TrustingViewer};
-    use shared::domain::Clock;
 
     const OWNER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
 
     async fn store_with(status: &str) -> (MemoryStore, Listing) {
         let store = MemoryStore::default();
         let body: serde_json::Value = serde_json::from_str(
-            serde_json::from_str::<serde_json::Value>(include_str!("../../../events/create-listing.json")).unwrap()["body"].as_str().unwrap(),
+            serde_json::from_str::<serde_json::Value>(include_str!("../../../events/create-listing.json")).unwrap()
+                ["body"]
+                .as_str()
+                .unwrap(),
         )
         .unwrap();
-        let mut listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse(OWNER).unwrap(), FixedClock::default().now()).unwrap();
+        let mut listing = Listing::create(
+            serde_json::from_value(body).unwrap(),
+            UserId::parse(OWNER).unwrap(),
+            FixedClock::default().now(),
+        )
+        .unwrap();
         if status != "active" {
             let patch: PatchListingRequest = serde_json::from_value(serde_json::json!({ "status": status })).unwrap();
             listing = listing.apply(patch, FixedClock::default().now()).unwrap();
@@ -124,7 +137,8 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_and_malformed_ids_are_404() {
-        let deps = Deps { store: MemoryStore::default(), viewer: TrustingViewer, media_base_url: "https://media.test".into() };
+        let deps =
+            Deps { store: MemoryStore::default(), viewer: TrustingViewer, media_base_url: "https://media.test".into() };
         for id in [ListingId::generate().to_string(), "not-a-uuid".to_owned()] {
             assert_eq!(handle(request(&id, None), &deps).await.unwrap_err().status(), 404, "{id}");
         }

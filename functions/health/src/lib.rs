@@ -36,7 +36,11 @@ pub async fn check_all(probes: &[Box<dyn HealthProbe>], timeout: Duration) -> Re
                 "error"
             }
             Err(_) => {
-                tracing::warn!(dependency = probe.name(), timeout_ms = timeout.as_millis() as u64, "health probe timed out");
+                tracing::warn!(
+                    dependency = probe.name(),
+                    timeout_ms = timeout.as_millis() as u64,
+                    "health probe timed out"
+                );
                 "timeout"
             }
         };
@@ -65,7 +69,11 @@ impl ReportCache {
     }
 }
 
-pub async fn handle(probes: &[Box<dyn HealthProbe>], timeout: Duration, cache: &ReportCache) -> Result<Response<Body>, AppError> {
+pub async fn handle(
+    probes: &[Box<dyn HealthProbe>],
+    timeout: Duration,
+    cache: &ReportCache,
+) -> Result<Response<Body>, AppError> {
     let mut last = cache.last.lock().await;
     if last.as_ref().is_none_or(|(made, _)| made.elapsed() >= cache.ttl) {
         let report = check_all(probes, timeout).await;
@@ -104,7 +112,11 @@ mod tests {
         }
         async fn probe(&self) -> Result<(), String> {
             let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            if n >= self.1 { Err("down".into()) } else { Ok(()) }
+            if n >= self.1 {
+                Err("down".into())
+            } else {
+                Ok(())
+            }
         }
     }
 
@@ -122,7 +134,11 @@ mod tests {
         assert_eq!(probed.load(std::sync::atomic::Ordering::SeqCst), 1, "no second probe within the ttl");
         tokio::time::advance(Duration::from_secs(3)).await;
         let fresh = handle(&probes, Duration::from_secs(1), &cache).await.unwrap();
-        assert_eq!((fresh.status().as_u16(), age(&fresh)), (503, "0".into()), "probed again: the dependency is down now");
+        assert_eq!(
+            (fresh.status().as_u16(), age(&fresh)),
+            (503, "0".into()),
+            "probed again: the dependency is down now"
+        );
         assert_eq!(probed.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
@@ -133,10 +149,8 @@ mod tests {
 
     #[tokio::test]
     async fn all_ok_is_200() {
-        let probes: Vec<Box<dyn HealthProbe>> = vec![
-            Box::new(Fixed("dynamodb", Ok(()), Duration::ZERO)),
-            Box::new(Fixed("s3", Ok(()), Duration::ZERO)),
-        ];
+        let probes: Vec<Box<dyn HealthProbe>> =
+            vec![Box::new(Fixed("dynamodb", Ok(()), Duration::ZERO)), Box::new(Fixed("s3", Ok(()), Duration::ZERO))];
         let resp = handle(&probes, Duration::from_secs(1), &ReportCache::new(Duration::ZERO)).await.unwrap();
         assert_eq!(resp.status(), 200);
         assert_eq!(body(&resp)["checks"]["s3"]["status"], "ok");

@@ -24,7 +24,10 @@ where
     let caller = Caller::from_request(&req)?;
     let params = query_pairs(&req);
     if let Some((k, _)) = params.iter().find(|(k, _)| !["role", "status", "limit", "cursor"].contains(&k.as_str())) {
-        return Err(AppError::bad_request("unknown_parameter", format!("unknown query parameter {k:?}; known: role, status, limit, cursor")));
+        return Err(AppError::bad_request(
+            "unknown_parameter",
+            format!("unknown query parameter {k:?}; known: role, status, limit, cursor"),
+        ));
     }
     let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let party = match get("role").unwrap_or("renter") {
@@ -33,7 +36,10 @@ where
         _ => return Err(AppError::bad_request("invalid_parameter", "role: must be renter or owner")),
     };
     let status = get("status")
-        .map(|s| BookingStatus::parse(s).ok_or_else(|| AppError::bad_request("invalid_parameter", "status: not a booking status")))
+        .map(|s| {
+            BookingStatus::parse(s)
+                .ok_or_else(|| AppError::bad_request("invalid_parameter", "status: not a booking status"))
+        })
         .transpose()?;
     let limit = parse_limit(get("limit"))?;
     let key = deps.cursor_keys.cursor_key().await?;

@@ -22,7 +22,10 @@ where
     let caller = Caller::from_request(&req)?;
     let params = query_pairs(&req);
     if let Some((k, _)) = params.iter().find(|(k, _)| k != "limit" && k != "cursor") {
-        return Err(AppError::bad_request("unknown_parameter", format!("unknown query parameter {k:?}; known: limit, cursor")));
+        return Err(AppError::bad_request(
+            "unknown_parameter",
+            format!("unknown query parameter {k:?}; known: limit, cursor"),
+        ));
     }
     let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let limit = parse_limit(get("limit"))?;

@@ -24,8 +24,12 @@ where
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let viewer = deps.viewer.viewer(header(&req, "authorization")).await?;
     let viewer_id = viewer.as_ref().map(|c| &c.user_id);
-    let ListingDetail { listing, photos, cover } =
-        deps.store.listing_detail(&id).await?.filter(|d| d.listing.visible_to(viewer_id)).ok_or(AppError::NotFound("listing"))?;
+    let ListingDetail { listing, photos, cover } = deps
+        .store
+        .listing_detail(&id)
+        .await?
+        .filter(|d| d.listing.visible_to(viewer_id))
+        .ok_or(AppError::NotFound("listing"))?;
     let is_owner = viewer_id == Some(&listing.owner_id);
     let items: Vec<PhotoView> = photos
         .iter()

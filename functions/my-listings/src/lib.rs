@@ -24,14 +24,23 @@ where
     let params = query_pairs(&req);
     let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     if let Some((k, _)) = params.iter().find(|(k, _)| k != "limit" && k != "cursor") {
-        return Err(AppError::bad_request("unknown_parameter", format!("unknown query parameter {k:?}; known: limit, cursor")));
+        return Err(AppError::bad_request(
+            "unknown_parameter",
+            format!("unknown query parameter {k:?}; known: limit, cursor"),
+        ));
     }
     let limit = parse_limit(get("limit"))?;
     let key = deps.cursor_keys.cursor_key().await?;
     let bound_to = format!("owner-listings|{}", caller.user_id);
     let start = get("cursor").map(|c| cursor::decode(&key, &bound_to, c)).transpose()?;
     let page = deps.store.owner_listings(&caller.user_id, limit, start).await?;
-    tracing::info!(items = page.items.len(), items_read = page.items_read, bytes_read = page.bytes_read, capacity_units = page.capacity_units, "owner listings page");
+    tracing::info!(
+        items = page.items.len(),
+        items_read = page.items_read,
+        bytes_read = page.bytes_read,
+        capacity_units = page.capacity_units,
+        "owner listings page"
+    );
     json(200, &PageView::new(page.items, &key, &bound_to, page.last_key.as_ref()))
 }
 
@@ -42,21 +51,26 @@ mod tests {
     use shared::cursor::CursorKey;
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
+    use shared::domain::Clock;
     use shared::ports::ListingWriter;
     use shared::testing::{FixedClock, MemoryStore};
-    use shared::domain::Clock;
 
     const OWNER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
 
     fn request(query: &[(&str, &str)], sub: &str) -> Request {
         let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/my-listings.json")).unwrap();
         v.as_object_mut().unwrap().remove("queryStringParameters");
-        v["rawQueryString"] = serde_json::json!(query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
+        v["rawQueryString"] =
+            serde_json::json!(query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
         v["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = serde_json::json!(sub);
         lambda_http::request::from_str(&v.to_string()).unwrap()
     }
 
-    async fn page(deps: &Deps<MemoryStore, CursorKey>, query: &[(&str, &str)], sub: &str) -> Result<serde_json::Value, AppError> {
+    async fn page(
+        deps: &Deps<MemoryStore, CursorKey>,
+        query: &[(&str, &str)],
+        sub: &str,
+    ) -> Result<serde_json::Value, AppError> {
         let resp = handle(request(query, sub), deps).await?;
         let Body::Text(t) = resp.body() else { panic!() };
         Ok(serde_json::from_str(t).unwrap())
@@ -65,13 +79,19 @@ mod tests {
     #[tokio::test]
     async fn pages_newest_first_in_every_status_and_binds_the_cursor_to_the_caller() {
         let deps = Deps { store: MemoryStore::default(), cursor_keys: CursorKey::new(b"test-key-0123456789") };
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
         let mut ids = Vec::new();
         for i in 0..5 {
             let mut b = body.clone();
             b["status"] = serde_json::json!(if i % 2 == 0 { "draft" } else { "active" });
-            let l = Listing::create(serde_json::from_value(b).unwrap(), UserId::parse(OWNER).unwrap(), FixedClock::default().now() + Duration::seconds(i)).unwrap();
+            let l = Listing::create(
+                serde_json::from_value(b).unwrap(),
+                UserId::parse(OWNER).unwrap(),
+                FixedClock::default().now() + Duration::seconds(i),
+            )
+            .unwrap();
             deps.store.create_listing(&l).await.unwrap();
             ids.push(l.id.to_string());
         }
@@ -80,14 +100,37 @@ mod tests {
         let cursor = first["next_cursor"].as_str().unwrap().to_owned();
         let second = page(&deps, &[("limit", "3"), ("cursor", &cursor)], OWNER).await.unwrap();
         assert!(second["next_cursor"].is_null());
-        let seen: Vec<String> = first["items"].as_array().unwrap().iter().chain(second["items"].as_array().unwrap()).map(|l| l["id"].as_str().unwrap().to_owned()).collect();
+        let seen: Vec<String> = first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(second["items"].as_array().unwrap())
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(seen, ids);
         // A summary: what a row of the list shows and acts on, not the description or terms.
         let row = first["items"][0].as_object().unwrap();
         let mut fields: Vec<&str> = row.keys().map(String::as_str).collect();
         fields.sort_unstable();
-        assert_eq!(fields, ["category", "city", "country", "created_at", "daily_price", "id", "status", "title", "updated_at", "version"]);
-        assert_eq!((row["status"].as_str(), row["version"].as_u64(), row["country"].as_str()), (Some("draft"), Some(1), Some(body["location"]["country"].as_str().unwrap())));
+        assert_eq!(
+            fields,
+            [
+                "category",
+                "city",
+                "country",
+                "created_at",
+                "daily_price",
+                "id",
+                "status",
+                "title",
+                "updated_at",
+                "version"
+            ]
+        );
+        assert_eq!(
+            (row["status"].as_str(), row["version"].as_u64(), row["country"].as_str()),
+            (Some("draft"), Some(1), Some(body["location"]["country"].as_str().unwrap()))
+        );
 
         let err = page(&deps, &[("cursor", &cursor)], "someone-else").await.unwrap_err();
         assert_eq!((err.status(), err.code()), (400, "invalid_cursor"));

@@ -8,7 +8,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = aws_sdk_config().await;
     let deps = my_listings::Deps {
         store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
-        cursor_keys: SecretCursorKeys::new(aws_sdk_secretsmanager::Client::new(&config), env_required("CURSOR_SECRET_ID")?),
+        cursor_keys: SecretCursorKeys::new(
+            aws_sdk_secretsmanager::Client::new(&config),
+            env_required("CURSOR_SECRET_ID")?,
+        ),
     };
     shared::http::run(&|req| my_listings::handle(req, &deps)).await
 }

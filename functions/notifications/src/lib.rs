@@ -12,8 +12,12 @@ pub async fn handle(message: SqsMessage, store: &impl NotificationStore) -> Resu
     let event = DomainEvent::parse(message.body.as_deref().unwrap_or_default())?;
     for n in notification::for_event(&event)? {
         match store.put_notification(&n).await? {
-            Recorded::New => tracing::info!(event_id = %event.id, notification_id = %n.id, event_type = %event.kind, "notification written"),
-            Recorded::Duplicate => tracing::info!(event_id = %event.id, notification_id = %n.id, "duplicate delivery ignored"),
+            Recorded::New => {
+                tracing::info!(event_id = %event.id, notification_id = %n.id, event_type = %event.kind, "notification written")
+            }
+            Recorded::Duplicate => {
+                tracing::info!(event_id = %event.id, notification_id = %n.id, "duplicate delivery ignored")
+            }
         }
     }
     Ok(())

@@ -12,7 +12,10 @@ use shared::secrets::{SecretCache, DEFAULT_TTL};
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
-    let secrets = Arc::new(StripeSecrets::new(SecretCache::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&config)), DEFAULT_TTL), env_required("STRIPE_SECRET_ID")?));
+    let secrets = Arc::new(StripeSecrets::new(
+        SecretCache::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&config)), DEFAULT_TTL),
+        env_required("STRIPE_SECRET_ID")?,
+    ));
     let deps = payment_worker::Deps {
         store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
         gateway: StripeHttp::new(env_required("STRIPE_API_BASE")?, secrets),

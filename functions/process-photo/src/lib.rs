@@ -4,7 +4,6 @@
 //! not an error, so it is never retried. S3 delivers at least once and possibly out of order:
 //! only a `pending_upload` photo is ever finished, and an event for a deleted photo is dropped.
 
-
 pub mod pipeline;
 
 use std::time::Instant;
@@ -68,14 +67,18 @@ where
             Err(pipeline::Rejection::TooLarge)
         }
         // CPU-bound work off the async threads.
-        Some(Ok(bytes)) => tokio::task::spawn_blocking(move || pipeline::process(&bytes)).await.map_err(AppError::internal)?,
+        Some(Ok(bytes)) => {
+            tokio::task::spawn_blocking(move || pipeline::process(&bytes)).await.map_err(AppError::internal)?
+        }
     };
     let mut finished = photo.clone();
     finished.updated_at = deps.clock.now();
     match outcome {
         Ok(done) => {
             for r in &done.renditions {
-                deps.objects.put_rendition(&rendition_key(&photo.listing_id, &photo.id, r.name), r.webp.clone()).await?;
+                deps.objects
+                    .put_rendition(&rendition_key(&photo.listing_id, &photo.id, r.name), r.webp.clone())
+                    .await?;
             }
             finished.status = PhotoStatus::Ready;
             finished.width = Some(done.width);
@@ -83,7 +86,12 @@ where
             finished.renditions = done
                 .renditions
                 .iter()
-                .map(|r| RenditionRef { name: r.name.to_owned(), key: rendition_key(&photo.listing_id, &photo.id, r.name), width: r.width, height: r.height })
+                .map(|r| RenditionRef {
+                    name: r.name.to_owned(),
+                    key: rendition_key(&photo.listing_id, &photo.id, r.name),
+                    width: r.width,
+                    height: r.height,
+                })
                 .collect();
         }
         Err(rejection) => {
@@ -96,7 +104,10 @@ where
         Recorded::New => {
             let outcome = finished.status.as_str();
             tracing::info!(photo_id = %photo.id, status = outcome, reason = finished.rejection.as_deref().unwrap_or(""), duration_ms = ms, "photo processed");
-            shared::metrics::count(if finished.status == PhotoStatus::Ready { "ImagesProcessed" } else { "ImagesRejected" }, &[]);
+            shared::metrics::count(
+                if finished.status == PhotoStatus::Ready { "ImagesProcessed" } else { "ImagesRejected" },
+                &[],
+            );
             shared::metrics::emit("ImageProcessingMs", shared::metrics::Unit::Milliseconds, ms, &[]);
         }
         Recorded::Duplicate => tracing::info!(photo_id = %photo.id, "finished concurrently by another delivery"),

@@ -55,7 +55,10 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, Rejection> {
         [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Ok(Format::Png),
         [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Ok(Format::WebP),
         // Images we recognise but do not take.
-        [b'G', b'I', b'F', b'8', ..] | [b'B', b'M', ..] | [b'I', b'I', 0x2A, 0x00, ..] | [b'M', b'M', 0x00, 0x2A, ..] => Err(Rejection::UnsupportedFormat),
+        [b'G', b'I', b'F', b'8', ..]
+        | [b'B', b'M', ..]
+        | [b'I', b'I', 0x2A, 0x00, ..]
+        | [b'M', b'M', 0x00, 0x2A, ..] => Err(Rejection::UnsupportedFormat),
         [_, _, _, _, b'f', b't', b'y', b'p', ..] => Err(Rejection::UnsupportedFormat), // HEIC, AVIF
         _ => Err(Rejection::NotAnImage),
     }
@@ -68,7 +71,10 @@ pub fn check_header(bytes: &[u8]) -> Result<(Format, u32, u32), Rejection> {
     }
     let format = sniff(bytes)?;
     let size = imagesize::blob_size(bytes).map_err(|_| Rejection::Corrupt)?;
-    let (w, h) = (u32::try_from(size.width).map_err(|_| Rejection::TooManyPixels)?, u32::try_from(size.height).map_err(|_| Rejection::TooManyPixels)?);
+    let (w, h) = (
+        u32::try_from(size.width).map_err(|_| Rejection::TooManyPixels)?,
+        u32::try_from(size.height).map_err(|_| Rejection::TooManyPixels)?,
+    );
     if w == 0 || h == 0 {
         return Err(Rejection::Corrupt);
     }
@@ -165,8 +171,18 @@ pub fn exif_orientation(exif: &[u8]) -> u8 {
         Some(b"MM") => false,
         _ => return 1,
     };
-    let u16_at = |o: usize| exif.get(o..o + 2).map(|b| if le { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) });
-    let u32_at = |o: usize| exif.get(o..o + 4).map(|b| if le { u32::from_le_bytes([b[0], b[1], b[2], b[3]]) } else { u32::from_be_bytes([b[0], b[1], b[2], b[3]]) });
+    let u16_at = |o: usize| {
+        exif.get(o..o + 2).map(|b| if le { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) })
+    };
+    let u32_at = |o: usize| {
+        exif.get(o..o + 4).map(|b| {
+            if le {
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            } else {
+                u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+            }
+        })
+    };
     let Some(ifd) = u32_at(4).map(|o| o as usize) else { return 1 };
     let Some(count) = u16_at(ifd) else { return 1 };
     for i in 0..usize::from(count) {
@@ -259,7 +275,11 @@ fn decode_jpeg(bytes: &[u8], w: u32, h: u32) -> Result<(Pixels, u8), Rejection> 
             .chunks_exact(4)
             .flat_map(|c| {
                 let k = 255 - u16::from(c[3]);
-                [((255 - u16::from(c[0])) * k / 255) as u8, ((255 - u16::from(c[1])) * k / 255) as u8, ((255 - u16::from(c[2])) * k / 255) as u8]
+                [
+                    ((255 - u16::from(c[0])) * k / 255) as u8,
+                    ((255 - u16::from(c[1])) * k / 255) as u8,
+                    ((255 - u16::from(c[2])) * k / 255) as u8,
+                ]
             })
             .collect(),
     };
@@ -274,7 +294,9 @@ fn decode_jpeg(bytes: &[u8], w: u32, h: u32) -> Result<(Pixels, u8), Rejection> 
 /// if it declines the file or answers in another layout.
 fn decode_jpeg_full(bytes: &[u8], orientation: u8) -> Option<(Pixels, u8)> {
     // Strict: a truncated or damaged file is refused (`corrupt`), not painted grey.
-    let options = zune_core::options::DecoderOptions::default().jpeg_set_out_colorspace(zune_core::colorspace::ColorSpace::RGB).set_strict_mode(true);
+    let options = zune_core::options::DecoderOptions::default()
+        .jpeg_set_out_colorspace(zune_core::colorspace::ColorSpace::RGB)
+        .set_strict_mode(true);
     let mut d = zune_jpeg::JpegDecoder::new_with_options(bytes, options);
     let data = d.decode().ok()?;
     let info = d.info()?;
@@ -389,7 +411,11 @@ fn orient(px: &Pixels, orientation: u8) -> Result<Pixels, Rejection> {
 }
 
 fn encode(px: &Pixels, spec: &Spec) -> Result<Vec<u8>, Rejection> {
-    let encoder = if px.alpha { webp::Encoder::from_rgba(&px.data, px.width, px.height) } else { webp::Encoder::from_rgb(&px.data, px.width, px.height) };
+    let encoder = if px.alpha {
+        webp::Encoder::from_rgba(&px.data, px.width, px.height)
+    } else {
+        webp::Encoder::from_rgb(&px.data, px.width, px.height)
+    };
     // The crate's `encode` unwraps inside; the advanced call reports failure instead.
     let mut config = webp::WebPConfig::new().map_err(|_| Rejection::Corrupt)?;
     config.quality = spec.quality;
@@ -419,7 +445,8 @@ pub fn process(bytes: &[u8]) -> Result<Processed, Rejection> {
         phases.resize_ms += t0.elapsed().as_secs_f64() * 1000.0;
         let t0 = std::time::Instant::now();
         let (rw, rh) = if orientation >= 5 { (scaled.height, scaled.width) } else { (scaled.width, scaled.height) };
-        let webp = if orientation <= 1 { encode(&scaled, spec)? } else { encode(&orient(&scaled, orientation)?, spec)? };
+        let webp =
+            if orientation <= 1 { encode(&scaled, spec)? } else { encode(&orient(&scaled, orientation)?, spec)? };
         phases.encode_ms += t0.elapsed().as_secs_f64() * 1000.0;
         renditions.push(Rendition { name: spec.name, width: rw, height: rh, webp });
         if let Fit::Inside(_) = spec.fit {
@@ -538,7 +565,12 @@ mod tests {
             let img = decoded(&r.webp);
             assert!(img.color().has_alpha(), "{}", r.name);
             let rgba = img.to_rgba8();
-            assert_eq!(rgba.get_pixel(0, rgba.height() / 2)[3], 0, "{}: the transparent half stays transparent", r.name);
+            assert_eq!(
+                rgba.get_pixel(0, rgba.height() / 2)[3],
+                0,
+                "{}: the transparent half stays transparent",
+                r.name
+            );
             assert_eq!(rgba.get_pixel(rgba.width() - 1, rgba.height() / 2)[3], 255, "{}", r.name);
         }
     }
@@ -579,11 +611,15 @@ mod tests {
 
     #[test]
     fn sixteen_bit_grey_alpha_and_palette_pngs_decode() {
-        let img16 = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(500, 400, |x, y| image::Rgb([(x * 100) as u16, (y * 100) as u16, 30000]));
+        let img16 = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(500, 400, |x, y| {
+            image::Rgb([(x * 100) as u16, (y * 100) as u16, 30000])
+        });
         let mut file = Vec::new();
         image::DynamicImage::ImageRgb16(img16).write_to(&mut Cursor::new(&mut file), image::ImageFormat::Png).unwrap();
         assert_eq!(process(&file).unwrap().renditions[2].width, 500);
-        let grey_alpha = image::DynamicImage::ImageLumaA8(image::ImageBuffer::from_fn(400, 300, |x, _| image::LumaA([(x % 256) as u8, 200])));
+        let grey_alpha = image::DynamicImage::ImageLumaA8(image::ImageBuffer::from_fn(400, 300, |x, _| {
+            image::LumaA([(x % 256) as u8, 200])
+        }));
         let mut file = Vec::new();
         grey_alpha.write_to(&mut Cursor::new(&mut file), image::ImageFormat::Png).unwrap();
         assert!(decoded(&process(&file).unwrap().renditions[0].webp).color().has_alpha());
@@ -611,7 +647,12 @@ mod tests {
         info.bit_depth = png::BitDepth::Eight;
         info.exif_metadata = Some(exif(6)[6..].to_vec().into()); // eXIf holds the TIFF block, no "Exif\0\0"
         let mut file = Vec::new();
-        png::Encoder::with_info(&mut file, info).unwrap().write_header().unwrap().write_image_data(&vec![90u8; 600 * 400 * 3]).unwrap();
+        png::Encoder::with_info(&mut file, info)
+            .unwrap()
+            .write_header()
+            .unwrap()
+            .write_image_data(&vec![90u8; 600 * 400 * 3])
+            .unwrap();
         let p = process(&file).unwrap();
         assert_eq!((p.width, p.height), (400, 600));
         assert_eq!(dims(&p)[2], ("large", 400, 600));

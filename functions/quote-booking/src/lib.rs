@@ -26,9 +26,12 @@ where
     check_range(&listing, &range, deps.clock.now().date_naive())?;
     let quote = Quote::compute(range.days(), listing.daily_price, listing.deposit, deps.fee_bps)?;
     let available = deps.store.unavailable_days(&listing.id, &range).await?.is_empty();
-    json(200, &serde_json::json!({
-        "listing_id": listing.id, "start_date": range.start, "end_date": range.end, "available": available, "quote": quote
-    }))
+    json(
+        200,
+        &serde_json::json!({
+            "listing_id": listing.id, "start_date": range.start, "end_date": range.end, "available": available, "quote": quote
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -42,11 +45,15 @@ mod tests {
     #[tokio::test]
     async fn quotes_and_tells_availability() {
         let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default(), fee_bps: 1_000 };
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
-        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now()).unwrap();
+        let listing =
+            Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now())
+                .unwrap();
         deps.store.create_listing(&listing).await.unwrap();
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/quote-booking.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/quote-booking.json")).unwrap();
         v["pathParameters"]["id"] = serde_json::json!(listing.id.as_str());
         let resp = handle(lambda_http::request::from_str(&v.to_string()).unwrap(), &deps).await.unwrap();
         let Body::Text(t) = resp.body() else { panic!() };

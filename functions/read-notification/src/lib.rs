@@ -14,7 +14,10 @@ pub struct Deps<S, C> {
     pub clock: C,
 }
 
-pub async fn handle<S: NotificationStore, C: Clock>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError> {
+pub async fn handle<S: NotificationStore, C: Clock>(
+    req: Request,
+    deps: &Deps<S, C>,
+) -> Result<Response<Body>, AppError> {
     let caller = Caller::from_request(&req)?;
     let id = notification::parse_id(&path_param(&req, "id", "notification")?)?;
     let n = deps.store.mark_read(&caller.user_id, &id, deps.clock.now()).await?;

@@ -50,14 +50,19 @@ mod tests {
     use shared::testing::{FixedClock, MemoryStore};
 
     fn request(query: &[(&str, &str)]) -> Request {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/search-listings.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/search-listings.json")).unwrap();
         // lambda_http reads the raw query string of a v2 event (repeats included).
-        v["rawQueryString"] = serde_json::json!(query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
+        v["rawQueryString"] =
+            serde_json::json!(query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
         v.as_object_mut().unwrap().remove("queryStringParameters");
         lambda_http::request::from_str(&v.to_string()).unwrap()
     }
 
-    async fn search(deps: &Deps<MemoryStore, CursorKey>, query: &[(&str, &str)]) -> Result<serde_json::Value, AppError> {
+    async fn search(
+        deps: &Deps<MemoryStore, CursorKey>,
+        query: &[(&str, &str)],
+    ) -> Result<serde_json::Value, AppError> {
         let resp = handle(request(query), deps).await?;
         let Body::Text(t) = resp.body() else { panic!() };
         Ok(serde_json::from_str(t).unwrap())
@@ -65,14 +70,24 @@ mod tests {
 
     async fn seeded() -> Deps<MemoryStore, CursorKey> {
         let deps = Deps { store: MemoryStore::default(), cursor_keys: CursorKey::new(b"test-key-0123456789") };
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
-        for (i, (category, price, status)) in [("tools", 500, "active"), ("tools", 1500, "active"), ("bikes", 1000, "active"), ("tools", 800, "draft")].into_iter().enumerate() {
+        for (i, (category, price, status)) in
+            [("tools", 500, "active"), ("tools", 1500, "active"), ("bikes", 1000, "active"), ("tools", 800, "draft")]
+                .into_iter()
+                .enumerate()
+        {
             let mut b = body.clone();
             b["category"] = serde_json::json!(category);
             b["daily_price"]["amount"] = serde_json::json!(price);
             b["status"] = serde_json::json!(status);
-            let l = Listing::create(serde_json::from_value(b).unwrap(), UserId::parse("owner").unwrap(), FixedClock::default().now() + Duration::seconds(i as i64)).unwrap();
+            let l = Listing::create(
+                serde_json::from_value(b).unwrap(),
+                UserId::parse("owner").unwrap(),
+                FixedClock::default().now() + Duration::seconds(i as i64),
+            )
+            .unwrap();
             deps.store.create_listing(&l).await.unwrap();
         }
         deps
@@ -87,9 +102,20 @@ mod tests {
         let deps = seeded().await;
         assert_eq!(prices(&search(&deps, &[]).await.unwrap()), vec![1000, 1500, 500], "newest first, no draft");
         assert_eq!(prices(&search(&deps, &[("category", "tools")]).await.unwrap()), vec![1500, 500]);
-        assert_eq!(prices(&search(&deps, &[("currency", "EUR"), ("sort", "price_asc")]).await.unwrap()), vec![500, 1000, 1500]);
-        assert_eq!(prices(&search(&deps, &[("currency", "EUR"), ("sort", "price_desc"), ("max_price", "1200")]).await.unwrap()), vec![1000, 500]);
-        assert_eq!(prices(&search(&deps, &[("currency", "USD"), ("sort", "price_asc")]).await.unwrap()), Vec::<i64>::new());
+        assert_eq!(
+            prices(&search(&deps, &[("currency", "EUR"), ("sort", "price_asc")]).await.unwrap()),
+            vec![500, 1000, 1500]
+        );
+        assert_eq!(
+            prices(
+                &search(&deps, &[("currency", "EUR"), ("sort", "price_desc"), ("max_price", "1200")]).await.unwrap()
+            ),
+            vec![1000, 500]
+        );
+        assert_eq!(
+            prices(&search(&deps, &[("currency", "USD"), ("sort", "price_asc")]).await.unwrap()),
+            Vec::<i64>::new()
+        );
     }
 
     #[tokio::test]

@@ -36,13 +36,18 @@ where
     let now = deps.clock.now();
     let secrets = deps.secrets.webhook_secrets().await?;
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    if let Err(e) = verify_signature(header(&req, "stripe-signature"), body, &secrets, deps.tolerance_secs, now.timestamp()) {
+    if let Err(e) =
+        verify_signature(header(&req, "stripe-signature"), body, &secrets, deps.tolerance_secs, now.timestamp())
+    {
         tracing::warn!(reason = e.code(), "webhook signature refused");
         shared::metrics::count("WebhookSignatureFailures", &[]);
         return Err(e.into());
     }
     let event = StripeEvent::parse(body)?;
-    shared::metrics::count("WebhookEvents", &[("Type", if event.is_handled() { event.kind.as_str() } else { "other" })]);
+    shared::metrics::count(
+        "WebhookEvents",
+        &[("Type", if event.is_handled() { event.kind.as_str() } else { "other" })],
+    );
     if !event.is_handled() {
         tracing::info!(event_id = %event.id, event_type = %event.kind, "event type not handled; acknowledged");
         return json(200, &serde_json::json!({ "received": true, "queued": false }));
@@ -116,8 +121,13 @@ mod tests {
 
     fn signed(body: &str, secret: &str, t: i64, base64: bool) -> Request {
         let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
-        let sig: String = aws_lc_rs::hmac::sign(&key, format!("{t}.{body}").as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/stripe-webhook.json")).unwrap();
+        let sig: String = aws_lc_rs::hmac::sign(&key, format!("{t}.{body}").as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/stripe-webhook.json")).unwrap();
         v["headers"]["stripe-signature"] = serde_json::json!(format!("t={t},v1={sig}"));
         if base64 {
             use base64::Engine;
@@ -133,7 +143,13 @@ mod tests {
     const EVENT: &str = r#"{"id":"evt_1","type":"payment_intent.succeeded","created":1795000000,"data":{"object":{"id":"pi_1","object":"payment_intent","metadata":{"booking_id":"b-1"}}}}"#;
 
     fn deps(queue_fails: bool) -> Deps<Secrets, Inbox, Queue, At> {
-        Deps { secrets: Secrets, inbox: Inbox::default(), queue: Queue(Mutex::default(), queue_fails), clock: At(T), tolerance_secs: 300 }
+        Deps {
+            secrets: Secrets,
+            inbox: Inbox::default(),
+            queue: Queue(Mutex::default(), queue_fails),
+            clock: At(T),
+            tolerance_secs: 300,
+        }
     }
 
     #[tokio::test]
@@ -142,9 +158,17 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(handle(signed(EVENT, "whsec_current", T, false), &d).await.unwrap().status(), 200);
         }
-        assert_eq!(*d.queue.0.lock().unwrap(), vec![("b-1".to_owned(), "evt_1".to_owned())], "queued once, grouped by booking");
+        assert_eq!(
+            *d.queue.0.lock().unwrap(),
+            vec![("b-1".to_owned(), "evt_1".to_owned())],
+            "queued once, grouped by booking"
+        );
         let b64 = EVENT.replace("evt_1", "evt_2");
-        assert_eq!(handle(signed(&b64, "whsec_previous", T, true), &d).await.unwrap().status(), 200, "base64 body, previous secret");
+        assert_eq!(
+            handle(signed(&b64, "whsec_previous", T, true), &d).await.unwrap().status(),
+            200,
+            "base64 body, previous secret"
+        );
         assert_eq!(d.queue.0.lock().unwrap().len(), 2);
     }
 

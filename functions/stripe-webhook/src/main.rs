@@ -12,7 +12,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
     let deps = stripe_webhook::Deps {
-        secrets: StripeSecrets::new(SecretCache::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&config)), DEFAULT_TTL), env_required("STRIPE_SECRET_ID")?),
+        secrets: StripeSecrets::new(
+            SecretCache::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&config)), DEFAULT_TTL),
+            env_required("STRIPE_SECRET_ID")?,
+        ),
         inbox: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
         queue: SqsFifoQueue::new(aws_sdk_sqs::Client::new(&config), env_required("PAYMENTS_QUEUE_URL")?),
         clock: SystemClock,

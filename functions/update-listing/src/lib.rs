@@ -50,16 +50,21 @@ mod tests {
     const OWNER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
 
     async fn deps_with_listing() -> (Deps<MemoryStore, RecordingPublisher, FixedClock>, Listing) {
-        let deps = Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() };
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
+        let deps =
+            Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() };
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
-        let listing = Listing::create(serde_json::from_value(body).unwrap(), UserId::parse(OWNER).unwrap(), deps.clock.now()).unwrap();
+        let listing =
+            Listing::create(serde_json::from_value(body).unwrap(), UserId::parse(OWNER).unwrap(), deps.clock.now())
+                .unwrap();
         deps.store.create_listing(&listing).await.unwrap();
         (deps, listing)
     }
 
     fn request(id: &str, body: &str, if_match: Option<&str>, sub: &str) -> Request {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/update-listing.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/update-listing.json")).unwrap();
         v["pathParameters"]["id"] = serde_json::json!(id);
         v["body"] = serde_json::json!(body);
         v["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = serde_json::json!(sub);
@@ -80,7 +85,8 @@ mod tests {
     #[tokio::test]
     async fn fixture_updates_with_the_current_etag() {
         let (deps, listing) = deps_with_listing().await;
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/update-listing.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/update-listing.json")).unwrap();
         v["pathParameters"]["id"] = serde_json::json!(listing.id.as_str());
         let resp = handle(lambda_http::request::from_str(&v.to_string()).unwrap(), &deps).await.unwrap();
         assert_eq!(resp.status(), 200);
@@ -94,11 +100,26 @@ mod tests {
     async fn preconditions_and_ownership() {
         let (deps, listing) = deps_with_listing().await;
         let id = listing.id.as_str();
-        assert_eq!(code(handle(request(id, r#"{"title":"x"}"#, None, OWNER), &deps).await), (428, "precondition_required"));
-        assert_eq!(code(handle(request(id, r#"{"title":"x"}"#, Some("\"7\""), OWNER), &deps).await), (412, "precondition_failed"));
-        assert_eq!(code(handle(request(id, r#"{"title":"x"}"#, Some("\"1\""), "someone-else"), &deps).await), (404, "not_found"));
-        assert_eq!(code(handle(request(id, r#"{"status":"draft"}"#, Some("\"1\""), OWNER), &deps).await), (409, "invalid_status_transition"));
-        assert_eq!(code(handle(request(id, r#"{"min_days":0}"#, Some("\"1\""), OWNER), &deps).await), (400, "validation_failed"));
+        assert_eq!(
+            code(handle(request(id, r#"{"title":"x"}"#, None, OWNER), &deps).await),
+            (428, "precondition_required")
+        );
+        assert_eq!(
+            code(handle(request(id, r#"{"title":"x"}"#, Some("\"7\""), OWNER), &deps).await),
+            (412, "precondition_failed")
+        );
+        assert_eq!(
+            code(handle(request(id, r#"{"title":"x"}"#, Some("\"1\""), "someone-else"), &deps).await),
+            (404, "not_found")
+        );
+        assert_eq!(
+            code(handle(request(id, r#"{"status":"draft"}"#, Some("\"1\""), OWNER), &deps).await),
+            (409, "invalid_status_transition")
+        );
+        assert_eq!(
+            code(handle(request(id, r#"{"min_days":0}"#, Some("\"1\""), OWNER), &deps).await),
+            (400, "validation_failed")
+        );
         assert_eq!(deps.store.listings.lock().unwrap()[&listing.id].version, 1, "nothing changed");
         assert!(deps.events.kinds().is_empty());
     }

@@ -107,7 +107,12 @@ mod tests {
 
     #[async_trait::async_trait]
     impl ProfileUpdater for CountingReads {
-        async fn update_profile(&self, id: &UserId, patch: &ProfilePatch, now: DateTime<Utc>) -> Result<Profile, AppError> {
+        async fn update_profile(
+            &self,
+            id: &UserId,
+            patch: &ProfilePatch,
+            now: DateTime<Utc>,
+        ) -> Result<Profile, AppError> {
             self.inner.update_profile(id, patch, now).await
         }
     }
@@ -120,7 +125,10 @@ mod tests {
         let first_reads = deps.store.reads.load(Ordering::SeqCst);
         let v = json(&handle(request(r#"{"phone":"+4915112345678"}"#), &deps).await.unwrap());
         assert_eq!(deps.store.reads.load(Ordering::SeqCst), first_reads, "no read for an existing profile");
-        assert_eq!((v["display_name"].as_str(), v["phone"].as_str(), v["version"].as_i64()), (Some("Ada"), Some("+4915112345678"), Some(3)));
+        assert_eq!(
+            (v["display_name"].as_str(), v["phone"].as_str(), v["version"].as_i64()),
+            (Some("Ada"), Some("+4915112345678"), Some(3))
+        );
         assert_eq!(deps.events.kinds(), vec!["user.registered", "user.profile_updated", "user.profile_updated"]);
     }
 

@@ -32,7 +32,8 @@ where
     if patch.position.is_some_and(|p| p >= MAX_PHOTOS_PER_LISTING * 10) {
         return Err(AppError::field("position", "must be below 200"));
     }
-    let (listing, mut photo, mut cover) = shared::services::owned_listing_photo(&deps.store, &caller, &listing_id, &photo_id).await?;
+    let (listing, mut photo, mut cover) =
+        shared::services::owned_listing_photo(&deps.store, &caller, &listing_id, &photo_id).await?;
     // The answer is the photo as read, with this patch applied: no second read.
     if let Some(position) = patch.position {
         let now = deps.clock.now();

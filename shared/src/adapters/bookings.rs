@@ -20,18 +20,22 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::{item_size, key_item, last_key_of, query_page, s, start_key, transaction_failures, DynamoTable, Item, QueryPage};
+use super::dynamodb::{
+    item_size, key_item, last_key_of, query_page, s, start_key, transaction_failures, DynamoTable, Item, QueryPage,
+};
 use super::sdk_error;
 use crate::cursor::LastKey;
-use crate::domain::booking::{Booking, BookingId, BookingStatus, DateRange, Party, PaymentState, PaymentStatus, Quote, RefundStatus};
+use crate::domain::booking::{
+    Booking, BookingId, BookingStatus, DateRange, Party, PaymentState, PaymentStatus, Quote, RefundStatus,
+};
 use crate::domain::listing::ListingId;
 use crate::domain::money::Currency;
 use crate::domain::notification::Notification;
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{
-    BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, IdempotencyKey, ListingRenters, NotificationStore, Page,
-    Recorded,
+    BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, IdempotencyKey, ListingRenters,
+    NotificationStore, Page, Recorded,
 };
 
 const DEP: &str = "dynamodb";
@@ -129,8 +133,12 @@ impl From<&Booking> for BookingItem {
         let newest = format!("BOOKING#{:013}#{}", b.created_at.timestamp_millis(), b.id);
         // The due index: holds by their deadline, confirmed stays by their end date.
         let (gsi3pk, gsi3sk) = match (b.status, b.hold_expires_at) {
-            (BookingStatus::Requested | BookingStatus::PendingPayment, Some(at)) => (Some("DUE#hold".to_owned()), Some(format!("{}#{}", ms(at), b.id))),
-            (BookingStatus::Confirmed, _) => (Some("DUE#complete".to_owned()), Some(format!("{}#{}", b.end_date, b.id))),
+            (BookingStatus::Requested | BookingStatus::PendingPayment, Some(at)) => {
+                (Some("DUE#hold".to_owned()), Some(format!("{}#{}", ms(at), b.id)))
+            }
+            (BookingStatus::Confirmed, _) => {
+                (Some("DUE#complete".to_owned()), Some(format!("{}#{}", b.end_date, b.id)))
+            }
             _ => (None, None),
         };
         BookingItem {
@@ -256,7 +264,14 @@ fn dates_unavailable() -> AppError {
 
 impl DynamoTable {
     /// The day items of `range` on `listing`, each created only if the day is free.
-    fn hold_days(&self, listing: &ListingId, range: &DateRange, holder: HashMap<String, AttributeValue>, condition: &str, values: &[(&str, AttributeValue)]) -> Result<Vec<TransactWriteItem>, AppError> {
+    fn hold_days(
+        &self,
+        listing: &ListingId,
+        range: &DateRange,
+        holder: HashMap<String, AttributeValue>,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<Vec<TransactWriteItem>, AppError> {
         range
             .each_day()
             .map(|day| {
@@ -267,7 +282,8 @@ impl DynamoTable {
                     ("day".to_owned(), s(day.to_string())),
                 ]);
                 item.extend(holder.clone());
-                let mut p = Put::builder().table_name(self.table()).set_item(Some(item)).condition_expression(condition);
+                let mut p =
+                    Put::builder().table_name(self.table()).set_item(Some(item)).condition_expression(condition);
                 for (name, value) in values {
                     p = p.expression_attribute_values(*name, value.clone());
                 }
@@ -315,36 +331,46 @@ impl BookingReader for DynamoTable {
 
 #[async_trait]
 impl BookingWriter for DynamoTable {
-    async fn create_booking(&self, booking: &Booking, idempotency: Option<&IdempotencyKey>) -> Result<Created<Booking>, AppError> {
-        let mut writes = vec![put(Put::builder().table_name(self.table()).set_item(Some(booking_item(booking)?)).condition_expression("attribute_not_exists(PK)"))?];
+    async fn create_booking(
+        &self,
+        booking: &Booking,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Created<Booking>, AppError> {
+        let mut writes = vec![put(Put::builder()
+            .table_name(self.table())
+            .set_item(Some(booking_item(booking)?))
+            .condition_expression("attribute_not_exists(PK)"))?];
         if let Some(key) = idempotency {
             let now = booking.created_at;
             // A remembered key blocks a second booking; an expired one (TTL deletion lags)
             // counts as forgotten.
-            writes.push(put(
-                Put::builder()
-                    .table_name(self.table())
-                    .item("PK", s(format!("IDEMPOTENCY#{}#{}", key.scope, key.key)))
-                    .item("SK", s("IDEMPOTENCY"))
-                    .item("entity", s("idempotency"))
-                    .item("booking_id", s(booking.id.to_string()))
-                    .item("fingerprint", s(&key.fingerprint))
-                    .item("expires_at", AttributeValue::N((now.timestamp() + IDEMPOTENCY_TTL_HOURS * 3600).to_string()))
-                    .condition_expression("attribute_not_exists(PK) OR expires_at < :now")
-                    .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string())),
-            )?);
+            writes.push(put(Put::builder()
+                .table_name(self.table())
+                .item("PK", s(format!("IDEMPOTENCY#{}#{}", key.scope, key.key)))
+                .item("SK", s("IDEMPOTENCY"))
+                .item("entity", s("idempotency"))
+                .item("booking_id", s(booking.id.to_string()))
+                .item("fingerprint", s(&key.fingerprint))
+                .item("expires_at", AttributeValue::N((now.timestamp() + IDEMPOTENCY_TTL_HOURS * 3600).to_string()))
+                .condition_expression("attribute_not_exists(PK) OR expires_at < :now")
+                .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string())))?);
         }
         // Who rented it: past renters may still read the listing once it is archived.
-        writes.push(put(
-            Put::builder()
-                .table_name(self.table())
-                .item("PK", s(listing_pk(&booking.listing_id)))
-                .item("SK", s(format!("RENTER#{}", booking.renter_id)))
-                .item("entity", s("renter"))
-                .item("last_booking_id", s(booking.id.to_string())),
+        writes.push(put(Put::builder()
+            .table_name(self.table())
+            .item("PK", s(listing_pk(&booking.listing_id)))
+            .item("SK", s(format!("RENTER#{}", booking.renter_id)))
+            .item("entity", s("renter"))
+            .item("last_booking_id", s(booking.id.to_string())))?);
+        let holder =
+            HashMap::from([("kind".to_owned(), s("booking")), ("booking_id".to_owned(), s(booking.id.to_string()))]);
+        writes.extend(self.hold_days(
+            &booking.listing_id,
+            &booking.range(),
+            holder,
+            "attribute_not_exists(PK)",
+            &[],
         )?);
-        let holder = HashMap::from([("kind".to_owned(), s("booking")), ("booking_id".to_owned(), s(booking.id.to_string()))]);
-        writes.extend(self.hold_days(&booking.listing_id, &booking.range(), holder, "attribute_not_exists(PK)", &[])?);
         let err = match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => return Ok(Created::New),
             Err(e) => e,
@@ -355,12 +381,20 @@ impl BookingWriter for DynamoTable {
         }
         if let (Some(key), Some(true)) = (idempotency, failed.get(1)) {
             // The same key was used before: the same request gets the same booking back.
-            let (booking_id, fingerprint) = self.idempotency_record(key).await?.ok_or_else(|| AppError::internal("idempotency record vanished"))?;
+            let (booking_id, fingerprint) =
+                self.idempotency_record(key).await?.ok_or_else(|| AppError::internal("idempotency record vanished"))?;
             if fingerprint != key.fingerprint {
-                return Err(AppError::conflict("idempotency_key_reused", "this Idempotency-Key was used for a different booking request"));
+                return Err(AppError::conflict(
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used for a different booking request",
+                ));
             }
-            let id = BookingId::parse(&booking_id).map_err(|_| AppError::internal("stored idempotency record has an invalid booking id"))?;
-            let earlier = self.get_booking(&id).await?.ok_or_else(|| AppError::internal("idempotency record names a missing booking"))?;
+            let id = BookingId::parse(&booking_id)
+                .map_err(|_| AppError::internal("stored idempotency record has an invalid booking id"))?;
+            let earlier = self
+                .get_booking(&id)
+                .await?
+                .ok_or_else(|| AppError::internal("idempotency record names a missing booking"))?;
             return Ok(Created::Replayed(earlier));
         }
         if failed.iter().skip(if idempotency.is_some() { 3 } else { 2 }).any(|f| *f) {
@@ -371,15 +405,13 @@ impl BookingWriter for DynamoTable {
 
     async fn move_booking(&self, previous: &Booking, next: &Booking) -> Result<(), AppError> {
         // Status and version: a racing move (accept vs expire, confirm vs cancel) fails whole.
-        let mut writes = vec![put(
-            Put::builder()
-                .table_name(self.table())
-                .set_item(Some(booking_item(next)?))
-                .condition_expression("#status = :status AND version = :version")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(previous.status.as_str()))
-                .expression_attribute_values(":version", AttributeValue::N(previous.version.to_string())),
-        )?];
+        let mut writes = vec![put(Put::builder()
+            .table_name(self.table())
+            .set_item(Some(booking_item(next)?))
+            .condition_expression("#status = :status AND version = :version")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(previous.status.as_str()))
+            .expression_attribute_values(":version", AttributeValue::N(previous.version.to_string())))?];
         if previous.status.holds_dates() && !next.status.holds_dates() {
             for day in previous.range().each_day() {
                 writes.push(delete_write(
@@ -460,7 +492,13 @@ impl Calendar for DynamoTable {
     async fn block_days(&self, listing: &ListingId, range: &DateRange) -> Result<(), AppError> {
         // Free days become blocks, blocked days stay blocks, a booked day cancels it all.
         let holder = HashMap::from([("kind".to_owned(), s("block"))]);
-        let writes = self.hold_days(listing, range, holder, "attribute_not_exists(PK) OR kind = :block", &[(":block", s("block"))])?;
+        let writes = self.hold_days(
+            listing,
+            range,
+            holder,
+            "attribute_not_exists(PK) OR kind = :block",
+            &[(":block", s("block"))],
+        )?;
         match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => Ok(()),
             Err(e) if transaction_failures(&e).iter().any(|f| *f) => Err(dates_unavailable()),
@@ -514,7 +552,14 @@ const UNBLOCK_CONDITION: &str = "attribute_not_exists(PK) OR kind = :block";
 
 #[async_trait]
 impl BookingLists for DynamoTable {
-    async fn bookings_of(&self, party: Party, user: &UserId, status: Option<BookingStatus>, limit: u32, start: Option<LastKey>) -> Result<Page<Booking>, AppError> {
+    async fn bookings_of(
+        &self,
+        party: Party,
+        user: &UserId,
+        status: Option<BookingStatus>,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<Booking>, AppError> {
         let (index, pk_attr, sk_attr, pk) = match party {
             Party::Renter => ("GSI1", "GSI1PK", "GSI1SK", format!("RENTER#{user}")),
             Party::Owner => ("GSI2", "GSI2PK", "GSI2SK", format!("OWNER#{user}")),
@@ -539,7 +584,10 @@ impl BookingLists for DynamoTable {
                 .limit(limit as i32 + 1)
                 .set_exclusive_start_key(next.take());
             if let Some(st) = status {
-                q = q.filter_expression("#status = :status").expression_attribute_names("#status", "status").expression_attribute_values(":status", s(st.as_str()));
+                q = q
+                    .filter_expression("#status = :status")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(st.as_str()));
             }
             let out = q.send().await.map_err(|e| sdk_error(DEP, e))?;
             items_read += out.scanned_count;
@@ -619,7 +667,8 @@ struct NotificationItem {
 fn notification_from(item: Item) -> Result<Notification, AppError> {
     let i: NotificationItem = serde_dynamo::from_item(item).map_err(AppError::internal)?;
     Ok(Notification {
-        user_id: UserId::parse(&i.user_id).map_err(|_| AppError::internal("stored notification has an invalid user id"))?,
+        user_id: UserId::parse(&i.user_id)
+            .map_err(|_| AppError::internal("stored notification has an invalid user id"))?,
         id: i.id,
         kind: i.kind,
         booking_id: i.booking_id,
@@ -649,14 +698,29 @@ impl NotificationStore for DynamoTable {
         })
         .map_err(AppError::internal)?;
         // Keyed by the event id: a redelivered event is a no-op, never a second notification.
-        match self.client().put_item().table_name(self.table()).set_item(Some(item)).condition_expression("attribute_not_exists(PK)").send().await {
+        match self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
             Ok(_) => Ok(Recorded::New),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(Recorded::Duplicate),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
+                Ok(Recorded::Duplicate)
+            }
             Err(e) => Err(sdk_error(DEP, e)),
         }
     }
 
-    async fn notifications_of(&self, user: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<Notification>, AppError> {
+    async fn notifications_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<Notification>, AppError> {
         // Ids start with UUID v7 event ids, so SK order is time order: newest first.
         let out = self
             .client()
@@ -671,7 +735,8 @@ impl NotificationStore for DynamoTable {
             .send()
             .await
             .map_err(|e| sdk_error(DEP, e))?;
-        let QueryPage { items, last_key, items_read, bytes_read } = query_page(out.items.unwrap_or_default(), limit, &["PK", "SK"]);
+        let QueryPage { items, last_key, items_read, bytes_read } =
+            query_page(out.items.unwrap_or_default(), limit, &["PK", "SK"]);
         let notifications = items.into_iter().map(notification_from).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items: notifications, last_key, items_read, bytes_read, capacity_units: 0.0 })
     }
@@ -694,7 +759,9 @@ impl NotificationStore for DynamoTable {
             .await;
         match result {
             Ok(out) => notification_from(out.attributes.unwrap_or_default()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Err(AppError::NotFound("notification")),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
+                Err(AppError::NotFound("notification"))
+            }
             Err(e) => Err(sdk_error(DEP, e)),
         }
     }

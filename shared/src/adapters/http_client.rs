@@ -84,7 +84,8 @@ fn build() -> Result<HttpsClient, String> {
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+    let connector =
+        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
@@ -123,9 +124,11 @@ mod tests {
 
     #[tokio::test]
     async fn any_status_is_an_answer_with_its_whole_body() {
-        let (url, server) = serve_once(b"HTTP/1.1 404 Not Found\r\ncontent-length: 5\r\n\r\nnope!", Duration::ZERO).await;
+        let (url, server) =
+            serve_once(b"HTTP/1.1 404 Not Found\r\ncontent-length: 5\r\n\r\nnope!", Duration::ZERO).await;
         let client = LazyClient::new(Duration::from_secs(5));
-        let request = Request::get(format!("{url}/v1/x")).header("authorization", "Bearer k").body(Full::default()).unwrap();
+        let request =
+            Request::get(format!("{url}/v1/x")).header("authorization", "Bearer k").body(Full::default()).unwrap();
         let response = client.send(request).await.unwrap();
         assert_eq!(response.status, StatusCode::NOT_FOUND);
         assert_eq!(&response.body[..], b"nope!");
@@ -146,7 +149,10 @@ mod tests {
     async fn a_refused_connection_is_an_error() {
         let port = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
         let client = LazyClient::new(Duration::from_secs(5));
-        let err = client.send(Request::get(format!("http://127.0.0.1:{port}/")).body(Full::default()).unwrap()).await.unwrap_err();
+        let err = client
+            .send(Request::get(format!("http://127.0.0.1:{port}/")).body(Full::default()).unwrap())
+            .await
+            .unwrap_err();
         assert!(matches!(err, HttpError::Connect(_)), "{err:?}");
     }
 }

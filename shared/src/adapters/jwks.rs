@@ -33,7 +33,13 @@ pub struct JwksVerifier {
 
 impl JwksVerifier {
     pub fn new(issuer: String, audience: Vec<String>, jwks_url: String) -> Self {
-        Self { issuer, audience, jwks_url, http: super::http_client::LazyClient::new(Duration::from_secs(3)), keys: Mutex::new((None, HashMap::new())) }
+        Self {
+            issuer,
+            audience,
+            jwks_url,
+            http: super::http_client::LazyClient::new(Duration::from_secs(3)),
+            keys: Mutex::new((None, HashMap::new())),
+        }
     }
 
     async fn key(&self, kid: &str) -> Result<Option<(DecodingKey, Algorithm)>, AppError> {
@@ -44,7 +50,9 @@ impl JwksVerifier {
         if keys.0.is_some_and(|fetched| fetched.elapsed() < REFETCH_AFTER) {
             return Ok(None);
         }
-        let request = http::Request::get(&self.jwks_url).body(Full::default()).map_err(|e| AppError::internal(format!("JWKS URL {}: {e}", self.jwks_url)))?;
+        let request = http::Request::get(&self.jwks_url)
+            .body(Full::default())
+            .map_err(|e| AppError::internal(format!("JWKS URL {}: {e}", self.jwks_url)))?;
         let response = self.http.send(request).await.map_err(|e| {
             tracing::warn!(dependency = "jwks", error = %e, "JWKS unreachable");
             AppError::Unavailable { dependency: "jwks".into() }
@@ -81,10 +89,14 @@ impl JwksVerifier {
         validation.validate_aud = false;
         validation.validate_nbf = true;
         validation.leeway = 0;
-        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(|_| AppError::Unauthorized)?.claims;
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+            .map_err(|_| AppError::Unauthorized)?
+            .claims;
         let aud_ok = match (claims.get("aud"), claims.get("client_id")) {
             (Some(Value::String(a)), _) | (None, Some(Value::String(a))) => self.audience.contains(a),
-            (Some(Value::Array(list)), _) => list.iter().filter_map(Value::as_str).any(|a| self.audience.iter().any(|x| x == a)),
+            (Some(Value::Array(list)), _) => {
+                list.iter().filter_map(Value::as_str).any(|a| self.audience.iter().any(|x| x == a))
+            }
             _ => false,
         };
         if aud_ok {
@@ -106,7 +118,9 @@ impl ViewerIdentity for JwksVerifier {
             .map(|(k, v)| {
                 let s = match v {
                     Value::String(s) => s,
-                    Value::Array(items) => format!("[{}]", items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
+                    Value::Array(items) => {
+                        format!("[{}]", items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+                    }
                     other => other.to_string(),
                 };
                 (k, s)

@@ -12,11 +12,16 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::{capacity, key_item, projection, query_page, s, sort_key, start_key, transaction_failures, DynamoTable, Item, QueryPage};
+use super::dynamodb::{
+    capacity, key_item, projection, query_page, s, sort_key, start_key, transaction_failures, DynamoTable, Item,
+    QueryPage,
+};
 use super::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::country::Country;
@@ -26,7 +31,10 @@ use crate::domain::photo::PhotoId;
 use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
 use crate::domain::user::UserId;
 use crate::error::AppError;
-use crate::ports::{ListingDetail, ListingDetailReader, ListingPhoto, ListingPhotoReader, ListingReader, ListingSearch, ListingWriter, OwnerListings, Page};
+use crate::ports::{
+    ListingDetail, ListingDetailReader, ListingPhoto, ListingPhotoReader, ListingReader, ListingSearch, ListingWriter,
+    OwnerListings, Page,
+};
 
 const DEP: &str = "dynamodb";
 
@@ -155,7 +163,8 @@ struct SearchEntryItem {
 impl TryFrom<SearchEntryItem> for ListingSummary {
     type Error = AppError;
     fn try_from(e: SearchEntryItem) -> Result<Self, AppError> {
-        let currency = Currency::parse(&e.currency).ok_or_else(|| AppError::internal(format!("search entry {} has an invalid currency", e.pk)))?;
+        let currency = Currency::parse(&e.currency)
+            .ok_or_else(|| AppError::internal(format!("search entry {} has an invalid currency", e.pk)))?;
         Ok(ListingSummary {
             id: e.listing_id,
             title: e.title,
@@ -176,8 +185,23 @@ fn listing_from_item(item: Item) -> Result<Listing, AppError> {
 
 /// What `owner_listings` reads of each listing item: the summary's attributes and the keys a
 /// page's cursor is made of (the index's and the table's).
-const OWNED_SUMMARY_ATTRIBUTES: [&str; 15] =
-    ["PK", "SK", "GSI1PK", "GSI1SK", "id", "title", "category", "city", "country", "currency", "daily_price", "status", "created_at", "updated_at", "version"];
+const OWNED_SUMMARY_ATTRIBUTES: [&str; 15] = [
+    "PK",
+    "SK",
+    "GSI1PK",
+    "GSI1SK",
+    "id",
+    "title",
+    "category",
+    "city",
+    "country",
+    "currency",
+    "daily_price",
+    "status",
+    "created_at",
+    "updated_at",
+    "version",
+];
 
 /// The projected part of a listing item that `OwnedListingSummary` is made of.
 #[derive(Deserialize)]
@@ -202,7 +226,10 @@ impl TryFrom<OwnedSummaryItem> for OwnedListingSummary {
         Ok(OwnedListingSummary {
             category: Category::parse(&i.category).ok_or_else(|| corrupt("category"))?,
             country: Country::parse(&i.country).ok_or_else(|| corrupt("country"))?,
-            daily_price: Money { amount: i.daily_price, currency: Currency::parse(&i.currency).ok_or_else(|| corrupt("currency"))? },
+            daily_price: Money {
+                amount: i.daily_price,
+                currency: Currency::parse(&i.currency).ok_or_else(|| corrupt("currency"))?,
+            },
             status: ListingStatus::parse(&i.status).ok_or_else(|| corrupt("status"))?,
             id: ListingId::parse(&i.id).map_err(|_| corrupt("id"))?,
             title: i.title,
@@ -242,7 +269,11 @@ fn search_entry(l: &Listing, pk: String, sk: String) -> Result<Item, AppError> {
     .map_err(AppError::internal)
 }
 
-fn put(table: &str, item: Item, condition: Option<(&str, Option<(&str, AttributeValue)>)>) -> Result<TransactWriteItem, AppError> {
+fn put(
+    table: &str,
+    item: Item,
+    condition: Option<(&str, Option<(&str, AttributeValue)>)>,
+) -> Result<TransactWriteItem, AppError> {
     let mut p = Put::builder().table_name(table).set_item(Some(item));
     if let Some((expr, value)) = condition {
         p = p.condition_expression(expr);
@@ -291,7 +322,8 @@ impl ListingDetailReader for DynamoTable {
         if out.last_evaluated_key.is_some() {
             tracing::warn!(listing_id = %id, "listing detail spans more than one page; later photos are left out");
         }
-        let (listing, photo_items): (Vec<Item>, Vec<Item>) = out.items.unwrap_or_default().into_iter().partition(|i| sort_key(i) == Some(LISTING_SK));
+        let (listing, photo_items): (Vec<Item>, Vec<Item>) =
+            out.items.unwrap_or_default().into_iter().partition(|i| sort_key(i) == Some(LISTING_SK));
         let Some(listing) = listing.into_iter().next().map(listing_from_item).transpose()? else { return Ok(None) };
         let (photos, cover) = super::photos::photos_from_items(photo_items)?;
         Ok(Some(ListingDetail { listing, photos, cover }))
@@ -303,9 +335,17 @@ impl DynamoTable {
     /// exist, in one consistent BatchGetItem.
     async fn listing_and(&self, id: &ListingId, others: &[&str]) -> Result<Option<(Listing, Vec<Item>)>, AppError> {
         let pk = listing_pk(id);
-        let keys = others.iter().fold(KeysAndAttributes::builder().keys(key_item(&pk, LISTING_SK)), |k, sk| k.keys(key_item(&pk, sk)));
+        let keys = others
+            .iter()
+            .fold(KeysAndAttributes::builder().keys(key_item(&pk, LISTING_SK)), |k, sk| k.keys(key_item(&pk, sk)));
         let keys = keys.consistent_read(true).build().map_err(AppError::internal)?;
-        let out = self.client().batch_get_item().request_items(self.table(), keys).send().await.map_err(|e| sdk_error(DEP, e))?;
+        let out = self
+            .client()
+            .batch_get_item()
+            .request_items(self.table(), keys)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
         // Only throttling leaves keys unprocessed; the client's retry of the request gets them.
         if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
             return Err(AppError::Unavailable { dependency: DEP.into() });
@@ -325,7 +365,11 @@ impl ListingPhotoReader for DynamoTable {
     }
 
     async fn listing_with_photo(&self, id: &ListingId, photo: &PhotoId) -> Result<Option<ListingPhoto>, AppError> {
-        let Some((listing, items)) = self.listing_and(id, &[&super::photos::sk(photo), super::photos::COUNTER_SK]).await? else { return Ok(None) };
+        let Some((listing, items)) =
+            self.listing_and(id, &[&super::photos::sk(photo), super::photos::COUNTER_SK]).await?
+        else {
+            return Ok(None);
+        };
         let (photos, cover) = super::photos::photos_from_items(items)?;
         Ok(Some(ListingPhoto { listing, photo: photos.into_iter().next(), cover }))
     }
@@ -363,7 +407,11 @@ impl ListingWriter for DynamoTable {
         let next_keys: HashSet<(String, String)> = entry_keys(next).into_iter().collect();
         for (pk, sk) in entry_keys(previous) {
             if !next_keys.contains(&(pk.clone(), sk.clone())) {
-                let delete = Delete::builder().table_name(self.table()).set_key(Some(key_item(&pk, &sk))).build().map_err(AppError::internal)?;
+                let delete = Delete::builder()
+                    .table_name(self.table())
+                    .set_key(Some(key_item(&pk, &sk)))
+                    .build()
+                    .map_err(AppError::internal)?;
                 writes.push(TransactWriteItem::builder().delete(delete).build());
             }
         }
@@ -380,7 +428,12 @@ impl ListingWriter for DynamoTable {
 
 #[async_trait]
 impl ListingSearch for DynamoTable {
-    async fn search(&self, query: &IndexQuery, limit: u32, start: Option<LastKey>) -> Result<Page<ListingSummary>, AppError> {
+    async fn search(
+        &self,
+        query: &IndexQuery,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<ListingSummary>, AppError> {
         let mut request = self
             .client()
             .query()
@@ -399,18 +452,30 @@ impl ListingSearch for DynamoTable {
             None => request.key_condition_expression("PK = :pk"),
         };
         let out = request.send().await.map_err(|e| sdk_error(DEP, e))?;
-        let QueryPage { items, last_key, items_read, bytes_read } = query_page(out.items.unwrap_or_default(), limit, &["PK", "SK"]);
+        let QueryPage { items, last_key, items_read, bytes_read } =
+            query_page(out.items.unwrap_or_default(), limit, &["PK", "SK"]);
         let summaries = items
             .into_iter()
             .map(|item| serde_dynamo::from_item::<_, SearchEntryItem>(item).map_err(AppError::internal)?.try_into())
             .collect::<Result<Vec<ListingSummary>, AppError>>()?;
-        Ok(Page { items: summaries, last_key, items_read, bytes_read, capacity_units: capacity(out.consumed_capacity.as_ref()) })
+        Ok(Page {
+            items: summaries,
+            last_key,
+            items_read,
+            bytes_read,
+            capacity_units: capacity(out.consumed_capacity.as_ref()),
+        })
     }
 }
 
 #[async_trait]
 impl OwnerListings for DynamoTable {
-    async fn owner_listings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<OwnedListingSummary>, AppError> {
+    async fn owner_listings(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<OwnedListingSummary>, AppError> {
         let (expression, names) = projection(&OWNED_SUMMARY_ATTRIBUTES);
         let out = self
             .client()
@@ -429,11 +494,18 @@ impl OwnerListings for DynamoTable {
             .send()
             .await
             .map_err(|e| sdk_error(DEP, e))?;
-        let QueryPage { items, last_key, items_read, bytes_read } = query_page(out.items.unwrap_or_default(), limit, &["PK", "SK", "GSI1PK", "GSI1SK"]);
+        let QueryPage { items, last_key, items_read, bytes_read } =
+            query_page(out.items.unwrap_or_default(), limit, &["PK", "SK", "GSI1PK", "GSI1SK"]);
         let listings = items
             .into_iter()
             .map(|item| serde_dynamo::from_item::<_, OwnedSummaryItem>(item).map_err(AppError::internal)?.try_into())
             .collect::<Result<Vec<OwnedListingSummary>, AppError>>()?;
-        Ok(Page { items: listings, last_key, items_read, bytes_read, capacity_units: capacity(out.consumed_capacity.as_ref()) })
+        Ok(Page {
+            items: listings,
+            last_key,
+            items_read,
+            bytes_read,
+            capacity_units: capacity(out.consumed_capacity.as_ref()),
+        })
     }
 }

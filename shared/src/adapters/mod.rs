@@ -28,7 +28,13 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
         SdkError::ServiceError(e) => matches!(
             e.err().code(),
-            Some("ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded" | "ServiceUnavailable" | "InternalServerError")
+            Some(
+                "ThrottlingException"
+                    | "ProvisionedThroughputExceededException"
+                    | "RequestLimitExceeded"
+                    | "ServiceUnavailable"
+                    | "InternalServerError"
+            )
         ),
         _ => false,
     };

@@ -36,7 +36,9 @@ impl WebhookInbox for DynamoTable {
             .await;
         match result {
             Ok(_) => Ok(Recorded::New),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(Recorded::Duplicate),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
+                Ok(Recorded::Duplicate)
+            }
             Err(e) => Err(sdk_error(DEP, e)),
         }
     }
@@ -81,7 +83,9 @@ impl IntentIndex for DynamoTable {
             .await
             .map_err(|e| sdk_error(DEP, e))?;
         match out.item.as_ref().and_then(|i| i.get("booking_id")).and_then(|v| v.as_s().ok()) {
-            Some(id) => Ok(Some(BookingId::parse(id).map_err(|_| AppError::internal("intent index holds an invalid booking id"))?)),
+            Some(id) => Ok(Some(
+                BookingId::parse(id).map_err(|_| AppError::internal("intent index holds an invalid booking id"))?,
+            )),
             None => Ok(None),
         }
     }

@@ -80,7 +80,11 @@ fn to_item(p: &Photo) -> Result<Item, AppError> {
         width: p.width,
         height: p.height,
         rejection: p.rejection.clone(),
-        renditions: p.renditions.iter().map(|r| RenditionItem { name: r.name.clone(), key: r.key.clone(), width: r.width, height: r.height }).collect(),
+        renditions: p
+            .renditions
+            .iter()
+            .map(|r| RenditionItem { name: r.name.clone(), key: r.key.clone(), width: r.width, height: r.height })
+            .collect(),
         created_at: p.created_at,
         updated_at: p.updated_at,
     })
@@ -107,7 +111,9 @@ pub(super) fn count_from_items(items: &[Item]) -> Result<u32, AppError> {
     let Some(counter) = items.iter().find(|i| sort_key(i) == Some(COUNTER_SK)) else { return Ok(0) };
     match counter.get("photo_count") {
         None => Ok(0),
-        Some(AttributeValue::N(n)) => n.parse().map_err(|_| AppError::internal(format!("stored photo count {n:?} is not a count"))),
+        Some(AttributeValue::N(n)) => {
+            n.parse().map_err(|_| AppError::internal(format!("stored photo count {n:?} is not a count")))
+        }
         Some(_) => Err(AppError::internal("stored photo count is not a number")),
     }
 }
@@ -125,13 +131,19 @@ fn from_item(item: Item) -> Result<Photo, AppError> {
         width: i.width,
         height: i.height,
         rejection: i.rejection.clone(),
-        renditions: i.renditions.into_iter().map(|r| RenditionRef { name: r.name, key: r.key, width: r.width, height: r.height }).collect(),
+        renditions: i
+            .renditions
+            .into_iter()
+            .map(|r| RenditionRef { name: r.name, key: r.key, width: r.width, height: r.height })
+            .collect(),
         created_at: i.created_at,
         updated_at: i.updated_at,
     })
 }
 
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool {
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    err: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
@@ -150,7 +162,12 @@ impl PhotoStore for DynamoTable {
             .expression_attribute_values(":entity", s("photo_count"))
             .build()
             .map_err(AppError::internal)?;
-        let put = Put::builder().table_name(self.table()).set_item(Some(to_item(photo)?)).condition_expression("attribute_not_exists(PK)").build().map_err(AppError::internal)?;
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(to_item(photo)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(AppError::internal)?;
         let result = self
             .client()
             .transact_write_items()
@@ -160,9 +177,10 @@ impl PhotoStore for DynamoTable {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if transaction_failures(&e).first() == Some(&true) => {
-                Err(AppError::conflict("too_many_photos", format!("a listing has at most {max} photos; delete one first")))
-            }
+            Err(e) if transaction_failures(&e).first() == Some(&true) => Err(AppError::conflict(
+                "too_many_photos",
+                format!("a listing has at most {max} photos; delete one first"),
+            )),
             Err(e) => Err(sdk_error(DEP, e)),
         }
     }
@@ -232,7 +250,13 @@ impl PhotoStore for DynamoTable {
         Ok(true)
     }
 
-    async fn set_position(&self, listing: &ListingId, id: &PhotoId, position: u32, now: DateTime<Utc>) -> Result<(), AppError> {
+    async fn set_position(
+        &self,
+        listing: &ListingId,
+        id: &PhotoId,
+        position: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
         let result = self
             .client()
             .update_item()
@@ -254,9 +278,13 @@ impl PhotoStore for DynamoTable {
     }
 
     async fn set_cover(&self, listing: &ListingId, id: &PhotoId, cover: bool) -> Result<(), AppError> {
-        let req = self.client().update_item().table_name(self.table()).key("PK", s(pk(listing))).key("SK", s(COUNTER_SK));
+        let req =
+            self.client().update_item().table_name(self.table()).key("PK", s(pk(listing))).key("SK", s(COUNTER_SK));
         let result = if cover {
-            req.update_expression("SET cover_photo_id = :id").expression_attribute_values(":id", s(id.to_string())).send().await
+            req.update_expression("SET cover_photo_id = :id")
+                .expression_attribute_values(":id", s(id.to_string()))
+                .send()
+                .await
         } else {
             req.update_expression("REMOVE cover_photo_id")
                 .condition_expression("cover_photo_id = :id")

@@ -29,7 +29,14 @@ impl S3Photos {
 
 #[async_trait]
 impl UploadUrls for S3Photos {
-    async fn presign_put(&self, key: &str, content_type: &str, size_bytes: u64, valid_for: Duration, now: DateTime<Utc>) -> Result<PresignedUpload, AppError> {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size_bytes: u64,
+        valid_for: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<PresignedUpload, AppError> {
         let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid_for).map_err(AppError::internal)?;
         // Content-Type and Content-Length are signed: S3 refuses a PUT of another type or size.
         let request = self
@@ -67,7 +74,12 @@ impl PhotoObjects for S3Photos {
         // Read at most `cap` + 1 bytes whatever the header said.
         let mut reader = out.body.into_async_read();
         let mut bytes = Vec::with_capacity(size as usize);
-        let read = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::AsyncReadExt::take(&mut reader, cap as u64 + 1), &mut bytes).await.map_err(AppError::internal)?;
+        let read = tokio::io::AsyncReadExt::read_to_end(
+            &mut tokio::io::AsyncReadExt::take(&mut reader, cap as u64 + 1),
+            &mut bytes,
+        )
+        .await
+        .map_err(AppError::internal)?;
         if read > cap {
             return Ok(Some(Err(read as u64)));
         }

@@ -21,15 +21,9 @@ impl SecretsManagerSource {
 #[async_trait]
 impl SecretSource for SecretsManagerSource {
     async fn fetch(&self, id: &str) -> Result<String, AppError> {
-        let out = self
-            .client
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| sdk_error("secretsmanager", e))?;
-        out.secret_string
-            .ok_or_else(|| AppError::internal(format!("secret {id} has no string value")))
+        let out =
+            self.client.get_secret_value().secret_id(id).send().await.map_err(|e| sdk_error("secretsmanager", e))?;
+        out.secret_string.ok_or_else(|| AppError::internal(format!("secret {id} has no string value")))
     }
 }
 
@@ -42,7 +36,10 @@ pub struct SecretCursorKeys {
 
 impl SecretCursorKeys {
     pub fn new(client: Client, secret_id: String) -> Self {
-        Self { cache: crate::secrets::SecretCache::new(SecretsManagerSource::new(client), crate::secrets::DEFAULT_TTL), secret_id }
+        Self {
+            cache: crate::secrets::SecretCache::new(SecretsManagerSource::new(client), crate::secrets::DEFAULT_TTL),
+            secret_id,
+        }
     }
 }
 

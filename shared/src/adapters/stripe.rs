@@ -53,28 +53,46 @@ pub struct StripeHttp<S> {
 
 impl<S: SecretSource> StripeHttp<S> {
     pub fn new(base: String, secrets: Arc<StripeSecrets<S>>) -> Self {
-        Self { base: base.trim_end_matches('/').to_owned(), http: super::http_client::LazyClient::new(Duration::from_secs(8)), secrets }
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http: super::http_client::LazyClient::new(Duration::from_secs(8)),
+            secrets,
+        }
     }
 
-    async fn call<T: for<'de> Deserialize<'de>>(&self, method: Method, path: &str, form: Option<Vec<(&str, String)>>, idempotency_key: Option<&str>) -> Result<T, AppError> {
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: Method,
+        path: &str,
+        form: Option<Vec<(&str, String)>>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, AppError> {
         let key = self.secrets.field("secret_key").await?;
-        let mut req = Request::builder().method(method).uri(format!("{}{path}", self.base)).header(header::AUTHORIZATION, format!("Bearer {key}"));
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header(header::AUTHORIZATION, format!("Bearer {key}"));
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
         }
         let mut body = String::new();
         if let Some(pairs) = form {
-            body = url::form_urlencoded::Serializer::new(body).extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))).finish();
+            body = url::form_urlencoded::Serializer::new(body)
+                .extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+                .finish();
             req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
-        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| AppError::internal(format!("stripe request for {path} not built: {e}")))?;
+        let req = req
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| AppError::internal(format!("stripe request for {path} not built: {e}")))?;
         let resp = self.http.send(req).await.map_err(|e| {
             tracing::warn!(dependency = DEP, error = %e, "stripe unreachable");
             AppError::Unavailable { dependency: DEP.into() }
         })?;
         let status = resp.status;
         if status.is_success() {
-            return serde_json::from_slice::<T>(&resp.body).map_err(|e| AppError::internal(format!("stripe answered an unexpected body on {path}: {e}")));
+            return serde_json::from_slice::<T>(&resp.body)
+                .map_err(|e| AppError::internal(format!("stripe answered an unexpected body on {path}: {e}")));
         }
         if status == StatusCode::UNAUTHORIZED {
             // A rotated key: forget the cached one so the next call fetches the new value.
@@ -100,7 +118,13 @@ struct IntentBody {
 
 impl From<IntentBody> for PaymentIntent {
     fn from(b: IntentBody) -> Self {
-        PaymentIntent { id: b.id, client_secret: b.client_secret.unwrap_or_default(), amount: b.amount, currency: b.currency.to_ascii_uppercase(), status: b.status }
+        PaymentIntent {
+            id: b.id,
+            client_secret: b.client_secret.unwrap_or_default(),
+            amount: b.amount,
+            currency: b.currency.to_ascii_uppercase(),
+            status: b.status,
+        }
     }
 }
 
@@ -121,7 +145,8 @@ impl<S: SecretSource> PaymentGateway for StripeHttp<S> {
             ("metadata[booking_id]", booking.id.to_string()),
             ("metadata[listing_id]", booking.listing_id.to_string()),
         ];
-        let body: IntentBody = self.call(Method::POST, "/v1/payment_intents", Some(form), Some(idempotency_key)).await?;
+        let body: IntentBody =
+            self.call(Method::POST, "/v1/payment_intents", Some(form), Some(idempotency_key)).await?;
         Ok(body.into())
     }
 
@@ -133,8 +158,18 @@ impl<S: SecretSource> PaymentGateway for StripeHttp<S> {
         Ok(body.into())
     }
 
-    async fn refund(&self, intent_id: &str, amount: i64, booking_id: &str, idempotency_key: &str) -> Result<Refund, AppError> {
-        let form = vec![("payment_intent", intent_id.to_owned()), ("amount", amount.to_string()), ("metadata[booking_id]", booking_id.to_owned())];
+    async fn refund(
+        &self,
+        intent_id: &str,
+        amount: i64,
+        booking_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Refund, AppError> {
+        let form = vec![
+            ("payment_intent", intent_id.to_owned()),
+            ("amount", amount.to_string()),
+            ("metadata[booking_id]", booking_id.to_owned()),
+        ];
         let body: RefundBody = self.call(Method::POST, "/v1/refunds", Some(form), Some(idempotency_key)).await?;
         Ok(Refund { id: body.id, amount: body.amount, status: body.status })
     }

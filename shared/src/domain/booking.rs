@@ -76,7 +76,8 @@ impl DateRange {
     /// `YYYY-MM-DD` strings as sent by clients, into a range.
     pub fn parse(start: &str, end: &str) -> Result<Self, AppError> {
         let date = |field: &str, raw: &str| {
-            NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| FieldError::new(field, "must be a date as YYYY-MM-DD"))
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map_err(|_| FieldError::new(field, "must be a date as YYYY-MM-DD"))
         };
         let (s, e) = (date("start_date", start), date("end_date", end));
         match (s, e) {
@@ -143,7 +144,16 @@ impl Quote {
         // Half-up for non-negative amounts: add half the divisor before dividing.
         let service_fee = (fee_numerator + 5_000) / 10_000;
         let total = rental.checked_add(service_fee).and_then(|t| t.checked_add(deposit.amount)).ok_or_else(overflow)?;
-        Ok(Quote { days, daily_price: daily_price.amount, rental, service_fee_bps, service_fee, deposit: deposit.amount, total, currency: daily_price.currency })
+        Ok(Quote {
+            days,
+            daily_price: daily_price.amount,
+            rental,
+            service_fee_bps,
+            service_fee,
+            deposit: deposit.amount,
+            total,
+            currency: daily_price.currency,
+        })
     }
 }
 
@@ -158,7 +168,10 @@ pub fn check_range(listing: &Listing, range: &DateRange, today: NaiveDate) -> Re
     }
     let days = range.days();
     if days < i64::from(listing.min_days) || days > i64::from(listing.max_days) {
-        errors.push(FieldError::new("end_date", format!("this listing rents for {} to {} days; this range is {days}", listing.min_days, listing.max_days)));
+        errors.push(FieldError::new(
+            "end_date",
+            format!("this listing rents for {} to {} days; this range is {days}", listing.min_days, listing.max_days),
+        ));
     }
     if errors.is_empty() {
         Ok(())
@@ -413,7 +426,14 @@ pub const MAX_MESSAGE_CHARS: usize = 1_000;
 impl Booking {
     /// A new booking of `listing` by `renter`, holding its days: `instant` listings go to
     /// payment (30 min hold), `request` listings wait for the owner (24 h hold).
-    pub fn request(listing: &Listing, renter: UserId, range: DateRange, message: Option<String>, now: DateTime<Utc>, fee_bps: i64) -> Result<Self, AppError> {
+    pub fn request(
+        listing: &Listing,
+        renter: UserId,
+        range: DateRange,
+        message: Option<String>,
+        now: DateTime<Utc>,
+        fee_bps: i64,
+    ) -> Result<Self, AppError> {
         if listing.owner_id == renter {
             return Err(AppError::conflict("own_listing", "you cannot book your own listing"));
         }
@@ -421,7 +441,10 @@ impl Booking {
             return Err(AppError::conflict("listing_unavailable", "this listing is not taking bookings"));
         }
         let message = message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
-        if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS || m.chars().any(|c| c.is_control() && c != '\n')) {
+        if message
+            .as_ref()
+            .is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS || m.chars().any(|c| c.is_control() && c != '\n'))
+        {
             return Err(AppError::field("message", format!("must be at most {MAX_MESSAGE_CHARS} characters")));
         }
         let now = now.trunc_subsecs(3);
@@ -517,8 +540,15 @@ mod tests {
 
     #[test]
     fn merging_days() {
-        let merged = merge_days(vec![d("2026-12-05"), d("2026-12-01"), d("2026-12-02"), d("2026-12-02"), d("2026-12-04")]);
-        assert_eq!(merged, vec![DateRange { start: d("2026-12-01"), end: d("2026-12-03") }, DateRange { start: d("2026-12-04"), end: d("2026-12-06") }]);
+        let merged =
+            merge_days(vec![d("2026-12-05"), d("2026-12-01"), d("2026-12-02"), d("2026-12-02"), d("2026-12-04")]);
+        assert_eq!(
+            merged,
+            vec![
+                DateRange { start: d("2026-12-01"), end: d("2026-12-03") },
+                DateRange { start: d("2026-12-04"), end: d("2026-12-06") }
+            ]
+        );
         assert!(merge_days(vec![]).is_empty());
     }
 
@@ -532,7 +562,10 @@ mod tests {
         assert_eq!(Quote::compute(1, money(4, "EUR"), money(0, "EUR"), 1_000).unwrap().service_fee, 0);
         // JPY (0 decimals): 2 days x 4,999 = 9,998; 10% = 999.8 -> 1,000.
         let q = Quote::compute(2, money(4999, "JPY"), money(10000, "JPY"), 1_000).unwrap();
-        assert_eq!((q.rental, q.service_fee, q.total, q.currency), (9998, 1000, 20998, Currency::parse("JPY").unwrap()));
+        assert_eq!(
+            (q.rental, q.service_fee, q.total, q.currency),
+            (9998, 1000, 20998, Currency::parse("JPY").unwrap())
+        );
         // KWD (3 decimals): 7 days x 1.255 = 8.785; 12.5% = 1.098125 -> 1.098.
         let q = Quote::compute(7, money(1255, "KWD"), money(0, "KWD"), 1_250).unwrap();
         assert_eq!((q.rental, q.service_fee), (8785, 1098));
@@ -575,8 +608,16 @@ mod tests {
         assert_eq!(fields(check_range(&l, &range("2026-11-20", "2026-11-23"), today).unwrap_err()), vec!["start_date"]);
         assert!(check_range(&l, &range("2027-11-21", "2027-11-23"), today).is_ok(), "365 days ahead");
         assert_eq!(fields(check_range(&l, &range("2027-11-22", "2027-11-24"), today).unwrap_err()), vec!["start_date"]);
-        assert_eq!(fields(check_range(&l, &range("2026-12-01", "2026-12-02"), today).unwrap_err()), vec!["end_date"], "below min_days");
-        assert_eq!(fields(check_range(&l, &range("2026-12-01", "2026-12-12"), today).unwrap_err()), vec!["end_date"], "above max_days");
+        assert_eq!(
+            fields(check_range(&l, &range("2026-12-01", "2026-12-02"), today).unwrap_err()),
+            vec!["end_date"],
+            "below min_days"
+        );
+        assert_eq!(
+            fields(check_range(&l, &range("2026-12-01", "2026-12-12"), today).unwrap_err()),
+            vec!["end_date"],
+            "above max_days"
+        );
     }
 
     #[test]
@@ -587,9 +628,15 @@ mod tests {
         assert_eq!((b.status, b.hold_expires_at), (BookingStatus::PendingPayment, Some(now() + Duration::minutes(30))));
         assert_eq!(b.quote.total, 3000 + 300 + 2000);
         let b = Booking::request(&listing("request"), renter, range, Some("  hi  ".into()), now(), 1_000).unwrap();
-        assert_eq!((b.status, b.hold_expires_at, b.message.as_deref()), (BookingStatus::Requested, Some(now() + Duration::hours(24)), Some("hi")));
+        assert_eq!(
+            (b.status, b.hold_expires_at, b.message.as_deref()),
+            (BookingStatus::Requested, Some(now() + Duration::hours(24)), Some("hi"))
+        );
         let l = listing("request");
-        assert_eq!(Booking::request(&l, l.owner_id.clone(), range, None, now(), 1_000).unwrap_err().code(), "own_listing");
+        assert_eq!(
+            Booking::request(&l, l.owner_id.clone(), range, None, now(), 1_000).unwrap_err().code(),
+            "own_listing"
+        );
     }
 
     #[test]
@@ -614,7 +661,11 @@ mod tests {
                     None => {
                         let err = from.after(t).unwrap_err();
                         assert_eq!(err.status(), 409, "{from:?} {t:?}");
-                        assert_eq!(err.code(), format!("booking_is_{}", from.as_str()), "the code names the current state");
+                        assert_eq!(
+                            err.code(),
+                            format!("booking_is_{}", from.as_str()),
+                            "the code names the current state"
+                        );
                     }
                 }
             }
@@ -628,10 +679,14 @@ mod tests {
     #[test]
     fn moves_bump_version_and_reset_holds() {
         let range = DateRange::new(d("2026-12-01"), d("2026-12-04")).unwrap();
-        let b = Booking::request(&listing("request"), UserId::parse("renter").unwrap(), range, None, now(), 1_000).unwrap();
+        let b =
+            Booking::request(&listing("request"), UserId::parse("renter").unwrap(), range, None, now(), 1_000).unwrap();
         let later = now() + Duration::hours(2);
         let accepted = b.moved(Transition::Accept, later).unwrap();
-        assert_eq!((accepted.status, accepted.version, accepted.hold_expires_at), (BookingStatus::PendingPayment, 2, Some(later + PAYMENT_HOLD)));
+        assert_eq!(
+            (accepted.status, accepted.version, accepted.hold_expires_at),
+            (BookingStatus::PendingPayment, 2, Some(later + PAYMENT_HOLD))
+        );
         let confirmed = accepted.moved(Transition::ConfirmPayment, later).unwrap();
         assert_eq!(confirmed.hold_expires_at, None);
         assert!(b.hold_lapsed(now() + Duration::hours(24)));

@@ -92,7 +92,10 @@ impl ListingStatus {
     /// draft -> active -> paused -> active; any -> archived; archived is final.
     pub fn can_become(self, to: ListingStatus) -> bool {
         use ListingStatus::*;
-        matches!((self, to), (Draft, Active) | (Active, Paused) | (Paused, Active) | (Draft | Active | Paused, Archived))
+        matches!(
+            (self, to),
+            (Draft, Active) | (Active, Paused) | (Paused, Active) | (Draft | Active | Paused, Archived)
+        )
     }
 }
 
@@ -491,7 +494,14 @@ mod tests {
     #[test]
     fn status_transition_table() {
         use ListingStatus::*;
-        let allowed = [(Draft, Active), (Active, Paused), (Paused, Active), (Draft, Archived), (Active, Archived), (Paused, Archived)];
+        let allowed = [
+            (Draft, Active),
+            (Active, Paused),
+            (Paused, Active),
+            (Draft, Archived),
+            (Active, Archived),
+            (Paused, Archived),
+        ];
         for from in ListingStatus::ALL {
             for to in ListingStatus::ALL {
                 assert_eq!(from.can_become(*to), allowed.contains(&(*from, *to)), "{from:?} -> {to:?}");
@@ -505,13 +515,28 @@ mod tests {
         let patch = |j: serde_json::Value| serde_json::from_value::<PatchListingRequest>(j).unwrap();
         let p = l.apply(patch(serde_json::json!({"status": "active", "title": "Drill"})), now()).unwrap();
         assert_eq!((p.status, p.version, p.title.as_str()), (ListingStatus::Active, 2, "Drill"));
-        assert!(matches!(p.apply(patch(serde_json::json!({"status": "draft"})), now()), Err(AppError::Conflict { code: "invalid_status_transition", .. })));
-        assert!(matches!(l.apply(patch(serde_json::json!({})), now()), Err(AppError::BadRequest { code: "empty_patch", .. })));
+        assert!(matches!(
+            p.apply(patch(serde_json::json!({"status": "draft"})), now()),
+            Err(AppError::Conflict { code: "invalid_status_transition", .. })
+        ));
+        assert!(matches!(
+            l.apply(patch(serde_json::json!({})), now()),
+            Err(AppError::BadRequest { code: "empty_patch", .. })
+        ));
         // Cross-field rules hold on the merged result.
-        assert_eq!(fields(l.apply(patch(serde_json::json!({"daily_price": {"amount": 100, "currency": "USD"}})), now()).unwrap_err()), vec!["deposit.currency"]);
+        assert_eq!(
+            fields(
+                l.apply(patch(serde_json::json!({"daily_price": {"amount": 100, "currency": "USD"}})), now())
+                    .unwrap_err()
+            ),
+            vec!["deposit.currency"]
+        );
         assert_eq!(fields(l.apply(patch(serde_json::json!({"min_days": 20})), now()).unwrap_err()), vec!["max_days"]);
         let archived = l.archive(now());
-        assert!(matches!(archived.apply(patch(serde_json::json!({"title": "x"})), now()), Err(AppError::Conflict { code: "listing_archived", .. })));
+        assert!(matches!(
+            archived.apply(patch(serde_json::json!({"title": "x"})), now()),
+            Err(AppError::Conflict { code: "listing_archived", .. })
+        ));
     }
 
     #[test]

@@ -6,13 +6,57 @@ use crate::error::FieldError;
 
 /// ISO 4217 codes we accept, with their minor-unit exponent (EUR 2, JPY 0, KWD 3).
 const CURRENCIES: &[(&str, u8)] = &[
-    ("AED", 2), ("ARS", 2), ("AUD", 2), ("BGN", 2), ("BHD", 3), ("BRL", 2), ("CAD", 2), ("CHF", 2),
-    ("CLP", 0), ("CNY", 2), ("COP", 2), ("CZK", 2), ("DKK", 2), ("EGP", 2), ("EUR", 2), ("GBP", 2),
-    ("HKD", 2), ("HUF", 2), ("IDR", 2), ("ILS", 2), ("INR", 2), ("ISK", 0), ("JOD", 3), ("JPY", 0),
-    ("KES", 2), ("KRW", 0), ("KWD", 3), ("MAD", 2), ("MXN", 2), ("MYR", 2), ("NGN", 2), ("NOK", 2),
-    ("NZD", 2), ("OMR", 3), ("PEN", 2), ("PHP", 2), ("PLN", 2), ("QAR", 2), ("RON", 2), ("RSD", 2),
-    ("SAR", 2), ("SEK", 2), ("SGD", 2), ("THB", 2), ("TND", 3), ("TRY", 2), ("TWD", 2), ("UAH", 2),
-    ("USD", 2), ("VND", 0), ("ZAR", 2),
+    ("AED", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BHD", 3),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("COP", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KES", 2),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("MAD", 2),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NGN", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PEN", 2),
+    ("PHP", 2),
+    ("PLN", 2),
+    ("QAR", 2),
+    ("RON", 2),
+    ("RSD", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TND", 3),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("UAH", 2),
+    ("USD", 2),
+    ("VND", 0),
+    ("ZAR", 2),
 ];
 
 /// A supported ISO 4217 currency code.
@@ -75,10 +119,14 @@ pub struct MoneyInput {
 impl Money {
     /// Validates an input amount for `field`: a supported currency and `min..=MAX_AMOUNT`.
     pub fn parse(field: &str, input: &MoneyInput, min: i64) -> Result<Self, FieldError> {
-        let currency = Currency::parse(&input.currency)
-            .ok_or_else(|| FieldError::new(format!("{field}.currency"), "must be a supported ISO 4217 code, e.g. EUR"))?;
+        let currency = Currency::parse(&input.currency).ok_or_else(|| {
+            FieldError::new(format!("{field}.currency"), "must be a supported ISO 4217 code, e.g. EUR")
+        })?;
         if input.amount < min || input.amount > MAX_AMOUNT {
-            return Err(FieldError::new(format!("{field}.amount"), format!("must be between {min} and {MAX_AMOUNT} minor units")));
+            return Err(FieldError::new(
+                format!("{field}.amount"),
+                format!("must be between {min} and {MAX_AMOUNT} minor units"),
+            ));
         }
         Ok(Money { amount: input.amount, currency })
     }

@@ -58,17 +58,32 @@ pub fn for_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
             format!("Your request for \"{title}\" was accepted: pay within 30 minutes to confirm it."),
             format!("You accepted the booking of \"{title}\"; waiting for the renter's payment."),
         ),
-        kinds::BOOKING_DECLINED => (format!("Your request for \"{title}\" was declined."), format!("You declined the booking of \"{title}\".")),
-        kinds::BOOKING_CONFIRMED => (format!("Your booking of \"{title}\" is confirmed."), format!("The booking of \"{title}\" is confirmed and paid.")),
-        kinds::BOOKING_CANCELLED => (format!("Your booking of \"{title}\" was cancelled."), format!("The booking of \"{title}\" was cancelled.")),
+        kinds::BOOKING_DECLINED => {
+            (format!("Your request for \"{title}\" was declined."), format!("You declined the booking of \"{title}\"."))
+        }
+        kinds::BOOKING_CONFIRMED => (
+            format!("Your booking of \"{title}\" is confirmed."),
+            format!("The booking of \"{title}\" is confirmed and paid."),
+        ),
+        kinds::BOOKING_CANCELLED => (
+            format!("Your booking of \"{title}\" was cancelled."),
+            format!("The booking of \"{title}\" was cancelled."),
+        ),
         kinds::BOOKING_EXPIRED => (
             format!("Your booking of \"{title}\" expired before it was confirmed; the dates are free again."),
             format!("The booking of \"{title}\" expired; the dates are free again."),
         ),
-        kinds::BOOKING_COMPLETED => (format!("Your rental of \"{title}\" is complete. Thanks!"), format!("The rental of \"{title}\" is complete.")),
+        kinds::BOOKING_COMPLETED => (
+            format!("Your rental of \"{title}\" is complete. Thanks!"),
+            format!("The rental of \"{title}\" is complete."),
+        ),
         _ => return Ok(Vec::new()),
     };
-    let user = |raw: &str| UserId::parse(raw).map_err(|_| AppError::bad_request("invalid_event", format!("booking event {} has an invalid user id", event.id)));
+    let user = |raw: &str| {
+        UserId::parse(raw).map_err(|_| {
+            AppError::bad_request("invalid_event", format!("booking event {} has an invalid user id", event.id))
+        })
+    };
     let make = |user_id: UserId, role: &str, text: String| Notification {
         id: format!("{}-{role}", event.id),
         user_id,
@@ -84,9 +99,9 @@ pub fn for_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
 
 /// A notification id as sent in a path: `{uuid}-{renter|owner}`; anything else is not found.
 pub fn parse_id(raw: &str) -> Result<String, AppError> {
-    let ok = raw
-        .rsplit_once('-')
-        .is_some_and(|(event, role)| matches!(role, "renter" | "owner") && uuid::Uuid::try_parse(event).is_ok_and(|u| u.to_string() == event));
+    let ok = raw.rsplit_once('-').is_some_and(|(event, role)| {
+        matches!(role, "renter" | "owner") && uuid::Uuid::try_parse(event).is_ok_and(|u| u.to_string() == event)
+    });
     if ok {
         Ok(raw.to_owned())
     } else {
@@ -110,7 +125,15 @@ mod tests {
 
     #[test]
     fn each_move_tells_both_parties_once() {
-        for kind in [kinds::BOOKING_REQUESTED, kinds::BOOKING_ACCEPTED, kinds::BOOKING_DECLINED, kinds::BOOKING_CONFIRMED, kinds::BOOKING_CANCELLED, kinds::BOOKING_EXPIRED, kinds::BOOKING_COMPLETED] {
+        for kind in [
+            kinds::BOOKING_REQUESTED,
+            kinds::BOOKING_ACCEPTED,
+            kinds::BOOKING_DECLINED,
+            kinds::BOOKING_CONFIRMED,
+            kinds::BOOKING_CANCELLED,
+            kinds::BOOKING_EXPIRED,
+            kinds::BOOKING_COMPLETED,
+        ] {
             let e = event(kind, "requested");
             let ns = for_event(&e).unwrap();
             assert_eq!(ns.len(), 2, "{kind}");
@@ -119,7 +142,10 @@ mod tests {
             assert_eq!(ns[0].id, format!("{}-renter", e.id));
             assert!(ns.iter().all(|n| n.text.contains("Drill") && !n.read));
             // The same event gives the same ids: the store's conditional put dedupes.
-            assert_eq!(for_event(&e).unwrap().iter().map(|n| n.id.clone()).collect::<Vec<_>>(), ns.iter().map(|n| n.id.clone()).collect::<Vec<_>>());
+            assert_eq!(
+                for_event(&e).unwrap().iter().map(|n| n.id.clone()).collect::<Vec<_>>(),
+                ns.iter().map(|n| n.id.clone()).collect::<Vec<_>>()
+            );
         }
         assert!(for_event(&event("user.registered", "x")).unwrap().is_empty());
         let mut broken = event(kinds::BOOKING_ACCEPTED, "x");
@@ -131,7 +157,8 @@ mod tests {
     fn ids_from_paths() {
         let id = format!("{}-owner", uuid::Uuid::now_v7());
         assert_eq!(parse_id(&id).unwrap(), id);
-        for bad in ["", "x-owner", "0192d3f4-5a6b-7c8d-9e0f-112233445566-admin", "0192d3f4-5a6b-7c8d-9e0f-112233445566"] {
+        for bad in ["", "x-owner", "0192d3f4-5a6b-7c8d-9e0f-112233445566-admin", "0192d3f4-5a6b-7c8d-9e0f-112233445566"]
+        {
             assert_eq!(parse_id(bad).unwrap_err().status(), 404, "{bad}");
         }
     }

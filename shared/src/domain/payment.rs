@@ -50,7 +50,13 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
 /// HMAC-SHA256 of `"{t}.{payload}"` with each secret (current and previous during rotation),
 /// compared in constant time; any matching `v1` accepts; other schemes are ignored; a
 /// timestamp older than `tolerance_secs` is refused. `payload` is the raw body as received.
-pub fn verify_signature(header: Option<&str>, payload: &[u8], secrets: &[&str], tolerance_secs: i64, now: i64) -> Result<i64, SignatureError> {
+pub fn verify_signature(
+    header: Option<&str>,
+    payload: &[u8],
+    secrets: &[&str],
+    tolerance_secs: i64,
+    now: i64,
+) -> Result<i64, SignatureError> {
     let header = header.ok_or(SignatureError::MissingHeader)?;
     let mut timestamp = None;
     let mut signatures = Vec::new();
@@ -234,18 +240,42 @@ mod tests {
         assert_eq!(verify(Some("garbage"), BODY), Err(SignatureError::Malformed), "malformed header");
         assert_eq!(verify(Some(&format!("v1={good}")), BODY), Err(SignatureError::Malformed), "no timestamp");
         assert_eq!(verify(Some(&format!("t=abc,v1={good}")), BODY), Err(SignatureError::Malformed), "bad timestamp");
-        assert_eq!(verify(Some(&format!("t={NOW},v0={good}")), BODY), Err(SignatureError::NoV1Signature), "only a v0 scheme");
-        assert_eq!(verify(Some(&format!("t={NOW},v1=bad_signature")), BODY), Err(SignatureError::NoMatch), "a fake signature");
+        assert_eq!(
+            verify(Some(&format!("t={NOW},v0={good}")), BODY),
+            Err(SignatureError::NoV1Signature),
+            "only a v0 scheme"
+        );
+        assert_eq!(
+            verify(Some(&format!("t={NOW},v1=bad_signature")), BODY),
+            Err(SignatureError::NoMatch),
+            "a fake signature"
+        );
         let other = sign("whsec_other", NOW, BODY);
         assert_eq!(verify(Some(&format!("t={NOW},v1={other}")), BODY), Err(SignatureError::NoMatch), "wrong secret");
-        assert_eq!(verify(Some(&format!("t={NOW},v1={other},v1={good},v0=zz")), BODY), Ok(NOW), "several v1, one valid");
+        assert_eq!(
+            verify(Some(&format!("t={NOW},v1={other},v1={good},v0=zz")), BODY),
+            Ok(NOW),
+            "several v1, one valid"
+        );
         let old = NOW - DEFAULT_TOLERANCE_SECS - 1;
-        assert_eq!(verify(Some(&format!("t={old},v1={}", sign(SECRET, old, BODY))), BODY), Err(SignatureError::TooOld), "expired timestamp");
+        assert_eq!(
+            verify(Some(&format!("t={old},v1={}", sign(SECRET, old, BODY))), BODY),
+            Err(SignatureError::TooOld),
+            "expired timestamp"
+        );
         let edge = NOW - DEFAULT_TOLERANCE_SECS;
-        assert_eq!(verify(Some(&format!("t={edge},v1={}", sign(SECRET, edge, BODY))), BODY), Ok(edge), "at the tolerance boundary");
+        assert_eq!(
+            verify(Some(&format!("t={edge},v1={}", sign(SECRET, edge, BODY))), BODY),
+            Ok(edge),
+            "at the tolerance boundary"
+        );
         let mut changed = BODY.to_vec();
         changed[10] ^= 1;
-        assert_eq!(verify(Some(&format!("t={NOW},v1={good}")), &changed), Err(SignatureError::NoMatch), "one byte of body changed");
+        assert_eq!(
+            verify(Some(&format!("t={NOW},v1={good}")), &changed),
+            Err(SignatureError::NoMatch),
+            "one byte of body changed"
+        );
         assert_eq!(verify(Some(&format!("t={NOW}, v1={good}")), BODY), Ok(NOW), "spaces after commas");
     }
 
@@ -254,17 +284,25 @@ mod tests {
         let previous = sign("whsec_previous", NOW, BODY);
         let header = format!("t={NOW},v1={previous}");
         assert_eq!(verify_signature(Some(&header), BODY, &["whsec_current", "whsec_previous"], 300, NOW), Ok(NOW));
-        assert_eq!(verify_signature(Some(&header), BODY, &["whsec_current", ""], 300, NOW), Err(SignatureError::NoMatch));
+        assert_eq!(
+            verify_signature(Some(&header), BODY, &["whsec_current", ""], 300, NOW),
+            Err(SignatureError::NoMatch)
+        );
     }
 
     #[test]
     fn events_expose_what_the_worker_needs() {
         let e = StripeEvent::parse(br#"{"id":"evt_9","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","object":"payment_intent","amount":9125,"currency":"eur","metadata":{"booking_id":"b-1"}}}}"#).unwrap();
-        assert_eq!((e.booking_id(), e.group(), e.amount(), e.currency().as_deref(), e.payment_intent()), (Some("b-1"), "b-1".to_owned(), Some(9125), Some("EUR"), Some("pi_1")));
+        assert_eq!(
+            (e.booking_id(), e.group(), e.amount(), e.currency().as_deref(), e.payment_intent()),
+            (Some("b-1"), "b-1".to_owned(), Some(9125), Some("EUR"), Some("pi_1"))
+        );
         assert!(e.is_handled());
         let c = StripeEvent::parse(br#"{"id":"evt_8","type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge","payment_intent":"pi_1","amount_refunded":100}}}"#).unwrap();
         assert_eq!((c.group(), c.payment_intent(), c.amount_refunded()), ("ch_1".to_owned(), Some("pi_1"), Some(100)));
-        assert!(!StripeEvent::parse(br#"{"id":"evt_7","type":"customer.created","data":{"object":{}}}"#).unwrap().is_handled());
+        assert!(!StripeEvent::parse(br#"{"id":"evt_7","type":"customer.created","data":{"object":{}}}"#)
+            .unwrap()
+            .is_handled());
         assert!(StripeEvent::parse(b"[]").is_err());
     }
 
@@ -282,7 +320,16 @@ mod tests {
             start_date: start,
             end_date: start + chrono::Duration::days(3),
             status: BookingStatus::Confirmed,
-            quote: Quote { days: 3, daily_price: 1001, rental: 3003, service_fee_bps: 1000, service_fee: 300, deposit: 5000, total: 8303, currency: Currency::parse("EUR").unwrap() },
+            quote: Quote {
+                days: 3,
+                daily_price: 1001,
+                rental: 3003,
+                service_fee_bps: 1000,
+                service_fee: 300,
+                deposit: 5000,
+                total: 8303,
+                currency: Currency::parse("EUR").unwrap(),
+            },
             message: None,
             hold_expires_at: None,
             cancelled_by: None,
@@ -293,8 +340,20 @@ mod tests {
             version: 1,
         };
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        assert_eq!(refund_for_cancellation(&booking, Party::Renter, at("2026-12-08T00:00:00Z")), RefundPlan { rental: 3003, service_fee: 300, deposit: 5000 }, "exactly 48 h before");
-        assert_eq!(refund_for_cancellation(&booking, Party::Renter, at("2026-12-08T00:00:01Z")), RefundPlan { rental: 1502, service_fee: 0, deposit: 5000 }, "later: half the rental, half-up");
-        assert_eq!(refund_for_cancellation(&booking, Party::Owner, at("2026-12-09T23:00:00Z")).total(), 8303, "owner: everything");
+        assert_eq!(
+            refund_for_cancellation(&booking, Party::Renter, at("2026-12-08T00:00:00Z")),
+            RefundPlan { rental: 3003, service_fee: 300, deposit: 5000 },
+            "exactly 48 h before"
+        );
+        assert_eq!(
+            refund_for_cancellation(&booking, Party::Renter, at("2026-12-08T00:00:01Z")),
+            RefundPlan { rental: 1502, service_fee: 0, deposit: 5000 },
+            "later: half the rental, half-up"
+        );
+        assert_eq!(
+            refund_for_cancellation(&booking, Party::Owner, at("2026-12-09T23:00:00Z")).total(),
+            8303,
+            "owner: everything"
+        );
     }
 }

@@ -199,7 +199,12 @@ mod tests {
     fn keys_round_trip_and_refuse_strangers() {
         let (l, p) = (ListingId::generate(), PhotoId::generate());
         assert_eq!(parse_original_key(&original_key(&l, &p)), Some((l.clone(), p.clone())));
-        for bad in ["uploads/listings/x/y", "other/listings/a/b", "uploads/listings/", &format!("uploads/listings/{l}/{p}/../x")] {
+        for bad in [
+            "uploads/listings/x/y",
+            "other/listings/a/b",
+            "uploads/listings/",
+            &format!("uploads/listings/{l}/{p}/../x"),
+        ] {
             assert_eq!(parse_original_key(bad), None, "{bad}");
         }
         assert_eq!(rendition_key(&l, &p, "thumb"), format!("listings/{l}/{p}/thumb.webp"));

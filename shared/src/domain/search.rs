@@ -75,18 +75,36 @@ pub fn city_key(city: &str) -> String {
 pub fn parse_limit(raw: Option<&str>) -> Result<u32, AppError> {
     match raw {
         None => Ok(DEFAULT_LIMIT),
-        Some(v) => v.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| invalid("limit", "must be 1-100")),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| invalid("limit", "must be 1-100")),
     }
 }
 
 impl SearchQuery {
     /// Parses `GET /listings` query parameters. Unknown or repeated parameters are refused.
     pub fn parse(params: &[(String, String)]) -> Result<Self, AppError> {
-        const KNOWN: [&str; 10] = ["category", "country", "city", "min_price", "max_price", "currency", "owner_id", "sort", "limit", "cursor"];
+        const KNOWN: [&str; 10] = [
+            "category",
+            "country",
+            "city",
+            "min_price",
+            "max_price",
+            "currency",
+            "owner_id",
+            "sort",
+            "limit",
+            "cursor",
+        ];
         let mut seen = std::collections::HashSet::new();
         for (k, _) in params {
             if !KNOWN.contains(&k.as_str()) {
-                return Err(AppError::bad_request("unknown_parameter", format!("unknown query parameter {k:?}; known: {}", KNOWN.join(", "))));
+                return Err(AppError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown query parameter {k:?}; known: {}", KNOWN.join(", ")),
+                ));
             }
             if !seen.insert(k.as_str()) {
                 return Err(invalid(k, "given more than once"));
@@ -94,19 +112,40 @@ impl SearchQuery {
         }
         let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let price = |name: &str| -> Result<Option<i64>, AppError> {
-            get(name).map(|v| v.parse::<i64>().ok().filter(|n| (0..=MAX_AMOUNT).contains(n)).ok_or_else(|| invalid(name, "must be a whole number of minor units, 0 or more"))).transpose()
+            get(name)
+                .map(|v| {
+                    v.parse::<i64>()
+                        .ok()
+                        .filter(|n| (0..=MAX_AMOUNT).contains(n))
+                        .ok_or_else(|| invalid(name, "must be a whole number of minor units, 0 or more"))
+                })
+                .transpose()
         };
         let q = SearchQuery {
-            category: get("category").map(|c| Category::parse(c).ok_or_else(|| invalid("category", "unknown category"))).transpose()?,
-            country: get("country").map(|c| Country::parse(c).ok_or_else(|| invalid("country", "must be an ISO 3166-1 alpha-2 code"))).transpose()?,
-            city: get("city").map(|c| {
-                let key = city_key(c);
-                if key.is_empty() || c.chars().count() > 100 { Err(invalid("city", "must be 1-100 characters")) } else { Ok(key) }
-            }).transpose()?,
+            category: get("category")
+                .map(|c| Category::parse(c).ok_or_else(|| invalid("category", "unknown category")))
+                .transpose()?,
+            country: get("country")
+                .map(|c| Country::parse(c).ok_or_else(|| invalid("country", "must be an ISO 3166-1 alpha-2 code")))
+                .transpose()?,
+            city: get("city")
+                .map(|c| {
+                    let key = city_key(c);
+                    if key.is_empty() || c.chars().count() > 100 {
+                        Err(invalid("city", "must be 1-100 characters"))
+                    } else {
+                        Ok(key)
+                    }
+                })
+                .transpose()?,
             min_price: price("min_price")?,
             max_price: price("max_price")?,
-            currency: get("currency").map(|c| Currency::parse(c).ok_or_else(|| invalid("currency", "must be a supported ISO 4217 code"))).transpose()?,
-            owner_id: get("owner_id").map(|o| UserId::parse(o).map_err(|_| invalid("owner_id", "is not a user id"))).transpose()?,
+            currency: get("currency")
+                .map(|c| Currency::parse(c).ok_or_else(|| invalid("currency", "must be a supported ISO 4217 code")))
+                .transpose()?,
+            owner_id: get("owner_id")
+                .map(|o| UserId::parse(o).map_err(|_| invalid("owner_id", "is not a user id")))
+                .transpose()?,
             sort: match get("sort").unwrap_or("newest") {
                 "newest" => Sort::Newest,
                 "price_asc" => Sort::PriceAsc,
@@ -125,7 +164,9 @@ impl SearchQuery {
             return Err(combination("city needs country (city names repeat across countries)"));
         }
         if self.owner_id.is_some() && (self.category.is_some() || self.country.is_some()) {
-            return Err(combination("owner_id combines with sort and price filters only, not with category, country or city"));
+            return Err(combination(
+                "owner_id combines with sort and price filters only, not with category, country or city",
+            ));
         }
         let price_filter = self.min_price.is_some() || self.max_price.is_some();
         if price_filter && self.currency.is_none() {
@@ -137,8 +178,12 @@ impl SearchQuery {
             }
         }
         match self.sort {
-            Sort::Newest if self.currency.is_some() => Err(combination("currency, min_price and max_price need sort=price_asc or sort=price_desc")),
-            Sort::PriceAsc | Sort::PriceDesc if self.currency.is_none() => Err(combination("sorting by price needs currency (prices in different currencies do not compare)")),
+            Sort::Newest if self.currency.is_some() => {
+                Err(combination("currency, min_price and max_price need sort=price_asc or sort=price_desc"))
+            }
+            Sort::PriceAsc | Sort::PriceDesc if self.currency.is_none() => {
+                Err(combination("sorting by price needs currency (prices in different currencies do not compare)"))
+            }
             _ => Ok(()),
         }
     }
@@ -168,7 +213,11 @@ impl SearchQuery {
             (Sort::PriceAsc | Sort::PriceDesc, Some(cur)) => {
                 let lower = format!("{cur}#{:015}#", self.min_price.unwrap_or(0));
                 let upper = format!("{cur}#{:015}#~", self.max_price.unwrap_or(MAX_AMOUNT));
-                IndexQuery { partition: format!("SEARCH#{scope}#price"), range: Some((lower, upper)), ascending: self.sort == Sort::PriceAsc }
+                IndexQuery {
+                    partition: format!("SEARCH#{scope}#price"),
+                    range: Some((lower, upper)),
+                    ascending: self.sort == Sort::PriceAsc,
+                }
             }
             _ => IndexQuery { partition: format!("SEARCH#{scope}#new"), range: None, ascending: false },
         }
@@ -184,10 +233,19 @@ pub fn entry_keys(listing: &Listing) -> Vec<(String, String)> {
     let country = listing.location.country.code();
     let ctry = format!("ctry={country}");
     let city = format!("city={country}/{}", city_key(&listing.location.city));
-    let scopes = ["all".to_owned(), cat.clone(), ctry.clone(), city.clone(), format!("{cat}/{ctry}"), format!("{cat}/{city}"), format!("owner={}", listing.owner_id)];
+    let scopes = [
+        "all".to_owned(),
+        cat.clone(),
+        ctry.clone(),
+        city.clone(),
+        format!("{cat}/{ctry}"),
+        format!("{cat}/{city}"),
+        format!("owner={}", listing.owner_id),
+    ];
     let created = listing.created_at.timestamp_millis();
     let newest = format!("{created:013}#{}", listing.id);
-    let price = format!("{}#{:015}#{created:013}#{}", listing.daily_price.currency, listing.daily_price.amount, listing.id);
+    let price =
+        format!("{}#{:015}#{created:013}#{}", listing.daily_price.currency, listing.daily_price.amount, listing.id);
     scopes
         .iter()
         .flat_map(|s| [(format!("SEARCH#{s}#new"), newest.clone()), (format!("SEARCH#{s}#price"), price.clone())])
@@ -218,7 +276,10 @@ mod tests {
         assert_eq!(code(q(&[("currency", "EUR")])), "unsupported_filter_combination");
         assert_eq!(code(q(&[("sort", "price_desc")])), "unsupported_filter_combination");
         assert_eq!(code(q(&[("owner_id", "u1"), ("category", "tools")])), "unsupported_filter_combination");
-        assert_eq!(code(q(&[("min_price", "5"), ("max_price", "4"), ("currency", "EUR"), ("sort", "price_asc")])), "invalid_parameter");
+        assert_eq!(
+            code(q(&[("min_price", "5"), ("max_price", "4"), ("currency", "EUR"), ("sort", "price_asc")])),
+            "invalid_parameter"
+        );
         assert_eq!(code(q(&[("limit", "5"), ("limit", "6")])), "invalid_parameter");
     }
 
@@ -237,7 +298,9 @@ mod tests {
         for (params, partition) in cases {
             assert_eq!(q(params).unwrap().index_query().partition, *partition, "{params:?}");
         }
-        let iq = q(&[("currency", "EUR"), ("sort", "price_desc"), ("min_price", "100"), ("max_price", "2000")]).unwrap().index_query();
+        let iq = q(&[("currency", "EUR"), ("sort", "price_desc"), ("min_price", "100"), ("max_price", "2000")])
+            .unwrap()
+            .index_query();
         assert_eq!(iq.range, Some(("EUR#000000000000100#".into(), "EUR#000000000002000#~".into())));
         assert!(!iq.ascending);
     }
@@ -249,18 +312,28 @@ mod tests {
                 "title": "Tent", "category": "outdoor", "location": {"city": "Frankfurt am Main", "country": "DE"},
                 "daily_price": {"amount": 1500, "currency": "EUR"}, "deposit": {"amount": 0, "currency": "EUR"},
                 "min_days": 1, "max_days": 7, "booking_mode": "request", "status": "active"
-            })).unwrap(),
+            }))
+            .unwrap(),
             UserId::parse("u9").unwrap(),
             chrono::Utc::now(),
-        ).unwrap();
+        )
+        .unwrap();
         let keys = entry_keys(&l);
         assert_eq!(keys.len(), 14);
         // Every query that should find it addresses a partition it is in.
-        for params in [vec![], vec![("category", "outdoor")], vec![("country", "DE"), ("city", "frankfurt AM main")], vec![("owner_id", "u9")], vec![("category", "outdoor"), ("country", "DE")]] {
+        for params in [
+            vec![],
+            vec![("category", "outdoor")],
+            vec![("country", "DE"), ("city", "frankfurt AM main")],
+            vec![("owner_id", "u9")],
+            vec![("category", "outdoor"), ("country", "DE")],
+        ] {
             let iq = q(&params).unwrap().index_query();
             assert!(keys.iter().any(|(pk, _)| *pk == iq.partition), "{params:?}");
         }
-        let iq = q(&[("currency", "EUR"), ("sort", "price_asc"), ("min_price", "1500"), ("max_price", "1500")]).unwrap().index_query();
+        let iq = q(&[("currency", "EUR"), ("sort", "price_asc"), ("min_price", "1500"), ("max_price", "1500")])
+            .unwrap()
+            .index_query();
         let (lo, hi) = iq.range.unwrap();
         assert!(keys.iter().any(|(pk, sk)| *pk == iq.partition && *sk >= lo && *sk <= hi));
         l.status = ListingStatus::Paused;
