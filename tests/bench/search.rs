@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::types::{
     PutRequest, ScalarAttributeType, WriteRequest,
 };
 use chrono::{Duration, TimeZone, Utc};
+use shared::adapters::dynamodb::listings::listing_items;
 use shared::adapters::dynamodb::DynamoTable;
-use shared::adapters::listings::listing_items;
 use shared::domain::listing::Listing;
 use shared::domain::search::SearchQuery;
 use shared::domain::user::UserId;

@@ -1,13 +1,9 @@
 //! The one AWS implementation of each port.
 
-pub mod bookings;
 pub mod dynamodb;
 pub mod health;
 pub mod http_client;
 pub mod jwks;
-pub mod listings;
-pub mod payments;
-pub mod photos;
 pub mod s3;
 pub mod secrets_manager;
 pub mod sqs;

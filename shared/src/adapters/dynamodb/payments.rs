@@ -9,13 +9,13 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
-use super::dynamodb::{s, DynamoTable};
-use super::sdk_error;
+use super::DEP;
+use super::{s, DynamoTable};
+use crate::adapters::sdk_error;
 use crate::domain::booking::BookingId;
 use crate::error::AppError;
 use crate::ports::{IntentIndex, Recorded, WebhookInbox};
 
-const DEP: &str = "dynamodb";
 const EVENT_TTL_DAYS: i64 = 35;
 
 #[async_trait]

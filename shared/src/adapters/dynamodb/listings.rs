@@ -18,11 +18,12 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::{
+use super::DEP;
+use super::{
     capacity, key_item, projection, query_page, s, sort_key, start_key, transaction_failures, DynamoTable, Item,
     QueryPage,
 };
-use super::sdk_error;
+use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::country::Country;
 use crate::domain::listing::{BookingMode, Category, Listing, ListingId, ListingStatus, Location, OwnedListingSummary};
@@ -35,8 +36,6 @@ use crate::ports::{
     ListingDetail, ListingDetailReader, ListingPhoto, ListingPhotoReader, ListingReader, ListingSearch, ListingWriter,
     OwnerListings, Page,
 };
-
-const DEP: &str = "dynamodb";
 
 fn listing_pk(id: &ListingId) -> String {
     format!("LISTING#{id}")

@@ -1,4 +1,4 @@
-//! DynamoDB adapter for bookings, the listing calendar and notifications.
+//! Bookings, their idempotency records and the past-renter markers.
 //!
 //! | item          | PK                                  | SK                | GSI1 (renter)                | GSI2 (owner)                 | GSI3 (due, sparse)                |
 //! |---------------|-------------------------------------|-------------------|------------------------------|------------------------------|-----------------------------------|
@@ -16,48 +16,34 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::{
-    item_size, key_item, last_key_of, query_page, s, start_key, transaction_failures, DynamoTable, Item, QueryPage,
-};
-use super::sdk_error;
+use super::calendar::{dates_unavailable, day_sk, listing_pk};
+use super::DEP;
+use super::{delete_write, put, timestamp};
+use super::{item_size, key_item, last_key_of, s, start_key, transaction_failures, DynamoTable, Item};
+use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::booking::{
-    Booking, BookingId, BookingStatus, DateRange, Party, PaymentState, PaymentStatus, Quote, RefundStatus,
+    Booking, BookingId, BookingStatus, Party, PaymentState, PaymentStatus, Quote, RefundStatus,
 };
 use crate::domain::listing::ListingId;
 use crate::domain::money::Currency;
-use crate::domain::notification::Notification;
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{
-    BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, IdempotencyKey, ListingRenters,
-    NotificationStore, Page, Recorded,
+    BookingLists, BookingReader, BookingWriter, Created, Due, DueBookings, IdempotencyKey, ListingRenters, Page,
 };
 
-const DEP: &str = "dynamodb";
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_TTL_HOURS: i64 = 24;
-
-fn ms(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 fn booking_pk(id: &BookingId) -> String {
     format!("BOOKING#{id}")
 }
 const BOOKING_SK: &str = "BOOKING";
-
-fn listing_pk(id: &ListingId) -> String {
-    format!("LISTING#{id}")
-}
-
-fn day_sk(day: NaiveDate) -> String {
-    format!("DAY#{day}")
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct BookingItem {
@@ -134,7 +120,7 @@ impl From<&Booking> for BookingItem {
         // The due index: holds by their deadline, confirmed stays by their end date.
         let (gsi3pk, gsi3sk) = match (b.status, b.hold_expires_at) {
             (BookingStatus::Requested | BookingStatus::PendingPayment, Some(at)) => {
-                (Some("DUE#hold".to_owned()), Some(format!("{}#{}", ms(at), b.id)))
+                (Some("DUE#hold".to_owned()), Some(format!("{}#{}", timestamp(at), b.id)))
             }
             (BookingStatus::Confirmed, _) => {
                 (Some("DUE#complete".to_owned()), Some(format!("{}#{}", b.end_date, b.id)))
@@ -250,48 +236,7 @@ fn booking_item(b: &Booking) -> Result<Item, AppError> {
     serde_dynamo::to_item(BookingItem::from(b)).map_err(AppError::internal)
 }
 
-fn put(put: aws_sdk_dynamodb::types::builders::PutBuilder) -> Result<TransactWriteItem, AppError> {
-    Ok(TransactWriteItem::builder().put(put.build().map_err(AppError::internal)?).build())
-}
-
-fn delete_write(delete: aws_sdk_dynamodb::types::builders::DeleteBuilder) -> Result<TransactWriteItem, AppError> {
-    Ok(TransactWriteItem::builder().delete(delete.build().map_err(AppError::internal)?).build())
-}
-
-fn dates_unavailable() -> AppError {
-    AppError::conflict("dates_unavailable", "some of these days are already booked or blocked")
-}
-
 impl DynamoTable {
-    /// The day items of `range` on `listing`, each created only if the day is free.
-    fn hold_days(
-        &self,
-        listing: &ListingId,
-        range: &DateRange,
-        holder: HashMap<String, AttributeValue>,
-        condition: &str,
-        values: &[(&str, AttributeValue)],
-    ) -> Result<Vec<TransactWriteItem>, AppError> {
-        range
-            .each_day()
-            .map(|day| {
-                let mut item: Item = HashMap::from([
-                    ("PK".to_owned(), s(listing_pk(listing))),
-                    ("SK".to_owned(), s(day_sk(day))),
-                    ("entity".to_owned(), s("day")),
-                    ("day".to_owned(), s(day.to_string())),
-                ]);
-                item.extend(holder.clone());
-                let mut p =
-                    Put::builder().table_name(self.table()).set_item(Some(item)).condition_expression(condition);
-                for (name, value) in values {
-                    p = p.expression_attribute_values(*name, value.clone());
-                }
-                put(p)
-            })
-            .collect()
-    }
-
     async fn idempotency_record(&self, key: &IdempotencyKey) -> Result<Option<(String, String)>, AppError> {
         let out = self
             .client()
@@ -457,100 +402,6 @@ impl ListingRenters for DynamoTable {
 }
 
 #[async_trait]
-impl Calendar for DynamoTable {
-    async fn unavailable_days(&self, listing: &ListingId, window: &DateRange) -> Result<Vec<NaiveDate>, AppError> {
-        let mut days = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
-                .expression_attribute_values(":pk", s(listing_pk(listing)))
-                .expression_attribute_values(":from", s(day_sk(window.start)))
-                .expression_attribute_values(":to", s(day_sk(window.end - chrono::Duration::days(1))))
-                .projection_expression("#day")
-                .expression_attribute_names("#day", "day")
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error(DEP, e))?;
-            for item in out.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(d)) = item.get("day") {
-                    days.push(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(AppError::internal)?);
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(days);
-            }
-        }
-    }
-
-    async fn block_days(&self, listing: &ListingId, range: &DateRange) -> Result<(), AppError> {
-        // Free days become blocks, blocked days stay blocks, a booked day cancels it all.
-        let holder = HashMap::from([("kind".to_owned(), s("block"))]);
-        let writes = self.hold_days(
-            listing,
-            range,
-            holder,
-            "attribute_not_exists(PK) OR kind = :block",
-            &[(":block", s("block"))],
-        )?;
-        match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if transaction_failures(&e).iter().any(|f| *f) => Err(dates_unavailable()),
-            Err(e) => Err(sdk_error(DEP, e)),
-        }
-    }
-
-    async fn unblock_days(&self, listing: &ListingId, range: &DateRange) -> Result<(), AppError> {
-        // Usually no booking holds a day of the range, and one transaction unblocks them all.
-        // If one does, the transaction fails as a whole, and each day goes on its own instead:
-        // a booked day must not stop the owner's other days from unblocking. Either way the
-        // condition keeps a booking's day untouched, even if a booking took it since.
-        let unblock = |day: NaiveDate| {
-            Delete::builder()
-                .table_name(self.table())
-                .set_key(Some(key_item(&listing_pk(listing), &day_sk(day))))
-                .condition_expression(UNBLOCK_CONDITION)
-                .expression_attribute_values(":block", s("block"))
-                .build()
-                .map(|d| TransactWriteItem::builder().delete(d).build())
-                .map_err(AppError::internal)
-        };
-        let deletes = range.each_day().map(unblock).collect::<Result<Vec<_>, _>>()?;
-        match self.client().transact_write_items().set_transact_items(Some(deletes)).send().await {
-            Ok(_) => return Ok(()),
-            Err(e) if transaction_failures(&e).iter().any(|f| *f) => {}
-            Err(e) => return Err(sdk_error(DEP, e)),
-        }
-        for day in range.each_day() {
-            let result = self
-                .client()
-                .delete_item()
-                .table_name(self.table())
-                .set_key(Some(key_item(&listing_pk(listing), &day_sk(day))))
-                .condition_expression(UNBLOCK_CONDITION)
-                .expression_attribute_values(":block", s("block"))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(sdk_error(DEP, e)),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A day item may be deleted by an unblock only if it is the owner's block (or already gone).
-const UNBLOCK_CONDITION: &str = "attribute_not_exists(PK) OR kind = :block";
-
-#[async_trait]
 impl BookingLists for DynamoTable {
     async fn bookings_of(
         &self,
@@ -618,7 +469,7 @@ impl BookingLists for DynamoTable {
 impl DueBookings for DynamoTable {
     async fn due(&self, what: Due, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
         let (pk, upper) = match what {
-            Due::HoldExpiry => ("DUE#hold", format!("{}#~", ms(now))),
+            Due::HoldExpiry => ("DUE#hold", format!("{}#~", timestamp(now))),
             // "After the end date": the end date is exclusive, so due once it is today or earlier.
             Due::Completion => ("DUE#complete", format!("{}#~", now.date_naive())),
         };
@@ -641,128 +492,5 @@ impl DueBookings for DynamoTable {
             .filter_map(|item| item.get("PK").and_then(|v| v.as_s().ok()).and_then(|pk| pk.strip_prefix("BOOKING#")))
             .map(|id| BookingId::parse(id).map_err(|_| AppError::internal("due index holds an invalid booking id")))
             .collect()
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct NotificationItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity: String,
-    id: String,
-    user_id: String,
-    kind: String,
-    booking_id: String,
-    text: String,
-    read: bool,
-    created_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    read_at: Option<DateTime<Utc>>,
-    /// Notifications are kept for a year.
-    expires_at: i64,
-}
-
-fn notification_from(item: Item) -> Result<Notification, AppError> {
-    let i: NotificationItem = serde_dynamo::from_item(item).map_err(AppError::internal)?;
-    Ok(Notification {
-        user_id: UserId::parse(&i.user_id)
-            .map_err(|_| AppError::internal("stored notification has an invalid user id"))?,
-        id: i.id,
-        kind: i.kind,
-        booking_id: i.booking_id,
-        text: i.text,
-        read: i.read,
-        created_at: i.created_at,
-        read_at: i.read_at,
-    })
-}
-
-#[async_trait]
-impl NotificationStore for DynamoTable {
-    async fn put_notification(&self, n: &Notification) -> Result<Recorded, AppError> {
-        let item = serde_dynamo::to_item(NotificationItem {
-            pk: format!("USER#{}", n.user_id),
-            sk: format!("NOTIF#{}", n.id),
-            entity: "notification".into(),
-            id: n.id.clone(),
-            user_id: n.user_id.to_string(),
-            kind: n.kind.clone(),
-            booking_id: n.booking_id.clone(),
-            text: n.text.clone(),
-            read: n.read,
-            created_at: n.created_at,
-            read_at: n.read_at,
-            expires_at: n.created_at.timestamp() + 365 * 24 * 3600,
-        })
-        .map_err(AppError::internal)?;
-        // Keyed by the event id: a redelivered event is a no-op, never a second notification.
-        match self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Recorded::New),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
-                Ok(Recorded::Duplicate)
-            }
-            Err(e) => Err(sdk_error(DEP, e)),
-        }
-    }
-
-    async fn notifications_of(
-        &self,
-        user: &UserId,
-        limit: u32,
-        start: Option<LastKey>,
-    ) -> Result<Page<Notification>, AppError> {
-        // Ids start with UUID v7 event ids, so SK order is time order: newest first.
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(format!("USER#{user}")))
-            .expression_attribute_values(":prefix", s("NOTIF#"))
-            .scan_index_forward(false)
-            .limit(limit as i32 + 1)
-            .set_exclusive_start_key(start_key(start))
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
-        let QueryPage { items, last_key, items_read, bytes_read } =
-            query_page(out.items.unwrap_or_default(), limit, &["PK", "SK"]);
-        let notifications = items.into_iter().map(notification_from).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { items: notifications, last_key, items_read, bytes_read, capacity_units: 0.0 })
-    }
-
-    async fn mark_read(&self, user: &UserId, id: &str, now: DateTime<Utc>) -> Result<Notification, AppError> {
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .key("PK", s(format!("USER#{user}")))
-            .key("SK", s(format!("NOTIF#{id}")))
-            // Marking twice keeps the first read time.
-            .update_expression("SET #read = :true, read_at = if_not_exists(read_at, :now)")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#read", "read")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":now", s(ms(now)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => notification_from(out.attributes.unwrap_or_default()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
-                Err(AppError::NotFound("notification"))
-            }
-            Err(e) => Err(sdk_error(DEP, e)),
-        }
     }
 }

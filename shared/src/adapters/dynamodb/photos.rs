@@ -13,14 +13,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dynamodb::{s, sort_key, transaction_failures, DynamoTable, Item};
-use super::sdk_error;
+use super::DEP;
+use super::{s, sort_key, transaction_failures, DynamoTable, Item};
+use crate::adapters::sdk_error;
 use crate::domain::listing::ListingId;
 use crate::domain::photo::{Photo, PhotoId, PhotoStatus, RenditionRef};
 use crate::error::AppError;
 use crate::ports::{PhotoStore, Recorded};
-
-const DEP: &str = "dynamodb";
 
 fn pk(listing: &ListingId) -> String {
     format!("LISTING#{listing}")

@@ -1,0 +1,163 @@
+//! DynamoDB adapters over the single table, one module per aggregate (each starts with its
+//! key layout; all of them: docs/data-model.md, "Data model: one DynamoDB table"), and the
+//! helpers they share.
+
+mod audit;
+mod bookings;
+mod calendar;
+pub mod listings;
+mod notifications;
+mod payments;
+mod photos;
+mod profiles;
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::cursor::LastKey;
+use crate::error::AppError;
+
+const DEP: &str = "dynamodb";
+
+#[derive(Clone, Debug)]
+pub struct DynamoTable {
+    client: Client,
+    table: String,
+}
+
+impl DynamoTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    err: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+// ---------------------------------------------------------------- helpers for every adapter
+
+pub(crate) fn put(put: aws_sdk_dynamodb::types::builders::PutBuilder) -> Result<TransactWriteItem, AppError> {
+    Ok(TransactWriteItem::builder().put(put.build().map_err(AppError::internal)?).build())
+}
+
+pub(crate) fn delete_write(
+    delete: aws_sdk_dynamodb::types::builders::DeleteBuilder,
+) -> Result<TransactWriteItem, AppError> {
+    Ok(TransactWriteItem::builder().delete(delete.build().map_err(AppError::internal)?).build())
+}
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// An item's sort key, if it has a string one.
+pub(crate) fn sort_key(item: &Item) -> Option<&str> {
+    item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+pub(crate) fn key_item(pk: &str, sk: &str) -> Item {
+    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+pub(crate) fn last_key_of(item: Option<&Item>, attributes: &[&str]) -> Option<LastKey> {
+    let item = item?;
+    let key: BTreeMap<String, String> = attributes
+        .iter()
+        .filter_map(|a| match item.get(*a) {
+            Some(AttributeValue::S(v)) => Some(((*a).to_owned(), v.clone())),
+            _ => None,
+        })
+        .collect();
+    (key.len() == attributes.len()).then_some(key)
+}
+
+pub(crate) fn start_key(start: Option<LastKey>) -> Option<Item> {
+    start.map(|k| k.into_iter().map(|(name, v)| (name, s(v))).collect())
+}
+
+/// An item's size as DynamoDB bills it: attribute names plus values (strings and binaries by
+/// length, numbers ~1 byte per 2 digits + 1, containers 3 bytes + their contents).
+pub fn item_size(item: &Item) -> usize {
+    fn value_size(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+            AttributeValue::B(b) => b.as_ref().len(),
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
+            AttributeValue::Ns(v) => v.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+            AttributeValue::L(v) => 3 + v.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+            AttributeValue::M(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value_size(x)).sum::<usize>(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+pub(crate) fn capacity(c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) -> f64 {
+    c.and_then(|c| c.capacity_units()).unwrap_or(0.0)
+}
+
+/// For a cancelled transaction, which of its items failed their condition (by position);
+/// empty for any other error.
+pub(crate) fn transaction_failures(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+) -> Vec<bool> {
+    match err.as_service_error() {
+        Some(
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e),
+        ) => e.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// One page from a Query that asked for `limit + 1` items: the first `limit` items, the key to
+/// continue after (only if the extra item showed there is more — never an empty last page),
+/// and what was read (items, bytes) for logs and the search benchmark. With a projection,
+/// `bytes_read` counts what came back; DynamoDB charges the read by the whole items.
+pub(crate) struct QueryPage {
+    pub items: Vec<Item>,
+    pub last_key: Option<LastKey>,
+    pub items_read: i32,
+    pub bytes_read: usize,
+}
+
+/// A `ProjectionExpression` of `attributes` and its `ExpressionAttributeNames`: every name
+/// goes through a placeholder (`#p0`, ...), so reserved words such as `status` need no care.
+pub(crate) fn projection(attributes: &[&str]) -> (String, HashMap<String, String>) {
+    let placeholders: Vec<String> = (0..attributes.len()).map(|i| format!("#p{i}")).collect();
+    let names = placeholders.iter().cloned().zip(attributes.iter().map(|a| (*a).to_owned())).collect();
+    (placeholders.join(", "), names)
+}
+
+pub(crate) fn query_page(mut items: Vec<Item>, limit: u32, key_attributes: &[&str]) -> QueryPage {
+    let items_read = items.len() as i32;
+    let bytes_read = items.iter().map(item_size).sum();
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let last_key = if more { last_key_of(items.last(), key_attributes) } else { None };
+    QueryPage { items, last_key, items_read, bytes_read }
+}

@@ -1,0 +1,159 @@
+//! Profiles.
+//!
+//! | item          | PK                 | SK                          |
+//! |---------------|--------------------|-----------------------------|
+//! | profile       | `USER#{user_id}`   | `PROFILE`                   |
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{is_condition_failure, s, timestamp, DynamoTable, DEP};
+use crate::adapters::sdk_error;
+use crate::domain::user::{DisplayName, PhoneNumber, Profile, ProfilePatch, UserId};
+use crate::error::AppError;
+use crate::ports::{ProfileStore, ProfileUpdater};
+
+/// The stored shape of a profile.
+#[derive(Debug, Serialize, Deserialize)]
+struct ProfileItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity: String,
+    user_id: String,
+    display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: u64,
+}
+
+fn profile_pk(id: &UserId) -> String {
+    format!("USER#{id}")
+}
+
+const PROFILE_SK: &str = "PROFILE";
+
+impl From<&Profile> for ProfileItem {
+    fn from(p: &Profile) -> Self {
+        ProfileItem {
+            pk: profile_pk(&p.user_id),
+            sk: PROFILE_SK.into(),
+            entity: "profile".into(),
+            user_id: p.user_id.to_string(),
+            display_name: p.display_name.as_str().to_owned(),
+            phone: p.phone.as_ref().map(|p| p.as_str().to_owned()),
+            email: p.email.clone(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            version: p.version,
+        }
+    }
+}
+
+impl TryFrom<ProfileItem> for Profile {
+    type Error = AppError;
+    fn try_from(item: ProfileItem) -> Result<Self, AppError> {
+        // Stored data was valid when written; a failure here is corruption, hence internal.
+        let corrupt = |what: &str| AppError::internal(format!("stored profile has an invalid {what}"));
+        Ok(Profile {
+            user_id: UserId::parse(&item.user_id).map_err(|_| corrupt("user_id"))?,
+            display_name: DisplayName::parse(&item.display_name).map_err(|_| corrupt("display_name"))?,
+            phone: item.phone.as_deref().map(PhoneNumber::parse).transpose().map_err(|_| corrupt("phone"))?,
+            email: item.email,
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+            version: item.version,
+        })
+    }
+}
+
+fn profile_from_item(item: std::collections::HashMap<String, AttributeValue>) -> Result<Profile, AppError> {
+    let item: ProfileItem = serde_dynamo::from_item(item).map_err(AppError::internal)?;
+    item.try_into()
+}
+
+#[async_trait]
+impl ProfileStore for DynamoTable {
+    async fn get_profile(&self, id: &UserId) -> Result<Option<Profile>, AppError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(profile_pk(id)))
+            .key("SK", s(PROFILE_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        out.item.map(profile_from_item).transpose()
+    }
+
+    async fn create_profile_if_absent(&self, profile: &Profile) -> Result<(Profile, bool), AppError> {
+        let item = serde_dynamo::to_item(ProfileItem::from(profile)).map_err(AppError::internal)?;
+        // Two first calls of one user can race; the condition lets exactly one create.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok((profile.clone(), true)),
+            Err(e) if is_condition_failure(&e) => {
+                let existing = self.get_profile(&profile.user_id).await?;
+                existing
+                    .map(|p| (p, false))
+                    .ok_or_else(|| AppError::internal("profile vanished between conditional put and read"))
+            }
+            Err(e) => Err(sdk_error(DEP, e)),
+        }
+    }
+}
+
+#[async_trait]
+impl ProfileUpdater for DynamoTable {
+    async fn update_profile(&self, id: &UserId, patch: &ProfilePatch, now: DateTime<Utc>) -> Result<Profile, AppError> {
+        let mut set = vec!["updated_at = :now", "version = version + :one"];
+        let mut remove = Vec::new();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(profile_pk(id)))
+            .key("SK", s(PROFILE_SK))
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":now", s(timestamp(now)))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::AllNew);
+        if let Some(name) = &patch.display_name {
+            set.push("display_name = :name");
+            request = request.expression_attribute_values(":name", s(name.as_str()));
+        }
+        match &patch.phone {
+            Some(Some(phone)) => {
+                set.push("phone = :phone");
+                request = request.expression_attribute_values(":phone", s(phone.as_str()));
+            }
+            Some(None) => remove.push("phone"),
+            None => {}
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        match request.update_expression(expression).send().await {
+            Ok(out) => profile_from_item(out.attributes.unwrap_or_default()),
+            Err(e) if is_condition_failure(&e) => Err(AppError::NotFound("profile")),
+            Err(e) => Err(sdk_error(DEP, e)),
+        }
+    }
+}
