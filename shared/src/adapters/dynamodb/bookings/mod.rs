@@ -17,8 +17,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put};
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 
 use super::calendar::{dates_unavailable, day_sk, listing_pk};
 use super::DEP;
@@ -26,215 +25,19 @@ use super::{delete_write, put, timestamp};
 use super::{item_size, key_item, last_key_of, s, start_key, transaction_failures, DynamoTable, Item};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
-use crate::domain::booking::{
-    Booking, BookingId, BookingStatus, Party, PaymentState, PaymentStatus, Quote, RefundStatus,
-};
+use crate::domain::booking::{Booking, BookingId, BookingStatus, Party};
 use crate::domain::listing::ListingId;
-use crate::domain::money::Currency;
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{
     BookingLists, BookingReader, BookingWriter, Created, Due, DueBookings, IdempotencyKey, ListingRenters, Page,
 };
 
+mod items;
+use items::*;
+
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_TTL_HOURS: i64 = 24;
-
-fn booking_pk(id: &BookingId) -> String {
-    format!("BOOKING#{id}")
-}
-const BOOKING_SK: &str = "BOOKING";
-
-#[derive(Debug, Serialize, Deserialize)]
-struct BookingItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
-    #[serde(rename = "GSI2PK")]
-    gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    gsi2sk: String,
-    /// Present only while a scheduled task has something to do with the booking.
-    #[serde(rename = "GSI3PK", default, skip_serializing_if = "Option::is_none")]
-    gsi3pk: Option<String>,
-    #[serde(rename = "GSI3SK", default, skip_serializing_if = "Option::is_none")]
-    gsi3sk: Option<String>,
-    entity: String,
-    id: String,
-    listing_id: String,
-    listing_title: String,
-    owner_id: String,
-    renter_id: String,
-    start_date: NaiveDate,
-    end_date: NaiveDate,
-    status: String,
-    days: i64,
-    daily_price: i64,
-    rental: i64,
-    service_fee_bps: i64,
-    service_fee: i64,
-    deposit: i64,
-    total: i64,
-    currency: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    hold_expires_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cancelled_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cancel_reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    payment_intent_id: Option<String>,
-    #[serde(default)]
-    payment_status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    payment_failure_code: Option<String>,
-    #[serde(default)]
-    refund_status: String,
-    #[serde(default)]
-    refund_amount: i64,
-    #[serde(default)]
-    refunded_amount: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    refund_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    dispute_status: Option<String>,
-    #[serde(default)]
-    dispute_event_at: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    review: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    version: u64,
-}
-
-impl From<&Booking> for BookingItem {
-    fn from(b: &Booking) -> Self {
-        let newest = format!("BOOKING#{:013}#{}", b.created_at.timestamp_millis(), b.id);
-        // The due index: holds by their deadline, confirmed stays by their end date.
-        let (gsi3pk, gsi3sk) = match (b.status, b.hold_expires_at) {
-            (BookingStatus::Requested | BookingStatus::PendingPayment, Some(at)) => {
-                (Some("DUE#hold".to_owned()), Some(format!("{}#{}", timestamp(at), b.id)))
-            }
-            (BookingStatus::Confirmed, _) => {
-                (Some("DUE#complete".to_owned()), Some(format!("{}#{}", b.end_date, b.id)))
-            }
-            _ => (None, None),
-        };
-        BookingItem {
-            pk: booking_pk(&b.id),
-            sk: BOOKING_SK.into(),
-            gsi1pk: format!("RENTER#{}", b.renter_id),
-            gsi1sk: newest.clone(),
-            gsi2pk: format!("OWNER#{}", b.owner_id),
-            gsi2sk: newest,
-            gsi3pk,
-            gsi3sk,
-            entity: "booking".into(),
-            id: b.id.to_string(),
-            listing_id: b.listing_id.to_string(),
-            listing_title: b.listing_title.clone(),
-            owner_id: b.owner_id.to_string(),
-            renter_id: b.renter_id.to_string(),
-            start_date: b.start_date,
-            end_date: b.end_date,
-            status: b.status.as_str().into(),
-            days: b.quote.days,
-            daily_price: b.quote.daily_price,
-            rental: b.quote.rental,
-            service_fee_bps: b.quote.service_fee_bps,
-            service_fee: b.quote.service_fee,
-            deposit: b.quote.deposit,
-            total: b.quote.total,
-            currency: b.quote.currency.code().into(),
-            message: b.message.clone(),
-            hold_expires_at: b.hold_expires_at,
-            cancelled_by: b.cancelled_by.map(|p| match p {
-                Party::Renter => "renter".to_owned(),
-                Party::Owner => "owner".to_owned(),
-            }),
-            cancel_reason: b.cancel_reason.clone(),
-            payment_intent_id: b.payment.intent_id.clone(),
-            payment_status: b.payment.status.as_str().into(),
-            payment_failure_code: b.payment.failure_code.clone(),
-            refund_status: b.payment.refund_status.as_str().into(),
-            refund_amount: b.payment.refund_amount,
-            refunded_amount: b.payment.refunded_amount,
-            refund_id: b.payment.refund_id.clone(),
-            dispute_status: b.payment.dispute_status.clone(),
-            dispute_event_at: b.payment.dispute_event_at,
-            review: b.payment.review.clone(),
-            created_at: b.created_at,
-            updated_at: b.updated_at,
-            version: b.version,
-        }
-    }
-}
-
-impl TryFrom<BookingItem> for Booking {
-    type Error = AppError;
-    fn try_from(i: BookingItem) -> Result<Self, AppError> {
-        let corrupt = |what: &str| AppError::internal(format!("stored booking {} has an invalid {what}", i.id));
-        Ok(Booking {
-            id: BookingId::parse(&i.id).map_err(|_| corrupt("id"))?,
-            listing_id: ListingId::parse(&i.listing_id).map_err(|_| corrupt("listing_id"))?,
-            listing_title: i.listing_title.clone(),
-            owner_id: UserId::parse(&i.owner_id).map_err(|_| corrupt("owner_id"))?,
-            renter_id: UserId::parse(&i.renter_id).map_err(|_| corrupt("renter_id"))?,
-            start_date: i.start_date,
-            end_date: i.end_date,
-            status: BookingStatus::parse(&i.status).ok_or_else(|| corrupt("status"))?,
-            quote: Quote {
-                days: i.days,
-                daily_price: i.daily_price,
-                rental: i.rental,
-                service_fee_bps: i.service_fee_bps,
-                service_fee: i.service_fee,
-                deposit: i.deposit,
-                total: i.total,
-                currency: Currency::parse(&i.currency).ok_or_else(|| corrupt("currency"))?,
-            },
-            message: i.message.clone(),
-            hold_expires_at: i.hold_expires_at,
-            cancelled_by: match i.cancelled_by.as_deref() {
-                None => None,
-                Some("renter") => Some(Party::Renter),
-                Some("owner") => Some(Party::Owner),
-                Some(_) => return Err(corrupt("cancelled_by")),
-            },
-            cancel_reason: i.cancel_reason.clone(),
-            payment: PaymentState {
-                intent_id: i.payment_intent_id.clone(),
-                status: PaymentStatus::parse(&i.payment_status).unwrap_or_default(),
-                failure_code: i.payment_failure_code.clone(),
-                refund_status: RefundStatus::parse(&i.refund_status).unwrap_or_default(),
-                refund_amount: i.refund_amount,
-                refunded_amount: i.refunded_amount,
-                refund_id: i.refund_id.clone(),
-                dispute_status: i.dispute_status.clone(),
-                dispute_event_at: i.dispute_event_at,
-                review: i.review.clone(),
-            },
-            created_at: i.created_at,
-            updated_at: i.updated_at,
-            version: i.version,
-        })
-    }
-}
-
-fn booking_from(item: Item) -> Result<Booking, AppError> {
-    serde_dynamo::from_item::<_, BookingItem>(item).map_err(AppError::internal)?.try_into()
-}
-
-fn booking_item(b: &Booking) -> Result<Item, AppError> {
-    serde_dynamo::to_item(BookingItem::from(b)).map_err(AppError::internal)
-}
 
 impl DynamoTable {
     async fn idempotency_record(&self, key: &IdempotencyKey) -> Result<Option<(String, String)>, AppError> {
