@@ -11,47 +11,11 @@ use super::money::Money;
 use super::user::UserId;
 use crate::error::{AppError, FieldError};
 
-/// A booking's id: a UUID v7 (time-ordered).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct BookingId(String);
-
-impl BookingId {
-    pub fn generate() -> Self {
-        Self(uuid::Uuid::now_v7().to_string())
-    }
-
-    /// Any canonical UUID; anything else is not one of ours, so `NotFound` (never 500).
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
-        match uuid::Uuid::try_parse(raw) {
-            Ok(u) if u.to_string() == raw => Ok(Self(raw.to_owned())),
-            _ => Err(AppError::NotFound("booking")),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for BookingId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        BookingId::parse(&s).map_err(|_| format!("{s:?} is not a booking id"))
-    }
-}
-
-impl From<BookingId> for String {
-    fn from(id: BookingId) -> Self {
-        id.0
-    }
-}
-
-impl std::fmt::Display for BookingId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+id_type!(
+    /// A booking's id: a UUID v7 (time-ordered).
+    BookingId,
+    uuid "booking"
+);
 
 /// Days `[start, end)`: `end` is exclusive and always after `start`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -180,17 +144,15 @@ pub fn check_range(listing: &Listing, range: &DateRange, today: NaiveDate) -> Re
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BookingStatus {
-    Requested,
-    PendingPayment,
-    Confirmed,
-    Declined,
-    Expired,
-    Cancelled,
-    Completed,
-}
+string_enum!(BookingStatus {
+    Requested => "requested",
+    PendingPayment => "pending_payment",
+    Confirmed => "confirmed",
+    Declined => "declined",
+    Expired => "expired",
+    Cancelled => "cancelled",
+    Completed => "completed",
+});
 
 /// A move of the state machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,32 +166,6 @@ pub enum Transition {
 }
 
 impl BookingStatus {
-    pub const ALL: [BookingStatus; 7] = [
-        BookingStatus::Requested,
-        BookingStatus::PendingPayment,
-        BookingStatus::Confirmed,
-        BookingStatus::Declined,
-        BookingStatus::Expired,
-        BookingStatus::Cancelled,
-        BookingStatus::Completed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BookingStatus::Requested => "requested",
-            BookingStatus::PendingPayment => "pending_payment",
-            BookingStatus::Confirmed => "confirmed",
-            BookingStatus::Declined => "declined",
-            BookingStatus::Expired => "expired",
-            BookingStatus::Cancelled => "cancelled",
-            BookingStatus::Completed => "completed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
-
     /// Whether a booking in this state keeps its days from everyone else.
     pub fn holds_dates(self) -> bool {
         matches!(self, BookingStatus::Requested | BookingStatus::PendingPayment | BookingStatus::Confirmed)
@@ -299,40 +235,31 @@ impl Transition {
 pub const REQUEST_HOLD: Duration = Duration::hours(24);
 pub const PAYMENT_HOLD: Duration = Duration::minutes(30);
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    /// No PaymentIntent yet.
-    #[default]
-    None,
-    /// An intent exists; the renter has not paid (yet).
-    Pending,
-    Succeeded,
-    /// The last attempt failed; the booking stays payable until its hold lapses.
-    Failed,
-}
+string_enum!(
+    #[derive(Default)]
+    PaymentStatus {
+        /// No PaymentIntent yet.
+        #[default]
+        None => "none",
+        /// An intent exists; the renter has not paid (yet).
+        Pending => "pending",
+        Succeeded => "succeeded",
+        /// The last attempt failed; the booking stays payable until its hold lapses.
+        Failed => "failed",
+    }
+);
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundStatus {
-    #[default]
-    None,
-    /// Asked of Stripe; `charge.refunded` confirms it.
-    Requested,
-    /// Stripe reported the money returned (`refunded_amount`).
-    Refunded,
-}
-
-macro_rules! text_enum_io {
-    ($t:ty { $($v:ident => $s:literal),+ }) => {
-        impl $t {
-            pub fn as_str(self) -> &'static str { match self { $(Self::$v => $s),+ } }
-            pub fn parse(raw: &str) -> Option<Self> { match raw { $($s => Some(Self::$v),)+ _ => None } }
-        }
-    };
-}
-text_enum_io!(PaymentStatus { None => "none", Pending => "pending", Succeeded => "succeeded", Failed => "failed" });
-text_enum_io!(RefundStatus { None => "none", Requested => "requested", Refunded => "refunded" });
+string_enum!(
+    #[derive(Default)]
+    RefundStatus {
+        #[default]
+        None => "none",
+        /// Asked of Stripe; `charge.refunded` confirms it.
+        Requested => "requested",
+        /// Stripe reported the money returned (`refunded_amount`).
+        Refunded => "refunded",
+    }
+);
 
 /// What the payment side recorded on a booking. Every field moves forward only (see the
 /// payment worker), so duplicated, reordered or late Stripe events settle on one state.

@@ -8,66 +8,11 @@ use super::money::{Money, MoneyInput};
 use super::user::UserId;
 use crate::error::{AppError, FieldError};
 
-/// A listing's id: a UUID v7 (time-ordered), lower-case hyphenated.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ListingId(String);
-
-impl ListingId {
-    pub fn generate() -> Self {
-        Self(uuid::Uuid::now_v7().to_string())
-    }
-
-    /// Any canonical UUID; anything else is not an id of ours, so `NotFound` (never 500).
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
-        match uuid::Uuid::try_parse(raw) {
-            Ok(u) if u.to_string() == raw => Ok(Self(raw.to_owned())),
-            _ => Err(AppError::NotFound("listing")),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ListingId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        ListingId::parse(&s).map_err(|_| format!("{s:?} is not a listing id"))
-    }
-}
-
-impl From<ListingId> for String {
-    fn from(id: ListingId) -> Self {
-        id.0
-    }
-}
-
-impl std::fmt::Display for ListingId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-            pub fn parse(raw: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == raw)
-            }
-        }
-    };
-}
+id_type!(
+    /// A listing's id: a UUID v7 (time-ordered), lower-case hyphenated.
+    ListingId,
+    uuid "listing"
+);
 
 string_enum!(
     /// What kind of thing is for rent; a fixed set so search can index it.
@@ -504,7 +449,7 @@ mod tests {
         ];
         for from in ListingStatus::ALL {
             for to in ListingStatus::ALL {
-                assert_eq!(from.can_become(*to), allowed.contains(&(*from, *to)), "{from:?} -> {to:?}");
+                assert_eq!(from.can_become(to), allowed.contains(&(from, to)), "{from:?} -> {to:?}");
             }
         }
     }

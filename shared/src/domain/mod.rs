@@ -1,5 +1,8 @@
 //! Types and rules. Everything here is parsed once at the edge and valid thereafter.
 
+#[macro_use]
+mod macros;
+
 pub mod booking;
 pub mod country;
 pub mod events;

@@ -7,61 +7,13 @@ use serde::{Deserialize, Serialize};
 use super::listing::ListingId;
 use crate::error::{AppError, FieldError};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(into = "String")]
-pub struct PhotoId(String);
+id_type!(
+    /// A photo's id: a UUID v7.
+    PhotoId,
+    uuid "photo"
+);
 
-impl PhotoId {
-    pub fn generate() -> Self {
-        Self(uuid::Uuid::now_v7().to_string())
-    }
-
-    /// A canonical UUID, else `NotFound` (ids in paths are never a 500).
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
-        match uuid::Uuid::try_parse(raw) {
-            Ok(u) if u.to_string() == raw => Ok(Self(raw.to_owned())),
-            _ => Err(AppError::NotFound("photo")),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<PhotoId> for String {
-    fn from(id: PhotoId) -> Self {
-        id.0
-    }
-}
-
-impl std::fmt::Display for PhotoId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PhotoStatus {
-    PendingUpload,
-    Ready,
-    Rejected,
-}
-
-impl PhotoStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PhotoStatus::PendingUpload => "pending_upload",
-            PhotoStatus::Ready => "ready",
-            PhotoStatus::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [PhotoStatus::PendingUpload, PhotoStatus::Ready, PhotoStatus::Rejected].into_iter().find(|s| s.as_str() == raw)
-    }
-}
+string_enum!(PhotoStatus { PendingUpload => "pending_upload", Ready => "ready", Rejected => "rejected" });
 
 pub const CONTENT_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
 pub const MAX_UPLOAD_BYTES: u64 = 20 * 1024 * 1024;

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, FieldError};
 
-/// A user's id: the identity provider's stable `sub` claim (a UUID for Cognito).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct UserId(String);
+id_type!(
+    /// A user's id: the identity provider's stable `sub` claim (a UUID for Cognito).
+    UserId,
+    "user"
+);
 
 impl UserId {
     /// Accepts 1-128 characters of `[A-Za-z0-9._:@|-]`; `#` is refused because it
@@ -22,29 +23,6 @@ impl UserId {
         } else {
             Err(AppError::field("user_id", "is not a valid user id"))
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for UserId {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, String> {
-        UserId::parse(&value).map_err(|e| e.to_string())
-    }
-}
-
-impl From<UserId> for String {
-    fn from(id: UserId) -> Self {
-        id.0
-    }
-}
-
-impl std::fmt::Display for UserId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

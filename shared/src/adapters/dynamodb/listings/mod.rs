@@ -32,8 +32,8 @@ use crate::ports::{
 };
 
 mod items;
-use items::*;
 pub use items::listing_items;
+use items::*;
 
 #[async_trait]
 impl ListingReader for DynamoTable {
