@@ -5,7 +5,8 @@ Checked, in every tracked source, script, template and doc:
     `#anchor`: the page exists and has that heading;
   - any other `docs/<path>`: the file or folder exists;
   - `decision NNNN`: a record docs/decisions/NNNN-*.md exists;
-  - Markdown links `[text](target)` in the docs: the target (and its #anchor) exists.
+  - Markdown links `[text](target)` in the docs: the target (and its #anchor) exists;
+  - a repository path in backticks in the docs (`shared/...`, `scripts/...`): it exists.
 Usage: check_doc_links.py [ROOT]
 """
 
@@ -20,6 +21,8 @@ PAGE_REF = re.compile(r'(README(?:\.md)?|docs/[\w./-]+?\.md)(?:(?:,|:)? ?(?:sect
 PATH_REF = re.compile(r"(?<![\w/])docs/[\w./-]*[\w/]")
 DECISION_REF = re.compile(r"\bdecision (\d{4})\b")
 MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
+# A repository path in backticks in a doc, e.g. `shared/src/domain/booking/status.rs`.
+CODE_PATH = re.compile(r"`((?:shared|functions|local-runner|scripts|tests|events|docs)/[\w./-]+)`")
 
 
 def anchor(heading: str) -> str:
@@ -92,6 +95,9 @@ def main() -> int:
                 if not list((ROOT / "docs/decisions").glob(f"{m.group(1)}-*.md")):
                     problems.append(f"{src}: no decision record {m.group(1)}")
             if path.suffix == ".md":
+                for m in CODE_PATH.finditer(line):
+                    if not (ROOT / m.group(1)).exists():
+                        problems.append(f"{src}: {m.group(1)} does not exist")
                 for m in MD_LINK.finditer(line):
                     target = m.group(1)
                     if re.match(r"^[a-z]+:", target):

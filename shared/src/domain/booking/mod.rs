@@ -3,290 +3,28 @@
 //! conditional write on the current status and version (see the DynamoDB adapter), so two
 //! racing moves cannot both win.
 
-use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::listing::{BookingMode, Listing, ListingId, ListingStatus};
-use super::money::Money;
-use super::user::UserId;
-use crate::error::{AppError, FieldError};
+use crate::domain::listing::{BookingMode, Listing, ListingId, ListingStatus};
+use crate::domain::user::UserId;
+use crate::error::AppError;
+
+mod dates;
+mod payment_state;
+mod quote;
+mod status;
+
+pub use dates::*;
+pub use payment_state::*;
+pub use quote::*;
+pub use status::*;
 
 id_type!(
     /// A booking's id: a UUID v7 (time-ordered).
     BookingId,
     uuid "booking"
 );
-
-/// Days `[start, end)`: `end` is exclusive and always after `start`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct DateRange {
-    #[serde(rename = "start_date")]
-    pub start: NaiveDate,
-    #[serde(rename = "end_date")]
-    pub end: NaiveDate,
-}
-
-/// The longest range anything in the system holds or blocks at once.
-pub const MAX_RANGE_DAYS: i64 = 90;
-
-impl DateRange {
-    pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Self, FieldError> {
-        if end <= start {
-            return Err(FieldError::new("end_date", "must be after start_date (the end date is exclusive)"));
-        }
-        Ok(Self { start, end })
-    }
-
-    /// `YYYY-MM-DD` strings as sent by clients, into a range.
-    pub fn parse(start: &str, end: &str) -> Result<Self, AppError> {
-        let date = |field: &str, raw: &str| {
-            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                .map_err(|_| FieldError::new(field, "must be a date as YYYY-MM-DD"))
-        };
-        let (s, e) = (date("start_date", start), date("end_date", end));
-        match (s, e) {
-            (Ok(s), Ok(e)) => Self::new(s, e).map_err(|f| AppError::Validation(vec![f])),
-            (s, e) => Err(AppError::Validation([s.err(), e.err()].into_iter().flatten().collect())),
-        }
-    }
-
-    pub fn days(&self) -> i64 {
-        (self.end - self.start).num_days()
-    }
-
-    /// Every day of the range, in order.
-    pub fn each_day(&self) -> impl Iterator<Item = NaiveDate> {
-        let start = self.start;
-        (0..self.days()).map(move |i| start + Duration::days(i))
-    }
-
-    pub fn overlaps(&self, other: &DateRange) -> bool {
-        self.start < other.end && other.start < self.end
-    }
-}
-
-/// Merges single days into sorted, non-overlapping ranges (for availability answers).
-pub fn merge_days(mut days: Vec<NaiveDate>) -> Vec<DateRange> {
-    days.sort_unstable();
-    days.dedup();
-    let mut out: Vec<DateRange> = Vec::new();
-    for day in days {
-        let next = day + Duration::days(1);
-        match out.last_mut() {
-            Some(last) if last.end == day => last.end = next,
-            _ => out.push(DateRange { start: day, end: next }),
-        }
-    }
-    out
-}
-
-/// What a booking costs, computed once at creation and stored: a later price change never
-/// alters an existing booking. Integer minor units throughout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Quote {
-    pub days: i64,
-    pub daily_price: i64,
-    pub rental: i64,
-    /// The service fee rate in basis points (1000 = 10%).
-    pub service_fee_bps: i64,
-    pub service_fee: i64,
-    pub deposit: i64,
-    pub total: i64,
-    pub currency: super::money::Currency,
-}
-
-/// Default service fee: 10%.
-pub const DEFAULT_SERVICE_FEE_BPS: i64 = 1_000;
-
-impl Quote {
-    /// `rental = days x daily`, `fee = rental x rate` rounded half-up to the minor unit,
-    /// `total = rental + fee + deposit`. Overflow is refused, never wrapped.
-    pub fn compute(days: i64, daily_price: Money, deposit: Money, service_fee_bps: i64) -> Result<Self, AppError> {
-        let overflow = || AppError::bad_request("amount_too_large", "the total is too large to book");
-        let rental = days.checked_mul(daily_price.amount).ok_or_else(overflow)?;
-        let fee_numerator = rental.checked_mul(service_fee_bps).ok_or_else(overflow)?;
-        // Half-up for non-negative amounts: add half the divisor before dividing.
-        let service_fee = (fee_numerator + 5_000) / 10_000;
-        let total = rental.checked_add(service_fee).and_then(|t| t.checked_add(deposit.amount)).ok_or_else(overflow)?;
-        Ok(Quote {
-            days,
-            daily_price: daily_price.amount,
-            rental,
-            service_fee_bps,
-            service_fee,
-            deposit: deposit.amount,
-            total,
-            currency: daily_price.currency,
-        })
-    }
-}
-
-/// A listing's rules for a range, checked for quotes and bookings alike.
-pub fn check_range(listing: &Listing, range: &DateRange, today: NaiveDate) -> Result<(), AppError> {
-    let mut errors = Vec::new();
-    if range.start < today {
-        errors.push(FieldError::new("start_date", "must not be in the past"));
-    }
-    if range.start > today + Duration::days(365) {
-        errors.push(FieldError::new("start_date", "must be at most 365 days ahead"));
-    }
-    let days = range.days();
-    if days < i64::from(listing.min_days) || days > i64::from(listing.max_days) {
-        errors.push(FieldError::new(
-            "end_date",
-            format!("this listing rents for {} to {} days; this range is {days}", listing.min_days, listing.max_days),
-        ));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Validation(errors))
-    }
-}
-
-string_enum!(BookingStatus {
-    Requested => "requested",
-    PendingPayment => "pending_payment",
-    Confirmed => "confirmed",
-    Declined => "declined",
-    Expired => "expired",
-    Cancelled => "cancelled",
-    Completed => "completed",
-});
-
-/// A move of the state machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transition {
-    Accept,
-    Decline,
-    Expire,
-    Cancel,
-    ConfirmPayment,
-    Complete,
-}
-
-impl BookingStatus {
-    /// Whether a booking in this state keeps its days from everyone else.
-    pub fn holds_dates(self) -> bool {
-        matches!(self, BookingStatus::Requested | BookingStatus::PendingPayment | BookingStatus::Confirmed)
-    }
-
-    /// The 409 code for "not possible in this state": it names the state.
-    fn conflict_code(self) -> &'static str {
-        match self {
-            BookingStatus::Requested => "booking_is_requested",
-            BookingStatus::PendingPayment => "booking_is_pending_payment",
-            BookingStatus::Confirmed => "booking_is_confirmed",
-            BookingStatus::Declined => "booking_is_declined",
-            BookingStatus::Expired => "booking_is_expired",
-            BookingStatus::Cancelled => "booking_is_cancelled",
-            BookingStatus::Completed => "booking_is_completed",
-        }
-    }
-
-    /// The transition table: the state after `t`, or 409 naming the current state.
-    pub fn after(self, t: Transition) -> Result<BookingStatus, AppError> {
-        use BookingStatus::*;
-        use Transition::*;
-        let next = match (self, t) {
-            (Requested, Accept) => PendingPayment,
-            (Requested, Decline) => Declined,
-            (Requested | PendingPayment, Expire) => Expired,
-            (Requested | PendingPayment | Confirmed, Cancel) => Cancelled,
-            (PendingPayment, ConfirmPayment) => Confirmed,
-            (Confirmed, Complete) => Completed,
-            _ => {
-                return Err(AppError::conflict(
-                    self.conflict_code(),
-                    format!("a {} booking cannot be {}", self.as_str(), t.verb()),
-                ))
-            }
-        };
-        Ok(next)
-    }
-}
-
-impl Transition {
-    fn verb(self) -> &'static str {
-        match self {
-            Transition::Accept => "accepted",
-            Transition::Decline => "declined",
-            Transition::Expire => "expired",
-            Transition::Cancel => "cancelled",
-            Transition::ConfirmPayment => "confirmed",
-            Transition::Complete => "completed",
-        }
-    }
-
-    /// The event announcing the move.
-    pub fn event_kind(self) -> &'static str {
-        match self {
-            Transition::Accept => super::events::kinds::BOOKING_ACCEPTED,
-            Transition::Decline => super::events::kinds::BOOKING_DECLINED,
-            Transition::Expire => super::events::kinds::BOOKING_EXPIRED,
-            Transition::Cancel => super::events::kinds::BOOKING_CANCELLED,
-            Transition::ConfirmPayment => super::events::kinds::BOOKING_CONFIRMED,
-            Transition::Complete => super::events::kinds::BOOKING_COMPLETED,
-        }
-    }
-}
-
-/// How long a fresh hold lasts.
-pub const REQUEST_HOLD: Duration = Duration::hours(24);
-pub const PAYMENT_HOLD: Duration = Duration::minutes(30);
-
-string_enum!(
-    #[derive(Default)]
-    PaymentStatus {
-        /// No PaymentIntent yet.
-        #[default]
-        None => "none",
-        /// An intent exists; the renter has not paid (yet).
-        Pending => "pending",
-        Succeeded => "succeeded",
-        /// The last attempt failed; the booking stays payable until its hold lapses.
-        Failed => "failed",
-    }
-);
-
-string_enum!(
-    #[derive(Default)]
-    RefundStatus {
-        #[default]
-        None => "none",
-        /// Asked of Stripe; `charge.refunded` confirms it.
-        Requested => "requested",
-        /// Stripe reported the money returned (`refunded_amount`).
-        Refunded => "refunded",
-    }
-);
-
-/// What the payment side recorded on a booking. Every field moves forward only (see the
-/// payment worker), so duplicated, reordered or late Stripe events settle on one state.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct PaymentState {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub intent_id: Option<String>,
-    pub status: PaymentStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_code: Option<String>,
-    pub refund_status: RefundStatus,
-    /// What we asked Stripe to refund (minor units).
-    pub refund_amount: i64,
-    /// What Stripe reports refunded on the charge (minor units).
-    pub refunded_amount: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refund_id: Option<String>,
-    /// Stripe's status of an open or closed dispute (`needs_response`, `won`, `lost`, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dispute_status: Option<String>,
-    /// `created` of the dispute event applied last, so an older one never overwrites it.
-    #[serde(skip)]
-    pub dispute_event_at: i64,
-    /// Why a person must look at this booking's money (e.g. `amount_mismatch`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub review: Option<String>,
-}
 
 /// Who may act on a booking, and as what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -442,7 +180,8 @@ impl Booking {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::money::{Currency, MoneyInput};
+    use crate::domain::money::{Currency, Money, MoneyInput};
+    use chrono::Duration;
     use chrono::TimeZone;
 
     fn d(s: &str) -> NaiveDate {

@@ -1,0 +1,96 @@
+//! The state machine: one table of moves (`BookingStatus::after`) and how long holds last.
+
+use chrono::Duration;
+
+use crate::error::AppError;
+
+string_enum!(BookingStatus {
+    Requested => "requested",
+    PendingPayment => "pending_payment",
+    Confirmed => "confirmed",
+    Declined => "declined",
+    Expired => "expired",
+    Cancelled => "cancelled",
+    Completed => "completed",
+});
+
+/// A move of the state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Accept,
+    Decline,
+    Expire,
+    Cancel,
+    ConfirmPayment,
+    Complete,
+}
+
+impl BookingStatus {
+    /// Whether a booking in this state keeps its days from everyone else.
+    pub fn holds_dates(self) -> bool {
+        matches!(self, BookingStatus::Requested | BookingStatus::PendingPayment | BookingStatus::Confirmed)
+    }
+
+    /// The 409 code for "not possible in this state": it names the state.
+    fn conflict_code(self) -> &'static str {
+        match self {
+            BookingStatus::Requested => "booking_is_requested",
+            BookingStatus::PendingPayment => "booking_is_pending_payment",
+            BookingStatus::Confirmed => "booking_is_confirmed",
+            BookingStatus::Declined => "booking_is_declined",
+            BookingStatus::Expired => "booking_is_expired",
+            BookingStatus::Cancelled => "booking_is_cancelled",
+            BookingStatus::Completed => "booking_is_completed",
+        }
+    }
+
+    /// The transition table: the state after `t`, or 409 naming the current state.
+    pub fn after(self, t: Transition) -> Result<BookingStatus, AppError> {
+        use BookingStatus::*;
+        use Transition::*;
+        let next = match (self, t) {
+            (Requested, Accept) => PendingPayment,
+            (Requested, Decline) => Declined,
+            (Requested | PendingPayment, Expire) => Expired,
+            (Requested | PendingPayment | Confirmed, Cancel) => Cancelled,
+            (PendingPayment, ConfirmPayment) => Confirmed,
+            (Confirmed, Complete) => Completed,
+            _ => {
+                return Err(AppError::conflict(
+                    self.conflict_code(),
+                    format!("a {} booking cannot be {}", self.as_str(), t.verb()),
+                ))
+            }
+        };
+        Ok(next)
+    }
+}
+
+impl Transition {
+    fn verb(self) -> &'static str {
+        match self {
+            Transition::Accept => "accepted",
+            Transition::Decline => "declined",
+            Transition::Expire => "expired",
+            Transition::Cancel => "cancelled",
+            Transition::ConfirmPayment => "confirmed",
+            Transition::Complete => "completed",
+        }
+    }
+
+    /// The event announcing the move.
+    pub fn event_kind(self) -> &'static str {
+        match self {
+            Transition::Accept => crate::domain::events::kinds::BOOKING_ACCEPTED,
+            Transition::Decline => crate::domain::events::kinds::BOOKING_DECLINED,
+            Transition::Expire => crate::domain::events::kinds::BOOKING_EXPIRED,
+            Transition::Cancel => crate::domain::events::kinds::BOOKING_CANCELLED,
+            Transition::ConfirmPayment => crate::domain::events::kinds::BOOKING_CONFIRMED,
+            Transition::Complete => crate::domain::events::kinds::BOOKING_COMPLETED,
+        }
+    }
+}
+
+/// How long a fresh hold lasts.
+pub const REQUEST_HOLD: Duration = Duration::hours(24);
+pub const PAYMENT_HOLD: Duration = Duration::minutes(30);
