@@ -1,0 +1,108 @@
+//! Bookings, their lists, due work and past renters.
+
+use super::*;
+
+#[async_trait]
+impl BookingReader for MemoryStore {
+    async fn get_booking(&self, id: &BookingId) -> Result<Option<Booking>, AppError> {
+        Ok(lock(&self.bookings).get(id).cloned())
+    }
+}
+
+#[async_trait]
+impl BookingWriter for MemoryStore {
+    async fn create_booking(
+        &self,
+        booking: &Booking,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Created<Booking>, AppError> {
+        let mut idem = lock(&self.idempotency);
+        if let Some(k) = idempotency {
+            if let Some((fingerprint, id)) = idem.get(&(k.scope.clone(), k.key.clone())) {
+                if *fingerprint != k.fingerprint {
+                    return Err(AppError::conflict("idempotency_key_reused", "reused"));
+                }
+                return Ok(Created::Replayed(lock(&self.bookings)[id].clone()));
+            }
+        }
+        let mut days = lock(&self.days);
+        if booking.range().each_day().any(|d| days.contains_key(&(booking.listing_id.clone(), d))) {
+            return Err(AppError::conflict("dates_unavailable", "taken"));
+        }
+        for d in booking.range().each_day() {
+            days.insert((booking.listing_id.clone(), d), format!("booking:{}", booking.id));
+        }
+        if let Some(k) = idempotency {
+            idem.insert((k.scope.clone(), k.key.clone()), (k.fingerprint.clone(), booking.id.clone()));
+        }
+        lock(&self.bookings).insert(booking.id.clone(), booking.clone());
+        Ok(Created::New)
+    }
+
+    async fn move_booking(&self, previous: &Booking, next: &Booking) -> Result<(), AppError> {
+        let mut bookings = lock(&self.bookings);
+        match bookings.get(&previous.id) {
+            Some(b) if b.status == previous.status && b.version == previous.version => {}
+            _ => return Err(AppError::PreconditionFailed),
+        }
+        if previous.status.holds_dates() && !next.status.holds_dates() {
+            let mut days = lock(&self.days);
+            for d in previous.range().each_day() {
+                days.remove(&(previous.listing_id.clone(), d));
+            }
+        }
+        bookings.insert(next.id.clone(), next.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BookingLists for MemoryStore {
+    async fn bookings_of(
+        &self,
+        party: Party,
+        user: &UserId,
+        status: Option<BookingStatus>,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<Booking>, AppError> {
+        let mut mine: Vec<(String, Booking)> = lock(&self.bookings)
+            .values()
+            .filter(|b| match party {
+                Party::Renter => &b.renter_id == user,
+                Party::Owner => &b.owner_id == user,
+            })
+            .filter(|b| status.is_none_or(|s| b.status == s))
+            .map(|b| (format!("{:013}#{}", b.created_at.timestamp_millis(), b.id), b.clone()))
+            .collect();
+        mine.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(page_of(mine, limit, start))
+    }
+}
+
+#[async_trait]
+impl DueBookings for MemoryStore {
+    async fn due(&self, what: Due, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
+        let mut due: Vec<&Booking> = Vec::new();
+        let bookings = lock(&self.bookings);
+        for b in bookings.values() {
+            let is_due = match what {
+                Due::HoldExpiry => {
+                    matches!(b.status, BookingStatus::Requested | BookingStatus::PendingPayment) && b.hold_lapsed(now)
+                }
+                Due::Completion => b.status == BookingStatus::Confirmed && b.end_date <= now.date_naive(),
+            };
+            if is_due {
+                due.push(b);
+            }
+        }
+        Ok(due.into_iter().take(limit as usize).map(|b| b.id.clone()).collect())
+    }
+}
+
+#[async_trait]
+impl ListingRenters for MemoryStore {
+    async fn has_booked(&self, listing: &ListingId, user: &UserId) -> Result<bool, AppError> {
+        Ok(lock(&self.bookings).values().any(|b| &b.listing_id == listing && &b.renter_id == user))
+    }
+}

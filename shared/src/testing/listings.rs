@@ -1,0 +1,101 @@
+//! Listings, search and the owner's list.
+
+use super::*;
+
+#[async_trait]
+impl ListingReader for MemoryStore {
+    async fn get_listing(&self, id: &ListingId) -> Result<Option<Listing>, AppError> {
+        Ok(lock(&self.listings).get(id).cloned())
+    }
+}
+
+#[async_trait]
+impl crate::ports::ListingDetailReader for MemoryStore {
+    async fn listing_detail(&self, id: &ListingId) -> Result<Option<crate::ports::ListingDetail>, AppError> {
+        let Some(listing) = self.get_listing(id).await? else { return Ok(None) };
+        let (photos, cover) = crate::ports::PhotoStore::photos_of(self, id).await?;
+        Ok(Some(crate::ports::ListingDetail { listing, photos, cover }))
+    }
+}
+
+#[async_trait]
+impl crate::ports::ListingPhotoReader for MemoryStore {
+    async fn listing_with_photo_count(&self, id: &ListingId) -> Result<Option<(Listing, u32)>, AppError> {
+        let Some(listing) = self.get_listing(id).await? else { return Ok(None) };
+        let count = lock(&self.photos).iter().filter(|p| &p.listing_id == id).count();
+        Ok(Some((listing, u32::try_from(count).map_err(AppError::internal)?)))
+    }
+    async fn listing_with_photo(
+        &self,
+        id: &ListingId,
+        photo: &crate::domain::photo::PhotoId,
+    ) -> Result<Option<crate::ports::ListingPhoto>, AppError> {
+        let Some(crate::ports::ListingDetail { listing, photos, cover }) =
+            crate::ports::ListingDetailReader::listing_detail(self, id).await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(crate::ports::ListingPhoto { listing, photo: photos.into_iter().find(|p| &p.id == photo), cover }))
+    }
+}
+
+#[async_trait]
+impl ListingWriter for MemoryStore {
+    async fn create_listing(&self, listing: &Listing) -> Result<(), AppError> {
+        lock(&self.listings).insert(listing.id.clone(), listing.clone());
+        Ok(())
+    }
+    async fn replace_listing(&self, previous: &Listing, next: &Listing) -> Result<(), AppError> {
+        let mut listings = lock(&self.listings);
+        match listings.get(&previous.id) {
+            Some(current) if current.version == previous.version => {
+                listings.insert(next.id.clone(), next.clone());
+                Ok(())
+            }
+            _ => Err(AppError::PreconditionFailed),
+        }
+    }
+}
+
+#[async_trait]
+impl ListingSearch for MemoryStore {
+    async fn search(
+        &self,
+        query: &IndexQuery,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<ListingSummary>, AppError> {
+        let listings = lock(&self.listings);
+        let mut hits: Vec<(String, ListingSummary)> = listings
+            .values()
+            .flat_map(|l| entry_keys(l).into_iter().map(move |(pk, sk)| (pk, sk, l)))
+            .filter(|(pk, sk, _)| {
+                *pk == query.partition && query.range.as_ref().is_none_or(|(lo, hi)| sk >= lo && sk <= hi)
+            })
+            .map(|(_, sk, l)| (sk, ListingSummary::from(l)))
+            .collect();
+        hits.sort_by(|a, b| a.0.cmp(&b.0));
+        if !query.ascending {
+            hits.reverse();
+        }
+        Ok(page_of(hits, limit, start))
+    }
+}
+
+#[async_trait]
+impl OwnerListings for MemoryStore {
+    async fn owner_listings(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<OwnedListingSummary>, AppError> {
+        let mut mine: Vec<(String, OwnedListingSummary)> = lock(&self.listings)
+            .values()
+            .filter(|l| &l.owner_id == owner)
+            .map(|l| (format!("{:013}#{}", l.created_at.timestamp_millis(), l.id), l.into()))
+            .collect();
+        mine.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(page_of(mine, limit, start))
+    }
+}

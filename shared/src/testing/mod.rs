@@ -1,0 +1,124 @@
+//! In-memory fakes of the ports, for unit tests of handlers (never for integration tests,
+//! which run against moto). Enabled with the `testing` feature. One file per aggregate, as the
+//! DynamoDB adapters are.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+
+use chrono::NaiveDate;
+
+use crate::cursor::LastKey;
+use crate::domain::booking::{Booking, BookingId, BookingStatus, DateRange, Party};
+use crate::domain::events::DomainEvent;
+use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
+use crate::domain::notification::Notification;
+use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
+use crate::domain::user::{Profile, ProfilePatch, UserId};
+use crate::domain::Clock;
+use crate::error::AppError;
+use crate::identity::Caller;
+use crate::ports::{
+    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, EventPublisher,
+    IdempotencyKey, ListingReader, ListingRenters, ListingSearch, ListingWriter, NotificationStore, OwnerListings,
+    Page, ProfileStore, ProfileUpdater, Recorded, ViewerIdentity,
+};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    pub profiles: Mutex<HashMap<UserId, Profile>>,
+    pub audit: Mutex<HashMap<uuid::Uuid, DomainEvent>>,
+    pub listings: Mutex<HashMap<ListingId, Listing>>,
+    pub bookings: Mutex<HashMap<BookingId, Booking>>,
+    /// (listing, day) -> holder: `booking:{id}` or `block`.
+    pub days: Mutex<HashMap<(ListingId, NaiveDate), String>>,
+    pub idempotency: Mutex<HashMap<(String, String), (String, BookingId)>>,
+    pub notifications: Mutex<Vec<Notification>>,
+    pub photos: Mutex<Vec<crate::domain::photo::Photo>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+mod bookings;
+mod calendar;
+mod listings;
+mod notifications;
+mod payments;
+mod photos;
+mod profiles;
+
+pub use payments::FakeGateway;
+
+#[derive(Default)]
+pub struct RecordingPublisher {
+    pub events: Mutex<Vec<DomainEvent>>,
+}
+
+impl RecordingPublisher {
+    pub fn kinds(&self) -> Vec<String> {
+        lock(&self.events).iter().map(|e| e.kind.clone()).collect()
+    }
+}
+
+#[async_trait]
+impl EventPublisher for RecordingPublisher {
+    async fn publish(&self, event: &DomainEvent) -> Result<(), AppError> {
+        lock(&self.events).push(event.clone());
+        Ok(())
+    }
+}
+
+/// A clock stuck at a given instant.
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Default for FixedClock {
+    fn default() -> Self {
+        FixedClock(Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).single().unwrap_or_default())
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// Pages of `sorted` after the item whose key is `start` (keys are `{"SK": sort key}`).
+fn page_of<T: Clone>(sorted: Vec<(String, T)>, limit: u32, start: Option<LastKey>) -> Page<T> {
+    let after = start.and_then(|k| k.get("SK").cloned());
+    let rest: Vec<(String, T)> = sorted
+        .into_iter()
+        .skip_while(|(k, _)| after.as_ref().is_some_and(|a| k != a))
+        .skip(usize::from(after.is_some()))
+        .collect();
+    let more = rest.len() > limit as usize;
+    let items: Vec<(String, T)> = rest.into_iter().take(limit as usize).collect();
+    let last_key = if more { items.last().map(|(k, _)| LastKey::from([("SK".to_owned(), k.clone())])) } else { None };
+    Page {
+        items_read: items.len() as i32,
+        bytes_read: 0,
+        items: items.into_iter().map(|(_, v)| v).collect(),
+        last_key,
+        capacity_units: 0.0,
+    }
+}
+
+/// A viewer identity that trusts `Bearer {user_id}` (unit tests only) and refuses `Bearer bad`.
+#[derive(Default)]
+pub struct TrustingViewer;
+
+#[async_trait]
+impl ViewerIdentity for TrustingViewer {
+    async fn viewer(&self, authorization: Option<&str>) -> Result<Option<Caller>, AppError> {
+        let Some(raw) = authorization else { return Ok(None) };
+        let sub = raw.strip_prefix("Bearer ").unwrap_or(raw);
+        if sub == "bad" {
+            return Err(AppError::Unauthorized);
+        }
+        Ok(Some(Caller { user_id: UserId::parse(sub)?, groups: Vec::new(), email: None, name: None }))
+    }
+}

@@ -1,0 +1,59 @@
+//! Stripe stand-in and the intent index.
+
+use super::*;
+
+/// A Stripe stand-in for unit tests: intents and refunds in memory.
+#[derive(Default)]
+pub struct FakeGateway {
+    pub intents: Mutex<Vec<crate::ports::PaymentIntent>>,
+    /// (intent, amount, idempotency key)
+    pub refunds: Mutex<Vec<(String, i64, String)>>,
+}
+
+#[async_trait]
+impl crate::ports::PaymentGateway for FakeGateway {
+    async fn create_intent(&self, booking: &Booking, _key: &str) -> Result<crate::ports::PaymentIntent, AppError> {
+        let mut intents = lock(&self.intents);
+        let intent = crate::ports::PaymentIntent {
+            id: format!("pi_{}", intents.len() + 1),
+            client_secret: format!("pi_{}_secret_x", intents.len() + 1),
+            amount: booking.quote.total,
+            currency: booking.quote.currency.code().to_owned(),
+            status: "requires_payment_method".into(),
+        };
+        intents.push(intent.clone());
+        Ok(intent)
+    }
+    async fn get_intent(&self, id: &str) -> Result<crate::ports::PaymentIntent, AppError> {
+        lock(&self.intents).iter().find(|i| i.id == id).cloned().ok_or(AppError::NotFound("payment intent"))
+    }
+    async fn refund(
+        &self,
+        intent_id: &str,
+        amount: i64,
+        _booking: &str,
+        key: &str,
+    ) -> Result<crate::ports::Refund, AppError> {
+        let mut refunds = lock(&self.refunds);
+        if !refunds.iter().any(|(_, _, k)| k == key) {
+            refunds.push((intent_id.to_owned(), amount, key.to_owned()));
+        }
+        Ok(crate::ports::Refund { id: format!("re_{}", refunds.len()), amount, status: "succeeded".into() })
+    }
+    async fn publishable_key(&self) -> Result<String, AppError> {
+        Ok("pk_test_fake".into())
+    }
+}
+
+#[async_trait]
+impl crate::ports::IntentIndex for MemoryStore {
+    async fn link_intent(&self, _intent_id: &str, _booking: &BookingId) -> Result<(), AppError> {
+        Ok(())
+    }
+    async fn booking_for_intent(&self, intent_id: &str) -> Result<Option<BookingId>, AppError> {
+        Ok(lock(&self.bookings)
+            .values()
+            .find(|b| b.payment.intent_id.as_deref() == Some(intent_id))
+            .map(|b| b.id.clone()))
+    }
+}

@@ -1,0 +1,47 @@
+//! Profiles and the audit trail.
+
+use super::*;
+
+#[async_trait]
+impl ProfileStore for MemoryStore {
+    async fn get_profile(&self, id: &UserId) -> Result<Option<Profile>, AppError> {
+        Ok(lock(&self.profiles).get(id).cloned())
+    }
+    async fn create_profile_if_absent(&self, profile: &Profile) -> Result<(Profile, bool), AppError> {
+        let mut profiles = lock(&self.profiles);
+        if let Some(existing) = profiles.get(&profile.user_id) {
+            return Ok((existing.clone(), false));
+        }
+        profiles.insert(profile.user_id.clone(), profile.clone());
+        Ok((profile.clone(), true))
+    }
+}
+
+#[async_trait]
+impl ProfileUpdater for MemoryStore {
+    async fn update_profile(&self, id: &UserId, patch: &ProfilePatch, now: DateTime<Utc>) -> Result<Profile, AppError> {
+        let mut profiles = lock(&self.profiles);
+        let p = profiles.get_mut(id).ok_or(AppError::NotFound("profile"))?;
+        if let Some(name) = &patch.display_name {
+            p.display_name = name.clone();
+        }
+        if let Some(phone) = &patch.phone {
+            p.phone = phone.clone();
+        }
+        p.updated_at = now;
+        p.version += 1;
+        Ok(p.clone())
+    }
+}
+
+#[async_trait]
+impl AuditLog for MemoryStore {
+    async fn record(&self, event: &DomainEvent) -> Result<Recorded, AppError> {
+        let mut audit = lock(&self.audit);
+        if audit.contains_key(&event.id) {
+            return Ok(Recorded::Duplicate);
+        }
+        audit.insert(event.id, event.clone());
+        Ok(Recorded::New)
+    }
+}
