@@ -15,6 +15,7 @@ pub mod http;
 pub mod identity;
 pub mod json;
 pub mod metrics;
+pub mod paging;
 pub mod payments;
 pub mod ports;
 pub mod scheduled;

@@ -2,10 +2,8 @@
 //! with a signed cursor bound to the caller.
 
 use lambda_http::{Body, Request, Response};
-use shared::cursor::{self, PageView};
-use shared::domain::search::parse_limit;
-use shared::http::{json, query_pairs};
 use shared::identity::Caller;
+use shared::paging::{Paging, QueryParams};
 use shared::ports::{CursorKeys, NotificationStore};
 use shared::AppError;
 
@@ -20,18 +18,8 @@ where
     K: CursorKeys,
 {
     let caller = Caller::from_request(&req)?;
-    let params = query_pairs(&req);
-    if let Some((k, _)) = params.iter().find(|(k, _)| k != "limit" && k != "cursor") {
-        return Err(AppError::bad_request(
-            "unknown_parameter",
-            format!("unknown query parameter {k:?}; known: limit, cursor"),
-        ));
-    }
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let limit = parse_limit(get("limit"))?;
-    let key = deps.cursor_keys.cursor_key().await?;
-    let bound_to = format!("notifications|{}", caller.user_id);
-    let start = get("cursor").map(|c| cursor::decode(&key, &bound_to, c)).transpose()?;
-    let page = deps.store.notifications_of(&caller.user_id, limit, start).await?;
-    json(200, &PageView::new(page.items, &key, &bound_to, page.last_key.as_ref()))
+    let params = QueryParams::only(&req, &["limit", "cursor"])?;
+    let paging = Paging::from_params(&deps.cursor_keys, &params, format!("notifications|{}", caller.user_id)).await?;
+    let page = deps.store.notifications_of(&caller.user_id, paging.limit, paging.start.clone()).await?;
+    paging.respond(page)
 }

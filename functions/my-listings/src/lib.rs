@@ -3,10 +3,8 @@
 //! gives), paged with a signed cursor bound to the caller (another user's cursor is refused).
 
 use lambda_http::{Body, Request, Response};
-use shared::cursor::{self, PageView};
-use shared::domain::search::parse_limit;
-use shared::http::{json, query_pairs};
 use shared::identity::Caller;
+use shared::paging::{Paging, QueryParams};
 use shared::ports::{CursorKeys, OwnerListings};
 use shared::AppError;
 
@@ -21,19 +19,9 @@ where
     K: CursorKeys,
 {
     let caller = Caller::from_request(&req)?;
-    let params = query_pairs(&req);
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    if let Some((k, _)) = params.iter().find(|(k, _)| k != "limit" && k != "cursor") {
-        return Err(AppError::bad_request(
-            "unknown_parameter",
-            format!("unknown query parameter {k:?}; known: limit, cursor"),
-        ));
-    }
-    let limit = parse_limit(get("limit"))?;
-    let key = deps.cursor_keys.cursor_key().await?;
-    let bound_to = format!("owner-listings|{}", caller.user_id);
-    let start = get("cursor").map(|c| cursor::decode(&key, &bound_to, c)).transpose()?;
-    let page = deps.store.owner_listings(&caller.user_id, limit, start).await?;
+    let params = QueryParams::only(&req, &["limit", "cursor"])?;
+    let paging = Paging::from_params(&deps.cursor_keys, &params, format!("owner-listings|{}", caller.user_id)).await?;
+    let page = deps.store.owner_listings(&caller.user_id, paging.limit, paging.start.clone()).await?;
     tracing::info!(
         items = page.items.len(),
         items_read = page.items_read,
@@ -41,7 +29,7 @@ where
         capacity_units = page.capacity_units,
         "owner listings page"
     );
-    json(200, &PageView::new(page.items, &key, &bound_to, page.last_key.as_ref()))
+    paging.respond(page)
 }
 
 #[cfg(test)]

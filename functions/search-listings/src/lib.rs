@@ -3,9 +3,9 @@
 //! no partition serves are refused with 400 rather than scanned.
 
 use lambda_http::{Body, Request, Response};
-use shared::cursor::{self, PageView};
 use shared::domain::search::SearchQuery;
-use shared::http::{json, query_pairs, with_header};
+use shared::http::{query_pairs, with_header};
+use shared::paging::Paging;
 use shared::ports::{CursorKeys, ListingSearch};
 use shared::AppError;
 
@@ -21,10 +21,8 @@ where
 {
     let query = SearchQuery::parse(&query_pairs(&req))?;
     let index = query.index_query();
-    let key = deps.cursor_keys.cursor_key().await?;
-    let bound_to = index.fingerprint();
-    let start = query.cursor.as_deref().map(|c| cursor::decode(&key, &bound_to, c)).transpose()?;
-    let page = deps.store.search(&index, query.limit, start).await?;
+    let paging = Paging::new(&deps.cursor_keys, index.fingerprint(), query.limit, query.cursor.as_deref()).await?;
+    let page = deps.store.search(&index, paging.limit, paging.start.clone()).await?;
     tracing::info!(
         partition = %index.partition,
         items = page.items.len(),
@@ -33,7 +31,7 @@ where
         capacity_units = page.capacity_units,
         "search page"
     );
-    let response = json(200, &PageView::new(page.items, &key, &bound_to, page.last_key.as_ref()))?;
+    let response = paging.respond(page)?;
     // Results are public and change slowly; a short shared cache absorbs repeated searches.
     with_header(response, "cache-control", "public, max-age=15")
 }
