@@ -1,6 +1,6 @@
 use shared::adapters::dynamodb::DynamoTable;
 use shared::adapters::sqs::SqsEventPublisher;
-use shared::config::{aws_sdk_config, env_required};
+use shared::config::aws_sdk_config;
 use shared::domain::SystemClock;
 
 #[tokio::main(flavor = "current_thread")]
@@ -8,8 +8,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
     let deps = archive_listing::Deps {
-        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
-        events: SqsEventPublisher::new(aws_sdk_sqs::Client::new(&config), env_required("EVENTS_QUEUE_URL")?),
+        store: DynamoTable::from_env(&config)?,
+        events: SqsEventPublisher::domain_events(&config)?,
         clock: SystemClock,
     };
     shared::http::run(&|req| archive_listing::handle(req, &deps)).await

@@ -1,14 +1,11 @@
 use shared::adapters::dynamodb::DynamoTable;
-use shared::config::{aws_sdk_config, env_required};
+use shared::config::aws_sdk_config;
 use shared::domain::SystemClock;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
-    let deps = block_dates::Deps {
-        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
-        clock: SystemClock,
-    };
+    let deps = block_dates::Deps { store: DynamoTable::from_env(&config)?, clock: SystemClock };
     shared::http::run(&|req| block_dates::handle(req, &deps)).await
 }

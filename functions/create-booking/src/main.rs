@@ -1,6 +1,6 @@
 use shared::adapters::dynamodb::DynamoTable;
 use shared::adapters::sqs::SqsEventPublisher;
-use shared::config::{aws_sdk_config, env_parsed, env_required};
+use shared::config::{aws_sdk_config, env_parsed};
 use shared::domain::booking::DEFAULT_SERVICE_FEE_BPS;
 use shared::domain::SystemClock;
 
@@ -9,8 +9,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
     let deps = create_booking::Deps {
-        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
-        events: SqsEventPublisher::new(aws_sdk_sqs::Client::new(&config), env_required("BOOKING_EVENTS_QUEUE_URL")?),
+        store: DynamoTable::from_env(&config)?,
+        events: SqsEventPublisher::booking_events(&config)?,
         clock: SystemClock,
         fee_bps: env_parsed("SERVICE_FEE_BPS", DEFAULT_SERVICE_FEE_BPS)?,
     };

@@ -1,6 +1,6 @@
 use shared::adapters::dynamodb::DynamoTable;
 use shared::adapters::s3::S3Photos;
-use shared::config::{aws_sdk_config, env_required, s3_client};
+use shared::config::aws_sdk_config;
 use shared::domain::SystemClock;
 
 #[tokio::main(flavor = "current_thread")]
@@ -8,8 +8,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
     let deps = create_photo_upload::Deps {
-        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
-        uploads: S3Photos::new(s3_client(&config), env_required("UPLOADS_BUCKET")?, env_required("MEDIA_BUCKET")?),
+        store: DynamoTable::from_env(&config)?,
+        uploads: S3Photos::from_env(&config)?,
         clock: SystemClock,
     };
     shared::http::run(&|req| create_photo_upload::handle(req, &deps)).await

@@ -1,14 +1,11 @@
 use shared::adapters::dynamodb::DynamoTable;
 use shared::adapters::s3::S3Photos;
-use shared::config::{aws_sdk_config, env_required, s3_client};
+use shared::config::aws_sdk_config;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
-    let deps = delete_photo::Deps {
-        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
-        objects: S3Photos::new(s3_client(&config), env_required("UPLOADS_BUCKET")?, env_required("MEDIA_BUCKET")?),
-    };
+    let deps = delete_photo::Deps { store: DynamoTable::from_env(&config)?, objects: S3Photos::from_env(&config)? };
     shared::http::run(&|req| delete_photo::handle(req, &deps)).await
 }

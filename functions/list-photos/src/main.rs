@@ -7,12 +7,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
     let deps = list_photos::Deps {
-        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
-        viewer: JwksVerifier::new(
-            env_required("JWT_ISSUER")?,
-            env_required("JWT_AUDIENCE")?.split(',').map(str::to_owned).collect(),
-            env_required("JWKS_URL")?,
-        ),
+        store: DynamoTable::from_env(&config)?,
+        viewer: JwksVerifier::from_env()?,
         media_base_url: env_required("MEDIA_BASE_URL")?,
     };
     shared::http::run(&|req| list_photos::handle(req, &deps)).await

@@ -1,5 +1,5 @@
 use shared::adapters::dynamodb::DynamoTable;
-use shared::config::{aws_sdk_config, env_parsed, env_required};
+use shared::config::{aws_sdk_config, env_parsed};
 use shared::domain::booking::DEFAULT_SERVICE_FEE_BPS;
 use shared::domain::SystemClock;
 
@@ -8,7 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
     let deps = quote_booking::Deps {
-        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
+        store: DynamoTable::from_env(&config)?,
         clock: SystemClock,
         fee_bps: env_parsed("SERVICE_FEE_BPS", DEFAULT_SERVICE_FEE_BPS)?,
     };

@@ -7,7 +7,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
     let deps = update_photo::Deps {
-        store: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env_required("TABLE_NAME")?),
+        store: DynamoTable::from_env(&config)?,
         clock: SystemClock,
         media_base_url: env_required("MEDIA_BASE_URL")?,
     };

@@ -83,3 +83,41 @@ impl HealthProbe for SecretProbe {
         self.client.describe_secret().secret_id(&self.secret_id).send().await.map(|_| ()).map_err(reason)
     }
 }
+
+/// A probe for every dependency some function uses: the table, the uploads bucket, each queue
+/// and each secret, named by the same variables the functions read.
+pub fn every_dependency(
+    config: &aws_config::SdkConfig,
+) -> Result<Vec<Box<dyn HealthProbe>>, crate::config::ConfigError> {
+    use crate::config::{env_required, s3_client};
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    Ok(vec![
+        Box::new(DynamoTableProbe {
+            client: aws_sdk_dynamodb::Client::new(config),
+            table: env_required("TABLE_NAME")?,
+        }),
+        Box::new(S3BucketProbe { client: s3_client(config), bucket: env_required("UPLOADS_BUCKET")? }),
+        Box::new(SqsQueueProbe {
+            label: "sqs:domain-events",
+            client: sqs.clone(),
+            queue_url: env_required("EVENTS_QUEUE_URL")?,
+        }),
+        Box::new(SqsQueueProbe {
+            label: "sqs:booking-events",
+            client: sqs.clone(),
+            queue_url: env_required("BOOKING_EVENTS_QUEUE_URL")?,
+        }),
+        Box::new(SqsQueueProbe { label: "sqs:payments", client: sqs, queue_url: env_required("PAYMENTS_QUEUE_URL")? }),
+        Box::new(SecretProbe {
+            label: "secretsmanager:stripe",
+            client: secrets.clone(),
+            secret_id: env_required("STRIPE_SECRET_ID")?,
+        }),
+        Box::new(SecretProbe {
+            label: "secretsmanager:cursor",
+            client: secrets,
+            secret_id: env_required("CURSOR_SECRET_ID")?,
+        }),
+    ])
+}

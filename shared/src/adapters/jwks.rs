@@ -32,6 +32,14 @@ pub struct JwksVerifier {
 }
 
 impl JwksVerifier {
+    /// The identity provider's issuer, audiences and JWKS from `JWT_ISSUER`, `JWT_AUDIENCE`
+    /// (comma-separated) and `JWKS_URL`.
+    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
+        use crate::config::env_required;
+        let audience = env_required("JWT_AUDIENCE")?.split(',').map(str::to_owned).collect();
+        Ok(Self::new(env_required("JWT_ISSUER")?, audience, env_required("JWKS_URL")?))
+    }
+
     pub fn new(issuer: String, audience: Vec<String>, jwks_url: String) -> Self {
         Self {
             issuer,

@@ -25,6 +25,12 @@ impl S3Photos {
     pub fn new(client: aws_sdk_s3::Client, uploads_bucket: String, media_bucket: String) -> Self {
         Self { client, uploads_bucket, media_bucket }
     }
+
+    /// The uploads (`UPLOADS_BUCKET`) and media (`MEDIA_BUCKET`) buckets.
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+        use crate::config::env_required;
+        Ok(Self::new(crate::config::s3_client(config), env_required("UPLOADS_BUCKET")?, env_required("MEDIA_BUCKET")?))
+    }
 }
 
 #[async_trait]

@@ -41,6 +41,11 @@ impl SecretCursorKeys {
             secret_id,
         }
     }
+
+    /// The cursor secret named by `CURSOR_SECRET_ID`.
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self::new(Client::new(config), crate::config::env_required("CURSOR_SECRET_ID")?))
+    }
 }
 
 #[async_trait]

@@ -1,5 +1,6 @@
 //! SQS adapter: publishes domain events.
 
+use crate::config::{env_required, ConfigError};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 
@@ -17,6 +18,16 @@ pub struct SqsEventPublisher {
 impl SqsEventPublisher {
     pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
         Self { client, queue_url: queue_url.into() }
+    }
+
+    /// The domain-events queue (`EVENTS_QUEUE_URL`).
+    pub fn domain_events(config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self::new(Client::new(config), env_required("EVENTS_QUEUE_URL")?))
+    }
+
+    /// The booking-events queue (`BOOKING_EVENTS_QUEUE_URL`).
+    pub fn booking_events(config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self::new(Client::new(config), env_required("BOOKING_EVENTS_QUEUE_URL")?))
     }
 }
 
@@ -47,6 +58,11 @@ pub struct SqsFifoQueue {
 impl SqsFifoQueue {
     pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
         Self { client, queue_url: queue_url.into() }
+    }
+
+    /// The payments FIFO queue (`PAYMENTS_QUEUE_URL`).
+    pub fn payments(config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self::new(Client::new(config), env_required("PAYMENTS_QUEUE_URL")?))
     }
 }
 

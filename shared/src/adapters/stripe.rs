@@ -25,6 +25,17 @@ pub struct StripeSecrets<S> {
     secret_id: String,
 }
 
+impl StripeSecrets<super::secrets_manager::SecretsManagerSource> {
+    /// The Stripe secret named by `STRIPE_SECRET_ID`, read through the secret cache.
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+        let source = super::secrets_manager::SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(config));
+        Ok(Self::new(
+            SecretCache::new(source, crate::secrets::DEFAULT_TTL),
+            crate::config::env_required("STRIPE_SECRET_ID")?,
+        ))
+    }
+}
+
 impl<S: SecretSource> StripeSecrets<S> {
     pub fn new(cache: SecretCache<S>, secret_id: String) -> Self {
         Self { cache, secret_id }
@@ -49,6 +60,15 @@ pub struct StripeHttp<S> {
     base: String,
     http: super::http_client::LazyClient,
     secrets: Arc<StripeSecrets<S>>,
+}
+
+impl StripeHttp<super::secrets_manager::SecretsManagerSource> {
+    /// Stripe at `STRIPE_API_BASE` with the secret of [`StripeSecrets::from_env`].
+    pub fn from_env(
+        secrets: Arc<StripeSecrets<super::secrets_manager::SecretsManagerSource>>,
+    ) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self::new(crate::config::env_required("STRIPE_API_BASE")?, secrets))
+    }
 }
 
 impl<S: SecretSource> StripeHttp<S> {

@@ -33,6 +33,11 @@ impl DynamoTable {
         Self { client, table: table.into() }
     }
 
+    /// The function's table, named by `TABLE_NAME`.
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self::new(Client::new(config), crate::config::env_required("TABLE_NAME")?))
+    }
+
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }
