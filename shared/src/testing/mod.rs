@@ -44,7 +44,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 mod bookings;
+// The port contract every store keeps, shared with the DynamoDB integration test.
 mod calendar;
+pub mod contract;
 mod listings;
 mod notifications;
 mod payments;

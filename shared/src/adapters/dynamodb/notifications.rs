@@ -37,6 +37,24 @@ struct NotificationItem {
     expires_at: i64,
 }
 
+fn notification_item(n: &Notification) -> Result<Item, AppError> {
+    serde_dynamo::to_item(NotificationItem {
+        pk: format!("USER#{}", n.user_id),
+        sk: format!("NOTIF#{}", n.id),
+        entity: "notification".into(),
+        id: n.id.clone(),
+        user_id: n.user_id.to_string(),
+        kind: n.kind.clone(),
+        booking_id: n.booking_id.clone(),
+        text: n.text.clone(),
+        read: n.read,
+        created_at: n.created_at,
+        read_at: n.read_at,
+        expires_at: n.created_at.timestamp() + 365 * 24 * 3600,
+    })
+    .map_err(AppError::internal)
+}
+
 fn notification_from(item: Item) -> Result<Notification, AppError> {
     let i: NotificationItem = serde_dynamo::from_item(item).map_err(AppError::internal)?;
     Ok(Notification {
@@ -55,21 +73,7 @@ fn notification_from(item: Item) -> Result<Notification, AppError> {
 #[async_trait]
 impl NotificationStore for DynamoTable {
     async fn put_notification(&self, n: &Notification) -> Result<Recorded, AppError> {
-        let item = serde_dynamo::to_item(NotificationItem {
-            pk: format!("USER#{}", n.user_id),
-            sk: format!("NOTIF#{}", n.id),
-            entity: "notification".into(),
-            id: n.id.clone(),
-            user_id: n.user_id.to_string(),
-            kind: n.kind.clone(),
-            booking_id: n.booking_id.clone(),
-            text: n.text.clone(),
-            read: n.read,
-            created_at: n.created_at,
-            read_at: n.read_at,
-            expires_at: n.created_at.timestamp() + 365 * 24 * 3600,
-        })
-        .map_err(AppError::internal)?;
+        let item = notification_item(n)?;
         // Keyed by the event id: a redelivered event is a no-op, never a second notification.
         match self
             .client()
@@ -136,6 +140,32 @@ impl NotificationStore for DynamoTable {
                 Err(AppError::NotFound("notification"))
             }
             Err(e) => Err(sdk_error(DEP, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{SubsecRound, Utc};
+
+    use super::*;
+
+    #[test]
+    fn a_notification_round_trips_through_its_item() {
+        let now = Utc::now().trunc_subsecs(3);
+        let unread = Notification {
+            id: "0192-renter".into(),
+            user_id: UserId::parse("u-2").unwrap(),
+            kind: "booking.accepted".into(),
+            booking_id: "b-1".into(),
+            text: "Your booking was accepted".into(),
+            read: false,
+            created_at: now,
+            read_at: None,
+        };
+        let read = Notification { read: true, read_at: Some(now), ..unread.clone() };
+        for n in [unread, read] {
+            assert_eq!(notification_from(notification_item(&n).unwrap()).unwrap(), n);
         }
     }
 }

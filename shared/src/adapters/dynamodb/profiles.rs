@@ -157,3 +157,27 @@ impl ProfileUpdater for DynamoTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{SubsecRound, Utc};
+
+    use super::*;
+
+    #[test]
+    fn a_profile_round_trips_through_its_item() {
+        let now = Utc::now().trunc_subsecs(3);
+        let bare = Profile::register(UserId::parse("u-1").unwrap(), None, None, now);
+        let full = Profile {
+            phone: Some(PhoneNumber::parse("+4915112345678").unwrap()),
+            email: Some("someone@example.test".into()),
+            display_name: DisplayName::parse("Ada").unwrap(),
+            version: 7,
+            ..bare.clone()
+        };
+        for p in [bare, full] {
+            let item = serde_dynamo::to_item(ProfileItem::from(&p)).unwrap();
+            assert_eq!(profile_from_item(item).unwrap(), p);
+        }
+    }
+}

@@ -209,3 +209,52 @@ pub(super) fn booking_from(item: Item) -> Result<Booking, AppError> {
 pub(super) fn booking_item(b: &Booking) -> Result<Item, AppError> {
     serde_dynamo::to_item(BookingItem::from(b)).map_err(AppError::internal)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, SubsecRound, Utc};
+
+    use super::*;
+    use crate::domain::booking::{DateRange, Transition};
+    use crate::domain::listing::Listing;
+
+    fn listing() -> Listing {
+        let request = serde_json::from_value(serde_json::json!({
+            "title": "Camera", "category": "cameras", "location": {"city": "Lyon", "country": "FR"},
+            "daily_price": {"amount": 2500, "currency": "EUR"}, "deposit": {"amount": 10000, "currency": "EUR"},
+            "min_days": 1, "max_days": 30, "booking_mode": "instant", "status": "active"
+        }))
+        .unwrap();
+        Listing::create(request, UserId::parse("owner-1").unwrap(), Utc::now()).unwrap()
+    }
+
+    /// Every field survives the trip through the stored item, the optional ones set and unset.
+    #[test]
+    fn a_booking_round_trips_through_its_item() {
+        let now = Utc::now().trunc_subsecs(3);
+        let start = now.date_naive() + Duration::days(3);
+        let range = DateRange::new(start, start + Duration::days(4)).unwrap();
+        let fresh =
+            Booking::request(&listing(), UserId::parse("renter-1").unwrap(), range, Some("hi".into()), now, 1_000)
+                .unwrap();
+        let mut paid = fresh.moved(Transition::ConfirmPayment, now + Duration::minutes(5)).unwrap();
+        paid.payment = PaymentState {
+            intent_id: Some("pi_1".into()),
+            status: PaymentStatus::Succeeded,
+            failure_code: Some("card_declined".into()),
+            refund_status: RefundStatus::Requested,
+            refund_amount: 1234,
+            refunded_amount: 1000,
+            refund_id: Some("re_1".into()),
+            dispute_status: Some("needs_response".into()),
+            dispute_event_at: 1_700_000_000,
+            review: Some("amount_mismatch".into()),
+        };
+        let mut cancelled = paid.moved(Transition::Cancel, now + Duration::hours(1)).unwrap();
+        cancelled.cancelled_by = Some(Party::Owner);
+        cancelled.cancel_reason = Some("broken".into());
+        for b in [fresh, paid, cancelled] {
+            assert_eq!(booking_from(booking_item(&b).unwrap()).unwrap(), b, "{:?}", b.status);
+        }
+    }
+}

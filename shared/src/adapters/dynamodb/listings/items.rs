@@ -258,3 +258,27 @@ pub(super) fn put(
     }
     Ok(TransactWriteItem::builder().put(p.build().map_err(AppError::internal)?).build())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{SubsecRound, Utc};
+
+    use super::*;
+
+    #[test]
+    fn a_listing_round_trips_through_its_item_and_leads_its_items() {
+        let request = serde_json::from_value(serde_json::json!({
+            "title": "Tent", "description": "Sleeps four", "category": "outdoor",
+            "location": {"city": "Bergen", "country": "NO", "lat": 60.39, "lng": 5.32},
+            "daily_price": {"amount": 1500, "currency": "NOK"}, "deposit": {"amount": 0, "currency": "NOK"},
+            "min_days": 2, "max_days": 14, "booking_mode": "request", "status": "active"
+        }))
+        .unwrap();
+        let listing = Listing::create(request, UserId::parse("owner-2").unwrap(), Utc::now().trunc_subsecs(3)).unwrap();
+        let items = listing_items(&listing).unwrap();
+        assert_eq!(listing_from_item(items[0].clone()).unwrap(), listing);
+        assert!(items.len() > 1, "an active listing is stored with its search entries");
+        let draft = Listing { status: ListingStatus::Draft, ..listing };
+        assert_eq!(listing_items(&draft).unwrap().len(), 1, "a draft has no search entries");
+    }
+}

@@ -1,0 +1,221 @@
+//! The port contract: what every store must do, whatever it is made of. The same functions run
+//! against `MemoryStore` (a unit test below) and the DynamoDB adapter on moto (`tests/contract.rs`),
+//! so the fakes the handlers' unit tests use cannot drift from the real adapter. Every check
+//! makes its own users and listings, so it runs on a shared table in parallel with anything.
+
+use chrono::{Duration, NaiveDate, SubsecRound, Utc};
+
+use crate::domain::booking::{Booking, BookingStatus, DateRange, Party, Transition};
+use crate::domain::events::DomainEvent;
+use crate::domain::listing::{Listing, ListingId};
+use crate::domain::notification::Notification;
+use crate::domain::user::{Profile, UserId};
+use crate::error::AppError;
+use crate::ports::{
+    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, IdempotencyKey, NotificationStore,
+    ProfileStore, Recorded,
+};
+
+/// Every store port the contract covers.
+pub trait ContractStore:
+    BookingReader + BookingWriter + BookingLists + Calendar + NotificationStore + ProfileStore + AuditLog
+{
+}
+impl<T> ContractStore for T where
+    T: BookingReader + BookingWriter + BookingLists + Calendar + NotificationStore + ProfileStore + AuditLog
+{
+}
+
+/// Runs every check of the contract against `store`.
+pub async fn all(store: &impl ContractStore) {
+    day_holds(store).await;
+    conditional_moves(store).await;
+    idempotency_records(store).await;
+    paging_order(store).await;
+    records_once(store).await;
+}
+
+fn user() -> UserId {
+    UserId::parse(&uuid::Uuid::new_v4().to_string()).expect("a uuid is a user id")
+}
+
+fn listing(owner: &UserId) -> Listing {
+    let request = serde_json::from_value(serde_json::json!({
+        "title": "Contract drill", "category": "tools", "location": {"city": "Berlin", "country": "DE"},
+        "daily_price": {"amount": 1000, "currency": "EUR"}, "deposit": {"amount": 0, "currency": "EUR"},
+        "min_days": 1, "max_days": 30, "booking_mode": "request", "status": "active"
+    }))
+    .expect("a listing request");
+    Listing::create(request, owner.clone(), Utc::now()).expect("a valid listing")
+}
+
+fn day(offset: i64) -> NaiveDate {
+    Utc::now().date_naive() + Duration::days(offset)
+}
+
+fn range(from: i64, to: i64) -> DateRange {
+    DateRange::new(day(from), day(to)).expect("from < to")
+}
+
+fn book(listing: &Listing, renter: &UserId, days: DateRange) -> Booking {
+    // Stores keep milliseconds; so does the contract, so a read compares equal to a write.
+    let now = Utc::now().trunc_subsecs(3);
+    Booking::request(listing, renter.clone(), days, None, now, 1_000).expect("a valid booking")
+}
+
+async fn unavailable(store: &impl Calendar, listing: &ListingId) -> Vec<NaiveDate> {
+    store.unavailable_days(listing, &range(0, 60)).await.expect("unavailable days")
+}
+
+fn code(err: AppError) -> &'static str {
+    err.code()
+}
+
+/// Days are held by one booking or one block at a time; a refused write leaves nothing behind.
+pub async fn day_holds(store: &impl ContractStore) {
+    let owner = user();
+    let l = listing(&owner);
+    let first = book(&l, &user(), range(10, 13));
+    assert_eq!(store.create_booking(&first, None).await.expect("first booking"), Created::New);
+    assert_eq!(unavailable(store, &l.id).await, range(10, 13).each_day().collect::<Vec<_>>());
+
+    let overlapping = book(&l, &user(), range(12, 15));
+    let err = store.create_booking(&overlapping, None).await.expect_err("an overlapping booking");
+    assert_eq!(code(err), "dates_unavailable");
+    assert_eq!(store.get_booking(&overlapping.id).await.expect("read"), None, "a refused booking is not stored");
+    assert_eq!(unavailable(store, &l.id).await.len(), 3, "a refused booking holds no day");
+
+    let err = store.block_days(&l.id, &range(12, 16)).await.expect_err("a block over a booked day");
+    assert_eq!(code(err), "dates_unavailable");
+    assert_eq!(unavailable(store, &l.id).await.len(), 3, "a refused block blocks nothing");
+
+    store.block_days(&l.id, &range(20, 22)).await.expect("a free block");
+    store.block_days(&l.id, &range(21, 23)).await.expect("blocking a blocked day again");
+    let err = store.create_booking(&book(&l, &user(), range(22, 24)), None).await.expect_err("over a block");
+    assert_eq!(code(err), "dates_unavailable");
+
+    store.unblock_days(&l.id, &range(9, 23)).await.expect("unblocking around a booking");
+    assert_eq!(unavailable(store, &l.id).await, range(10, 13).each_day().collect::<Vec<_>>(), "booked days stay");
+}
+
+/// A move wins only from the status and version it read; leaving a holding status frees the days.
+pub async fn conditional_moves(store: &impl ContractStore) {
+    let l = listing(&user());
+    let b = book(&l, &user(), range(5, 8));
+    store.create_booking(&b, None).await.expect("booking");
+    let now = b.created_at + Duration::minutes(1);
+    // A change that keeps the status (the payment side's records) still bumps the version,
+    // and a move from the earlier version then loses, though the status matches.
+    let mut touched = b.clone();
+    touched.version += 1;
+    store.move_booking(&b, &touched).await.expect("a same-status change");
+    let declined = b.moved(Transition::Decline, now).expect("decline");
+    let err = store.move_booking(&b, &declined).await.expect_err("a move from a stale version");
+    assert!(matches!(err, AppError::PreconditionFailed), "{err:?}");
+    let accepted = touched.moved(Transition::Accept, now).expect("accept");
+    store.move_booking(&touched, &accepted).await.expect("a move from the current version");
+    let err = store.move_booking(&touched, &declined).await.expect_err("a move from a stale status");
+    assert!(matches!(err, AppError::PreconditionFailed), "{err:?}");
+    let stored = store.get_booking(&b.id).await.expect("read").expect("stored");
+    assert_eq!((stored.status, stored.version), (BookingStatus::PendingPayment, 3));
+    assert_eq!(unavailable(store, &l.id).await.len(), 3);
+
+    let cancelled = accepted.moved(Transition::Cancel, now).expect("cancel");
+    store.move_booking(&accepted, &cancelled).await.expect("cancel");
+    assert!(unavailable(store, &l.id).await.is_empty(), "a cancelled booking holds no day");
+    let again = book(&l, &user(), range(5, 8));
+    assert_eq!(store.create_booking(&again, None).await.expect("rebooking freed days"), Created::New);
+}
+
+/// A key replays its booking for the same request, refuses a different one, and is per caller.
+pub async fn idempotency_records(store: &impl ContractStore) {
+    let l = listing(&user());
+    let renter = user();
+    let key = |fingerprint: &str| IdempotencyKey {
+        scope: renter.to_string(),
+        key: "contract-key".into(),
+        fingerprint: fingerprint.into(),
+    };
+    let first = book(&l, &renter, range(3, 5));
+    assert_eq!(store.create_booking(&first, Some(&key("a"))).await.expect("first"), Created::New);
+    let retry = book(&l, &renter, range(3, 5));
+    match store.create_booking(&retry, Some(&key("a"))).await.expect("a retry") {
+        Created::Replayed(earlier) => assert_eq!(earlier.id, first.id),
+        other => panic!("a retry must replay the first booking, got {other:?}"),
+    }
+    assert_eq!(store.get_booking(&retry.id).await.expect("read"), None, "a replay stores nothing");
+    let err = store.create_booking(&book(&l, &renter, range(6, 7)), Some(&key("b"))).await.expect_err("reused");
+    assert_eq!(code(err), "idempotency_key_reused");
+    let other = IdempotencyKey { scope: user().to_string(), ..key("a") };
+    let theirs = book(&l, &user(), range(9, 10));
+    assert_eq!(store.create_booking(&theirs, Some(&other)).await.expect("another caller's key"), Created::New);
+}
+
+/// Lists are newest first, and paging through them yields every item once.
+pub async fn paging_order(store: &impl ContractStore) {
+    let renter = user();
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let l = listing(&user());
+        let b = book(&l, &renter, range(i + 1, i + 2));
+        store.create_booking(&b, None).await.expect("booking");
+        made.push(b.id.clone());
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await; // distinct creation times
+    }
+    made.reverse();
+    let (mut seen, mut start) = (Vec::new(), None);
+    loop {
+        let page = store.bookings_of(Party::Renter, &renter, None, 2, start).await.expect("a page");
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.into_iter().map(|b| b.id));
+        match page.last_key {
+            Some(k) => start = Some(k),
+            None => break,
+        }
+    }
+    assert_eq!(seen, made, "newest first, each once");
+    let confirmed = store.bookings_of(Party::Renter, &renter, Some(BookingStatus::Confirmed), 10, None).await;
+    assert!(confirmed.expect("a filtered page").items.is_empty());
+    let as_owner = store.bookings_of(Party::Owner, &renter, None, 10, None).await.expect("owner page");
+    assert!(as_owner.items.is_empty(), "a renter owns none of them");
+}
+
+/// Notifications, profiles and audit entries are stored once, however often they are written.
+pub async fn records_once(store: &impl ContractStore) {
+    let me = user();
+    let now = Utc::now().trunc_subsecs(3);
+    let n = Notification {
+        id: format!("{}-renter", uuid::Uuid::now_v7()),
+        user_id: me.clone(),
+        kind: "booking.accepted".into(),
+        booking_id: uuid::Uuid::now_v7().to_string(),
+        text: "Accepted".into(),
+        read: false,
+        created_at: now,
+        read_at: None,
+    };
+    assert_eq!(store.put_notification(&n).await.expect("put"), Recorded::New);
+    assert_eq!(store.put_notification(&n).await.expect("put again"), Recorded::Duplicate);
+    assert_eq!(store.notifications_of(&me, 10, None).await.expect("list").items, vec![n.clone()]);
+    let read = store.mark_read(&me, &n.id, now).await.expect("mark read");
+    assert_eq!((read.read, read.read_at), (true, Some(now)));
+    assert!(matches!(store.mark_read(&user(), &n.id, now).await, Err(AppError::NotFound(_))), "not theirs");
+
+    let profile = Profile::register(me.clone(), Some("Contract"), None, now);
+    assert_eq!(store.create_profile_if_absent(&profile).await.expect("create"), (profile.clone(), true));
+    let later = Profile::register(me.clone(), Some("Someone else"), None, now + Duration::seconds(1));
+    let (kept, created) = store.create_profile_if_absent(&later).await.expect("create again");
+    assert_eq!((kept.display_name.as_str(), created), ("Contract", false));
+
+    let event = DomainEvent::new("user.registered", format!("user/{me}"), None, now, serde_json::json!({}));
+    assert_eq!(store.record(&event).await.expect("record"), Recorded::New);
+    assert_eq!(store.record(&event).await.expect("record again"), Recorded::Duplicate);
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_contract() {
+        super::all(&super::super::MemoryStore::default()).await;
+    }
+}
