@@ -4,7 +4,9 @@ peak RSS and a cost line.
 
 Each function gets its fixture from events/ (the same file `cargo lambda invoke --data-file`
 takes), with the fixture's placeholder ids replaced by a seeded listing, booking and photo,
-so the read paths find real items. Calls go straight to the Runtime API through the runner's
+so the read paths find real items. Functions that change state get a fresh item per call
+(a booking to accept, decline, cancel or pay, free days to book, a photo to delete, the
+current If-Match), so every call does the work users ask of it rather than refusing a repeat. Calls go straight to the Runtime API through the runner's
 `/_local/functions/{id}/invoke` (no gateway, no JWT check: the fixture carries the claims),
 one instance per function, nothing else running (the runner has no event sources).
 
@@ -116,6 +118,86 @@ def upload_events(fixture_text, seeded_listing, calls):
     return lambda: json.loads(fixture_text.replace(seeded_listing, listings[next(made) // PHOTOS_PER_LISTING]))
 
 
+def booking_days(n):
+    """n one-day ranges, each free on a listing of its own turn: (listing index, start, end)."""
+    per_listing = 300  # one-day bookings from tomorrow, within the 365 days a booking may start
+    for i in range(n):
+        day = time.time() + (2 + i % per_listing) * 86400
+        yield i // per_listing, time.strftime("%Y-%m-%d", time.gmtime(day)), time.strftime("%Y-%m-%d", time.gmtime(day + 86400))
+
+
+def listings_of(owner, count, mode):
+    listings = []
+    for _ in range(count):
+        status, body = call("POST", "/listings", dict(LISTING, booking_mode=mode), owner)
+        assert status == 201, (status, body)
+        listings.append(body["id"])
+    return listings
+
+
+def fresh_bookings(calls, mode, renter_is_fixture):
+    """`calls` bookings no call has touched yet, so a state change is measured doing its work
+    every time (not refusing after the first): requested (`request`) or pending_payment
+    (`instant`). The fixture user is their renter (pay, cancel) or their listings' owner
+    (accept, decline)."""
+    fixture = token(FIXTURE_USER, "Fixture")
+    other = token(str(uuid.uuid4()), "Other")
+    owner, renter = (other, fixture) if renter_is_fixture else (fixture, other)
+    days = list(booking_days(calls))
+    listings = listings_of(owner, days[-1][0] + 1, mode)
+    ids = []
+    for n, start, end in days:
+        status, body = call("POST", "/bookings", {"listing_id": listings[n], "start_date": start, "end_date": end}, renter)
+        assert status == 201, (status, body)
+        ids.append(body["id"])
+    return ids
+
+
+def real_work_events(binary, text, ids, calls):
+    """Events that make each call do the function's real work (None: the fixture as it is)."""
+    made = iter(range(calls))
+    if binary == "create-booking":
+        # The fixture user books someone else's listings, each call other days and its own key.
+        other = token(str(uuid.uuid4()), "Owner")
+        days = list(booking_days(calls))
+        listings = listings_of(other, days[-1][0] + 1, "request")
+
+        def booking():
+            n, start, end = days[next(made)]
+            e = json.loads(text.replace(ids[FIXTURE_LISTING], listings[n]))
+            e["body"] = json.dumps(dict(json.loads(e["body"]), start_date=start, end_date=end))
+            e["headers"]["idempotency-key"] = str(uuid.uuid4())
+            return e
+        return booking
+    if binary in ("create-payment", "cancel-booking", "accept-booking", "decline-booking"):
+        mode = "instant" if binary == "create-payment" else "request"
+        fresh = fresh_bookings(calls, mode, renter_is_fixture=binary in ("create-payment", "cancel-booking"))
+        return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], fresh[next(made)]))
+    if binary == "delete-photo":
+        owner = token(FIXTURE_USER, "Fixture")
+        photos = []
+        for listing in listings_of(owner, math.ceil(calls / PHOTOS_PER_LISTING), "request"):
+            for _ in range(PHOTOS_PER_LISTING):
+                status, body = call("POST", f"/listings/{listing}/photos", {"content_type": "image/jpeg", "size_bytes": 200000}, owner)
+                assert status == 201, (status, body)
+                photos.append((listing, body["photo_id"]))
+
+        def deletion():
+            listing, photo = photos[next(made)]
+            return json.loads(text.replace(ids[FIXTURE_LISTING], listing).replace(ids[FIXTURE_PHOTO], photo))
+        return deletion
+    if binary == "update-listing":
+        # Its own listing, edited with the If-Match each edit makes current (version + 1).
+        listing = listings_of(token(FIXTURE_USER, "Fixture"), 1, "request")[0]
+
+        def edit():
+            e = json.loads(text.replace(ids[FIXTURE_LISTING], listing))
+            e["headers"]["if-match"] = f'"{next(made) + 1}"'
+            return e
+        return edit
+    return None
+
+
 def queue_purger():
     """A function that empties every queue of the stack."""
     status, body = call("GET", "/_local/resources")
@@ -211,8 +293,12 @@ def main():
             events[fn] = lambda fixture=fixture: webhook_event(fixture, secret)
         elif binary == "create-photo-upload":
             events[fn] = upload_events(text, ids[FIXTURE_LISTING], COLD + 20 + WARM)
+        elif (real := real_work_events(binary, text, ids, COLD + 20 + WARM)) is not None:
+            events[fn] = real
         else:
             events[fn] = lambda fixture=fixture: fixture
+
+    purge()  # seeding published thousands of events; the measured calls start on empty queues
 
     # Cold starts: stop the instance, invoke, read spawn -> first /next. Then 20 warm-up calls
     # on the instance that stays.
