@@ -36,7 +36,8 @@ pub fn event(kind: &str, booking: &Booking, actor: Option<&UserId>, at: DateTime
 /// be replayed) and counted, and the alarm on `EventsNotPublished` pages someone.
 pub async fn announce(events: &impl EventPublisher, event: &DomainEvent) {
     if let Err(err) = events.publish(event).await {
-        crate::metrics::count("EventsNotPublished", &[("Type", event.kind.as_str())]);
+        // Also as a total: the alarm watches every function and type at once.
+        crate::metrics::count_with_total("EventsNotPublished", &[("Type", event.kind.as_str())]);
         tracing::error!(event_id = %event.id, event_type = %event.kind, error = %err, event = %serde_json::to_string(event).unwrap_or_default(), "booking event not published");
     }
 }

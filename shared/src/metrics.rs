@@ -26,8 +26,10 @@ impl Unit {
     }
 }
 
-/// Renders one EMF document. Dimensions are always `function` plus `dims`.
-pub fn render(name: &str, unit: Unit, value: f64, dims: &[(&str, &str)], now_ms: i64) -> String {
+/// Renders one EMF document. Dimensions are always `function` plus `dims`; with `total` the
+/// value is also published without dimensions (an empty dimension set), for one alarm over
+/// every function and type.
+pub fn render(name: &str, unit: Unit, value: f64, dims: &[(&str, &str)], total: bool, now_ms: i64) -> String {
     let function = crate::telemetry::function_name();
     let mut dimension_names = vec![Value::from("function")];
     let mut doc = Map::new();
@@ -43,7 +45,7 @@ pub fn render(name: &str, unit: Unit, value: f64, dims: &[(&str, &str)], now_ms:
             "Timestamp": now_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [dimension_names],
+                "Dimensions": if total { json!([dimension_names, []]) } else { json!([dimension_names]) },
                 "Metrics": [{ "Name": name, "Unit": unit.as_str() }],
             }],
         }),
@@ -54,7 +56,15 @@ pub fn render(name: &str, unit: Unit, value: f64, dims: &[(&str, &str)], now_ms:
 /// Emits one metric. Written straight to stdout as its own line, which is what the EMF
 /// agent in Lambda's log pipeline parses; a tracing event would wrap it in another object.
 pub fn emit(name: &str, unit: Unit, value: f64, dims: &[(&str, &str)]) {
-    let line = render(name, unit, value, dims, chrono::Utc::now().timestamp_millis());
+    write_line(&render(name, unit, value, dims, false, chrono::Utc::now().timestamp_millis()));
+}
+
+/// Counts one occurrence under `function` plus `dims` and also in a total without dimensions.
+pub fn count_with_total(name: &str, dims: &[(&str, &str)]) {
+    write_line(&render(name, Unit::Count, 1.0, dims, true, chrono::Utc::now().timestamp_millis()));
+}
+
+fn write_line(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
 }
@@ -70,7 +80,7 @@ mod tests {
 
     #[test]
     fn renders_valid_emf() {
-        let line = render("BookingsCreated", Unit::Count, 1.0, &[("mode", "instant")], 1_700_000_000_000);
+        let line = render("BookingsCreated", Unit::Count, 1.0, &[("mode", "instant")], false, 1_700_000_000_000);
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["BookingsCreated"], 1.0);
         assert_eq!(v["mode"], "instant");
@@ -83,5 +93,14 @@ mod tests {
         for d in cw["Dimensions"][0].as_array().unwrap() {
             assert!(v.get(d.as_str().unwrap()).is_some());
         }
+        assert_eq!(cw["Dimensions"].as_array().unwrap().len(), 1, "no total unless asked for");
+    }
+
+    #[test]
+    fn a_total_is_an_empty_dimension_set_beside_the_named_one() {
+        let line = render("EventsNotPublished", Unit::Count, 1.0, &[("Type", "booking.accepted")], true, 0);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        let sets = &v["_aws"]["CloudWatchMetrics"][0]["Dimensions"];
+        assert_eq!(sets, &json!([["function", "Type"], []]));
     }
 }

@@ -4,13 +4,35 @@
     events.amazonaws.com send to it (SAM writes one only for a queue it creates itself);
   - every SNS topic an alarm notifies is unencrypted or encrypted with a key of the template
     whose key policy lets cloudwatch.amazonaws.com use it (an AWS-managed key such as
-    alias/aws/sns cannot, so its notifications would be dropped).
+    alias/aws/sns cannot, so its notifications would be dropped);
+  - every alarm on one of our metrics (namespace RentalPortal) names a metric and a dimension
+    set that some code path emits (read from the `shared::metrics` calls in the Rust sources):
+    CloudWatch keeps each dimension set as a metric of its own, so any other alarm never fires.
 
-Usage: check_delivery_paths.py TRANSLATED_TEMPLATE_JSON
+Usage: check_alarms_and_dlqs.py TRANSLATED_TEMPLATE_JSON ROOT
 """
 
 import json
+import pathlib
+import re
 import sys
+
+NAMESPACE = "RentalPortal"
+METRIC_CALL = re.compile(r"metrics::(count|emit|count_with_total)\(\s*\"(\w+)\"(.*?)\);", re.S)
+DIMENSION_KEY = re.compile(r"\(\s*\"(\w+)\"\s*,")
+
+
+def emitted_dimension_sets(root):
+    """Metric name -> the dimension sets (frozensets of names) the code publishes it under."""
+    emitted = {}
+    for path in list(root.glob("shared/src/**/*.rs")) + list(root.glob("functions/*/src/**/*.rs")):
+        for kind, name, args in METRIC_CALL.findall(path.read_text(encoding="utf-8")):
+            keys = frozenset(["function", *DIMENSION_KEY.findall(args)])
+            sets = emitted.setdefault(name, set())
+            sets.add(keys)
+            if kind == "count_with_total":
+                sets.add(frozenset())
+    return emitted
 
 
 def logical_of(value):
@@ -43,9 +65,22 @@ def allows(statement, service, action_prefix):
     )
 
 
-def main(path):
+def main(path, root):
     resources = json.load(open(path))["Resources"]
     problems = []
+
+    emitted = emitted_dimension_sets(pathlib.Path(root))
+    for name, res in resources.items():
+        props = res["Properties"]
+        if res["Type"] != "AWS::CloudWatch::Alarm" or props.get("Namespace") != NAMESPACE:
+            continue
+        metric = props.get("MetricName")
+        dims = frozenset(d["Name"] for d in props.get("Dimensions", []))
+        if metric not in emitted:
+            problems.append(f"{name}: no code emits {NAMESPACE}/{metric}")
+        elif dims not in emitted[metric]:
+            sets = sorted(sorted(s) for s in emitted[metric])
+            problems.append(f"{name}: watches {metric} by {sorted(dims)}, but the code emits it by {sets}")
 
     # Queues EventBridge may send to, by their policies.
     events_may_send = set()
@@ -87,9 +122,10 @@ def main(path):
         print(p, file=sys.stderr)
     if problems:
         return 1
-    print("delivery paths: every schedule DLQ accepts EventBridge, every alarm topic's key accepts CloudWatch")
+    print("alarms and DLQs: schedule DLQs accept EventBridge, alarm topics' keys accept CloudWatch, "
+          f"alarms watch metrics the code emits ({len(emitted)} metrics found)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], sys.argv[2]))
