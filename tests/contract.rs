@@ -8,5 +8,7 @@ use shared::adapters::dynamodb::DynamoTable;
 async fn the_dynamodb_adapter_keeps_the_contract() {
     let config = aws_config(&env().aws_endpoint).await;
     let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env().reference("Table"));
-    shared::testing::contract::all(&table).await;
+    if let Err(broken) = shared::testing::contract::all(&table).await {
+        panic!("the DynamoDB adapter breaks the contract: {broken}");
+    }
 }

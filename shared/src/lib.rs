@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod json;
+mod layering;
 pub mod metrics;
 pub mod paging;
 pub mod payments;

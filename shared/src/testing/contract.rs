@@ -16,6 +16,37 @@ use crate::ports::{
     ProfileStore, Recorded,
 };
 
+/// `expect` for a contract: a failure is the rule that broke, as an error the caller reports.
+trait Must<T> {
+    fn must(self, what: &str) -> Result<T, String>;
+}
+
+impl<T, E: std::fmt::Debug> Must<T> for Result<T, E> {
+    fn must(self, what: &str) -> Result<T, String> {
+        self.map_err(|e| format!("{what}: {e:?}"))
+    }
+}
+
+impl<T> Must<T> for Option<T> {
+    fn must(self, what: &str) -> Result<T, String> {
+        self.ok_or_else(|| format!("{what}: nothing there"))
+    }
+}
+
+/// The refusal a call must end in.
+trait MustFail<E> {
+    fn must_fail(self, what: &str) -> Result<E, String>;
+}
+
+impl<T: std::fmt::Debug, E> MustFail<E> for Result<T, E> {
+    fn must_fail(self, what: &str) -> Result<E, String> {
+        match self {
+            Ok(v) => Err(format!("{what}: succeeded with {v:?}")),
+            Err(e) => Ok(e),
+        }
+    }
+}
+
 /// Every store port the contract covers.
 pub trait ContractStore:
     BookingReader + BookingWriter + BookingLists + Calendar + NotificationStore + ProfileStore + AuditLog
@@ -27,44 +58,44 @@ impl<T> ContractStore for T where
 }
 
 /// Runs every check of the contract against `store`.
-pub async fn all(store: &impl ContractStore) {
-    day_holds(store).await;
-    conditional_moves(store).await;
-    idempotency_records(store).await;
-    paging_order(store).await;
-    records_once(store).await;
+pub async fn all(store: &impl ContractStore) -> Result<(), String> {
+    day_holds(store).await?;
+    conditional_moves(store).await?;
+    idempotency_records(store).await?;
+    paging_order(store).await?;
+    records_once(store).await
 }
 
-fn user() -> UserId {
-    UserId::parse(&uuid::Uuid::new_v4().to_string()).expect("a uuid is a user id")
+fn user() -> Result<UserId, String> {
+    UserId::parse(&uuid::Uuid::new_v4().to_string()).must("a uuid is a user id")
 }
 
-fn listing(owner: &UserId) -> Listing {
+fn listing(owner: &UserId) -> Result<Listing, String> {
     let request = serde_json::from_value(serde_json::json!({
         "title": "Contract drill", "category": "tools", "location": {"city": "Berlin", "country": "DE"},
         "daily_price": {"amount": 1000, "currency": "EUR"}, "deposit": {"amount": 0, "currency": "EUR"},
         "min_days": 1, "max_days": 30, "booking_mode": "request", "status": "active"
     }))
-    .expect("a listing request");
-    Listing::create(request, owner.clone(), Utc::now()).expect("a valid listing")
+    .must("a listing request")?;
+    Listing::create(request, owner.clone(), Utc::now()).must("a valid listing")
 }
 
 fn day(offset: i64) -> NaiveDate {
     Utc::now().date_naive() + Duration::days(offset)
 }
 
-fn range(from: i64, to: i64) -> DateRange {
-    DateRange::new(day(from), day(to)).expect("from < to")
+fn range(from: i64, to: i64) -> Result<DateRange, String> {
+    DateRange::new(day(from), day(to)).must("from < to")
 }
 
-fn book(listing: &Listing, renter: &UserId, days: DateRange) -> Booking {
+fn book(listing: &Listing, renter: &UserId, days: DateRange) -> Result<Booking, String> {
     // Stores keep milliseconds; so does the contract, so a read compares equal to a write.
     let now = Utc::now().trunc_subsecs(3);
-    Booking::request(listing, renter.clone(), days, None, now, 1_000).expect("a valid booking")
+    Booking::request(listing, renter.clone(), days, None, now, 1_000).must("a valid booking")
 }
 
-async fn unavailable(store: &impl Calendar, listing: &ListingId) -> Vec<NaiveDate> {
-    store.unavailable_days(listing, &range(0, 60)).await.expect("unavailable days")
+async fn unavailable(store: &impl Calendar, listing: &ListingId) -> Result<Vec<NaiveDate>, String> {
+    store.unavailable_days(listing, &range(0, 60)?).await.must("unavailable days")
 }
 
 fn code(err: AppError) -> &'static str {
@@ -72,100 +103,103 @@ fn code(err: AppError) -> &'static str {
 }
 
 /// Days are held by one booking or one block at a time; a refused write leaves nothing behind.
-pub async fn day_holds(store: &impl ContractStore) {
-    let owner = user();
-    let l = listing(&owner);
-    let first = book(&l, &user(), range(10, 13));
-    assert_eq!(store.create_booking(&first, None).await.expect("first booking"), Created::New);
-    assert_eq!(unavailable(store, &l.id).await, range(10, 13).each_day().collect::<Vec<_>>());
+pub async fn day_holds(store: &impl ContractStore) -> Result<(), String> {
+    let owner = user()?;
+    let l = listing(&owner)?;
+    let first = book(&l, &user()?, range(10, 13)?)?;
+    assert_eq!(store.create_booking(&first, None).await.must("first booking")?, Created::New);
+    assert_eq!(unavailable(store, &l.id).await?, range(10, 13)?.each_day().collect::<Vec<_>>());
 
-    let overlapping = book(&l, &user(), range(12, 15));
-    let err = store.create_booking(&overlapping, None).await.expect_err("an overlapping booking");
+    let overlapping = book(&l, &user()?, range(12, 15)?)?;
+    let err = store.create_booking(&overlapping, None).await.must_fail("an overlapping booking")?;
     assert_eq!(code(err), "dates_unavailable");
-    assert_eq!(store.get_booking(&overlapping.id).await.expect("read"), None, "a refused booking is not stored");
-    assert_eq!(unavailable(store, &l.id).await.len(), 3, "a refused booking holds no day");
+    assert_eq!(store.get_booking(&overlapping.id).await.must("read")?, None, "a refused booking is not stored");
+    assert_eq!(unavailable(store, &l.id).await?.len(), 3, "a refused booking holds no day");
 
-    let err = store.block_days(&l.id, &range(12, 16)).await.expect_err("a block over a booked day");
+    let err = store.block_days(&l.id, &range(12, 16)?).await.must_fail("a block over a booked day")?;
     assert_eq!(code(err), "dates_unavailable");
-    assert_eq!(unavailable(store, &l.id).await.len(), 3, "a refused block blocks nothing");
+    assert_eq!(unavailable(store, &l.id).await?.len(), 3, "a refused block blocks nothing");
 
-    store.block_days(&l.id, &range(20, 22)).await.expect("a free block");
-    store.block_days(&l.id, &range(21, 23)).await.expect("blocking a blocked day again");
-    let err = store.create_booking(&book(&l, &user(), range(22, 24)), None).await.expect_err("over a block");
+    store.block_days(&l.id, &range(20, 22)?).await.must("a free block")?;
+    store.block_days(&l.id, &range(21, 23)?).await.must("blocking a blocked day again")?;
+    let err = store.create_booking(&book(&l, &user()?, range(22, 24)?)?, None).await.must_fail("over a block")?;
     assert_eq!(code(err), "dates_unavailable");
 
-    store.unblock_days(&l.id, &range(9, 23)).await.expect("unblocking around a booking");
-    assert_eq!(unavailable(store, &l.id).await, range(10, 13).each_day().collect::<Vec<_>>(), "booked days stay");
+    store.unblock_days(&l.id, &range(9, 23)?).await.must("unblocking around a booking")?;
+    assert_eq!(unavailable(store, &l.id).await?, range(10, 13)?.each_day().collect::<Vec<_>>(), "booked days stay");
+    Ok(())
 }
 
 /// A move wins only from the status and version it read; leaving a holding status frees the days.
-pub async fn conditional_moves(store: &impl ContractStore) {
-    let l = listing(&user());
-    let b = book(&l, &user(), range(5, 8));
-    store.create_booking(&b, None).await.expect("booking");
+pub async fn conditional_moves(store: &impl ContractStore) -> Result<(), String> {
+    let l = listing(&user()?)?;
+    let b = book(&l, &user()?, range(5, 8)?)?;
+    store.create_booking(&b, None).await.must("booking")?;
     let now = b.created_at + Duration::minutes(1);
     // A change that keeps the status (the payment side's records) still bumps the version,
     // and a move from the earlier version then loses, though the status matches.
     let mut touched = b.clone();
     touched.version += 1;
-    store.move_booking(&b, &touched).await.expect("a same-status change");
-    let declined = b.moved(Transition::Decline, now).expect("decline");
-    let err = store.move_booking(&b, &declined).await.expect_err("a move from a stale version");
+    store.move_booking(&b, &touched).await.must("a same-status change")?;
+    let declined = b.moved(Transition::Decline, now).must("decline")?;
+    let err = store.move_booking(&b, &declined).await.must_fail("a move from a stale version")?;
     assert!(matches!(err, AppError::PreconditionFailed), "{err:?}");
-    let accepted = touched.moved(Transition::Accept, now).expect("accept");
-    store.move_booking(&touched, &accepted).await.expect("a move from the current version");
-    let err = store.move_booking(&touched, &declined).await.expect_err("a move from a stale status");
+    let accepted = touched.moved(Transition::Accept, now).must("accept")?;
+    store.move_booking(&touched, &accepted).await.must("a move from the current version")?;
+    let err = store.move_booking(&touched, &declined).await.must_fail("a move from a stale status")?;
     assert!(matches!(err, AppError::PreconditionFailed), "{err:?}");
-    let stored = store.get_booking(&b.id).await.expect("read").expect("stored");
+    let stored = store.get_booking(&b.id).await.must("read")?.must("stored")?;
     assert_eq!((stored.status, stored.version), (BookingStatus::PendingPayment, 3));
-    assert_eq!(unavailable(store, &l.id).await.len(), 3);
+    assert_eq!(unavailable(store, &l.id).await?.len(), 3);
 
-    let cancelled = accepted.moved(Transition::Cancel, now).expect("cancel");
-    store.move_booking(&accepted, &cancelled).await.expect("cancel");
-    assert!(unavailable(store, &l.id).await.is_empty(), "a cancelled booking holds no day");
-    let again = book(&l, &user(), range(5, 8));
-    assert_eq!(store.create_booking(&again, None).await.expect("rebooking freed days"), Created::New);
+    let cancelled = accepted.moved(Transition::Cancel, now).must("cancel")?;
+    store.move_booking(&accepted, &cancelled).await.must("cancel")?;
+    assert!(unavailable(store, &l.id).await?.is_empty(), "a cancelled booking holds no day");
+    let again = book(&l, &user()?, range(5, 8)?)?;
+    assert_eq!(store.create_booking(&again, None).await.must("rebooking freed days")?, Created::New);
+    Ok(())
 }
 
 /// A key replays its booking for the same request, refuses a different one, and is per caller.
-pub async fn idempotency_records(store: &impl ContractStore) {
-    let l = listing(&user());
-    let renter = user();
+pub async fn idempotency_records(store: &impl ContractStore) -> Result<(), String> {
+    let l = listing(&user()?)?;
+    let renter = user()?;
     let key = |fingerprint: &str| IdempotencyKey {
         scope: renter.to_string(),
         key: "contract-key".into(),
         fingerprint: fingerprint.into(),
     };
-    let first = book(&l, &renter, range(3, 5));
-    assert_eq!(store.create_booking(&first, Some(&key("a"))).await.expect("first"), Created::New);
-    let retry = book(&l, &renter, range(3, 5));
-    match store.create_booking(&retry, Some(&key("a"))).await.expect("a retry") {
+    let first = book(&l, &renter, range(3, 5)?)?;
+    assert_eq!(store.create_booking(&first, Some(&key("a"))).await.must("first")?, Created::New);
+    let retry = book(&l, &renter, range(3, 5)?)?;
+    match store.create_booking(&retry, Some(&key("a"))).await.must("a retry")? {
         Created::Replayed(earlier) => assert_eq!(earlier.id, first.id),
-        other => panic!("a retry must replay the first booking, got {other:?}"),
+        other => return Err(format!("a retry must replay the first booking, got {other:?}")),
     }
-    assert_eq!(store.get_booking(&retry.id).await.expect("read"), None, "a replay stores nothing");
-    let err = store.create_booking(&book(&l, &renter, range(6, 7)), Some(&key("b"))).await.expect_err("reused");
+    assert_eq!(store.get_booking(&retry.id).await.must("read")?, None, "a replay stores nothing");
+    let err = store.create_booking(&book(&l, &renter, range(6, 7)?)?, Some(&key("b"))).await.must_fail("reused")?;
     assert_eq!(code(err), "idempotency_key_reused");
-    let other = IdempotencyKey { scope: user().to_string(), ..key("a") };
-    let theirs = book(&l, &user(), range(9, 10));
-    assert_eq!(store.create_booking(&theirs, Some(&other)).await.expect("another caller's key"), Created::New);
+    let other = IdempotencyKey { scope: user()?.to_string(), ..key("a") };
+    let theirs = book(&l, &user()?, range(9, 10)?)?;
+    assert_eq!(store.create_booking(&theirs, Some(&other)).await.must("another caller's key")?, Created::New);
+    Ok(())
 }
 
 /// Lists are newest first, and paging through them yields every item once.
-pub async fn paging_order(store: &impl ContractStore) {
-    let renter = user();
+pub async fn paging_order(store: &impl ContractStore) -> Result<(), String> {
+    let renter = user()?;
     let mut made = Vec::new();
     for i in 0..5 {
-        let l = listing(&user());
-        let b = book(&l, &renter, range(i + 1, i + 2));
-        store.create_booking(&b, None).await.expect("booking");
+        let l = listing(&user()?)?;
+        let b = book(&l, &renter, range(i + 1, i + 2)?)?;
+        store.create_booking(&b, None).await.must("booking")?;
         made.push(b.id.clone());
         tokio::time::sleep(std::time::Duration::from_millis(3)).await; // distinct creation times
     }
     made.reverse();
     let (mut seen, mut start) = (Vec::new(), None);
     loop {
-        let page = store.bookings_of(Party::Renter, &renter, None, 2, start).await.expect("a page");
+        let page = store.bookings_of(Party::Renter, &renter, None, 2, start).await.must("a page")?;
         assert!(page.items.len() <= 2);
         seen.extend(page.items.into_iter().map(|b| b.id));
         match page.last_key {
@@ -175,14 +209,15 @@ pub async fn paging_order(store: &impl ContractStore) {
     }
     assert_eq!(seen, made, "newest first, each once");
     let confirmed = store.bookings_of(Party::Renter, &renter, Some(BookingStatus::Confirmed), 10, None).await;
-    assert!(confirmed.expect("a filtered page").items.is_empty());
-    let as_owner = store.bookings_of(Party::Owner, &renter, None, 10, None).await.expect("owner page");
+    assert!(confirmed.must("a filtered page")?.items.is_empty());
+    let as_owner = store.bookings_of(Party::Owner, &renter, None, 10, None).await.must("owner page")?;
     assert!(as_owner.items.is_empty(), "a renter owns none of them");
+    Ok(())
 }
 
 /// Notifications, profiles and audit entries are stored once, however often they are written.
-pub async fn records_once(store: &impl ContractStore) {
-    let me = user();
+pub async fn records_once(store: &impl ContractStore) -> Result<(), String> {
+    let me = user()?;
     let now = Utc::now().trunc_subsecs(3);
     let n = Notification {
         id: format!("{}-renter", uuid::Uuid::now_v7()),
@@ -194,28 +229,31 @@ pub async fn records_once(store: &impl ContractStore) {
         created_at: now,
         read_at: None,
     };
-    assert_eq!(store.put_notification(&n).await.expect("put"), Recorded::New);
-    assert_eq!(store.put_notification(&n).await.expect("put again"), Recorded::Duplicate);
-    assert_eq!(store.notifications_of(&me, 10, None).await.expect("list").items, vec![n.clone()]);
-    let read = store.mark_read(&me, &n.id, now).await.expect("mark read");
+    assert_eq!(store.put_notification(&n).await.must("put")?, Recorded::New);
+    assert_eq!(store.put_notification(&n).await.must("put again")?, Recorded::Duplicate);
+    assert_eq!(store.notifications_of(&me, 10, None).await.must("list")?.items, vec![n.clone()]);
+    let read = store.mark_read(&me, &n.id, now).await.must("mark read")?;
     assert_eq!((read.read, read.read_at), (true, Some(now)));
-    assert!(matches!(store.mark_read(&user(), &n.id, now).await, Err(AppError::NotFound(_))), "not theirs");
+    assert!(matches!(store.mark_read(&user()?, &n.id, now).await, Err(AppError::NotFound(_))), "not theirs");
 
     let profile = Profile::register(me.clone(), Some("Contract"), None, now);
-    assert_eq!(store.create_profile_if_absent(&profile).await.expect("create"), (profile.clone(), true));
+    assert_eq!(store.create_profile_if_absent(&profile).await.must("create")?, (profile.clone(), true));
     let later = Profile::register(me.clone(), Some("Someone else"), None, now + Duration::seconds(1));
-    let (kept, created) = store.create_profile_if_absent(&later).await.expect("create again");
+    let (kept, created) = store.create_profile_if_absent(&later).await.must("create again")?;
     assert_eq!((kept.display_name.as_str(), created), ("Contract", false));
 
     let event = DomainEvent::new("user.registered", format!("user/{me}"), None, now, serde_json::json!({}));
-    assert_eq!(store.record(&event).await.expect("record"), Recorded::New);
-    assert_eq!(store.record(&event).await.expect("record again"), Recorded::Duplicate);
+    assert_eq!(store.record(&event).await.must("record")?, Recorded::New);
+    assert_eq!(store.record(&event).await.must("record again")?, Recorded::Duplicate);
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     #[tokio::test]
     async fn the_memory_store_keeps_the_contract() {
-        super::all(&super::super::MemoryStore::default()).await;
+        if let Err(broken) = super::all(&super::super::MemoryStore::default()).await {
+            panic!("the in-memory store breaks the contract: {broken}");
+        }
     }
 }
