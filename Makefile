@@ -1,23 +1,28 @@
 # `sam build`'s makefile build method (template.yaml: Metadata.BuildMethod makefile, with this
-# file as every function's ContextPath). One `cargo lambda build` compiles every function for
-# arm64 in a single cargo run, so dependencies are compiled once and the binaries link in
-# parallel; each function's target then copies its own binary into SAM's ARTIFACTS_DIR.
-# Later targets find the workspace built and cost a cargo no-op (cargo's lock orders them).
+# file as every function's ContextPath). One `cargo lambda build` makes two binaries: `bundle`
+# (every function but the STANDALONE ones, chosen at start by Lambda's `_HANDLER`) and each
+# standalone function's own, so the fat-LTO link runs once per binary, not once per function
+# (decision 0027). Each function's target copies its binary into SAM's ARTIFACTS_DIR.
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+
+# Built on their own: process-photo's image codecs would grow every other function's zip.
+STANDALONE := process-photo
 
 # A function's crate from its logical id: CreatePhotoUploadFunction -> create-photo-upload.
 crate = $(shell echo '$(1)' | sed -E 's/Function$$//; s/([a-z0-9])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z')
+# The binary that runs it.
+binary = $(if $(filter $(1),$(STANDALONE)),$(1),bundle)
 
-# scripts/deploy builds the workspace once before `sam build` and sets RENTAL_FUNCTIONS_BUILT,
-# so the 33 targets only copy; a bare `sam build` builds it here.
+# scripts/deploy builds once before `sam build` and sets RENTAL_FUNCTIONS_BUILT, so the 33
+# targets only copy; a bare `sam build` builds here (later targets find it built: a cargo no-op).
 .PHONY: workspace
 workspace:
 	@if [ -z "$$RENTAL_FUNCTIONS_BUILT" ]; then $(MAKE) -C $(ROOT) --no-print-directory functions; fi
 
 .PHONY: functions
 functions:
-	cd $(ROOT) && cargo lambda build --release --arm64 --workspace --exclude integration-tests --exclude local-runner --exclude shared
+	cd $(ROOT) && cargo lambda build --release --arm64 -p bundle $(addprefix -p ,$(STANDALONE))
 
 build-%: workspace
 	@test -d "$(ROOT)/functions/$(call crate,$*)" || { echo "no crate functions/$(call crate,$*) for $*" >&2; exit 1; }
-	cp "$(ROOT)/target/lambda/$(call crate,$*)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"
+	cp "$(ROOT)/target/lambda/$(call binary,$(call crate,$*))/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"

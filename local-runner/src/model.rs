@@ -17,6 +17,8 @@ pub struct FunctionSpec {
     pub name: String,
     /// The cargo package (and binary) built from `CodeUri`.
     pub binary: String,
+    /// `Handler`, passed as `_HANDLER`: what the deploy bundle dispatches on.
+    pub handler: String,
     pub env: BTreeMap<String, String>,
     pub timeout: Duration,
     pub memory_mb: u32,
@@ -237,6 +239,7 @@ fn function_spec(
         logical_id: logical.to_owned(),
         name: resolver.reference(logical)?.as_str().unwrap_or(logical).to_owned(),
         binary,
+        handler: get("Handler").and_then(Value::as_str).unwrap_or("bootstrap").to_owned(),
         env,
         timeout: Duration::from_secs(get("Timeout").and_then(Value::as_u64).unwrap_or(3)),
         memory_mb: get("MemorySize").and_then(Value::as_u64).unwrap_or(128) as u32,

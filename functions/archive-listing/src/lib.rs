@@ -2,6 +2,9 @@
 //! search at once and cannot be booked, but stays readable by its owner. Repeating the call
 //! is a no-op 204. An `If-Match` is optional here; when sent it must be current (412).
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::events::kinds;
 use shared::domain::listing::{check_if_match, ListingId, ListingStatus};

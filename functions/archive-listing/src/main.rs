@@ -1,16 +1,4 @@
-use shared::adapters::dynamodb::DynamoTable;
-use shared::adapters::sqs::SqsEventPublisher;
-use shared::config::aws_sdk_config;
-use shared::domain::SystemClock;
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let config = aws_sdk_config().await;
-    let deps = archive_listing::Deps {
-        store: DynamoTable::from_env(&config)?,
-        events: SqsEventPublisher::domain_events(&config)?,
-        clock: SystemClock,
-    };
-    shared::http::run(&|req| archive_listing::handle(req, &deps)).await
+    archive_listing::run().await
 }

@@ -2,6 +2,9 @@
 //! A message that is not a valid event fails, is retried, and lands in the DLQ after the
 //! queue's `maxReceiveCount`, where it can be inspected and redriven.
 
+mod wiring;
+pub use wiring::run;
+
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::domain::events::DomainEvent;
 use shared::ports::{AuditLog, Recorded};

@@ -1,10 +1,4 @@
-use shared::adapters::dynamodb::DynamoTable;
-use shared::config::aws_sdk_config;
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init();
-    let config = aws_sdk_config().await;
-    let log = DynamoTable::from_env(&config)?;
-    shared::consumer::run(&|message| audit_log::handle(message, &log)).await
+    audit_log::run().await
 }

@@ -2,6 +2,9 @@
 //! book it. Days held by a booking cannot be blocked (409 `dates_unavailable`, nothing
 //! blocked); blocking a blocked day again is a no-op. Non-owners get 404.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::RangeRequest;
 use shared::domain::listing::ListingId;

@@ -1,6 +1,9 @@
 //! Scheduled: marks `confirmed` bookings `completed` once their (exclusive) end date has
 //! come, releasing their days. Conditional moves make a repeated or concurrent run harmless.
 
+mod wiring;
+pub use wiring::run;
+
 use shared::domain::booking::Transition;
 use shared::domain::Clock;
 use shared::ports::{BookingReader, BookingWriter, Due, DueBookings, EventPublisher};

@@ -4,6 +4,9 @@
 //! listings go to `pending_payment` (30 min hold), `request` listings to `requested` (24 h).
 //! An `Idempotency-Key` makes a retried POST return the same booking, not a second one.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::{Booking, CreateBookingRequest, DateRange};
 use shared::domain::events::kinds;

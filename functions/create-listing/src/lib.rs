@@ -1,6 +1,9 @@
 //! `POST /listings` (auth): an owner lists something for rent. 201 with `Location`, `ETag`
 //! and the listing; the owner is the caller.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::events::kinds;
 use shared::domain::listing::{CreateListingRequest, Listing};

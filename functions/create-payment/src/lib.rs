@@ -3,6 +3,9 @@
 //! `metadata.booking_id` and an idempotency key derived from the booking and amount, so a
 //! retry never creates a second charge. Answers what Stripe.js needs to confirm it.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::{BookingId, BookingStatus, Party, PaymentStatus};
 use shared::domain::Clock;

@@ -1,19 +1,4 @@
-use std::sync::Arc;
-
-use shared::adapters::dynamodb::DynamoTable;
-use shared::adapters::stripe::{StripeHttp, StripeSecrets};
-use shared::config::aws_sdk_config;
-use shared::domain::SystemClock;
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let config = aws_sdk_config().await;
-    let secrets = Arc::new(StripeSecrets::from_env(&config)?);
-    let deps = create_payment::Deps {
-        store: DynamoTable::from_env(&config)?,
-        gateway: StripeHttp::from_env(secrets)?,
-        clock: SystemClock,
-    };
-    shared::http::run(&|req| create_payment::handle(req, &deps)).await
+    create_payment::run().await
 }

@@ -3,6 +3,9 @@
 //! is chosen here (`uploads/listings/{listing}/{photo}`), never from user input. The photo is
 //! recorded as `pending_upload`; at most 20 per listing (409 beyond).
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::listing::{ListingId, ListingStatus};
 use shared::domain::photo::{Photo, UploadRequest, UploadSpec, MAX_PHOTOS_PER_LISTING, UPLOAD_URL_SECS};

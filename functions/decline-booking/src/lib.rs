@@ -3,6 +3,9 @@
 //! Anyone who is not a party to the booking gets 404; a move the state machine does not
 //! allow is 409 with a code naming the current state.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::{BookingId, Transition};
 use shared::domain::Clock;

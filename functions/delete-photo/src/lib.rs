@@ -1,6 +1,9 @@
 //! `DELETE /listings/{id}/photos/{photo_id}` (owner): removes the record and every object
 //! (the original and its renditions) -> 204. Non-owners and unknown photos: 404.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::listing::ListingId;
 use shared::domain::photo::PhotoId;

@@ -3,6 +3,9 @@
 //! against a payment confirming at the same moment: every move is conditional on the status
 //! and version read, so exactly one of the racers wins and the other sees the new state.
 
+mod wiring;
+pub use wiring::run;
+
 use shared::domain::booking::Transition;
 use shared::domain::Clock;
 use shared::ports::{BookingReader, BookingWriter, Due, DueBookings, EventPublisher};

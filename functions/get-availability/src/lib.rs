@@ -2,6 +2,9 @@
 //! `[from, to)` — held by bookings or blocked by the owner, without saying which — merged
 //! into sorted ranges. Defaults: from today, 90 days; the window is at most 366 days.
 
+mod wiring;
+pub use wiring::run;
+
 use chrono::{Duration, NaiveDate};
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::{merge_days, DateRange};

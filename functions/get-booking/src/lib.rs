@@ -1,6 +1,9 @@
 //! `GET /bookings/{id}` (auth): the booking, for its renter and its listing's owner only;
 //! 404 to anyone else, as for an id that does not exist.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::BookingId;
 use shared::http::{json, path_param};

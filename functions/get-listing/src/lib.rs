@@ -3,6 +3,9 @@
 //! caller's token is verified here, since the route has no authorizer). Everyone else gets
 //! 404, as for an id that does not exist.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::listing::Listing;
 use shared::domain::listing::{ListingId, ListingStatus};

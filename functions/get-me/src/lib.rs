@@ -1,5 +1,8 @@
 //! `GET /me` (auth): the caller's profile, created from the token claims on first call.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Clock;
 use shared::identity::Caller;

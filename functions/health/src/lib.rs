@@ -4,6 +4,9 @@
 //! header): the endpoint is public, and without that every request would fan out to seven
 //! AWS calls, on our bill and against the accounts' API quotas.
 
+mod wiring;
+pub use wiring::run;
+
 use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Response};

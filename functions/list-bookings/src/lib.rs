@@ -2,6 +2,9 @@
 //! (default) or as owner, newest first, optionally of one status; paged with a signed cursor
 //! bound to the caller, role and status.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::{BookingStatus, Party};
 use shared::identity::Caller;

@@ -1,6 +1,9 @@
 //! `GET /me/notifications` (auth): the caller's in-app notifications, newest first, paged
 //! with a signed cursor bound to the caller.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::identity::Caller;
 use shared::paging::{Paging, QueryParams};

@@ -2,6 +2,9 @@
 //! every photo with its status (pending, ready, rejected with the reason); everyone else sees
 //! the ready ones of a listing they may see. Ready photos carry rendition URLs and sizes.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::listing::ListingId;
 use shared::domain::photo::PhotoStatus;

@@ -2,6 +2,9 @@
 //! summaries (`OwnedListingSummary`: no description or terms, which `GET /listings/{id}`
 //! gives), paged with a signed cursor bound to the caller (another user's cursor is refused).
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::identity::Caller;
 use shared::paging::{Paging, QueryParams};

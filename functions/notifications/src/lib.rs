@@ -2,6 +2,9 @@
 //! the renter and the owner. Notification ids derive from the event id, so a redelivered
 //! event stores nothing twice. A malformed event fails, is retried and lands in the DLQ.
 
+mod wiring;
+pub use wiring::run;
+
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::domain::events::DomainEvent;
 use shared::domain::notification;

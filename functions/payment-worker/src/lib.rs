@@ -3,6 +3,9 @@
 //! disputes). Effects apply exactly once whatever the duplicates or order; a message that
 //! keeps failing lands in the DLQ after 5 receives.
 
+mod wiring;
+pub use wiring::run;
+
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::domain::payment::StripeEvent;
 use shared::domain::Clock;

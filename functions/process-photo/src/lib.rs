@@ -4,6 +4,9 @@
 //! not an error, so it is never retried. S3 delivers at least once and possibly out of order:
 //! only a `pending_upload` photo is ever finished, and an event for a deleted photo is dropped.
 
+mod wiring;
+pub use wiring::run;
+
 pub mod pipeline;
 
 use std::time::Instant;

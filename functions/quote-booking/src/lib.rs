@@ -1,6 +1,9 @@
 //! `POST /listings/{id}/quote` (public): what `[start_date, end_date)` would cost, and
 //! whether the days are free right now, without booking anything.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::{check_range, DateRange, Quote, RangeRequest};
 use shared::domain::Clock;

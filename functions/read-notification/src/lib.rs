@@ -1,6 +1,9 @@
 //! `POST /me/notifications/{id}/read` (auth): marks one of the caller's notifications read
 //! (again is a no-op that keeps the first read time). Others' ids are 404.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::notification;
 use shared::domain::Clock;

@@ -2,6 +2,9 @@
 //! DynamoDB `Query` on a precomputed partition (see `shared::domain::search`); combinations
 //! no partition serves are refused with 400 rather than scanned.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::search::SearchQuery;
 use shared::http::{query_pairs, with_header};

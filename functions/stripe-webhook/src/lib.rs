@@ -4,6 +4,9 @@
 //! not processed again), and queues handled event types on the payments FIFO queue (group:
 //! the booking; deduplication: the event id). Unknown event types: 200, logged, not queued.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::payment::{verify_signature, StripeEvent};
 use shared::domain::Clock;

@@ -1,6 +1,9 @@
 //! `DELETE /listings/{id}/blocked-dates` (owner): unblocks the owner's blocks in
 //! `[start_date, end_date)`; days held by bookings stay held. Non-owners get 404.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::RangeRequest;
 use shared::domain::listing::ListingId;

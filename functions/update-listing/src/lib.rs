@@ -2,6 +2,9 @@
 //! must carry `If-Match` with the current `ETag` (428 without, 412 when stale); a writer that
 //! races us between read and write also gets 412. Non-owners get 404.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::events::kinds;
 use shared::domain::listing::{check_if_match, ListingId, PatchListingRequest};

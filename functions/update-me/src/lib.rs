@@ -1,5 +1,8 @@
 //! `PATCH /me` (auth): change display name and/or phone. `phone: null` clears it.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::events::{kinds, DomainEvent};
 use shared::domain::user::{ProfilePatch, ProfilePatchRequest};

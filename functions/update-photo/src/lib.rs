@@ -1,6 +1,9 @@
 //! `PATCH /listings/{id}/photos/{photo_id}` (owner): `{position?, is_cover?}`. One cover per
 //! listing: making a photo the cover replaces the previous one. Non-owners: 404.
 
+mod wiring;
+pub use wiring::run;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::listing::ListingId;
 use shared::domain::photo::{PhotoId, PhotoPatch, MAX_PHOTOS_PER_LISTING};

@@ -261,7 +261,7 @@ impl FunctionPool {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{}", instance.id))
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-            .env("_HANDLER", "bootstrap")
+            .env("_HANDLER", &spec.handler)
             .env("AWS_REGION", &self.env.region)
             .env("AWS_DEFAULT_REGION", &self.env.region)
             .env("AWS_ACCESS_KEY_ID", "local")
@@ -389,6 +389,7 @@ mod tests {
             name: "test".into(),
             // Any program will do: the test only asks whether an instance is started.
             binary: "true".into(),
+            handler: "test".into(),
             env: Default::default(),
             timeout: Duration::from_secs(3),
             memory_mb: 128,
