@@ -1,8 +1,8 @@
 # `sam build`'s makefile build method (template.yaml: Metadata.BuildMethod makefile, with this
-# file as every function's ContextPath). One `cargo lambda build` makes two binaries: `bundle`
-# (every function but the STANDALONE ones, chosen at start by Lambda's `_HANDLER`) and each
-# standalone function's own, so the fat-LTO link runs once per binary, not once per function
-# (decision 0027). Each function's target copies its binary into SAM's ARTIFACTS_DIR.
+# file as every function's ContextPath). One `cargo lambda build` makes the bundle binaries
+# (bundle/src/bin/: each runs a group of functions, chosen at start by Lambda's `_HANDLER`) and
+# each STANDALONE function's own, so the fat-LTO link runs once per binary, not once per
+# function (decision 0027). Each function's target copies its binary into SAM's ARTIFACTS_DIR.
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
 # Built on their own: process-photo's image codecs would grow every other function's zip.
@@ -10,8 +10,8 @@ STANDALONE := process-photo
 
 # A function's crate from its logical id: CreatePhotoUploadFunction -> create-photo-upload.
 crate = $(shell echo '$(1)' | sed -E 's/Function$$//; s/([a-z0-9])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z')
-# The binary that runs it.
-binary = $(if $(filter $(1),$(STANDALONE)),$(1),bundle)
+# The binary that runs it: its own, or the bundle whose list names it.
+binary = $(if $(filter $(1),$(STANDALONE)),$(1),$(basename $(notdir $(shell grep -l '"$(1)" =>' $(ROOT)/bundle/src/bin/*.rs))))
 
 # scripts/deploy builds once before `sam build` and sets RENTAL_FUNCTIONS_BUILT, so the 33
 # targets only copy; a bare `sam build` builds here (later targets find it built: a cargo no-op).
@@ -25,4 +25,5 @@ functions:
 
 build-%: workspace
 	@test -d "$(ROOT)/functions/$(call crate,$*)" || { echo "no crate functions/$(call crate,$*) for $*" >&2; exit 1; }
+	@test -n "$(call binary,$(call crate,$*))" || { echo "$(call crate,$*) is in no bundle (bundle/src/bin/) and not STANDALONE" >&2; exit 1; }
 	cp "$(ROOT)/target/lambda/$(call binary,$(call crate,$*))/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"

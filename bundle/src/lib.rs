@@ -1,60 +1,39 @@
-//! Which function a `Handler` names.
+//! The deploy binaries. Each of `src/bin/` runs a group of functions: the one Lambda names in
+//! `_HANDLER` (template.yaml's `Handler`, the function's crate name). One fat-LTO link per group
+//! instead of one per function keeps the deploy build in minutes; a group per area keeps each
+//! zip under 5 MB (decision 0027). The Makefile finds a function's binary by its name here.
 
-use lambda_runtime::Error;
+pub use lambda_runtime::Error;
 
-macro_rules! handlers {
+/// `main` for a bundle binary of the functions listed as `"crate-name" => crate_name::run`.
+#[macro_export]
+macro_rules! bundle {
     ($($name:literal => $run:path,)*) => {
-        /// The `Handler` values this binary runs: each function's crate name.
-        pub const HANDLERS: &[&str] = &[$($name),*];
+        /// The `Handler` values this binary runs.
+        const HANDLERS: &[&str] = &[$($name),*];
 
-        /// Runs the function `handler` names until the runtime stops it.
-        pub async fn run(handler: &str) -> Result<(), Error> {
+        async fn run(handler: &str) -> Result<(), $crate::Error> {
             match handler {
                 $($name => $run().await,)*
-                other => Err(format!("no function {other:?} in this bundle; _HANDLER must be one of {}", HANDLERS.join(", ")).into()),
+                other => Err($crate::unknown(other, HANDLERS)),
             }
+        }
+
+        #[tokio::main(flavor = "current_thread")]
+        async fn main() -> Result<(), $crate::Error> {
+            run(&std::env::var("_HANDLER").unwrap_or_default()).await
         }
     };
 }
 
-handlers! {
-    "accept-booking" => accept_booking::run,
-    "archive-listing" => archive_listing::run,
-    "audit-log" => audit_log::run,
-    "block-dates" => block_dates::run,
-    "cancel-booking" => cancel_booking::run,
-    "complete-bookings" => complete_bookings::run,
-    "create-booking" => create_booking::run,
-    "create-listing" => create_listing::run,
-    "create-payment" => create_payment::run,
-    "create-photo-upload" => create_photo_upload::run,
-    "decline-booking" => decline_booking::run,
-    "delete-photo" => delete_photo::run,
-    "expire-holds" => expire_holds::run,
-    "get-availability" => get_availability::run,
-    "get-booking" => get_booking::run,
-    "get-listing" => get_listing::run,
-    "get-me" => get_me::run,
-    "health" => health::run,
-    "list-bookings" => list_bookings::run,
-    "list-notifications" => list_notifications::run,
-    "list-photos" => list_photos::run,
-    "my-listings" => my_listings::run,
-    "notifications" => notifications::run,
-    "payment-worker" => payment_worker::run,
-    "quote-booking" => quote_booking::run,
-    "read-notification" => read_notification::run,
-    "search-listings" => search_listings::run,
-    "stripe-webhook" => stripe_webhook::run,
-    "unblock-dates" => unblock_dates::run,
-    "update-listing" => update_listing::run,
-    "update-me" => update_me::run,
-    "update-photo" => update_photo::run,
+/// The start-up error of a binary asked for a function it does not hold.
+pub fn unknown(handler: &str, handlers: &[&str]) -> Error {
+    format!("no function {handler:?} in this bundle; _HANDLER must be one of {}", handlers.join(", ")).into()
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
 
     use serde_norway::Value;
@@ -62,6 +41,20 @@ mod tests {
     use super::*;
 
     const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+    /// bundle binary -> the functions it runs, read from `src/bin/` as the Makefile reads them.
+    fn bundles() -> BTreeMap<String, Vec<String>> {
+        let bins = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin");
+        let mut out = BTreeMap::new();
+        for entry in std::fs::read_dir(bins).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let names =
+                text.lines().filter_map(|l| l.trim().strip_prefix('"')?.split_once("\" =>").map(|(n, _)| n.to_owned()));
+            out.insert(path.file_stem().unwrap().to_string_lossy().into_owned(), names.collect());
+        }
+        out
+    }
 
     /// The functions the Makefile builds as binaries of their own (`STANDALONE := ...`).
     fn standalone() -> BTreeSet<String> {
@@ -71,7 +64,10 @@ mod tests {
     }
 
     fn bundled() -> BTreeSet<String> {
-        HANDLERS.iter().map(|h| h.to_string()).collect()
+        let all: Vec<String> = bundles().into_values().flatten().collect();
+        let unique: BTreeSet<String> = all.iter().cloned().collect();
+        assert_eq!(all.len(), unique.len(), "a function in two bundles: {all:?}");
+        unique
     }
 
     /// (CodeUri folder, Handler) of every function in template.yaml.
@@ -117,10 +113,16 @@ mod tests {
         assert_eq!(built, all, "a function the deploy build would not build, or a bundle entry with no crate");
     }
 
-    #[tokio::test]
-    async fn an_unknown_handler_fails_at_start_naming_the_choices() {
-        let err = run("bootstrap").await.expect_err("no function is called bootstrap");
-        let text = err.to_string();
-        assert!(text.contains("\"bootstrap\"") && text.contains("create-booking"), "{text}");
+    #[test]
+    fn every_bundle_is_a_group_of_a_few() {
+        for (bin, functions) in bundles() {
+            assert!(bin.starts_with("bundle-") && (2..=20).contains(&functions.len()), "{bin}: {functions:?}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_handler_names_the_choices() {
+        let text = unknown("bootstrap", &["get-me", "update-me"]).to_string();
+        assert!(text.contains("\"bootstrap\"") && text.contains("get-me, update-me"), "{text}");
     }
 }

@@ -1,0 +1,16 @@
+//! Bookings, their scheduled tasks, and payments.
+
+bundle::bundle! {
+    "quote-booking" => quote_booking::run,
+    "create-booking" => create_booking::run,
+    "accept-booking" => accept_booking::run,
+    "decline-booking" => decline_booking::run,
+    "cancel-booking" => cancel_booking::run,
+    "get-booking" => get_booking::run,
+    "list-bookings" => list_bookings::run,
+    "expire-holds" => expire_holds::run,
+    "complete-bookings" => complete_bookings::run,
+    "create-payment" => create_payment::run,
+    "payment-worker" => payment_worker::run,
+    "stripe-webhook" => stripe_webhook::run,
+}

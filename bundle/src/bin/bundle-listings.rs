@@ -1,0 +1,17 @@
+//! Listings, their availability, search and photos (not `process-photo`, built on its own).
+
+bundle::bundle! {
+    "create-listing" => create_listing::run,
+    "get-listing" => get_listing::run,
+    "update-listing" => update_listing::run,
+    "archive-listing" => archive_listing::run,
+    "my-listings" => my_listings::run,
+    "search-listings" => search_listings::run,
+    "get-availability" => get_availability::run,
+    "block-dates" => block_dates::run,
+    "unblock-dates" => unblock_dates::run,
+    "create-photo-upload" => create_photo_upload::run,
+    "list-photos" => list_photos::run,
+    "update-photo" => update_photo::run,
+    "delete-photo" => delete_photo::run,
+}
