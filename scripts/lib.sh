@@ -93,8 +93,8 @@ stop_all() {
 
 # The functions and the runner only: the benchmark binaries (integration-tests) are built by
 # the benchmark scripts that use them, tests build what they need, and the deploy binary
-# (bundle) is built by deploys and scripts/bench.
+# (bundles/) is built by deploys and scripts/bench.
 build_functions() {
   log "building functions and the local runner (debug)"
-  (cd "$ROOT" && cargo build --workspace --exclude integration-tests --exclude bundle --bins --quiet)
+  (cd "$ROOT" && cargo build --workspace --exclude integration-tests --exclude 'bundle*' --bins --quiet)
 }

@@ -1,9 +1,12 @@
-//! The deploy binaries. Each of `src/bin/` runs a group of functions: the one Lambda names in
-//! `_HANDLER` (template.yaml's `Handler`, the function's crate name). One fat-LTO link per group
-//! instead of one per function keeps the deploy build in minutes; a group per area keeps each
-//! zip under 5 MB (decision 0027). The Makefile finds a function's binary by its name here.
+//! What the deploy binaries share. Each crate of `bundles/` (but this one) is a binary that runs
+//! a group of functions: the one Lambda names in `_HANDLER` (template.yaml's `Handler`, the
+//! function's crate name). One fat-LTO link per group instead of one per function keeps the
+//! deploy build in minutes; a group per area keeps each zip under 5 MB, and a crate per group
+//! relinks only its own binary when one function changes (decision 0027). The Makefile finds a
+//! function's binary by its name in `bundles/*/src/main.rs`.
 
 pub use lambda_runtime::Error;
+pub use tokio;
 
 /// `main` for a bundle binary of the functions listed as `"crate-name" => crate_name::run`.
 #[macro_export]
@@ -19,7 +22,7 @@ macro_rules! bundle {
             }
         }
 
-        #[tokio::main(flavor = "current_thread")]
+        #[$crate::tokio::main(flavor = "current_thread", crate = "bundle::tokio")]
         async fn main() -> Result<(), $crate::Error> {
             run(&std::env::var("_HANDLER").unwrap_or_default()).await
         }
@@ -40,18 +43,21 @@ mod tests {
 
     use super::*;
 
-    const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
-    /// bundle binary -> the functions it runs, read from `src/bin/` as the Makefile reads them.
+    /// bundle -> the functions it runs, read from `bundles/*/src/main.rs` as the Makefile reads them.
     fn bundles() -> BTreeMap<String, Vec<String>> {
-        let bins = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin");
         let mut out = BTreeMap::new();
-        for entry in std::fs::read_dir(bins).unwrap() {
-            let path = entry.unwrap().path();
+        for entry in std::fs::read_dir(Path::new(ROOT).join("bundles")).unwrap() {
+            let dir = entry.unwrap().path();
+            let path = dir.join("src/main.rs");
+            if !path.exists() {
+                continue;
+            }
             let text = std::fs::read_to_string(&path).unwrap();
             let names =
                 text.lines().filter_map(|l| l.trim().strip_prefix('"')?.split_once("\" =>").map(|(n, _)| n.to_owned()));
-            out.insert(path.file_stem().unwrap().to_string_lossy().into_owned(), names.collect());
+            out.insert(dir.file_name().unwrap().to_string_lossy().into_owned(), names.collect());
         }
         out
     }
@@ -116,7 +122,7 @@ mod tests {
     #[test]
     fn every_bundle_is_a_group_of_a_few() {
         for (bin, functions) in bundles() {
-            assert!(bin.starts_with("bundle-") && (2..=20).contains(&functions.len()), "{bin}: {functions:?}");
+            assert!((2..=20).contains(&functions.len()), "{bin}: {functions:?}");
         }
     }
 
