@@ -47,16 +47,19 @@ start_localstripe() {
 
 # start_runner PORT MOTO_PORT STRIPE_PORT STACK LOGFILE [extra args...]
 # (RUNNER_BIN_DIR: where the function binaries are; target/debug unless set)
+# Every function runs with its own role, enforced by the moto launcher (--iam, decision 0028).
 start_runner() {
   local port=$1 moto=$2 stripe=$3 stack=$4 logfile=$5
   shift 5
+  local translated="$STATE/$stack-translated.json"
+  "$VENV/bin/python" "$ROOT/scripts/check_translated.py" "$ROOT/template.yaml" "$translated" >/dev/null
   "$ROOT/target/debug/local-runner" \
     --template "$ROOT/template.yaml" --bin-dir "${RUNNER_BIN_DIR:-$ROOT/target/debug}" \
     --dev-secrets "$ROOT/local-runner/dev-secrets.json" \
     --aws-endpoint "http://127.0.0.1:$moto" --port "$port" --stack-name "$stack" \
     --param "StripeApiBase=http://127.0.0.1:$stripe" \
     --param "MediaBaseUrl=http://127.0.0.1:$port/_local/cdn" \
-    --resources-out "$STATE/$stack-resources.json" "$@" >"$logfile" 2>&1 &
+    --resources-out "$STATE/$stack-resources.json" --iam "$translated" "$@" >"$logfile" 2>&1 &
   PIDS+=($!)
   local deadline=$((SECONDS + 60))
   until grep -q "local-runner ready" "$logfile" 2>/dev/null; do

@@ -68,6 +68,8 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
+from moto_iam import EnforceIam
+
 
 def transact_write_items(self, transact_items):
     if len(transact_items) > 100:
@@ -315,7 +317,9 @@ def main() -> None:
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 4566
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple("127.0.0.1", port, SerializeDynamoDB(app), threaded=True, request_handler=KeepAliveRequestHandler)
+    # Each function's role is checked first (moto_iam.py): a denied call never reaches moto.
+    app = EnforceIam(SerializeDynamoDB(app))
+    run_simple("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveRequestHandler)
 
 
 if __name__ == "__main__":

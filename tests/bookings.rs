@@ -223,6 +223,23 @@ async fn request_accept_confirm_cancel_with_notifications_and_privacy() {
 }
 
 #[tokio::test]
+async fn a_declined_request_frees_its_days_and_stays_declined() {
+    let api = &env().api;
+    let (owner, renter) = (new_user(), new_user());
+    let (owner_t, renter_t) = (token(&owner).await, token(&renter).await);
+    let listing = listing(api, &owner_t, "request", 14).await;
+    let booking: Value = book(api, &renter_t, &listing, day(30), day(32), None).await.json().await.unwrap();
+    let id = booking["id"].as_str().unwrap();
+    assert_eq!(unavailable(api, &listing).await, vec![(day(30).to_string(), day(32).to_string())]);
+
+    assert_eq!(code(act(api, &renter_t, id, "decline", None).await).await, (403, "forbidden".into()));
+    let declined: Value = act(api, &owner_t, id, "decline", None).await.json().await.unwrap();
+    assert_eq!(declined["status"], "declined");
+    assert!(unavailable(api, &listing).await.is_empty(), "declining released the days");
+    assert_eq!(code(act(api, &owner_t, id, "accept", None).await).await.0, 409, "a declined request stays declined");
+}
+
+#[tokio::test]
 async fn idempotent_retries_blocks_and_bad_input() {
     let api = &env().api;
     let (owner_t, renter_t) = (token(&new_user()).await, token(&new_user()).await);
@@ -438,4 +455,49 @@ async fn holds_expire_on_schedule_and_release_their_days() {
     assert!(unavailable(&api, &request).await.is_empty());
     // Expired bookings cannot be accepted any more.
     assert_eq!(code(act(&api, &owner_t, &rid, "accept", None).await).await, (409, "booking_is_expired".into()));
+}
+
+#[tokio::test]
+async fn a_confirmed_booking_completes_after_its_end_date_and_frees_its_days() {
+    let runner = PrivateRunner::start("completion").await;
+    let api = runner.api.clone();
+    let (owner_t, renter_t) =
+        (token_for(&api, json!({"sub": new_user()})).await, token_for(&api, json!({"sub": new_user()})).await);
+    let instant = listing(&api, &owner_t, "instant", 10).await;
+    let booking: Value = book(&api, &renter_t, &instant, day(3), day(5), None).await.json().await.unwrap();
+    let id = booking["id"].as_str().unwrap().to_owned();
+
+    // Paid: confirmed through the function the payment worker calls, on this runner's stack.
+    let config = aws_config(&env().aws_endpoint).await;
+    let store =
+        shared::adapters::dynamodb::DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), runner.reference("Table"));
+    let events = shared::adapters::sqs::SqsEventPublisher::new(
+        aws_sdk_sqs::Client::new(&config),
+        runner.reference("BookingEventsQueue"),
+    );
+    let booking_id = shared::domain::booking::BookingId::parse(&id).unwrap();
+    shared::bookings::confirm_payment(&store, &events, &booking_id, Utc::now()).await.unwrap();
+
+    let run = |at: chrono::DateTime<Utc>| {
+        let api = api.clone();
+        async move {
+            let v: Value = http()
+                .post(format!("{api}/_local/functions/CompleteBookingsFunction/invoke"))
+                .json(&json!({"now": at.to_rfc3339()}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(v.get("error").is_none(), "{v}");
+            v["response"].clone()
+        }
+    };
+    assert_eq!(run(Utc::now() + chrono::Duration::days(4)).await["completed"], 0, "still renting");
+    assert_eq!(run(Utc::now() + chrono::Duration::days(6)).await["completed"], 1);
+    let v: Value =
+        http().get(format!("{api}/bookings/{id}")).bearer_auth(&renter_t).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["status"], "completed");
+    assert!(unavailable(&api, &instant).await.is_empty(), "a completed booking holds no days");
 }

@@ -130,6 +130,14 @@ async fn create_get_patch_with_etags_archive_and_vanish_from_search() {
     assert_eq!(found[0]["id"], id.as_str());
     assert_eq!(found[0]["title"], "Cordless drill 18V", "search entries follow edits");
 
+    // A new category moves the listing between search entries: the old ones are deleted.
+    let resp = patch(&id, &owner_token, Some("\"2\""), json!({"category": "cameras"})).await;
+    assert_eq!(resp.status(), 200);
+    assert!(all_pages(api, &format!("category=tools&{query}"), 20).await.is_empty(), "left its old category");
+    let moved = all_pages(api, &format!("category=cameras&{query}"), 20).await;
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0]["id"], id.as_str());
+
     // Archive: 204, idempotent, gone from search, still the owner's to read.
     for _ in 0..2 {
         let resp = http().delete(env().url(&format!("/listings/{id}"))).bearer_auth(&owner_token).send().await.unwrap();
@@ -140,7 +148,7 @@ async fn create_get_patch_with_etags_archive_and_vanish_from_search() {
     let resp = get(&format!("/listings/{id}"), Some(&owner_token)).await;
     assert_eq!(resp.json::<Value>().await.unwrap()["status"], "archived");
     assert_eq!(
-        problem_code(patch(&id, &owner_token, Some("\"3\""), json!({"title": "x"})).await).await,
+        problem_code(patch(&id, &owner_token, Some("\"4\""), json!({"title": "x"})).await).await,
         (409, "listing_archived".into())
     );
 

@@ -241,3 +241,34 @@ async fn only_the_owner_manages_photos_and_twenty_is_the_limit() {
     let last = photos(Some(&owner), &listing).await.pop().unwrap();
     assert_eq!((last["id"].as_str(), last["position"].as_u64()), (Some(id.as_str()), Some(19)), "after the 19 left");
 }
+
+#[tokio::test]
+async fn an_event_for_an_original_never_uploaded_is_dropped_not_retried() {
+    // Presigned but never uploaded (or deleted before processing): S3 must answer 404, which
+    // the function's role earns with s3:ListBucket (without it S3 says 403, a retried error).
+    let owner = token(&new_user()).await;
+    let listing = listing(&owner).await;
+    let resp = presign(&owner, &listing, "image/jpeg", 1000).await;
+    assert_eq!(resp.status(), 201);
+    let photo = resp.json::<Value>().await.unwrap()["photo_id"].as_str().unwrap().to_owned();
+    let key = format!("uploads/listings/{listing}/{photo}");
+    let event = json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-central-1", "eventTime": "2026-11-21T12:00:00.000Z",
+        "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "local"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {}, "s3": {"s3SchemaVersion": "1.0", "configurationId": "local",
+            "bucket": {"name": env().reference("UploadsBucket"), "ownerIdentity": {"principalId": "local"}, "arn": "arn:aws:s3:::x"},
+            "object": {"key": key.replace('/', "%2F"), "size": 1, "eTag": "x", "sequencer": "0"}}
+    }]});
+    let r: Value = http()
+        .post(env().url("/_local/functions/ProcessPhotoFunction/invoke"))
+        .json(&event)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(r.get("error").is_none(), "a missing original is no error: {r}");
+    let still = photos(Some(&owner), &listing).await.into_iter().find(|p| p["id"] == photo.as_str()).unwrap();
+    assert_eq!(still["status"], "pending_upload", "nothing to process yet");
+}

@@ -26,6 +26,9 @@ Options (each also as --name=value):
   --prewarm                   start one instance of every function at boot
   --schedule-period-secs N    fire every rate() schedule this often instead
   --resources-out PATH        write the provisioned resources (logical id -> Ref/attributes) as JSON
+  --iam PATH                  the SAM-translated template (scripts/check_translated.py): register
+                              each function's role with the moto launcher, which then allows or
+                              denies every AWS call the function makes (scripts/moto_iam.py)
   --no-event-sources          serve the HTTP API and direct invokes only: no SQS pollers,
                               S3 notifications or schedules (what the benchmarks use)
   -h, --help                  this text
@@ -49,6 +52,7 @@ pub struct Args {
     pub prewarm: bool,
     pub schedule_period_secs: Option<u64>,
     pub resources_out: Option<PathBuf>,
+    pub iam: Option<PathBuf>,
     pub no_event_sources: bool,
 }
 
@@ -82,6 +86,7 @@ impl Args {
             prewarm: false,
             schedule_period_secs: None,
             resources_out: None,
+            iam: None,
             no_event_sources: false,
         }
     }
@@ -125,6 +130,7 @@ pub fn parse(argv: impl IntoIterator<Item = String>, aws_endpoint_env: Option<St
             "max-instances" => args.max_instances = number(name, &value()?)?,
             "schedule-period-secs" => args.schedule_period_secs = Some(number(name, &value()?)?),
             "resources-out" => args.resources_out = Some(value()?.into()),
+            "iam" => args.iam = Some(value()?.into()),
             _ => return Err(format!("unknown option --{name} (see --help)")),
         }
     }
@@ -202,6 +208,7 @@ mod tests {
                 "5",
                 "--resources-out",
                 "r.json",
+                "--iam=translated.json",
                 "--no-event-sources",
             ],
             None,
@@ -218,6 +225,7 @@ mod tests {
         assert_eq!(args.dev_secrets, PathBuf::from("d.json"));
         assert_eq!((args.retry_after_secs, args.max_instances, args.schedule_period_secs), (3, 2, Some(5)));
         assert_eq!(args.resources_out, Some(PathBuf::from("r.json")));
+        assert_eq!(args.iam, Some(PathBuf::from("translated.json")));
         assert!(args.prewarm && args.no_event_sources);
     }
 

@@ -3,6 +3,7 @@
 mod args;
 mod auth;
 mod gateway;
+mod iam;
 mod lambda;
 mod local_api;
 mod logs;
@@ -92,12 +93,21 @@ async fn main() -> Result<()> {
         }
     }
 
+    if let Some(path) = &args.iam {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let translated: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+        iam::register(&args.aws_endpoint, &iam::principals(&translated, &resolver, &stack.functions)?).await?;
+        tracing::info!(functions = stack.functions.len(), "IAM enforced: each function runs with its own role");
+    }
+
     let process_env = lambda::ProcessEnv {
         bin_dir: args.bin_dir.clone(),
         region: args.region.clone(),
         account: args.account.clone(),
         aws_endpoint: args.aws_endpoint.clone(),
         extra: args.fn_env.clone(),
+        iam_stack: args.iam.as_ref().map(|_| args.stack_name.clone()),
     };
     let pools: Vec<Arc<lambda::FunctionPool>> = stack
         .functions

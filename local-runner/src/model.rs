@@ -249,6 +249,24 @@ fn function_spec(
 }
 
 #[cfg(test)]
+impl FunctionSpec {
+    /// A function with nothing configured, for tests to fill in.
+    pub fn test() -> Self {
+        FunctionSpec {
+            logical_id: "TestFunction".into(),
+            name: "test".into(),
+            binary: "true".into(),
+            handler: "test".into(),
+            env: Default::default(),
+            timeout: Duration::from_secs(3),
+            memory_mb: 128,
+            log_level: None,
+            events: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -142,6 +142,12 @@ impl PrivateRunner {
                     .map(|u| vec!["--param".to_owned(), format!("StripeApiBase={u}")])
                     .unwrap_or_default(),
             )
+            // The project's roles enforced, as in the shared stack (decision 0028).
+            .args(if template == format!("{root}/template.yaml") {
+                vec!["--iam".to_owned(), required("RENTAL_TRANSLATED_TEMPLATE")]
+            } else {
+                Vec::new()
+            })
             // Renditions are served by the runner's CloudFront stand-in.
             .args(["--param".to_owned(), format!("MediaBaseUrl=http://127.0.0.1:{port}/_local/cdn")])
             .args(extra)

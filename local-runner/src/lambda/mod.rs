@@ -58,6 +58,9 @@ pub struct ProcessEnv {
     pub account: String,
     pub aws_endpoint: String,
     pub extra: Vec<(String, String)>,
+    /// With IAM enforced (`--iam`), the stack whose roles the functions run with: each gets
+    /// its own access key (crate::iam). Otherwise they share the runner's unchecked one.
+    pub iam_stack: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -264,7 +267,14 @@ impl FunctionPool {
             .env("_HANDLER", &spec.handler)
             .env("AWS_REGION", &self.env.region)
             .env("AWS_DEFAULT_REGION", &self.env.region)
-            .env("AWS_ACCESS_KEY_ID", "local")
+            // The function's own role credentials (crate::iam), as Lambda gives them.
+            .env(
+                "AWS_ACCESS_KEY_ID",
+                match &self.env.iam_stack {
+                    Some(stack) => crate::iam::access_key_id(stack, &spec.logical_id),
+                    None => "local".to_owned(),
+                },
+            )
             .env("AWS_SECRET_ACCESS_KEY", "local")
             .env("AWS_SESSION_TOKEN", "local")
             .env("AWS_ENDPOINT_URL", &self.env.aws_endpoint)
@@ -384,24 +394,15 @@ mod tests {
     use super::*;
 
     fn pool() -> Arc<FunctionPool> {
-        let spec = FunctionSpec {
-            logical_id: "TestFunction".into(),
-            name: "test".into(),
-            // Any program will do: the test only asks whether an instance is started.
-            binary: "true".into(),
-            handler: "test".into(),
-            env: Default::default(),
-            timeout: Duration::from_secs(3),
-            memory_mb: 128,
-            log_level: None,
-            events: Vec::new(),
-        };
+        // Any program will do (`true`): the test only asks whether an instance is started.
+        let spec = FunctionSpec::test();
         let env = ProcessEnv {
             bin_dir: "/bin".into(),
             region: "eu-central-1".into(),
             account: "123456789012".into(),
             aws_endpoint: "http://127.0.0.1:1".into(),
             extra: Vec::new(),
+            iam_stack: None,
         };
         FunctionPool::new(spec, env, 1)
     }

@@ -1,0 +1,217 @@
+"""Unit tests of the local IAM evaluator (scripts/iam_policy.py, scripts/moto_iam.py): allow, deny and condition cases,
+and requests read as IAM reads them. Run by scripts/test: python -m unittest scripts/test_moto_iam.py"""
+import io
+import json
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from iam_policy import Check, NotModelled, evaluate  # noqa: E402
+from moto_iam import Backends, EnforceIam, dynamodb_checks, s3_checks, sqs_checks  # noqa: E402
+
+TABLE = "arn:aws:dynamodb:eu-central-1:123456789012:table/t"
+
+
+def allow(action, resource, condition=None):
+    statement = {"Effect": "Allow", "Action": action, "Resource": resource}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+LISTINGS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["LISTING#*", "SEARCH#*"]}}
+
+
+class Evaluate(unittest.TestCase):
+    def test_an_allow_matches_action_and_resource(self):
+        self.assertTrue(evaluate([allow("dynamodb:GetItem", TABLE)], Check("dynamodb:GetItem", TABLE))[0])
+
+    def test_nothing_allows_is_the_implicit_deny(self):
+        allowed, why = evaluate([allow("dynamodb:GetItem", TABLE)], Check("dynamodb:PutItem", TABLE))
+        self.assertFalse(allowed)
+        self.assertIn("no identity-based policy allows the dynamodb:PutItem action", why)
+
+    def test_another_resource_is_denied(self):
+        self.assertFalse(evaluate([allow("dynamodb:GetItem", TABLE)], Check("dynamodb:GetItem", TABLE + "2"))[0])
+        self.assertFalse(evaluate([allow("dynamodb:Query", TABLE)], Check("dynamodb:Query", TABLE + "/index/GSI1"))[0])
+
+    def test_wildcards_in_actions_are_case_insensitive_in_resources_not(self):
+        self.assertTrue(evaluate([allow("DynamoDB:Get*", TABLE)], Check("dynamodb:GetItem", TABLE))[0])
+        self.assertTrue(evaluate([allow("s3:GetObject", "arn:aws:s3:::b/uploads/*")], Check("s3:GetObject", "arn:aws:s3:::b/uploads/x/y"))[0])
+        self.assertFalse(evaluate([allow("s3:GetObject", "arn:aws:s3:::b/uploads/*")], Check("s3:GetObject", "arn:aws:s3:::b/Uploads/x"))[0])
+        self.assertTrue(evaluate([allow("sqs:*", "arn:aws:sqs:*:*:q?")], Check("sqs:SendMessage", "arn:aws:sqs:r:1:q1"))[0])
+
+    def test_an_explicit_deny_wins(self):
+        statements = [allow("dynamodb:*", "*"), {"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": TABLE}]
+        self.assertFalse(evaluate(statements, Check("dynamodb:DeleteItem", TABLE))[0])
+        self.assertTrue(evaluate(statements, Check("dynamodb:PutItem", TABLE))[0])
+
+    def test_not_action_and_not_resource(self):
+        statements = [{"Effect": "Allow", "NotAction": "dynamodb:DeleteItem", "NotResource": TABLE + "2"}]
+        self.assertTrue(evaluate(statements, Check("dynamodb:PutItem", TABLE))[0])
+        self.assertFalse(evaluate(statements, Check("dynamodb:DeleteItem", TABLE))[0])
+        self.assertFalse(evaluate(statements, Check("dynamodb:PutItem", TABLE + "2"))[0])
+
+    def test_leading_keys_for_all_values(self):
+        statements = [allow("dynamodb:PutItem", TABLE, LISTINGS_ONLY)]
+        ok = Check("dynamodb:PutItem", TABLE, {"dynamodb:leadingkeys": ["LISTING#1", "SEARCH#all"]})
+        mixed = Check("dynamodb:PutItem", TABLE, {"dynamodb:leadingkeys": ["LISTING#1", "BOOKING#1"]})
+        self.assertTrue(evaluate(statements, ok)[0])
+        self.assertFalse(evaluate(statements, mixed)[0])
+
+    def test_for_all_values_holds_for_an_absent_key_for_any_value_does_not(self):
+        # As in IAM: why LeadingKeys policies must not grant Scan.
+        self.assertTrue(evaluate([allow("dynamodb:Scan", TABLE, LISTINGS_ONLY)], Check("dynamodb:Scan", TABLE))[0])
+        any_value = {"ForAnyValue:StringEquals": {"dynamodb:LeadingKeys": ["X"]}}
+        self.assertFalse(evaluate([allow("dynamodb:Scan", TABLE, any_value)], Check("dynamodb:Scan", TABLE))[0])
+
+    def test_single_valued_conditions(self):
+        prefix = {"StringLike": {"s3:prefix": "uploads/listings/*"}}
+        statements = [allow("s3:ListBucket", "arn:aws:s3:::b", prefix)]
+        self.assertTrue(evaluate(statements, Check("s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": ["uploads/listings/1/p"]}))[0])
+        self.assertFalse(evaluate(statements, Check("s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": ["media/"]}))[0])
+        self.assertFalse(evaluate(statements, Check("s3:ListBucket", "arn:aws:s3:::b"))[0], "an absent key fails a positive operator")
+        not_like = [allow("s3:ListBucket", "*", {"StringNotLike": {"s3:prefix": "secret/*"}})]
+        self.assertTrue(evaluate(not_like, Check("s3:ListBucket", "arn:aws:s3:::b"))[0], "and passes a negated one")
+        if_exists = [allow("s3:ListBucket", "*", {"StringLikeIfExists": {"s3:prefix": "a*"}})]
+        self.assertTrue(evaluate(if_exists, Check("s3:ListBucket", "arn:aws:s3:::b"))[0])
+        self.assertFalse(evaluate(if_exists, Check("s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": ["b"]}))[0])
+
+    def test_every_condition_must_hold(self):
+        both = {"StringEquals": {"aws:a": "1", "aws:b": "2"}}
+        self.assertTrue(evaluate([allow("x:Y", "*", both)], Check("x:Y", "r", {"aws:a": ["1"], "aws:b": ["2"]}))[0])
+        self.assertFalse(evaluate([allow("x:Y", "*", both)], Check("x:Y", "r", {"aws:a": ["1"], "aws:b": ["3"]}))[0])
+
+    def test_an_operator_it_does_not_know_is_refused_not_passed(self):
+        with self.assertRaises(NotModelled):
+            evaluate([allow("x:Y", "*", {"NumericLessThan": {"aws:n": "3"}})], Check("x:Y", "r", {"aws:n": ["1"]}))
+
+
+class FakeBackends(Backends):
+    def __init__(self):
+        super().__init__("123456789012", "eu-central-1")
+
+    def hash_keys(self, table):
+        return "PK", {"GSI1": "GSI1PK"}
+
+
+def s(v):
+    return {"S": v}
+
+
+class DynamoRequests(unittest.TestCase):
+    backends = FakeBackends()
+
+    def test_single_item_calls_carry_their_partition_key(self):
+        (check,) = dynamodb_checks("PutItem", {"TableName": "t", "Item": {"PK": s("LISTING#1"), "SK": s("A")}}, self.backends)
+        self.assertEqual((check.action, check.resource), ("dynamodb:PutItem", TABLE))
+        self.assertEqual(check.context, {"dynamodb:leadingkeys": ["LISTING#1"]})
+
+    def test_a_transaction_is_one_check_per_item(self):
+        body = {"TransactItems": [
+            {"Put": {"TableName": "t", "Item": {"PK": s("LISTING#1"), "SK": s("D")}}},
+            {"Update": {"TableName": "t", "Key": {"PK": s("BOOKING#1"), "SK": s("B")}}},
+            {"ConditionCheck": {"TableName": "t", "Key": {"PK": s("USER#1"), "SK": s("P")}}},
+        ]}
+        checks = dynamodb_checks("TransactWriteItems", body, self.backends)
+        self.assertEqual([c.action for c in checks], ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"])
+        self.assertEqual([c.context["dynamodb:leadingkeys"] for c in checks], [["LISTING#1"], ["BOOKING#1"], ["USER#1"]])
+        statements = [allow(["dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE, LISTINGS_ONLY)]
+        self.assertFalse(all(evaluate(statements, c)[0] for c in checks), "one item outside the grant denies the transaction")
+
+    def test_an_index_query_is_checked_on_the_index_with_its_own_key(self):
+        body = {"TableName": "t", "IndexName": "GSI1", "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :p)",
+                "ExpressionAttributeNames": {"#pk": "GSI1PK", "#sk": "GSI1SK"},
+                "ExpressionAttributeValues": {":pk": s("OWNER#u1"), ":p": s("LISTING#")}}
+        (check,) = dynamodb_checks("Query", body, self.backends)
+        self.assertEqual(check.resource, TABLE + "/index/GSI1")
+        self.assertEqual(check.context, {"dynamodb:leadingkeys": ["OWNER#u1"]})
+
+    def test_a_table_query_names_the_partition_key_directly_or_by_key_conditions(self):
+        body = {"TableName": "t", "KeyConditionExpression": "PK = :v", "ExpressionAttributeValues": {":v": s("SEARCH#x")}}
+        self.assertEqual(dynamodb_checks("Query", body, self.backends)[0].context["dynamodb:leadingkeys"], ["SEARCH#x"])
+        legacy = {"TableName": "t", "KeyConditions": {"PK": {"ComparisonOperator": "EQ", "AttributeValueList": [s("USER#1")]}}}
+        self.assertEqual(dynamodb_checks("Query", legacy, self.backends)[0].context["dynamodb:leadingkeys"], ["USER#1"])
+
+    def test_batch_get_lists_every_key_per_table(self):
+        body = {"RequestItems": {"t": {"Keys": [{"PK": s("LISTING#1"), "SK": s("A")}, {"PK": s("LISTING#1"), "SK": s("PHOTO#2")}]}}}
+        (check,) = dynamodb_checks("BatchGetItem", body, self.backends)
+        self.assertEqual((check.action, check.context["dynamodb:leadingkeys"]), ("dynamodb:BatchGetItem", ["LISTING#1", "LISTING#1"]))
+
+
+class OtherRequests(unittest.TestCase):
+    def test_s3_objects_and_listings(self):
+        self.assertEqual([(c.action, c.resource) for c in s3_checks("PUT", "/b/uploads/listings/1/p.jpg", {}, {}, b"")],
+                         [("s3:PutObject", "arn:aws:s3:::b/uploads/listings/1/p.jpg")])
+        (listing,) = s3_checks("GET", "/b", {"list-type": "2", "prefix": "uploads/listings/1/"}, {}, b"")
+        self.assertEqual((listing.action, listing.resource, listing.context), ("s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": ["uploads/listings/1/"]}))
+        self.assertEqual(s3_checks("HEAD", "/b/k%20x", {}, {}, b"")[0].resource, "arn:aws:s3:::b/k x")
+        body = b"<Delete><Object><Key>m/1</Key></Object><Object><Key>m/2</Key></Object></Delete>"
+        self.assertEqual([c.resource for c in s3_checks("POST", "/b", {"delete": ""}, {}, body)], ["arn:aws:s3:::b/m/1", "arn:aws:s3:::b/m/2"])
+        with self.assertRaises(NotModelled):
+            s3_checks("PUT", "/b/k", {"acl": ""}, {}, b"")
+
+    def test_sqs_by_queue_url(self):
+        (check,) = sqs_checks("SendMessage", {"QueueUrl": "http://127.0.0.1:5000/123456789012/q-events"}, FakeBackends())
+        self.assertEqual((check.action, check.resource), ("sqs:SendMessage", "arn:aws:sqs:eu-central-1:123456789012:q-events"))
+
+
+def call(app, environ_extra, body=b""):
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "", "wsgi.input": io.BytesIO(body)}
+    environ.update(environ_extra)
+    status = []
+    out = b"".join(app(environ, lambda s, h: status.append((s, dict(h)))))
+    return status[0][0], status[0][1], out
+
+
+class Middleware(unittest.TestCase):
+    def setUp(self):
+        self.reached = []
+
+        def moto(environ, start_response):
+            self.reached.append(environ["wsgi.input"].read())
+            start_response("200 OK", [])
+            return [b"{}"]
+
+        self.app = EnforceIam(moto)
+        spec = {"ASIAFUNCTION1": {"arn": "arn:aws:sts::123456789012:assumed-role/r/f", "policies": [
+            {"Statement": [allow("sqs:SendMessage", "arn:aws:sqs:eu-central-1:123456789012:allowed")]}]}}
+        status, _, _ = call(self.app, {"PATH_INFO": "/_local_iam/principals"}, json.dumps(spec).encode())
+        self.assertEqual(status, "204 No Content")
+
+    def sqs(self, key, queue):
+        body = json.dumps({"QueueUrl": f"http://127.0.0.1/123456789012/{queue}", "MessageBody": "x"}).encode()
+        auth = f"AWS4-HMAC-SHA256 Credential={key}/20261130/eu-central-1/sqs/aws4_request, SignedHeaders=host, Signature=0"
+        return call(self.app, {"HTTP_AUTHORIZATION": auth, "HTTP_X_AMZ_TARGET": "AmazonSQS.SendMessage"}, body)
+
+    def test_an_allowed_call_reaches_moto_with_its_body(self):
+        status, _, _ = self.sqs("ASIAFUNCTION1", "allowed")
+        self.assertEqual(status, "200 OK")
+        self.assertIn(b'"MessageBody"', self.reached[0])
+
+    def test_a_denied_call_answers_as_aws_and_never_reaches_moto(self):
+        status, headers, body = self.sqs("ASIAFUNCTION1", "other")
+        self.assertEqual(status, "400 Bad Request")
+        self.assertEqual(headers["x-amzn-query-error"], "AccessDenied;Sender")
+        self.assertIn("not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:eu-central-1:123456789012:other", json.loads(body)["message"])
+        self.assertEqual(self.reached, [])
+
+    def test_grants_no_allowed_call_needed_are_reported(self):
+        spec = {"ASIAFUNCTION2": {"arn": "f2", "policies": [{"Statement": [
+            allow(["dynamodb:PutItem", "dynamodb:DeleteItem"], TABLE, LISTINGS_ONLY)]}]}}
+        call(self.app, {"PATH_INFO": "/_local_iam/principals"}, json.dumps(spec).encode())
+        self.app._record(self.app.principals["ASIAFUNCTION2"], [
+            Check("dynamodb:PutItem", TABLE, {"dynamodb:leadingkeys": ["LISTING#1"]})])
+        _, _, body = call(self.app, {"REQUEST_METHOD": "GET", "PATH_INFO": "/_local_iam/unused"})
+        unused = {(u["action"], u["leading_keys"]) for u in json.loads(body)["f2"]}
+        self.assertEqual(unused, {("dynamodb:PutItem", "SEARCH#*"), ("dynamodb:DeleteItem", "LISTING#*"), ("dynamodb:DeleteItem", "SEARCH#*")})
+
+    def test_admin_keys_pass_and_unknown_temporary_keys_do_not(self):
+        self.assertEqual(self.sqs("LOCALADMIN", "other")[0], "200 OK")
+        self.assertEqual(self.sqs("ASIAUNKNOWN", "allowed")[0], "400 Bad Request")
+
+
+if __name__ == "__main__":
+    unittest.main()
