@@ -46,7 +46,16 @@ def _string_test(base: str):
     return tests[base]
 
 
+# The condition keys the request readers (moto_iam.py) fill in; a condition on any other key is
+# refused, not taken as absent (which would let IfExists and negated operators pass).
+FILLED_KEYS = {"dynamodb:leadingkeys", "s3:prefix"}
+
+
 def _condition_holds(operator: str, key: str, policy_values, context: dict) -> bool:
+    if key.lower() not in FILLED_KEYS:
+        raise NotModelled(f"condition key {key}")
+    if any("${" in str(p) for p in as_list(policy_values)):
+        raise NotModelled(f"policy variables in {key}")
     qualifier, _, base = operator.rpartition(":")
     if_exists = base.endswith("IfExists")
     base = base.removesuffix("IfExists")

@@ -40,7 +40,7 @@ USAGE_PATH = "/_local_iam/unused"
 
 
 class Unknown(Exception):
-    """The request names a table or secret moto does not have: moto answers it (not found)."""
+    """The request names a table moto does not have (its key schema is unknown)."""
 
 
 # ---------------------------------------------------------------- requests as IAM reads them
@@ -70,8 +70,8 @@ class Backends:
 
         try:
             return secretsmanager_backends[self.account][self.region].describe_secret(secret_id).arn
-        except Exception as e:  # moto's ResourceNotFoundException
-            raise Unknown(secret_id) from e
+        except Exception:  # not found: checked as named (grants name ARNs), moto answers if allowed
+            return secret_id
 
 
 def _attribute(value: dict) -> str:
@@ -101,7 +101,13 @@ def dynamodb_checks(operation: str, body: dict, backends: Backends) -> list:
         return f"{base}/index/{index}" if index else base
 
     def leading(table, items):
-        hash_key, _ = backends.hash_keys(table)
+        try:
+            hash_key, _ = backends.hash_keys(table)
+        except Unknown:
+            # A table moto lacks: every key value counts as a leading key, so a LeadingKeys
+            # grant can only deny (never allow what AWS would not); an allowed call gets moto's
+            # ResourceNotFoundException, as AWS answers an allowed call on a missing table.
+            return {"dynamodb:leadingkeys": [_attribute(v) for item in items for v in item.values()]}
         return {"dynamodb:leadingkeys": [_attribute(item[hash_key]) for item in items]}
 
     if operation in ("GetItem", "DeleteItem", "UpdateItem"):
@@ -112,7 +118,13 @@ def dynamodb_checks(operation: str, body: dict, backends: Backends) -> list:
         return [Check("dynamodb:PutItem", arn(table), leading(table, [body["Item"]]))]
     if operation == "Query":
         table, index = body["TableName"], body.get("IndexName")
-        table_key, index_keys = backends.hash_keys(table)
+        try:
+            table_key, index_keys = backends.hash_keys(table)
+        except Unknown:  # as in `leading`: every value counts
+            values = [_attribute(v) for v in (body.get("ExpressionAttributeValues") or {}).values()]
+            return [Check("dynamodb:Query", arn(table, index), {"dynamodb:leadingkeys": values or [""]})]
+        if index and index not in index_keys:
+            raise NotModelled(f"a query of index {index}, which table {table} does not have")
         attribute = index_keys[index] if index else table_key
         value = _partition_value_from_condition(body, attribute)
         return [Check("dynamodb:Query", arn(table, index), {"dynamodb:leadingkeys": [value]})]
@@ -144,14 +156,22 @@ def dynamodb_checks(operation: str, body: dict, backends: Backends) -> list:
     raise NotModelled(f"dynamodb:{operation}")
 
 
-def sqs_checks(operation: str, params: dict, backends: Backends) -> list:
-    def arn(name):
-        return f"arn:aws:sqs:{backends.region}:{backends.account}:{name}"
+# Batch calls are authorised as their single-message actions (SQS Developer Guide, batch actions).
+SQS_BATCH = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
+             "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
 
+
+def sqs_checks(operation: str, params: dict, backends: Backends) -> list:
+    def arn(name, account=backends.account):
+        return f"arn:aws:sqs:{backends.region}:{account}:{name}"
+
+    action = f"sqs:{SQS_BATCH.get(operation, operation)}"
     if "QueueUrl" in params:
-        return [Check(f"sqs:{operation}", arn(params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]))]
+        # https://host/<account>/<name>: the queue's own account, not the caller's.
+        account, name = params["QueueUrl"].rstrip("/").split("/")[-2:]
+        return [Check(action, arn(name, account))]
     if operation == "GetQueueUrl":
-        return [Check("sqs:GetQueueUrl", arn(params["QueueName"]))]
+        return [Check("sqs:GetQueueUrl", arn(params["QueueName"], params.get("QueueOwnerAWSAccountId", backends.account)))]
     if operation == "ListQueues":
         return [Check("sqs:ListQueues", "*")]
     raise NotModelled(f"sqs:{operation}")
@@ -164,29 +184,37 @@ def secretsmanager_checks(operation: str, body: dict, backends: Backends) -> lis
 
 
 def s3_checks(method: str, path: str, query: dict, headers: dict, body: bytes) -> list:
+    """`path` is the request's path as sent (percent-encoded), decoded here once."""
     bucket, _, key = urllib.parse.unquote(path.lstrip("/")).partition("/")
     if not bucket:
         return [Check("s3:ListAllMyBuckets", "*")]
     bucket_arn = f"arn:aws:s3:::{bucket}"
     if not key:
         if method in ("GET", "HEAD") and not (set(query) - {"list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "encoding-type", "fetch-owner", "x-id"}):
-            context = {"s3:prefix": [query["prefix"]]} if "prefix" in query else {}
-            return [Check("s3:ListBucket", bucket_arn, context)]
+            # No prefix is the empty one, as IAM evaluates s3:prefix.
+            return [Check("s3:ListBucket", bucket_arn, {"s3:prefix": [query.get("prefix", "")]})]
         if method == "POST" and "delete" in query:
             keys = [e.text or "" for e in ElementTree.fromstring(body).iter() if e.tag.endswith("Key")]
             return [Check("s3:DeleteObject", f"{bucket_arn}/{k}") for k in keys]
         raise NotModelled(f"s3 {method} on a bucket with {sorted(query)}")
     object_arn = f"{bucket_arn}/{key}"
-    extra = set(query) - {"uploadId", "partNumber", "uploads", "versionId", "x-id"}
-    if extra:
+    extra = set(query) - {"uploadId", "partNumber", "uploads", "x-id"}
+    if extra:  # versions (…ObjectVersion actions), ACLs, tagging, response-* overrides, …
         raise NotModelled(f"s3 {method} on an object with {sorted(extra)}")
     if method in ("GET", "HEAD"):
-        return [Check("s3:GetObject", object_arn)]
+        return [Check("s3:ListMultipartUploadParts" if "uploadId" in query else "s3:GetObject", object_arn)]
     if method in ("PUT", "POST"):
         checks = [Check("s3:PutObject", object_arn)]
+        if "x-amz-acl" in headers or any(h.startswith("x-amz-grant-") for h in headers):
+            checks.append(Check("s3:PutObjectAcl", object_arn))
+        if "x-amz-tagging" in headers:
+            checks.append(Check("s3:PutObjectTagging", object_arn))
         source = headers.get("x-amz-copy-source")
         if source:
-            checks.append(Check("s3:GetObject", f"arn:aws:s3:::{urllib.parse.unquote(source.lstrip('/')).split('?')[0]}"))
+            source_path, _, source_query = source.lstrip("/").partition("?")
+            if source_query:
+                raise NotModelled("copying an object version")
+            checks.append(Check("s3:GetObject", f"arn:aws:s3:::{urllib.parse.unquote(source_path)}"))
         return checks
     if method == "DELETE":
         return [Check("s3:AbortMultipartUpload" if "uploadId" in query else "s3:DeleteObject", object_arn)]
@@ -228,6 +256,19 @@ def _access_key(environ) -> str | None:
     query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
     credential = query.get("X-Amz-Credential", [""])[0]
     return credential.split("/", 1)[0] or None
+
+
+def _scope(environ) -> list:
+    """The credential scope's parts: key id, date, region, service, `aws4_request`."""
+    match = re.search(r"Credential=([^,\s]+)", environ.get("HTTP_AUTHORIZATION", ""))
+    if match:
+        return match.group(1).split("/")
+    return urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0].split("/")
+
+
+def _service(environ) -> str:
+    parts = _scope(environ)
+    return parts[3] if len(parts) > 3 else ""
 
 
 def _region(environ) -> str:
@@ -276,8 +317,6 @@ class EnforceIam:
                 checks.append(missing)
         except NotModelled as e:
             return self._deny(environ, start_response, principal, None, f"the local IAM check does not model {e}")
-        except Unknown:
-            return self.app(environ, start_response)
         self._record(principal, checks)
         return self.app(environ, start_response)
 
@@ -321,26 +360,39 @@ class EnforceIam:
         return [json.dumps(report, indent=1).encode()]
 
     def _checks(self, environ, body: bytes) -> list:
+        try:
+            return self._read(environ, body)
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError, ElementTree.ParseError) as e:
+            raise NotModelled(f"this request (unreadable: {e!r})") from e
+
+    def _read(self, environ, body: bytes) -> list:
+        """The checks of one request. moto routes by the service the request is signed for, so
+        that decides here too, and a target naming another service is refused."""
         backends = Backends(self.account, _region(environ))
+        scope = _service(environ)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        service, _, operation = target.partition(".")
-        if service.startswith("DynamoDB_"):
+        prefix, _, operation = target.partition(".")
+        expected = {"dynamodb": "DynamoDB_", "sqs": "AmazonSQS", "secretsmanager": "secretsmanager"}
+        if target and not prefix.startswith(expected.get(scope, "\0")):
+            raise NotModelled(f"a {scope} request with target {target}")
+        if scope == "dynamodb" and target:
             return dynamodb_checks(operation, json.loads(body or b"{}"), backends)
-        if service == "AmazonSQS":
+        if scope == "sqs" and target:
             return sqs_checks(operation, json.loads(body or b"{}"), backends)
-        if service == "secretsmanager":
+        if scope == "secretsmanager" and target:
             return secretsmanager_checks(operation, json.loads(body or b"{}"), backends)
-        auth = environ.get("HTTP_AUTHORIZATION", "") + environ.get("QUERY_STRING", "")
-        if "/s3/aws4_request" in auth or "%2Fs3%2Faws4_request" in auth:
+        if scope == "s3":
             query = {k: v[0] for k, v in urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
             query = {k: v for k, v in query.items() if not k.startswith("X-Amz-")}
             headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-            return s3_checks(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), query, headers, body)
-        if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            if headers.get("host", "").split(".", 1)[0] not in ("127", "localhost") and ".s3." in headers.get("host", ""):
+                raise NotModelled("virtual-hosted S3 addressing")
+            raw = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or "").split("?", 1)[0]
+            return s3_checks(environ["REQUEST_METHOD"], raw or "/", query, headers, body)
+        if scope == "sqs" and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
             form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
-            if "/sqs/aws4_request" in auth:
-                return sqs_checks(form.get("Action", ""), form, backends)
-        raise NotModelled(f"this request ({target or environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')})")
+            return sqs_checks(form.get("Action", ""), form, backends)
+        raise NotModelled(f"this request ({scope or 'unsigned'} {target or environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')})")
 
     def _register(self, environ, start_response):
         try:
@@ -348,13 +400,13 @@ class EnforceIam:
             principals = {}
             for key, spec in given.items():
                 statements, names = [], []
-                for index, policy in enumerate(spec.get("policies", [])):
+                for index, policy in enumerate(spec.get("policies") or []):
                     document = policy.get("PolicyDocument", policy)  # CloudFormation's shape, or a bare document
                     for statement in as_list(document.get("Statement", [])):
                         statements.append(statement)
                         names.append(policy.get("PolicyName", f"policy{index}"))
                 inline = len(statements)
-                for arn in spec.get("managed_policy_arns", []):
+                for arn in spec.get("managed_policy_arns") or []:
                     statements += _managed(arn)
                 principals[key] = Principal(arn=spec["arn"], statements=statements, inline=inline, policy_names=names)
         except (ValueError, KeyError, NotModelled) as e:

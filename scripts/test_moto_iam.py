@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from iam_policy import Check, NotModelled, evaluate  # noqa: E402
-from moto_iam import Backends, EnforceIam, dynamodb_checks, s3_checks, sqs_checks  # noqa: E402
+from moto_iam import Backends, EnforceIam, Unknown, dynamodb_checks, s3_checks, sqs_checks  # noqa: E402
 
 TABLE = "arn:aws:dynamodb:eu-central-1:123456789012:table/t"
 
@@ -80,13 +80,19 @@ class Evaluate(unittest.TestCase):
         self.assertFalse(evaluate(if_exists, Check("s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": ["b"]}))[0])
 
     def test_every_condition_must_hold(self):
-        both = {"StringEquals": {"aws:a": "1", "aws:b": "2"}}
-        self.assertTrue(evaluate([allow("x:Y", "*", both)], Check("x:Y", "r", {"aws:a": ["1"], "aws:b": ["2"]}))[0])
-        self.assertFalse(evaluate([allow("x:Y", "*", both)], Check("x:Y", "r", {"aws:a": ["1"], "aws:b": ["3"]}))[0])
+        both = {"StringLike": {"s3:prefix": "a*"}, "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["X#*"]}}
+        self.assertTrue(evaluate([allow("x:Y", "*", both)], Check("x:Y", "r", {"s3:prefix": ["ab"], "dynamodb:leadingkeys": ["X#1"]}))[0])
+        self.assertFalse(evaluate([allow("x:Y", "*", both)], Check("x:Y", "r", {"s3:prefix": ["ab"], "dynamodb:leadingkeys": ["Y#1"]}))[0])
 
-    def test_an_operator_it_does_not_know_is_refused_not_passed(self):
-        with self.assertRaises(NotModelled):
-            evaluate([allow("x:Y", "*", {"NumericLessThan": {"aws:n": "3"}})], Check("x:Y", "r", {"aws:n": ["1"]}))
+    def test_what_it_does_not_know_is_refused_not_passed(self):
+        for condition in (
+            {"NumericLessThan": {"s3:prefix": "3"}},  # an operator it does not implement
+            {"StringNotEqualsIfExists": {"aws:SourceVpc": "vpc-1"}},  # a key no reader fills in
+            {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["PK"]}},
+            {"StringLike": {"s3:prefix": "home/${aws:username}/*"}},  # a policy variable
+        ):
+            with self.assertRaises(NotModelled, msg=str(condition)):
+                evaluate([allow("x:Y", "*", condition)], Check("x:Y", "r", {"s3:prefix": ["1"]}))
 
 
 class FakeBackends(Backends):
@@ -142,6 +148,16 @@ class DynamoRequests(unittest.TestCase):
 
 
 class OtherRequests(unittest.TestCase):
+    def test_s3_keys_are_decoded_once_and_what_is_not_modelled_is_refused(self):
+        self.assertEqual(s3_checks("GET", "/b/%2570ublic/x", {}, {}, b"")[0].resource, "arn:aws:s3:::b/%70ublic/x")
+        self.assertEqual(s3_checks("GET", "/b/k", {"uploadId": "1"}, {}, b"")[0].action, "s3:ListMultipartUploadParts")
+        self.assertEqual([c.action for c in s3_checks("PUT", "/b/k", {}, {"x-amz-acl": "public-read"}, b"")], ["s3:PutObject", "s3:PutObjectAcl"])
+        for query in ({"versionId": "1"}, {"response-content-type": "x"}):
+            with self.assertRaises(NotModelled):
+                s3_checks("GET", "/b/k", query, {}, b"")
+        (listing,) = s3_checks("GET", "/b", {"list-type": "2"}, {}, b"")
+        self.assertEqual(listing.context, {"s3:prefix": [""]}, "no prefix is the empty one")
+
     def test_s3_objects_and_listings(self):
         self.assertEqual([(c.action, c.resource) for c in s3_checks("PUT", "/b/uploads/listings/1/p.jpg", {}, {}, b"")],
                          [("s3:PutObject", "arn:aws:s3:::b/uploads/listings/1/p.jpg")])
@@ -153,9 +169,20 @@ class OtherRequests(unittest.TestCase):
         with self.assertRaises(NotModelled):
             s3_checks("PUT", "/b/k", {"acl": ""}, {}, b"")
 
-    def test_sqs_by_queue_url(self):
+    def test_sqs_by_queue_url_with_batches_as_their_single_actions(self):
         (check,) = sqs_checks("SendMessage", {"QueueUrl": "http://127.0.0.1:5000/123456789012/q-events"}, FakeBackends())
         self.assertEqual((check.action, check.resource), ("sqs:SendMessage", "arn:aws:sqs:eu-central-1:123456789012:q-events"))
+        (batch,) = sqs_checks("DeleteMessageBatch", {"QueueUrl": "http://127.0.0.1:5000/210987654321/q"}, FakeBackends())
+        self.assertEqual((batch.action, batch.resource), ("sqs:DeleteMessage", "arn:aws:sqs:eu-central-1:210987654321:q"))
+
+    def test_a_table_moto_lacks_can_only_be_denied_by_leading_keys(self):
+        class NoTables(FakeBackends):
+            def hash_keys(self, table):
+                raise Unknown(table)
+
+        (check,) = dynamodb_checks("GetItem", {"TableName": "t", "Key": {"PK": s("LISTING#1"), "SK": s("A")}}, NoTables())
+        self.assertFalse(evaluate([allow("dynamodb:GetItem", TABLE, LISTINGS_ONLY)], check)[0])
+        self.assertTrue(evaluate([allow("dynamodb:GetItem", TABLE)], check)[0])
 
 
 def call(app, environ_extra, body=b""):
@@ -207,6 +234,13 @@ class Middleware(unittest.TestCase):
         _, _, body = call(self.app, {"REQUEST_METHOD": "GET", "PATH_INFO": "/_local_iam/unused"})
         unused = {(u["action"], u["leading_keys"]) for u in json.loads(body)["f2"]}
         self.assertEqual(unused, {("dynamodb:PutItem", "SEARCH#*"), ("dynamodb:DeleteItem", "LISTING#*"), ("dynamodb:DeleteItem", "SEARCH#*")})
+
+    def test_a_target_for_another_service_than_signed_for_is_refused(self):
+        auth = "AWS4-HMAC-SHA256 Credential=ASIAFUNCTION1/20261130/eu-central-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+        status, _, _ = call(self.app, {"REQUEST_METHOD": "PUT", "PATH_INFO": "/bkt/secret", "RAW_URI": "/bkt/secret",
+                                       "HTTP_AUTHORIZATION": auth, "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.GetItem"}, b'{"TableName": "nope"}')
+        self.assertEqual(status, "400 Bad Request")
+        self.assertEqual(self.reached, [])
 
     def test_admin_keys_pass_and_unknown_temporary_keys_do_not(self):
         self.assertEqual(self.sqs("LOCALADMIN", "other")[0], "200 OK")
