@@ -191,6 +191,43 @@ async fn pay_confirm_by_webhook_then_cancel_and_refund() {
 }
 
 #[tokio::test]
+async fn a_payment_after_the_renter_cancelled_is_refunded_in_full() {
+    // The renter opened the payment, cancelled, and the card went through anyway (a slow
+    // bank, a second tab): the payment worker refunds it, and the booking stays cancelled.
+    let b = booked(25).await;
+    let intent = pay(&b).await["payment_intent_id"].as_str().unwrap().to_owned();
+    let cancelled: Value = http()
+        .post(format!("{}/bookings/{}/cancel", env().api, b.id))
+        .bearer_auth(&b.renter)
+        .json(&json!({"reason": "Found another bike"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+
+    assert_eq!(confirm_with(&intent, "pm_card_visa").await, 200);
+    let refunded = eventually_booking(&b, "the late payment to be refunded", |v| {
+        v["payment"]["refund_amount"].as_i64() == Some(b.total)
+    })
+    .await;
+    assert_eq!(refunded["status"], "cancelled", "a late payment never revives a booking");
+    let refunds: Value = http()
+        .get(format!("{}/v1/refunds?payment_intent={intent}", stripe()))
+        .bearer_auth(dev_secret("secret_key"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refunds["data"].as_array().map(Vec::len), Some(1), "refunded once: {refunds}");
+    assert_eq!(refunds["data"][0]["amount"].as_i64(), Some(b.total));
+}
+
+#[tokio::test]
 async fn a_declined_card_is_recorded_and_the_booking_stays_payable() {
     let b = booked(30).await;
     let intent = pay(&b).await["payment_intent_id"].as_str().unwrap().to_owned();
