@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use chrono::{NaiveDate, Utc};
-use integration_tests::{env, eventually, http, new_user, token};
+use integration_tests::{env, eventually, http, new_user, token, PrivateRunner};
 use serde_json::{json, Value};
 
 fn day(offset: i64) -> NaiveDate {
@@ -279,4 +279,52 @@ async fn one_event_posted_ten_times_at_once_has_one_effect_and_forgeries_none() 
     })
     .await;
     assert_eq!(kinds.iter().filter(|k| *k == "booking.confirmed").count(), 1);
+}
+
+#[tokio::test]
+async fn an_event_that_cannot_be_queued_is_forgotten_so_the_retry_is_processed() {
+    // A stack of its own, whose payments queue goes away: the webhook answers 5xx and forgets
+    // the event, so Stripe's retry (once the queue is back) is queued, not taken as a repeat.
+    let runner = PrivateRunner::start("webhook-queue").await;
+    let config = integration_tests::aws_config(&env().aws_endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue_url = runner.reference("PaymentsQueue");
+    let queue_name = queue_url.rsplit('/').next().unwrap().to_owned();
+    sqs.delete_queue().queue_url(&queue_url).send().await.expect("deleting the private stack's queue");
+
+    let id = format!("evt_{}", uuid::Uuid::new_v4().simple());
+    let event = json!({"id": id, "object": "event", "type": "charge.refunded", "created": Utc::now().timestamp(),
+        "data": {"object": {"id": "ch_test", "object": "charge", "payment_intent": "pi_unknown", "amount_refunded": 100, "currency": "eur"}}}).to_string();
+    let post = || async {
+        http()
+            .post(format!("{}/webhooks/stripe", runner.api))
+            .header("stripe-signature", signed(&event, &dev_secret("webhook_secret")))
+            .header("content-type", "application/json")
+            .body(event.clone())
+            .send()
+            .await
+            .unwrap()
+    };
+    let failed = post().await;
+    assert!(failed.status().is_server_error(), "not queued is a fault Stripe retries: {}", failed.status());
+    let db = aws_sdk_dynamodb::Client::new(&config);
+    let record = db
+        .get_item()
+        .table_name(runner.reference("Table"))
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(format!("STRIPE_EVENT#{id}")))
+        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("STRIPE_EVENT".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(record.item.is_none(), "the unqueued event was forgotten");
+
+    sqs.create_queue()
+        .queue_name(&queue_name)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("the queue back");
+    let retried = post().await;
+    assert_eq!(retried.status(), 200);
+    assert_eq!(retried.json::<Value>().await.unwrap()["queued"], true, "the retry is queued, not a repeat");
 }
