@@ -248,22 +248,17 @@ def _managed(arn: str) -> list:
     return as_list(_managed_policies()[name]["Document"]["Statement"])
 
 
-def _access_key(environ) -> str | None:
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    match = re.search(r"Credential=([^/,\s]+)/", auth)
-    if match:
-        return match.group(1)
-    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-    credential = query.get("X-Amz-Credential", [""])[0]
-    return credential.split("/", 1)[0] or None
-
-
 def _scope(environ) -> list:
-    """The credential scope's parts: key id, date, region, service, `aws4_request`."""
+    """The credential scope's parts (key id, date, region, service, `aws4_request`), from the
+    Authorization header or a presigned URL's query."""
     match = re.search(r"Credential=([^,\s]+)", environ.get("HTTP_AUTHORIZATION", ""))
     if match:
         return match.group(1).split("/")
     return urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0].split("/")
+
+
+def _access_key(environ) -> str | None:
+    return _scope(environ)[0] or None
 
 
 def _service(environ) -> str:
@@ -272,12 +267,7 @@ def _service(environ) -> str:
 
 
 def _region(environ) -> str:
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    match = re.search(r"Credential=[^/]+/\d+/([^/]+)/", auth)
-    if match:
-        return match.group(1)
-    credential = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0]
-    parts = credential.split("/")
+    parts = _scope(environ)
     return parts[2] if len(parts) > 2 else "us-east-1"
 
 

@@ -66,6 +66,21 @@ async fn code(resp: reqwest::Response) -> (u16, String) {
     (status, v["code"].as_str().unwrap_or_default().to_owned())
 }
 
+/// Runs a scheduled function of `api`'s runner directly, as if its clock read `at`.
+async fn run_scheduled(api: &str, function: &str, at: chrono::DateTime<Utc>) -> Value {
+    let v: Value = http()
+        .post(format!("{api}/_local/functions/{function}/invoke"))
+        .json(&json!({"now": at.to_rfc3339()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(v.get("error").is_none(), "{v}");
+    v["response"].clone()
+}
+
 #[tokio::test]
 async fn request_accept_confirm_cancel_with_notifications_and_privacy() {
     let api = &env().api;
@@ -404,22 +419,7 @@ async fn holds_expire_on_schedule_and_release_their_days() {
     let paying: Value = book(&api, &renter_t, &instant, day(3), day(5), None).await.json().await.unwrap();
     let asking: Value = book(&api, &renter_t, &request, day(3), day(5), None).await.json().await.unwrap();
 
-    let run = |at: chrono::DateTime<Utc>| {
-        let api = api.clone();
-        async move {
-            let v: Value = http()
-                .post(format!("{api}/_local/functions/ExpireHoldsFunction/invoke"))
-                .json(&json!({"now": at.to_rfc3339()}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            assert!(v.get("error").is_none(), "{v}");
-            v["response"].clone()
-        }
-    };
+    let run = |at: chrono::DateTime<Utc>| run_scheduled(&api, "ExpireHoldsFunction", at);
     let status = |id: String, t: String| {
         let api = api.clone();
         async move {
@@ -478,22 +478,7 @@ async fn a_confirmed_booking_completes_after_its_end_date_and_frees_its_days() {
     let booking_id = shared::domain::booking::BookingId::parse(&id).unwrap();
     shared::bookings::confirm_payment(&store, &events, &booking_id, Utc::now()).await.unwrap();
 
-    let run = |at: chrono::DateTime<Utc>| {
-        let api = api.clone();
-        async move {
-            let v: Value = http()
-                .post(format!("{api}/_local/functions/CompleteBookingsFunction/invoke"))
-                .json(&json!({"now": at.to_rfc3339()}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            assert!(v.get("error").is_none(), "{v}");
-            v["response"].clone()
-        }
-    };
+    let run = |at: chrono::DateTime<Utc>| run_scheduled(&api, "CompleteBookingsFunction", at);
     assert_eq!(run(Utc::now() + chrono::Duration::days(4)).await["completed"], 0, "still renting");
     assert_eq!(run(Utc::now() + chrono::Duration::days(6)).await["completed"], 1);
     let v: Value =

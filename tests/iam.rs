@@ -11,18 +11,7 @@ async fn principal(statements: serde_json::Value) -> aws_config::SdkConfig {
     let spec = json!({ &key: { "arn": "arn:aws:sts::123456789012:assumed-role/iam-test/test", "policies": [{ "Statement": statements }] } });
     let resp = http().post(format!("{}/_local_iam/principals", env().aws_endpoint)).json(&spec).send().await.unwrap();
     assert_eq!(resp.status(), 204, "the launcher takes the role");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&env().aws_endpoint)
-        .region(aws_config::Region::new("eu-central-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            key,
-            "local",
-            Some("local".into()),
-            None,
-            "iam-test",
-        ))
-        .load()
-        .await
+    integration_tests::aws_config_as(&env().aws_endpoint, &key).await
 }
 
 fn item(pk: &str) -> std::collections::HashMap<String, AttributeValue> {

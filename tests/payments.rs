@@ -81,6 +81,20 @@ async fn booking(b: &Booked) -> Value {
         .unwrap()
 }
 
+/// The renter cancels, with `reason`.
+async fn cancel(b: &Booked, reason: &str) -> Value {
+    http()
+        .post(format!("{}/bookings/{}/cancel", env().api, b.id))
+        .bearer_auth(&b.renter)
+        .json(&json!({"reason": reason}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// What the browser does with Stripe.js: attach a card and confirm (localstripe's way).
 async fn confirm_with(intent: &str, payment_method: &str) -> u16 {
     let sk = dev_secret("secret_key");
@@ -152,16 +166,7 @@ async fn pay_confirm_by_webhook_then_cancel_and_refund() {
     assert_eq!(r.status(), 409, "a confirmed booking is not payable again");
 
     // Renter cancels 20 days ahead: everything back, through Stripe's refund API.
-    let cancelled: Value = http()
-        .post(format!("{}/bookings/{}/cancel", env().api, b.id))
-        .bearer_auth(&b.renter)
-        .json(&json!({"reason": "Trip cancelled"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cancelled = cancel(&b, "Trip cancelled").await;
     assert_eq!(
         (
             cancelled["status"].as_str(),
@@ -196,16 +201,7 @@ async fn a_payment_after_the_renter_cancelled_is_refunded_in_full() {
     // bank, a second tab): the payment worker refunds it, and the booking stays cancelled.
     let b = booked(25).await;
     let intent = pay(&b).await["payment_intent_id"].as_str().unwrap().to_owned();
-    let cancelled: Value = http()
-        .post(format!("{}/bookings/{}/cancel", env().api, b.id))
-        .bearer_auth(&b.renter)
-        .json(&json!({"reason": "Found another bike"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cancelled = cancel(&b, "Found another bike").await;
     assert_eq!(cancelled["status"], "cancelled");
 
     assert_eq!(confirm_with(&intent, "pm_card_visa").await, 200);

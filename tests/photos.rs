@@ -76,6 +76,27 @@ async fn photos(token: Option<&str>, listing: &str) -> Vec<Value> {
     req.send().await.unwrap().json::<Value>().await.unwrap()["items"].as_array().unwrap().clone()
 }
 
+/// Hands the image function the S3 event of an upload to `key` directly (what moto's bucket
+/// notification would deliver), returning the runner's invoke answer.
+async fn process_upload_event(key: &str) -> Value {
+    let event = json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-central-1", "eventTime": "2026-11-21T12:00:00.000Z",
+        "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "local"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {}, "s3": {"s3SchemaVersion": "1.0", "configurationId": "local",
+            "bucket": {"name": env().reference("UploadsBucket"), "ownerIdentity": {"principalId": "local"}, "arn": "arn:aws:s3:::x"},
+            "object": {"key": key.replace('/', "%2F"), "size": 1, "eTag": "x", "sequencer": "0"}}
+    }]});
+    http()
+        .post(env().url("/_local/functions/ProcessPhotoFunction/invoke"))
+        .json(&event)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn finished(owner: &str, listing: &str, photo: &str) -> Value {
     eventually(Duration::from_secs(60), "the image function to finish the photo", || async {
         photos(Some(owner), listing).await.into_iter().find(|p| p["id"] == photo && p["status"] != "pending_upload")
@@ -127,22 +148,7 @@ async fn upload_becomes_ready_with_three_renditions_once() {
 
     // The same S3 event again (at-least-once delivery): nothing is redone, nothing changes.
     let key = format!("uploads/listings/{listing}/{photo}");
-    let event = json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-central-1", "eventTime": "2026-11-21T12:00:00.000Z",
-        "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "local"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {}, "s3": {"s3SchemaVersion": "1.0", "configurationId": "local",
-            "bucket": {"name": env().reference("UploadsBucket"), "ownerIdentity": {"principalId": "local"}, "arn": "arn:aws:s3:::x"},
-            "object": {"key": key.replace('/', "%2F"), "size": 1, "eTag": "x", "sequencer": "0"}}
-    }]});
-    let r: Value = http()
-        .post(env().url("/_local/functions/ProcessPhotoFunction/invoke"))
-        .json(&event)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = process_upload_event(&key).await;
     assert!(r.get("error").is_none(), "{r}");
     let again = photos(Some(&owner), &listing).await.into_iter().find(|p| p["id"] == photo).unwrap();
     assert_eq!(again, ready, "state unchanged");
@@ -252,22 +258,7 @@ async fn an_event_for_an_original_never_uploaded_is_dropped_not_retried() {
     assert_eq!(resp.status(), 201);
     let photo = resp.json::<Value>().await.unwrap()["photo_id"].as_str().unwrap().to_owned();
     let key = format!("uploads/listings/{listing}/{photo}");
-    let event = json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-central-1", "eventTime": "2026-11-21T12:00:00.000Z",
-        "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "local"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {}, "s3": {"s3SchemaVersion": "1.0", "configurationId": "local",
-            "bucket": {"name": env().reference("UploadsBucket"), "ownerIdentity": {"principalId": "local"}, "arn": "arn:aws:s3:::x"},
-            "object": {"key": key.replace('/', "%2F"), "size": 1, "eTag": "x", "sequencer": "0"}}
-    }]});
-    let r: Value = http()
-        .post(env().url("/_local/functions/ProcessPhotoFunction/invoke"))
-        .json(&event)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = process_upload_event(&key).await;
     assert!(r.get("error").is_none(), "a missing original is no error: {r}");
     let still = photos(Some(&owner), &listing).await.into_iter().find(|p| p["id"] == photo.as_str()).unwrap();
     assert_eq!(still["status"], "pending_upload", "nothing to process yet");

@@ -76,10 +76,16 @@ pub async fn token(sub: &str) -> String {
 }
 
 pub async fn aws_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config_as(endpoint, "local").await
+}
+
+/// The SDK config of a caller with access key `key_id` (the tests' own unchecked one is `local`;
+/// a key registered with the moto launcher gets that role's permissions, decision 0028).
+pub async fn aws_config_as(endpoint: &str, key_id: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("eu-central-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new("local", "local", None, None, "tests"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(key_id, "local", None, None, "tests"))
         .load()
         .await
 }
