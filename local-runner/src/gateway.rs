@@ -45,6 +45,8 @@ pub struct Gateway {
     /// CloudFront's stand-in: the S3 client and the bucket behind the template's distribution,
     /// served at `/_local/cdn/{key}`.
     pub cdn: Option<(aws_sdk_s3::Client, String)>,
+    /// Each stream event source's position and lag, for `/_local/stats`.
+    pub streams: Vec<Arc<std::sync::Mutex<crate::streams::StreamStats>>>,
 }
 
 /// How specific a route template is: literal segments beat `{param}`, which beats `{proxy+}`.

@@ -74,9 +74,11 @@ pub async fn handle(gw: &Gateway, parts: Parts, body: Body) -> Response {
         (&Method::GET, "/_local/stats") => {
             let functions: serde_json::Map<String, Value> =
                 gw.pools.iter().map(|p| (p.spec.logical_id.clone(), json!(p.snapshot()))).collect();
+            let streams: Vec<Value> =
+                gw.streams.iter().map(|s| json!(s.lock().unwrap_or_else(|e| e.into_inner()).clone())).collect();
             json_response(
                 StatusCode::OK,
-                json!({ "functions": functions, "runner_overhead": crate::gateway::overhead_summary(gw) }),
+                json!({ "functions": functions, "streams": streams, "runner_overhead": crate::gateway::overhead_summary(gw) }),
             )
         }
         (&Method::POST, p) if p.starts_with("/_local/functions/") => {

@@ -11,6 +11,7 @@ mod model;
 mod provision;
 mod resolve;
 mod sources;
+mod streams;
 mod template;
 
 use std::collections::HashMap;
@@ -125,6 +126,8 @@ async fn main() -> Result<()> {
         None => None,
     };
     let mut routes = Vec::new();
+    let streams_api = Arc::new(streams::StreamsApi::new(&args.aws_endpoint, &args.region));
+    let mut stream_stats = Vec::new();
     for pool in &pools {
         for event in &pool.spec.events {
             match event {
@@ -136,11 +139,7 @@ async fn main() -> Result<()> {
                 }),
                 _ if args.no_event_sources => {}
                 EventSource::Sqs { queue_arn, batch_size, report_failures } => {
-                    let queue_url = resolver
-                        .resources
-                        .values()
-                        .find(|p| p.attributes.get("Arn") == Some(queue_arn))
-                        .and_then(|p| p.attributes.get("QueueUrl").cloned())
+                    let queue_url = queue_url(&resolver, queue_arn)
                         .with_context(|| format!("{} listens to unknown queue {queue_arn}", pool.spec.logical_id))?;
                     let source = sources::SqsSource {
                         client: clients.sqs.clone(),
@@ -178,6 +177,53 @@ async fn main() -> Result<()> {
                         retry_after: Duration::from_secs(args.retry_after_secs),
                     };
                     tokio::spawn(sources::poll_s3(source, pool.clone()));
+                }
+                EventSource::Stream(spec) => {
+                    for pattern in &spec.filters {
+                        streams::check_pattern(pattern)
+                            .with_context(|| format!("{}'s stream filter", pool.spec.logical_id))?;
+                    }
+                    let on_failure = match &spec.on_failure {
+                        Some(arn) => {
+                            let url = queue_url(&resolver, arn).with_context(|| {
+                                format!("{} sends failures to unknown queue {arn}", pool.spec.logical_id)
+                            })?;
+                            // Lambda sends there with the function's role.
+                            let key = match args.iam {
+                                Some(_) => iam::access_key_id(&args.stack_name, &pool.spec.logical_id),
+                                None => "local".to_owned(),
+                            };
+                            let credentials = aws_sdk_sqs::config::Credentials::new(
+                                key,
+                                "local",
+                                Some("local".into()),
+                                None,
+                                "function",
+                            );
+                            let config =
+                                aws_sdk_sqs::config::Builder::from(&sdk).credentials_provider(credentials).build();
+                            Some((aws_sdk_sqs::Client::from_conf(config), url))
+                        }
+                        None => None,
+                    };
+                    let stats = Arc::new(std::sync::Mutex::new(streams::StreamStats {
+                        function: pool.spec.logical_id.clone(),
+                        stream_arn: spec.stream_arn.clone(),
+                        ..Default::default()
+                    }));
+                    stream_stats.push(stats.clone());
+                    let source = streams::StreamSource {
+                        spec: spec.clone(),
+                        api: streams_api.clone(),
+                        region: args.region.clone(),
+                        on_failure,
+                        function_arn: format!(
+                            "arn:aws:lambda:{}:{}:function:{}",
+                            args.region, args.account, pool.spec.name
+                        ),
+                        stats,
+                    };
+                    tokio::spawn(streams::poll(Arc::new(source), pool.clone()));
                 }
                 EventSource::Schedule { every, input } => {
                     let every = args.schedule_period_secs.map(Duration::from_secs).unwrap_or(*every);
@@ -226,6 +272,7 @@ async fn main() -> Result<()> {
         account: args.account.clone(),
         openapi,
         cdn,
+        streams: stream_stats,
     });
     let app = axum::Router::new().fallback(gateway::handle).with_state(gw);
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
@@ -244,4 +291,13 @@ async fn main() -> Result<()> {
     };
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())
+}
+
+/// The URL of the provisioned queue whose ARN is `arn`.
+fn queue_url(resolver: &resolve::Resolver, arn: &str) -> Option<String> {
+    resolver
+        .resources
+        .values()
+        .find(|p| p.attributes.get("Arn").map(String::as_str) == Some(arn))
+        .and_then(|p| p.attributes.get("QueueUrl").cloned())
 }

@@ -32,6 +32,58 @@ pub enum EventSource {
     Sqs { queue_arn: String, batch_size: i32, report_failures: bool },
     S3 { bucket: String, events: Vec<String>, prefix: Option<String>, suffix: Option<String> },
     Schedule { every: Duration, input: Option<Value> },
+    Stream(StreamSpec),
+}
+
+/// A DynamoDB stream event source mapping, as the template configures it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSpec {
+    pub stream_arn: String,
+    /// `TRIM_HORIZON` or `LATEST`.
+    pub starting_position: String,
+    pub batch_size: usize,
+    pub batching_window: Duration,
+    pub bisect_on_error: bool,
+    /// `None`: retried until the record expires (-1, Lambda's default).
+    pub max_retries: Option<u32>,
+    /// `None`: no age limit (-1, Lambda's default).
+    pub max_record_age: Option<Duration>,
+    pub report_failures: bool,
+    /// `FilterCriteria.Filters[].Pattern`, parsed: a record is delivered if any matches.
+    pub filters: Vec<Value>,
+    /// The on-failure destination's ARN (an SQS queue).
+    pub on_failure: Option<String>,
+}
+
+/// `Properties` of a SAM `DynamoDB` event.
+fn stream_spec(p: &Value) -> Result<StreamSpec> {
+    let limit = |key: &str| p[key].as_i64().filter(|n| *n >= 0);
+    let filters = p["FilterCriteria"]["Filters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            let pattern = f["Pattern"].as_str().context("a filter needs a Pattern")?;
+            serde_json::from_str(pattern).with_context(|| format!("filter pattern {pattern} is not JSON"))
+        })
+        .collect::<Result<Vec<Value>>>()?;
+    let on_failure = &p["DestinationConfig"]["OnFailure"];
+    if !on_failure.is_null() && on_failure["Type"].as_str().unwrap_or("SQS") != "SQS" {
+        bail!("only SQS on-failure destinations are emulated");
+    }
+    Ok(StreamSpec {
+        stream_arn: p["Stream"].as_str().context("DynamoDB event needs Stream")?.to_owned(),
+        starting_position: p["StartingPosition"].as_str().unwrap_or("LATEST").to_owned(),
+        batch_size: p["BatchSize"].as_u64().unwrap_or(100).clamp(1, 10_000) as usize,
+        batching_window: Duration::from_secs(p["MaximumBatchingWindowInSeconds"].as_u64().unwrap_or(0)),
+        bisect_on_error: p["BisectBatchOnFunctionError"].as_bool().unwrap_or(false),
+        max_retries: limit("MaximumRetryAttempts").map(|n| n as u32),
+        max_record_age: limit("MaximumRecordAgeInSeconds").map(|n| Duration::from_secs(n as u64)),
+        report_failures: strings(&p["FunctionResponseTypes"]).iter().any(|t| t == "ReportBatchItemFailures"),
+        filters,
+        on_failure: on_failure["Destination"].as_str().map(str::to_owned),
+    })
 }
 
 #[derive(Debug, Clone, Default)]
@@ -214,6 +266,7 @@ fn function_spec(
                         suffix: rule("suffix"),
                     }
                 }
+                Some("DynamoDB") => EventSource::Stream(stream_spec(p)?),
                 Some("Schedule") | Some("ScheduleV2") => {
                     let expr = p["Schedule"].as_str().or(p["ScheduleExpression"].as_str()).unwrap_or_default();
                     match parse_rate(expr) {
@@ -269,6 +322,22 @@ impl FunctionSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dynamodb_event_reads_as_lambda_would() {
+        let p = serde_json::json!({"Stream": "arn:s", "StartingPosition": "TRIM_HORIZON", "BatchSize": 10,
+            "BisectBatchOnFunctionError": true, "MaximumRetryAttempts": 3, "MaximumRecordAgeInSeconds": -1,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "FilterCriteria": {"Filters": [{"Pattern": "{\"eventName\": [\"INSERT\"]}"}]},
+            "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": "arn:q"}}});
+        let s = stream_spec(&p).unwrap();
+        assert_eq!((s.batch_size, s.max_retries, s.max_record_age), (10, Some(3), None));
+        assert!(s.bisect_on_error && s.report_failures);
+        assert_eq!(s.filters, vec![serde_json::json!({"eventName": ["INSERT"]})]);
+        assert_eq!(s.on_failure.as_deref(), Some("arn:q"));
+        let bad = serde_json::json!({"Stream": "arn:s", "DestinationConfig": {"OnFailure": {"Type": "SNS", "Destination": "arn:t"}}});
+        assert!(stream_spec(&bad).is_err());
+    }
 
     #[test]
     fn rates() {

@@ -2,10 +2,10 @@
 //! each, so function environments resolve to the local names. Re-running is safe: existing
 //! resources are kept (a local secret someone rotated keeps its value).
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Value};
@@ -142,6 +142,8 @@ pub async fn provision(
             (QueueAttributeName::DelaySeconds, "DelaySeconds"),
             (QueueAttributeName::FifoQueue, "FifoQueue"),
             (QueueAttributeName::ContentBasedDeduplication, "ContentBasedDeduplication"),
+            (QueueAttributeName::DeduplicationScope, "DeduplicationScope"),
+            (QueueAttributeName::FifoThroughputLimit, "FifoThroughputLimit"),
         ] {
             if let Some(v) = props.get(key) {
                 request = request.attributes(attr, plain(v));
@@ -184,8 +186,12 @@ pub async fn provision(
 
     for (logical, resource) in all.iter().filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table") {
         let props = resolver.resolve(&resource["Properties"])?;
-        create_table(&clients.dynamodb, resolver.resources[logical].reference.as_str().unwrap_or_default(), &props)
-            .await?;
+        let name = resolver.resources[logical].reference.as_str().unwrap_or_default().to_owned();
+        if let Some(stream_arn) = create_table(&clients.dynamodb, &name, &props).await? {
+            if let Some(p) = resolver.resources.get_mut(logical) {
+                p.attributes.insert("StreamArn".into(), stream_arn);
+            }
+        }
     }
 
     for (logical, resource) in all.iter().filter(|(_, r)| r["Type"] == "AWS::S3::Bucket") {
@@ -216,9 +222,15 @@ fn key_schema(list: &Value) -> Result<Vec<KeySchemaElement>> {
         .collect()
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Value) -> Result<()> {
-    if client.describe_table().table_name(name).send().await.is_ok() {
-        return Ok(());
+/// Creates the table unless it exists; returns its stream's ARN when the template gives it one.
+async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Value) -> Result<Option<String>> {
+    let view = props["StreamSpecification"]["StreamViewType"].as_str();
+    if let Ok(existing) = client.describe_table().table_name(name).send().await {
+        let arn = existing.table.and_then(|t| t.latest_stream_arn);
+        if view.is_some() && arn.is_none() {
+            bail!("table {name} exists without the stream the template declares; restart moto");
+        }
+        return Ok(arn.filter(|_| view.is_some()));
     }
     let mut request = client
         .create_table()
@@ -256,7 +268,16 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
                 .build()?,
         );
     }
-    request.send().await.with_context(|| format!("creating table {name}"))?;
+    if let Some(view) = view {
+        request = request.stream_specification(
+            StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::from(view)).build()?,
+        );
+    }
+    let created = request.send().await.with_context(|| format!("creating table {name}"))?;
+    let stream_arn = created.table_description.and_then(|t| t.latest_stream_arn);
+    if view.is_some() && stream_arn.is_none() {
+        bail!("moto created table {name} without its stream");
+    }
     if let Some(ttl) = props["TimeToLiveSpecification"]["AttributeName"].as_str() {
         client
             .update_time_to_live()
@@ -266,7 +287,7 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
             .await
             .with_context(|| format!("enabling TTL on {name}"))?;
     }
-    Ok(())
+    Ok(stream_arn)
 }
 
 async fn create_bucket(client: &aws_sdk_s3::Client, name: &str, region: &str, props: &Value) -> Result<()> {
