@@ -146,12 +146,8 @@ async fn request_accept_confirm_cancel_with_notifications_and_privacy() {
     let config = aws_config(&env().aws_endpoint).await;
     let store =
         shared::adapters::dynamodb::DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env().reference("Table"));
-    let events = shared::adapters::sqs::SqsEventPublisher::new(
-        aws_sdk_sqs::Client::new(&config),
-        env().reference("BookingEventsQueue"),
-    );
     let booking_id = shared::domain::booking::BookingId::parse(&id).unwrap();
-    let confirmed = shared::bookings::confirm_payment(&store, &events, &booking_id, Utc::now()).await.unwrap();
+    let confirmed = shared::bookings::confirm_payment(&store, &booking_id, Utc::now()).await.unwrap();
     assert_eq!(confirmed.status, shared::domain::booking::BookingStatus::Confirmed);
 
     let owner_view: Value = http()
@@ -471,12 +467,8 @@ async fn a_confirmed_booking_completes_after_its_end_date_and_frees_its_days() {
     let config = aws_config(&env().aws_endpoint).await;
     let store =
         shared::adapters::dynamodb::DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), runner.reference("Table"));
-    let events = shared::adapters::sqs::SqsEventPublisher::new(
-        aws_sdk_sqs::Client::new(&config),
-        runner.reference("BookingEventsQueue"),
-    );
     let booking_id = shared::domain::booking::BookingId::parse(&id).unwrap();
-    shared::bookings::confirm_payment(&store, &events, &booking_id, Utc::now()).await.unwrap();
+    shared::bookings::confirm_payment(&store, &booking_id, Utc::now()).await.unwrap();
 
     let run = |at: chrono::DateTime<Utc>| run_scheduled(&api, "CompleteBookingsFunction", at);
     assert_eq!(run(Utc::now() + chrono::Duration::days(4)).await["completed"], 0, "still renting");

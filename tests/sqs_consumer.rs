@@ -26,11 +26,22 @@ async fn partial_batch_failure_deletes_good_and_parks_bad_in_dlq() {
     let marker = uuid::Uuid::new_v4().to_string();
     sqs.send_message_batch()
         .queue_url(&queue)
-        .entries(SendMessageBatchRequestEntry::builder().id("good").message_body(good.to_string()).build().unwrap())
+        // A FIFO queue (decision 0029): each in a group of its own, so the bad one holds up nothing.
+        .entries(
+            SendMessageBatchRequestEntry::builder()
+                .id("good")
+                .message_body(good.to_string())
+                .message_group_id(&subject)
+                .message_deduplication_id(good["id"].as_str().unwrap())
+                .build()
+                .unwrap(),
+        )
         .entries(
             SendMessageBatchRequestEntry::builder()
                 .id("bad")
                 .message_body(format!("not an event {marker}"))
+                .message_group_id(format!("bad/{marker}"))
+                .message_deduplication_id(&marker)
                 .build()
                 .unwrap(),
         )

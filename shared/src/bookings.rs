@@ -8,7 +8,7 @@ use crate::domain::events::DomainEvent;
 use crate::domain::listing::{Listing, ListingId};
 use crate::domain::user::UserId;
 use crate::error::AppError;
-use crate::ports::{BookingReader, BookingWriter, EventPublisher, ListingReader};
+use crate::ports::{BookingReader, BookingWriter, ListingReader};
 
 /// The event announcing `booking`'s state; consumers (notifications) read only this.
 pub fn event(kind: &str, booking: &Booking, actor: Option<&UserId>, at: DateTime<Utc>) -> DomainEvent {
@@ -31,17 +31,6 @@ pub fn event(kind: &str, booking: &Booking, actor: Option<&UserId>, at: DateTime
     )
 }
 
-/// Publishes a booking event. The move it reports is already committed, so a failed publish
-/// must not turn the caller's success into an error: it is logged (with the event, so it can
-/// be replayed) and counted, and the alarm on `EventsNotPublished` pages someone.
-pub async fn announce(events: &impl EventPublisher, event: &DomainEvent) {
-    if let Err(err) = events.publish(event).await {
-        // Also as a total: the alarm watches every function and type at once.
-        crate::metrics::count_with_total("EventsNotPublished", &[("Type", event.kind.as_str())]);
-        tracing::error!(event_id = %event.id, event_type = %event.kind, error = %err, event = %serde_json::to_string(event).unwrap_or_default(), "booking event not published");
-    }
-}
-
 /// The booking `id` if `user` is its renter or its listing's owner; `NotFound` for anyone
 /// else, exactly as for an id that does not exist.
 pub async fn visible_booking(
@@ -60,13 +49,13 @@ pub async fn public_listing(store: &impl ListingReader, id: &str) -> Result<List
     store.get_listing(&id).await?.filter(|l| l.visible_to(None)).ok_or(AppError::NotFound("listing"))
 }
 
-/// Moves booking `id` by `t` at `now`, as `actor` (none for scheduled tasks and payments).
-/// `edit` adds what the move records (who cancelled and why). Every write is conditional on
-/// the status and version read; when another move wins the race we read again: the move is
-/// either still possible on the new state (retried) or 409 naming the state that won.
-pub async fn move_booking<S, P>(
+/// Moves booking `id` by `t` at `now`, as `actor` (none for scheduled tasks and payments),
+/// and announces it: the event is written with the move (the outbox). `edit` adds what the move
+/// records (who cancelled and why). Every write is conditional on the status and version read;
+/// when another move wins the race we read again: the move is either still possible on the new
+/// state (retried) or 409 naming the state that won.
+pub async fn move_booking<S>(
     store: &S,
-    events: &P,
     id: &BookingId,
     t: Transition,
     now: DateTime<Utc>,
@@ -75,17 +64,16 @@ pub async fn move_booking<S, P>(
 ) -> Result<Booking, AppError>
 where
     S: BookingReader + BookingWriter,
-    P: EventPublisher,
 {
     for _ in 0..3 {
         let current = store.get_booking(id).await?.ok_or(AppError::NotFound("booking"))?;
         let mut next = current.moved(t, now)?;
         edit(&mut next);
-        match store.move_booking(&current, &next).await {
+        let announcement = event(t.event_kind(), &next, actor, now);
+        match store.move_booking(&current, &next, Some(&announcement)).await {
             Ok(()) => {
-                tracing::info!(booking_id = %id, from = current.status.as_str(), to = next.status.as_str(), "booking moved");
+                tracing::info!(booking_id = %id, from = current.status.as_str(), to = next.status.as_str(), event_id = %announcement.id, "booking moved");
                 crate::metrics::count("BookingMoves", &[("To", next.status.as_str())]);
-                announce(events, &event(t.event_kind(), &next, actor, now)).await;
                 return Ok(next);
             }
             Err(AppError::PreconditionFailed) => {
@@ -100,17 +88,11 @@ where
 
 /// `pending_payment` -> `confirmed`: what the payment worker calls when a payment succeeded
 /// (the amount check belongs to the payment side). Tests confirm through this same function.
-pub async fn confirm_payment<S, P>(
-    store: &S,
-    events: &P,
-    id: &BookingId,
-    now: DateTime<Utc>,
-) -> Result<Booking, AppError>
+pub async fn confirm_payment<S>(store: &S, id: &BookingId, now: DateTime<Utc>) -> Result<Booking, AppError>
 where
     S: BookingReader + BookingWriter,
-    P: EventPublisher,
 {
-    move_booking(store, events, id, Transition::ConfirmPayment, now, None, |_| {}).await
+    move_booking(store, id, Transition::ConfirmPayment, now, None, |_| {}).await
 }
 
 /// An `Idempotency-Key` header: 1-255 visible ASCII characters.
@@ -127,9 +109,8 @@ pub fn parse_idempotency_key(raw: Option<&str>) -> Result<Option<String>, AppErr
 
 /// A move only the listing's owner may make (accept, decline): the renter gets 403 (they can
 /// see the booking), anyone else 404.
-pub async fn owner_move<S, P>(
+pub async fn owner_move<S>(
     store: &S,
-    events: &P,
     caller: &UserId,
     id: &BookingId,
     t: Transition,
@@ -137,21 +118,19 @@ pub async fn owner_move<S, P>(
 ) -> Result<Booking, AppError>
 where
     S: BookingReader + BookingWriter,
-    P: EventPublisher,
 {
     let (_, party) = visible_booking(store, id, caller).await?;
     if party != Party::Owner {
         return Err(AppError::Forbidden);
     }
-    move_booking(store, events, id, t, now, Some(caller), |_| {}).await
+    move_booking(store, id, t, now, Some(caller), |_| {}).await
 }
 
 /// One run of a scheduled task: every booking due for `what` at `now` (up to `batch`) moved by
 /// `t`. Another run, the owner or a payment may have moved one since the index was read: the
 /// state machine then refuses (409) and it is skipped. Returns (due, moved, skipped).
-pub async fn run_due<S, P>(
+pub async fn run_due<S>(
     store: &S,
-    events: &P,
     what: crate::ports::Due,
     t: Transition,
     now: DateTime<Utc>,
@@ -159,12 +138,11 @@ pub async fn run_due<S, P>(
 ) -> Result<(usize, usize, usize), AppError>
 where
     S: crate::ports::DueBookings + BookingReader + BookingWriter,
-    P: EventPublisher,
 {
     let due = store.due(what, now, batch).await?;
     let (mut moved, mut skipped) = (0, 0);
     for id in &due {
-        match move_booking(store, events, id, t, now, None, |_| {}).await {
+        match move_booking(store, id, t, now, None, |_| {}).await {
             Ok(_) => moved += 1,
             Err(AppError::Conflict { .. } | AppError::NotFound(_)) => skipped += 1,
             Err(e) => return Err(e),

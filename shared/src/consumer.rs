@@ -1,14 +1,17 @@
 //! SQS consumers: process a batch record by record and report partial batch failures, so
 //! only the failed messages are retried (and reach the DLQ after `maxReceiveCount`).
 //!
-//! Handlers must be idempotent: SQS delivers at least once.
+//! Also the runtime loops of S3 notifications and DynamoDB streams.
+//! Handlers must be idempotent: SQS, S3 and streams deliver at least once.
 
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 
+use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::LambdaEvent;
 use tracing::Instrument;
 
@@ -100,6 +103,38 @@ fn serve_s3<'h, 'a: 'h>(
             handler(event.payload).await.map_err(|err| {
                 let source = std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default();
                 tracing::error!(code = err.code(), error = %err, source = %source, "S3 event failed; Lambda retries it");
+                lambda_runtime::Error::from(err.to_string())
+            })
+        }
+        .instrument(span)
+        .await
+    })))
+}
+
+/// What a stream handler returns, boxed like [`MessageFuture`].
+pub type StreamFuture<'a> = Pin<Box<dyn Future<Output = Result<DynamoDbEventResponse, AppError>> + Send + 'a>>;
+
+/// Runs `handler` for each DynamoDB stream batch. The handler reports the first record it could
+/// not process as a batch item failure (Lambda checkpoints before it and retries from it), or
+/// fails the invocation when that is the first record, so Lambda bisects the batch and isolates
+/// a poison record.
+pub async fn run_stream<'a, F, Fut>(handler: &'a F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(DynamoDbEvent) -> Fut + Sync + 'a,
+    Fut: Future<Output = Result<DynamoDbEventResponse, AppError>> + Send + 'a,
+{
+    serve_stream(&move |batch| -> StreamFuture<'a> { Box::pin(handler(batch)) }).await
+}
+
+fn serve_stream<'h, 'a: 'h>(
+    handler: &'h (dyn Fn(DynamoDbEvent) -> StreamFuture<'a> + Sync + 'a),
+) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
+    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<DynamoDbEvent>| async move {
+        let span = crate::telemetry::invocation_span(&event.context);
+        async move {
+            handler(event.payload).await.map_err(|err| {
+                let source = std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default();
+                tracing::error!(code = err.code(), error = %err, source = %source, "stream batch failed; Lambda retries it");
                 lambda_runtime::Error::from(err.to_string())
             })
         }

@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn a_total_is_an_empty_dimension_set_beside_the_named_one() {
-        let line = render("EventsNotPublished", Unit::Count, 1.0, &[("Type", "booking.accepted")], true, 0);
+        let line = render("BookingMoves", Unit::Count, 1.0, &[("Type", "booking.accepted")], true, 0);
         let v: Value = serde_json::from_str(&line).unwrap();
         let sets = &v["_aws"]["CloudWatchMetrics"][0]["Dimensions"];
         assert_eq!(sets, &json!([["function", "Type"], []]));

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::booking::{Booking, BookingId, BookingStatus, PaymentStatus, RefundStatus, Transition};
 use crate::domain::payment::StripeEvent;
 use crate::error::AppError;
-use crate::ports::{BookingReader, BookingWriter, EventPublisher, IntentIndex, PaymentGateway};
+use crate::ports::{BookingReader, BookingWriter, IntentIndex, PaymentGateway};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
@@ -106,17 +106,15 @@ pub fn refund_key(id: &BookingId) -> String {
 
 /// Applies a verified, queued Stripe event exactly once in effect. Returns what happened,
 /// for the log: `applied`, `no_change`, or `ignored` (not one of our bookings).
-pub async fn apply<S, G, P>(
+pub async fn apply<S, G>(
     store: &S,
     gateway: &G,
-    events: &P,
     event: &StripeEvent,
     now: DateTime<Utc>,
 ) -> Result<&'static str, AppError>
 where
     S: BookingReader + BookingWriter + IntentIndex,
     G: PaymentGateway,
-    P: EventPublisher,
 {
     let id = match (event.booking_id(), event.payment_intent()) {
         (Some(id), _) => BookingId::parse(id).ok(),
@@ -148,15 +146,12 @@ where
             crate::metrics::count("Refunds", &[("Reason", "late_payment")]);
             decision.next.payment.refund_id = Some(refund.id);
         }
-        match store.move_booking(&current, &decision.next).await {
+        let announcement =
+            decision.transition.map(|t| crate::bookings::event(t.event_kind(), &decision.next, None, now));
+        match store.move_booking(&current, &decision.next, announcement.as_ref()).await {
             Ok(()) => {
-                if let Some(t) = decision.transition {
+                if announcement.is_some() {
                     crate::metrics::count("PaymentsSucceeded", &[]);
-                    crate::bookings::announce(
-                        events,
-                        &crate::bookings::event(t.event_kind(), &decision.next, None, now),
-                    )
-                    .await;
                 }
                 if decision.next.payment.status == PaymentStatus::Failed
                     && current.payment.status != PaymentStatus::Failed

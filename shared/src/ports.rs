@@ -15,20 +15,43 @@ use crate::error::AppError;
 #[async_trait]
 pub trait ProfileStore: Send + Sync {
     async fn get_profile(&self, id: &UserId) -> Result<Option<Profile>, AppError>;
-    /// Stores `profile` unless one exists for its user. Returns the stored profile and
-    /// whether this call created it (so only one caller announces the registration).
-    async fn create_profile_if_absent(&self, profile: &Profile) -> Result<(Profile, bool), AppError>;
+    /// Stores `profile` and, with it, `registered` (the outbox: the same transaction), unless a
+    /// profile exists for its user. Returns the stored profile and whether this call created it.
+    async fn create_profile_if_absent(
+        &self,
+        profile: &Profile,
+        registered: &DomainEvent,
+    ) -> Result<(Profile, bool), AppError>;
 }
 
 #[async_trait]
 pub trait ProfileUpdater: Send + Sync {
-    /// Applies `patch` to an existing profile; `NotFound` if there is none.
-    async fn update_profile(&self, id: &UserId, patch: &ProfilePatch, now: DateTime<Utc>) -> Result<Profile, AppError>;
+    /// Applies `patch` to an existing profile and stores `event` with it; `NotFound` (and no
+    /// event) if there is none.
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        patch: &ProfilePatch,
+        now: DateTime<Utc>,
+        event: &DomainEvent,
+    ) -> Result<Profile, AppError>;
 }
 
+/// The outbox as stored: what the contract checks against every store (and an operator reads
+/// when replaying). Events leave it by TTL; delivery is the stream's job.
 #[async_trait]
-pub trait EventPublisher: Send + Sync {
-    async fn publish(&self, event: &DomainEvent) -> Result<(), AppError>;
+pub trait Outbox: Send + Sync {
+    /// The events written for `subject` (e.g. `booking/{id}`) that have not expired, oldest first.
+    async fn events_of(&self, subject: &str) -> Result<Vec<DomainEvent>, AppError>;
+}
+
+/// Where `publish-events` delivers the table's outbox events: FIFO queues, one message group
+/// per subject, deduplicated by event id.
+#[async_trait]
+pub trait EventQueues: Send + Sync {
+    /// Sends `events` (in order) to `route`'s queue. Returns how many of them, from the first,
+    /// were accepted: fewer than all means the rest must be retried.
+    async fn send(&self, route: crate::domain::events::Route, events: &[&DomainEvent]) -> Result<usize, AppError>;
 }
 
 /// Whether a write was new or a repeat of one already applied.
@@ -109,11 +132,12 @@ pub struct ListingPhoto {
 
 #[async_trait]
 pub trait ListingWriter: Send + Sync {
-    /// Stores a new listing and, if active, its search entries, in one transaction.
-    async fn create_listing(&self, listing: &Listing) -> Result<(), AppError>;
+    /// Stores a new listing, its search entries if active, and `event`, in one transaction.
+    async fn create_listing(&self, listing: &Listing, event: &DomainEvent) -> Result<(), AppError>;
     /// Replaces `previous` with `next` only if nobody changed it since `previous` was read
-    /// (else `PreconditionFailed`), moving its search entries in the same transaction.
-    async fn replace_listing(&self, previous: &Listing, next: &Listing) -> Result<(), AppError>;
+    /// (else `PreconditionFailed`), moving its search entries and storing `event` in the same
+    /// transaction.
+    async fn replace_listing(&self, previous: &Listing, next: &Listing, event: &DomainEvent) -> Result<(), AppError>;
 }
 
 #[async_trait]
@@ -184,21 +208,23 @@ pub trait ListingRenters: Send + Sync {
 
 #[async_trait]
 pub trait BookingWriter: Send + Sync {
-    /// Stores `booking` together with one hold per day, in one transaction: 409
+    /// Stores `booking` together with one hold per day and `event`, in one transaction: 409
     /// `dates_unavailable` if any day is already held or blocked. With an idempotency key a
-    /// repeat of the same request returns the booking the first one stored.
+    /// repeat of the same request returns the booking the first one stored (and stores nothing).
     async fn create_booking(
         &self,
         booking: &crate::domain::booking::Booking,
         idempotency: Option<&IdempotencyKey>,
+        event: &DomainEvent,
     ) -> Result<Created<crate::domain::booking::Booking>, AppError>;
     /// Replaces `previous` with `next` only if its status and version are still `previous`'s
-    /// (else `PreconditionFailed`: someone else moved it). Releases the days in the same
-    /// transaction when `next` no longer holds them.
+    /// (else `PreconditionFailed`: someone else moved it). Releases the days when `next` no
+    /// longer holds them, and stores `event` (a move's announcement), in the same transaction.
     async fn move_booking(
         &self,
         previous: &crate::domain::booking::Booking,
         next: &crate::domain::booking::Booking,
+        event: Option<&DomainEvent>,
     ) -> Result<(), AppError>;
 }
 

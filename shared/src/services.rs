@@ -5,13 +5,12 @@ use crate::domain::user::Profile;
 use crate::domain::Clock;
 use crate::error::AppError;
 use crate::identity::Caller;
-use crate::ports::{EventPublisher, ProfileStore};
+use crate::ports::ProfileStore;
 
 /// The caller's profile, created from their token claims on first use. Exactly one
-/// concurrent first call creates it and announces `user.registered`.
+/// concurrent first call creates it and announces `user.registered` (written with it).
 pub async fn ensure_profile(
     store: &impl ProfileStore,
-    events: &impl EventPublisher,
     clock: &impl Clock,
     caller: &Caller,
 ) -> Result<Profile, AppError> {
@@ -19,29 +18,18 @@ pub async fn ensure_profile(
         return Ok(profile);
     }
     let now = clock.now();
-    let (profile, created) = store
-        .create_profile_if_absent(&Profile::register(
-            caller.user_id.clone(),
-            caller.name.as_deref(),
-            caller.email.clone(),
-            now,
-        ))
-        .await?;
+    let registered = DomainEvent::new(
+        kinds::USER_REGISTERED,
+        format!("user/{}", caller.user_id),
+        Some(caller.user_id.to_string()),
+        now,
+        serde_json::json!({}),
+    );
+    let profile = Profile::register(caller.user_id.clone(), caller.name.as_deref(), caller.email.clone(), now);
+    let (profile, created) = store.create_profile_if_absent(&profile, &registered).await?;
     if created {
-        tracing::info!(user_id = %caller.user_id, "profile created");
+        tracing::info!(user_id = %caller.user_id, event_id = %registered.id, "profile created");
         crate::metrics::count("UsersRegistered", &[]);
-        let event = DomainEvent::new(
-            kinds::USER_REGISTERED,
-            format!("user/{}", caller.user_id),
-            Some(caller.user_id.to_string()),
-            now,
-            serde_json::json!({}),
-        );
-        // The profile exists whether or not the announcement goes out; a lost announcement
-        // is logged rather than failing the user's request (decision 0025).
-        if let Err(err) = events.publish(&event).await {
-            tracing::error!(event_id = %event.id, error = %err, "user.registered not published");
-        }
     }
     Ok(profile)
 }
@@ -95,19 +83,13 @@ fn only_if_owned<T>(
     found.filter(|f| listing(f).owner_id == caller.user_id).ok_or(AppError::NotFound("listing"))
 }
 
-/// Announces a listing change on the domain-events queue (audit trail, later consumers).
-pub async fn announce_listing(
-    events: &impl EventPublisher,
-    kind: &str,
-    listing: &crate::domain::listing::Listing,
-    actor: &Caller,
-) -> Result<(), AppError> {
-    let event = DomainEvent::new(
+/// The event announcing `listing`'s change of `kind` by `actor`, written with the change.
+pub fn listing_event(kind: &str, listing: &crate::domain::listing::Listing, actor: &Caller) -> DomainEvent {
+    DomainEvent::new(
         kind,
         format!("listing/{}", listing.id),
         Some(actor.user_id.to_string()),
         listing.updated_at,
         serde_json::json!({ "status": listing.status.as_str(), "version": listing.version }),
-    );
-    events.publish(&event).await
+    )
 }

@@ -11,31 +11,22 @@ use shared::domain::booking::{BookingId, Transition};
 use shared::domain::Clock;
 use shared::http::{json, path_param};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, BookingWriter, EventPublisher};
+use shared::ports::{BookingReader, BookingWriter};
 use shared::AppError;
 
-pub struct Deps<S, P, C> {
+pub struct Deps<S, C> {
     pub store: S,
-    pub events: P,
     pub clock: C,
 }
 
-pub async fn handle<S, P, C>(req: Request, deps: &Deps<S, P, C>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
     S: BookingReader + BookingWriter,
-    P: EventPublisher,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
-    let booking = shared::bookings::owner_move(
-        &deps.store,
-        &deps.events,
-        &caller.user_id,
-        &id,
-        Transition::Accept,
-        deps.clock.now(),
-    )
-    .await?;
+    let booking =
+        shared::bookings::owner_move(&deps.store, &caller.user_id, &id, Transition::Accept, deps.clock.now()).await?;
     json(200, &booking)
 }

@@ -11,19 +11,17 @@ use shared::domain::listing::{check_if_match, ListingId, ListingStatus};
 use shared::domain::Clock;
 use shared::http::{empty, header, path_param};
 use shared::identity::Caller;
-use shared::ports::{EventPublisher, ListingReader, ListingWriter};
+use shared::ports::{ListingReader, ListingWriter};
 use shared::AppError;
 
-pub struct Deps<S, P, C> {
+pub struct Deps<S, C> {
     pub store: S,
-    pub events: P,
     pub clock: C,
 }
 
-pub async fn handle<S, P, C>(req: Request, deps: &Deps<S, P, C>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
     S: ListingReader + ListingWriter,
-    P: EventPublisher,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
@@ -36,9 +34,9 @@ where
         return empty(204);
     }
     let archived = current.archive(deps.clock.now());
-    deps.store.replace_listing(&current, &archived).await?;
+    let event = shared::services::listing_event(kinds::LISTING_ARCHIVED, &archived, &caller);
+    deps.store.replace_listing(&current, &archived, &event).await?;
     tracing::info!(listing_id = %id, "listing archived");
-    shared::services::announce_listing(&deps.events, kinds::LISTING_ARCHIVED, &archived, &caller).await?;
     empty(204)
 }
 
@@ -47,7 +45,7 @@ mod tests {
     use super::*;
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
-    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+    use shared::testing::{FixedClock, MemoryStore};
 
     const OWNER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
 
@@ -61,15 +59,14 @@ mod tests {
 
     #[tokio::test]
     async fn archives_once_owner_only() {
-        let deps =
-            Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() };
+        let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default() };
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
         let listing =
             Listing::create(serde_json::from_value(body).unwrap(), UserId::parse(OWNER).unwrap(), deps.clock.now())
                 .unwrap();
-        deps.store.create_listing(&listing).await.unwrap();
+        deps.store.seed_listing(&listing).await;
 
         assert_eq!(handle(request(listing.id.as_str(), "stranger"), &deps).await.unwrap_err().status(), 404);
         assert_eq!(deps.store.listings.lock().unwrap()[&listing.id].status, ListingStatus::Active);
@@ -77,6 +74,6 @@ mod tests {
             assert_eq!(handle(request(listing.id.as_str(), OWNER), &deps).await.unwrap().status(), 204);
         }
         assert_eq!(deps.store.listings.lock().unwrap()[&listing.id].status, ListingStatus::Archived);
-        assert_eq!(deps.events.kinds(), vec!["listing.archived"], "announced once");
+        assert_eq!(deps.store.event_kinds(), vec!["listing.created", "listing.archived"], "archiving announced once");
     }
 }

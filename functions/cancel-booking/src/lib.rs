@@ -15,20 +15,18 @@ use shared::domain::payment::refund_for_cancellation;
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, BookingWriter, EventPublisher, PaymentGateway};
+use shared::ports::{BookingReader, BookingWriter, PaymentGateway};
 use shared::AppError;
 
-pub struct Deps<S, P, G, C> {
+pub struct Deps<S, G, C> {
     pub store: S,
-    pub events: P,
     pub gateway: G,
     pub clock: C,
 }
 
-pub async fn handle<S, P, G, C>(req: Request, deps: &Deps<S, P, G, C>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, G, C>(req: Request, deps: &Deps<S, G, C>) -> Result<Response<Body>, AppError>
 where
     S: BookingReader + BookingWriter,
-    P: EventPublisher,
     G: PaymentGateway,
     C: Clock,
 {
@@ -56,14 +54,8 @@ where
         }
         _ => None,
     };
-    let booking = shared::bookings::move_booking(
-        &deps.store,
-        &deps.events,
-        &id,
-        Transition::Cancel,
-        now,
-        Some(&caller.user_id),
-        |b| {
+    let booking =
+        shared::bookings::move_booking(&deps.store, &id, Transition::Cancel, now, Some(&caller.user_id), |b| {
             b.cancelled_by = Some(party);
             b.cancel_reason = Some(reason.clone());
             if let Some((amount, refund_id)) = &refund {
@@ -71,9 +63,8 @@ where
                 b.payment.refund_amount = *amount;
                 b.payment.refund_id = Some(refund_id.clone());
             }
-        },
-    )
-    .await?;
+        })
+        .await?;
     json(200, &booking)
 }
 
@@ -83,18 +74,14 @@ mod tests {
     use shared::domain::booking::{Booking, DateRange};
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
-    use shared::testing::{FakeGateway, FixedClock, MemoryStore, RecordingPublisher};
+    use shared::testing::{FakeGateway, FixedClock, MemoryStore};
 
     const RENTER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
 
     #[tokio::test]
     async fn cancelling_a_paid_booking_refunds_per_policy_once() {
-        let deps = Deps {
-            store: MemoryStore::default(),
-            events: RecordingPublisher::default(),
-            gateway: FakeGateway::default(),
-            clock: FixedClock::default(),
-        };
+        let deps =
+            Deps { store: MemoryStore::default(), gateway: FakeGateway::default(), clock: FixedClock::default() };
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
@@ -110,7 +97,7 @@ mod tests {
             1_000,
         )
         .unwrap();
-        deps.store.create_booking(&booking, None).await.unwrap();
+        deps.store.seed_booking(&booking).await;
         {
             let mut all = deps.store.bookings.lock().unwrap();
             let b = all.get_mut(&booking.id).unwrap();

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use shared::adapters::dynamodb::DynamoTable;
-use shared::adapters::sqs::SqsEventPublisher;
 use shared::adapters::stripe::{StripeHttp, StripeSecrets};
 use shared::config::aws_sdk_config;
 use shared::domain::SystemClock;
@@ -17,7 +16,6 @@ pub async fn run() -> Result<(), lambda_http::Error> {
     let secrets = Arc::new(StripeSecrets::from_env(&config)?);
     let deps = crate::Deps {
         store: DynamoTable::from_env(&config)?,
-        events: SqsEventPublisher::booking_events(&config)?,
         gateway: StripeHttp::from_env(secrets)?,
         clock: SystemClock,
     };

@@ -6,26 +6,24 @@ pub use wiring::run;
 
 use shared::domain::booking::Transition;
 use shared::domain::Clock;
-use shared::ports::{BookingReader, BookingWriter, Due, DueBookings, EventPublisher};
+use shared::ports::{BookingReader, BookingWriter, Due, DueBookings};
 use shared::AppError;
 
-pub struct Deps<S, P, C> {
+pub struct Deps<S, C> {
     pub store: S,
-    pub events: P,
     pub clock: C,
     /// Whether the event may set the clock (`{"now": ...}`): tests and local runs, never prod.
     pub allow_clock_override: bool,
 }
 
-pub async fn handle<S, P, C>(event: serde_json::Value, deps: &Deps<S, P, C>) -> Result<serde_json::Value, AppError>
+pub async fn handle<S, C>(event: serde_json::Value, deps: &Deps<S, C>) -> Result<serde_json::Value, AppError>
 where
     S: DueBookings + BookingReader + BookingWriter,
-    P: EventPublisher,
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
     let (due, moved, skipped) =
-        shared::bookings::run_due(&deps.store, &deps.events, Due::Completion, Transition::Complete, now, 100).await?;
+        shared::bookings::run_due(&deps.store, Due::Completion, Transition::Complete, now, 100).await?;
     tracing::info!(due, completed = moved, skipped, now = %now, "completion run");
     Ok(serde_json::json!({ "due": due, "completed": moved, "skipped": skipped }))
 }
@@ -36,17 +34,12 @@ mod tests {
     use shared::domain::booking::{Booking, BookingStatus, DateRange};
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
-    use shared::ports::{BookingWriter, Calendar};
-    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+    use shared::ports::Calendar;
+    use shared::testing::{FixedClock, MemoryStore};
 
     #[tokio::test]
     async fn completes_confirmed_stays_after_their_end_date() {
-        let deps = Deps {
-            store: MemoryStore::default(),
-            events: RecordingPublisher::default(),
-            clock: FixedClock::default(),
-            allow_clock_override: true,
-        };
+        let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default(), allow_clock_override: true };
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
@@ -56,9 +49,8 @@ mod tests {
         let range = DateRange::parse("2026-12-01", "2026-12-04").unwrap();
         let booking =
             Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, deps.clock.now(), 1_000).unwrap();
-        deps.store.create_booking(&booking, None).await.unwrap();
-        let pending =
-            shared::bookings::confirm_payment(&deps.store, &deps.events, &booking.id, deps.clock.now()).await.unwrap();
+        deps.store.seed_booking(&booking).await;
+        let pending = shared::bookings::confirm_payment(&deps.store, &booking.id, deps.clock.now()).await.unwrap();
         assert_eq!(pending.status, BookingStatus::Confirmed);
 
         let at = |day: &str| serde_json::json!({ "now": format!("{day}T00:00:00Z") });
@@ -70,6 +62,6 @@ mod tests {
             deps.store.unavailable_days(&listing.id, &range).await.unwrap().is_empty(),
             "completed bookings hold no days"
         );
-        assert_eq!(deps.events.kinds(), vec!["booking.confirmed", "booking.completed"]);
+        assert_eq!(deps.store.event_kinds(), vec!["booking.requested", "booking.confirmed", "booking.completed"]);
     }
 }

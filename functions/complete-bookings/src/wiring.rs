@@ -2,7 +2,6 @@
 //! bundle (`bundle/`, decision 0027) both start here.
 
 use shared::adapters::dynamodb::DynamoTable;
-use shared::adapters::sqs::SqsEventPublisher;
 use shared::config::aws_sdk_config;
 use shared::domain::SystemClock;
 
@@ -13,7 +12,6 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let config = aws_sdk_config().await;
     let deps = crate::Deps {
         store: DynamoTable::from_env(&config)?,
-        events: SqsEventPublisher::booking_events(&config)?,
         clock: SystemClock,
         allow_clock_override: std::env::var("STAGE").is_ok_and(|s| s != "prod"),
     };

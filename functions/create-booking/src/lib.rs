@@ -13,21 +13,19 @@ use shared::domain::events::kinds;
 use shared::domain::Clock;
 use shared::http::{header, json, json_body, with_header};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, BookingWriter, Created, EventPublisher, IdempotencyKey, ListingReader};
+use shared::ports::{BookingReader, BookingWriter, Created, IdempotencyKey, ListingReader};
 use shared::AppError;
 
-pub struct Deps<S, P, C> {
+pub struct Deps<S, C> {
     pub store: S,
-    pub events: P,
     pub clock: C,
     /// Service fee rate in basis points (1000 = 10%).
     pub fee_bps: i64,
 }
 
-pub async fn handle<S, P, C>(req: Request, deps: &Deps<S, P, C>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
     S: ListingReader + BookingReader + BookingWriter,
-    P: EventPublisher,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
@@ -42,15 +40,11 @@ where
         key,
         fingerprint: format!("{}|{}|{}", listing.id, range.start, range.end),
     });
-    let (booking, replayed) = match deps.store.create_booking(&booking, idempotency.as_ref()).await? {
+    let requested = shared::bookings::event(kinds::BOOKING_REQUESTED, &booking, Some(&caller.user_id), now);
+    let (booking, replayed) = match deps.store.create_booking(&booking, idempotency.as_ref(), &requested).await? {
         Created::New => {
-            tracing::info!(booking_id = %booking.id, listing_id = %listing.id, status = booking.status.as_str(), days = range.days(), "booking created");
+            tracing::info!(booking_id = %booking.id, listing_id = %listing.id, status = booking.status.as_str(), days = range.days(), event_id = %requested.id, "booking created");
             shared::metrics::count("BookingsCreated", &[("Mode", listing.booking_mode.as_str())]);
-            shared::bookings::announce(
-                &deps.events,
-                &shared::bookings::event(kinds::BOOKING_REQUESTED, &booking, Some(&caller.user_id), now),
-            )
-            .await;
             (booking, false)
         }
         Created::Replayed(earlier) => {
@@ -70,23 +64,17 @@ mod tests {
     use super::*;
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
-    use shared::ports::ListingWriter;
-    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+    use shared::testing::{FixedClock, MemoryStore};
 
-    async fn setup() -> (Deps<MemoryStore, RecordingPublisher, FixedClock>, Listing) {
-        let deps = Deps {
-            store: MemoryStore::default(),
-            events: RecordingPublisher::default(),
-            clock: FixedClock::default(),
-            fee_bps: 1_000,
-        };
+    async fn setup() -> (Deps<MemoryStore, FixedClock>, Listing) {
+        let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default(), fee_bps: 1_000 };
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
         let listing =
             Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner-1").unwrap(), deps.clock.now())
                 .unwrap();
-        deps.store.create_listing(&listing).await.unwrap();
+        deps.store.seed_listing(&listing).await;
         (deps, listing)
     }
 
@@ -118,7 +106,7 @@ mod tests {
         let err = handle(request(&listing, "2026-12-10", "2026-12-12", Some("k1")), &deps).await.unwrap_err();
         assert_eq!(err.code(), "idempotency_key_reused");
         assert_eq!(deps.store.bookings.lock().unwrap().len(), 1);
-        assert_eq!(deps.events.kinds(), vec!["booking.requested"], "announced once");
+        assert_eq!(deps.store.event_kinds(), vec!["listing.created", "booking.requested"], "announced once");
         assert_eq!(
             handle(request(&listing, "2026-12-04", "2026-12-06", None), &deps).await.unwrap().status(),
             201,

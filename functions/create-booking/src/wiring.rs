@@ -2,7 +2,6 @@
 //! bundle (`bundle/`, decision 0027) both start here.
 
 use shared::adapters::dynamodb::DynamoTable;
-use shared::adapters::sqs::SqsEventPublisher;
 use shared::config::{aws_sdk_config, env_parsed};
 use shared::domain::booking::DEFAULT_SERVICE_FEE_BPS;
 use shared::domain::SystemClock;
@@ -14,7 +13,6 @@ pub async fn run() -> Result<(), lambda_http::Error> {
     let config = aws_sdk_config().await;
     let deps = crate::Deps {
         store: DynamoTable::from_env(&config)?,
-        events: SqsEventPublisher::booking_events(&config)?,
         clock: SystemClock,
         fee_bps: env_parsed("SERVICE_FEE_BPS", DEFAULT_SERVICE_FEE_BPS)?,
     };

@@ -10,27 +10,26 @@ use shared::domain::listing::{CreateListingRequest, Listing};
 use shared::domain::Clock;
 use shared::http::{json, json_body, with_header};
 use shared::identity::Caller;
-use shared::ports::{EventPublisher, ListingWriter};
+use shared::ports::ListingWriter;
 use shared::AppError;
 
-pub struct Deps<S, P, C> {
+pub struct Deps<S, C> {
     pub store: S,
-    pub events: P,
     pub clock: C,
 }
 
-pub async fn handle<S, P, C>(req: Request, deps: &Deps<S, P, C>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
     S: ListingWriter,
-    P: EventPublisher,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
     let listing = Listing::create(json_body::<CreateListingRequest>(&req)?, caller.user_id.clone(), deps.clock.now())?;
-    deps.store.create_listing(&listing).await?;
+    deps.store
+        .create_listing(&listing, &shared::services::listing_event(kinds::LISTING_CREATED, &listing, &caller))
+        .await?;
     tracing::info!(listing_id = %listing.id, status = listing.status.as_str(), "listing created");
     shared::metrics::count("ListingsCreated", &[]);
-    shared::services::announce_listing(&deps.events, kinds::LISTING_CREATED, &listing, &caller).await?;
     let response = with_header(json(201, &listing)?, "location", &format!("/listings/{}", listing.id))?;
     with_header(response, "etag", &listing.etag())
 }
@@ -39,10 +38,10 @@ where
 mod tests {
     use super::*;
     use shared::ports::ListingReader;
-    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+    use shared::testing::{FixedClock, MemoryStore};
 
-    fn deps() -> Deps<MemoryStore, RecordingPublisher, FixedClock> {
-        Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() }
+    fn deps() -> Deps<MemoryStore, FixedClock> {
+        Deps { store: MemoryStore::default(), clock: FixedClock::default() }
     }
 
     fn request(body: &str) -> Request {
@@ -66,7 +65,7 @@ mod tests {
         assert_eq!(v["daily_price"], serde_json::json!({"amount": 1200, "currency": "EUR"}));
         let id = shared::domain::listing::ListingId::parse(v["id"].as_str().unwrap()).unwrap();
         assert!(deps.store.get_listing(&id).await.unwrap().is_some());
-        assert_eq!(deps.events.kinds(), vec!["listing.created"]);
+        assert_eq!(deps.store.event_kinds(), vec!["listing.created"]);
     }
 
     #[tokio::test]
@@ -89,6 +88,6 @@ mod tests {
         let err = handle(lambda_http::request::from_str(&v.to_string()).unwrap(), &deps).await.unwrap_err();
         assert_eq!(err.code(), "validation_failed");
         assert!(deps.store.listings.lock().unwrap().is_empty());
-        assert!(deps.events.kinds().is_empty());
+        assert!(deps.store.event_kinds().is_empty());
     }
 }

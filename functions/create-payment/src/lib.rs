@@ -51,7 +51,7 @@ where
         next.payment.status = PaymentStatus::Pending;
         next.version += 1;
         next.updated_at = deps.clock.now();
-        match deps.store.move_booking(&booking, &next).await {
+        match deps.store.move_booking(&booking, &next, None).await {
             Ok(()) => {
                 tracing::info!(booking_id = %booking.id, payment_intent = %intent.id, "payment intent created");
                 break intent;
@@ -112,7 +112,7 @@ mod tests {
             1_000,
         )
         .unwrap();
-        deps.store.create_booking(&booking, None).await.unwrap();
+        deps.store.seed_booking(&booking).await;
         let request = || {
             let mut v: serde_json::Value =
                 serde_json::from_str(include_str!("../../../events/create-payment.json")).unwrap();

@@ -8,12 +8,11 @@ pub use wiring::run;
 
 use shared::domain::booking::Transition;
 use shared::domain::Clock;
-use shared::ports::{BookingReader, BookingWriter, Due, DueBookings, EventPublisher};
+use shared::ports::{BookingReader, BookingWriter, Due, DueBookings};
 use shared::AppError;
 
-pub struct Deps<S, P, C> {
+pub struct Deps<S, C> {
     pub store: S,
-    pub events: P,
     pub clock: C,
     /// Whether the event may set the clock (`{"now": ...}`): tests and local runs, never prod.
     pub allow_clock_override: bool,
@@ -22,15 +21,14 @@ pub struct Deps<S, P, C> {
 /// Bookings looked at per run; the next run takes the rest.
 pub const BATCH: u32 = 100;
 
-pub async fn handle<S, P, C>(event: serde_json::Value, deps: &Deps<S, P, C>) -> Result<serde_json::Value, AppError>
+pub async fn handle<S, C>(event: serde_json::Value, deps: &Deps<S, C>) -> Result<serde_json::Value, AppError>
 where
     S: DueBookings + BookingReader + BookingWriter,
-    P: EventPublisher,
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
     let (due, moved, skipped) =
-        shared::bookings::run_due(&deps.store, &deps.events, Due::HoldExpiry, Transition::Expire, now, BATCH).await?;
+        shared::bookings::run_due(&deps.store, Due::HoldExpiry, Transition::Expire, now, BATCH).await?;
     tracing::info!(due, expired = moved, skipped, now = %now, "hold expiry run");
     shared::metrics::emit("BookingsExpired", shared::metrics::Unit::Count, moved as f64, &[]);
     Ok(serde_json::json!({ "due": due, "expired": moved, "skipped": skipped }))
@@ -43,17 +41,12 @@ mod tests {
     use shared::domain::booking::{Booking, BookingStatus, DateRange};
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
-    use shared::ports::{BookingWriter, Calendar};
-    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+    use shared::ports::Calendar;
+    use shared::testing::{FixedClock, MemoryStore};
 
     #[tokio::test]
     async fn expires_lapsed_holds_once_and_frees_their_days() {
-        let deps = Deps {
-            store: MemoryStore::default(),
-            events: RecordingPublisher::default(),
-            clock: FixedClock::default(),
-            allow_clock_override: true,
-        };
+        let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default(), allow_clock_override: true };
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
@@ -63,7 +56,7 @@ mod tests {
         let range = DateRange::parse("2026-12-01", "2026-12-04").unwrap();
         let booking =
             Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, deps.clock.now(), 1_000).unwrap();
-        deps.store.create_booking(&booking, None).await.unwrap();
+        deps.store.seed_booking(&booking).await;
 
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/expire-holds.json")).unwrap();
@@ -74,7 +67,7 @@ mod tests {
         assert_eq!(handle(at(32), &deps).await.unwrap()["expired"], 0, "a second run finds nothing");
         assert_eq!(deps.store.bookings.lock().unwrap()[&booking.id].status, BookingStatus::Expired);
         assert!(deps.store.unavailable_days(&listing.id, &range).await.unwrap().is_empty());
-        assert_eq!(deps.events.kinds(), vec!["booking.expired"]);
+        assert_eq!(deps.store.event_kinds(), vec!["booking.requested", "booking.expired"]);
 
         let later = at(600);
         assert_eq!(

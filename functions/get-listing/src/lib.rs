@@ -67,7 +67,6 @@ mod tests {
     use shared::domain::listing::{Listing, PatchListingRequest};
     use shared::domain::user::UserId;
     use shared::domain::Clock;
-    use shared::ports::ListingWriter;
     use shared::testing::{FixedClock, MemoryStore, TrustingViewer};
 
     const OWNER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
@@ -91,7 +90,7 @@ mod tests {
             let patch: PatchListingRequest = serde_json::from_value(serde_json::json!({ "status": status })).unwrap();
             listing = listing.apply(patch, FixedClock::default().now()).unwrap();
         }
-        store.create_listing(&listing).await.unwrap();
+        store.seed_listing(&listing).await;
         (store, listing)
     }
 

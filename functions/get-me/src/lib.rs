@@ -6,34 +6,32 @@ pub use wiring::run;
 use lambda_http::{Body, Request, Response};
 use shared::domain::Clock;
 use shared::identity::Caller;
-use shared::ports::{EventPublisher, ProfileStore};
+use shared::ports::ProfileStore;
 use shared::views::ProfileView;
 use shared::AppError;
 
-pub struct Deps<S, P, C> {
+pub struct Deps<S, C> {
     pub store: S,
-    pub events: P,
     pub clock: C,
 }
 
-pub async fn handle<S, P, C>(req: Request, deps: &Deps<S, P, C>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
     S: ProfileStore,
-    P: EventPublisher,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
-    let profile = shared::services::ensure_profile(&deps.store, &deps.events, &deps.clock, &caller).await?;
+    let profile = shared::services::ensure_profile(&deps.store, &deps.clock, &caller).await?;
     shared::http::json(200, &ProfileView::from(&profile))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+    use shared::testing::{FixedClock, MemoryStore};
 
-    fn deps() -> Deps<MemoryStore, RecordingPublisher, FixedClock> {
-        Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() }
+    fn deps() -> Deps<MemoryStore, FixedClock> {
+        Deps { store: MemoryStore::default(), clock: FixedClock::default() }
     }
 
     fn fixture() -> Request {
@@ -51,7 +49,7 @@ mod tests {
             assert_eq!(v["display_name"], "Ada Renter");
             assert_eq!(v["user_id"], "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10");
         }
-        assert_eq!(deps.events.kinds(), vec!["user.registered"], "announced exactly once");
+        assert_eq!(deps.store.event_kinds(), vec!["user.registered"], "announced exactly once");
     }
 
     #[tokio::test]

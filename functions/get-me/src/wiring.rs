@@ -2,7 +2,6 @@
 //! bundle (`bundle/`, decision 0027) both start here.
 
 use shared::adapters::dynamodb::DynamoTable;
-use shared::adapters::sqs::SqsEventPublisher;
 use shared::config::aws_sdk_config;
 use shared::domain::SystemClock;
 
@@ -11,10 +10,6 @@ use shared::domain::SystemClock;
 pub async fn run() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
-    let deps = crate::Deps {
-        store: DynamoTable::from_env(&config)?,
-        events: SqsEventPublisher::domain_events(&config)?,
-        clock: SystemClock,
-    };
+    let deps = crate::Deps { store: DynamoTable::from_env(&config)?, clock: SystemClock };
     shared::http::run(&|req| crate::handle(req, &deps)).await
 }

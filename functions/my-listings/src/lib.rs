@@ -43,7 +43,6 @@ mod tests {
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
     use shared::domain::Clock;
-    use shared::ports::ListingWriter;
     use shared::testing::{FixedClock, MemoryStore};
 
     const OWNER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
@@ -83,7 +82,7 @@ mod tests {
                 FixedClock::default().now() + Duration::seconds(i),
             )
             .unwrap();
-            deps.store.create_listing(&l).await.unwrap();
+            deps.store.seed_listing(&l).await;
             ids.push(l.id.to_string());
         }
         ids.reverse();

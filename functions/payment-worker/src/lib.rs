@@ -9,25 +9,23 @@ pub use wiring::run;
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::domain::payment::StripeEvent;
 use shared::domain::Clock;
-use shared::ports::{BookingReader, BookingWriter, EventPublisher, IntentIndex, PaymentGateway};
+use shared::ports::{BookingReader, BookingWriter, IntentIndex, PaymentGateway};
 use shared::AppError;
 
-pub struct Deps<S, G, P, C> {
+pub struct Deps<S, G, C> {
     pub store: S,
     pub gateway: G,
-    pub events: P,
     pub clock: C,
 }
 
-pub async fn handle<S, G, P, C>(message: SqsMessage, deps: &Deps<S, G, P, C>) -> Result<(), AppError>
+pub async fn handle<S, G, C>(message: SqsMessage, deps: &Deps<S, G, C>) -> Result<(), AppError>
 where
     S: BookingReader + BookingWriter + IntentIndex,
     G: PaymentGateway,
-    P: EventPublisher,
     C: Clock,
 {
     let event = StripeEvent::parse(message.body.as_deref().unwrap_or_default().as_bytes())?;
-    let outcome = shared::payments::apply(&deps.store, &deps.gateway, &deps.events, &event, deps.clock.now()).await?;
+    let outcome = shared::payments::apply(&deps.store, &deps.gateway, &event, deps.clock.now()).await?;
     tracing::info!(event_id = %event.id, event_type = %event.kind, outcome, "stripe event handled");
     Ok(())
 }

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use shared::adapters::dynamodb::DynamoTable;
-use shared::adapters::sqs::SqsEventPublisher;
 use shared::adapters::stripe::{StripeHttp, StripeSecrets};
 use shared::config::aws_sdk_config;
 use shared::domain::SystemClock;
@@ -18,7 +17,6 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let deps = crate::Deps {
         store: DynamoTable::from_env(&config)?,
         gateway: StripeHttp::from_env(secrets)?,
-        events: SqsEventPublisher::booking_events(&config)?,
         clock: SystemClock,
     };
     shared::consumer::run(&|message| crate::handle(message, &deps)).await

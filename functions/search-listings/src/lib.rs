@@ -47,7 +47,6 @@ mod tests {
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
     use shared::domain::Clock;
-    use shared::ports::ListingWriter;
     use shared::testing::{FixedClock, MemoryStore};
 
     fn request(query: &[(&str, &str)]) -> Request {
@@ -89,7 +88,7 @@ mod tests {
                 FixedClock::default().now() + Duration::seconds(i as i64),
             )
             .unwrap();
-            deps.store.create_listing(&l).await.unwrap();
+            deps.store.seed_listing(&l).await;
         }
         deps
     }

@@ -11,19 +11,17 @@ use shared::domain::listing::{check_if_match, ListingId, PatchListingRequest};
 use shared::domain::Clock;
 use shared::http::{header, json, json_body, path_param, with_header};
 use shared::identity::Caller;
-use shared::ports::{EventPublisher, ListingReader, ListingWriter};
+use shared::ports::{ListingReader, ListingWriter};
 use shared::AppError;
 
-pub struct Deps<S, P, C> {
+pub struct Deps<S, C> {
     pub store: S,
-    pub events: P,
     pub clock: C,
 }
 
-pub async fn handle<S, P, C>(req: Request, deps: &Deps<S, P, C>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
     S: ListingReader + ListingWriter,
-    P: EventPublisher,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
@@ -32,14 +30,13 @@ where
     let current = shared::services::owned_listing(&deps.store, &caller, &id).await?;
     check_if_match(header(&req, "if-match"), current.version)?;
     let next = current.apply(patch, deps.clock.now())?;
-    deps.store.replace_listing(&current, &next).await?;
-    tracing::info!(listing_id = %next.id, version = next.version, status = next.status.as_str(), "listing updated");
     let kind = if next.status != current.status && next.status == shared::domain::listing::ListingStatus::Archived {
         kinds::LISTING_ARCHIVED
     } else {
         kinds::LISTING_UPDATED
     };
-    shared::services::announce_listing(&deps.events, kind, &next, &caller).await?;
+    deps.store.replace_listing(&current, &next, &shared::services::listing_event(kind, &next, &caller)).await?;
+    tracing::info!(listing_id = %next.id, version = next.version, status = next.status.as_str(), "listing updated");
     with_header(json(200, &next)?, "etag", &next.etag())
 }
 
@@ -48,20 +45,19 @@ mod tests {
     use super::*;
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
-    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+    use shared::testing::{FixedClock, MemoryStore};
 
     const OWNER: &str = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10";
 
-    async fn deps_with_listing() -> (Deps<MemoryStore, RecordingPublisher, FixedClock>, Listing) {
-        let deps =
-            Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() };
+    async fn deps_with_listing() -> (Deps<MemoryStore, FixedClock>, Listing) {
+        let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default() };
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
         let listing =
             Listing::create(serde_json::from_value(body).unwrap(), UserId::parse(OWNER).unwrap(), deps.clock.now())
                 .unwrap();
-        deps.store.create_listing(&listing).await.unwrap();
+        deps.store.seed_listing(&listing).await;
         (deps, listing)
     }
 
@@ -96,7 +92,7 @@ mod tests {
         assert_eq!(resp.headers()["etag"], "\"2\"");
         let stored = deps.store.listings.lock().unwrap()[&listing.id].clone();
         assert_eq!((stored.title.as_str(), stored.daily_price.amount), ("Cordless drill, 18V", 1500));
-        assert_eq!(deps.events.kinds(), vec!["listing.updated"]);
+        assert_eq!(deps.store.event_kinds(), vec!["listing.created", "listing.updated"]);
     }
 
     #[tokio::test]
@@ -124,6 +120,6 @@ mod tests {
             (400, "validation_failed")
         );
         assert_eq!(deps.store.listings.lock().unwrap()[&listing.id].version, 1, "nothing changed");
-        assert!(deps.events.kinds().is_empty());
+        assert_eq!(deps.store.event_kinds(), vec!["listing.created"], "a refused update announces nothing");
     }
 }

@@ -8,35 +8,23 @@ use shared::domain::events::{kinds, DomainEvent};
 use shared::domain::user::{ProfilePatch, ProfilePatchRequest};
 use shared::domain::Clock;
 use shared::identity::Caller;
-use shared::ports::{EventPublisher, ProfileStore, ProfileUpdater};
+use shared::ports::{ProfileStore, ProfileUpdater};
 use shared::views::ProfileView;
 use shared::AppError;
 
-pub struct Deps<S, P, C> {
+pub struct Deps<S, C> {
     pub store: S,
-    pub events: P,
     pub clock: C,
 }
 
-pub async fn handle<S, P, C>(req: Request, deps: &Deps<S, P, C>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
     S: ProfileStore + ProfileUpdater,
-    P: EventPublisher,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
     let patch = ProfilePatch::parse(shared::http::json_body::<ProfilePatchRequest>(&req)?)?;
     let now = deps.clock.now();
-    // A profile almost always exists (`GET /me` creates it), so update straight away: one
-    // conditional write. Only when that finds none is it created from the token's claims.
-    let profile = match deps.store.update_profile(&caller.user_id, &patch, now).await {
-        Err(AppError::NotFound(_)) => {
-            shared::services::ensure_profile(&deps.store, &deps.events, &deps.clock, &caller).await?;
-            deps.store.update_profile(&caller.user_id, &patch, now).await?
-        }
-        result => result?,
-    };
-
     let mut changed = Vec::new();
     if patch.display_name.is_some() {
         changed.push("display_name");
@@ -50,9 +38,17 @@ where
         format!("user/{}", caller.user_id),
         Some(caller.user_id.to_string()),
         now,
-        serde_json::json!({ "fields": changed, "version": profile.version }),
+        serde_json::json!({ "fields": changed }),
     );
-    deps.events.publish(&event).await?;
+    // A profile almost always exists (`GET /me` creates it), so update straight away: one
+    // conditional write. Only when that finds none is it created from the token's claims.
+    let profile = match deps.store.update_profile(&caller.user_id, &patch, now, &event).await {
+        Err(AppError::NotFound(_)) => {
+            shared::services::ensure_profile(&deps.store, &deps.clock, &caller).await?;
+            deps.store.update_profile(&caller.user_id, &patch, now, &event).await?
+        }
+        result => result?,
+    };
     shared::http::json(200, &ProfileView::from(&profile))
 }
 
@@ -61,11 +57,11 @@ mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
     use shared::domain::user::{Profile, UserId};
-    use shared::testing::{FixedClock, MemoryStore, RecordingPublisher};
+    use shared::testing::{FixedClock, MemoryStore};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn deps() -> Deps<MemoryStore, RecordingPublisher, FixedClock> {
-        Deps { store: MemoryStore::default(), events: RecordingPublisher::default(), clock: FixedClock::default() }
+    fn deps() -> Deps<MemoryStore, FixedClock> {
+        Deps { store: MemoryStore::default(), clock: FixedClock::default() }
     }
 
     fn request(body: &str) -> Request {
@@ -88,7 +84,7 @@ mod tests {
         assert_eq!(v["display_name"], "Ada L.");
         assert_eq!(v["phone"], "+4915112345678");
         assert_eq!(v["version"], 2);
-        assert_eq!(deps.events.kinds(), vec!["user.registered", "user.profile_updated"]);
+        assert_eq!(deps.store.event_kinds(), vec!["user.registered", "user.profile_updated"]);
     }
 
     /// Counts profile reads, to show an existing profile is updated without reading it first.
@@ -103,8 +99,12 @@ mod tests {
             self.reads.fetch_add(1, Ordering::SeqCst);
             self.inner.get_profile(id).await
         }
-        async fn create_profile_if_absent(&self, profile: &Profile) -> Result<(Profile, bool), AppError> {
-            self.inner.create_profile_if_absent(profile).await
+        async fn create_profile_if_absent(
+            &self,
+            profile: &Profile,
+            e: &DomainEvent,
+        ) -> Result<(Profile, bool), AppError> {
+            self.inner.create_profile_if_absent(profile, e).await
         }
     }
 
@@ -115,15 +115,16 @@ mod tests {
             id: &UserId,
             patch: &ProfilePatch,
             now: DateTime<Utc>,
+            e: &DomainEvent,
         ) -> Result<Profile, AppError> {
-            self.inner.update_profile(id, patch, now).await
+            self.inner.update_profile(id, patch, now, e).await
         }
     }
 
     #[tokio::test]
     async fn existing_profile_is_updated_without_a_read_and_announced_once() {
         let store = CountingReads { inner: MemoryStore::default(), reads: AtomicUsize::new(0) };
-        let deps = Deps { store, events: RecordingPublisher::default(), clock: FixedClock::default() };
+        let deps = Deps { store, clock: FixedClock::default() };
         handle(request(r#"{"display_name":"Ada"}"#), &deps).await.unwrap();
         let first_reads = deps.store.reads.load(Ordering::SeqCst);
         let v = json(&handle(request(r#"{"phone":"+4915112345678"}"#), &deps).await.unwrap());
@@ -132,7 +133,10 @@ mod tests {
             (v["display_name"].as_str(), v["phone"].as_str(), v["version"].as_i64()),
             (Some("Ada"), Some("+4915112345678"), Some(3))
         );
-        assert_eq!(deps.events.kinds(), vec!["user.registered", "user.profile_updated", "user.profile_updated"]);
+        assert_eq!(
+            deps.store.inner.event_kinds(),
+            vec!["user.registered", "user.profile_updated", "user.profile_updated"]
+        );
     }
 
     #[tokio::test]
@@ -156,7 +160,7 @@ mod tests {
             let err = handle(request(body), &deps).await.unwrap_err();
             assert_eq!((err.status(), err.code()), (400, code), "{body}");
         }
-        assert!(deps.events.kinds().is_empty());
+        assert!(deps.store.event_kinds().is_empty());
         assert!(deps.store.profiles.lock().unwrap().is_empty());
     }
 }

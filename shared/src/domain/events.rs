@@ -1,4 +1,5 @@
-//! Domain events: facts other functions react to, carried over SQS.
+//! Domain events: facts other functions react to. Written to the table's outbox with the change
+//! they report, delivered from its stream to the queues their consumers read.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,36 @@ impl DomainEvent {
     }
 }
 
+/// A queue events are delivered to, for one kind of consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// Every event: the audit trail.
+    DomainEvents,
+    /// Booking events: notifications.
+    BookingEvents,
+}
+
+impl Route {
+    pub const ALL: [Route; 2] = [Route::DomainEvents, Route::BookingEvents];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::DomainEvents => "domain_events",
+            Route::BookingEvents => "booking_events",
+        }
+    }
+}
+
+impl DomainEvent {
+    /// Whether `route`'s consumers want this event.
+    pub fn goes_to(&self, route: Route) -> bool {
+        match route {
+            Route::DomainEvents => true,
+            Route::BookingEvents => self.kind.starts_with("booking."),
+        }
+    }
+}
+
 pub mod kinds {
     pub const USER_REGISTERED: &str = "user.registered";
     pub const PROFILE_UPDATED: &str = "user.profile_updated";
@@ -83,5 +114,14 @@ mod tests {
         assert!(DomainEvent::parse("not json").is_err());
         assert!(DomainEvent::parse(&text.replace("user.registered", "User Registered")).is_err());
         assert!(DomainEvent::parse(&text.replace("user/u1", "user#u1")).is_err());
+    }
+
+    #[test]
+    fn routes() {
+        let at = Utc::now();
+        let user = DomainEvent::new(kinds::USER_REGISTERED, "user/u1".into(), None, at, serde_json::json!({}));
+        let booking = DomainEvent::new(kinds::BOOKING_ACCEPTED, "booking/b1".into(), None, at, serde_json::json!({}));
+        assert!(user.goes_to(Route::DomainEvents) && !user.goes_to(Route::BookingEvents));
+        assert!(booking.goes_to(Route::DomainEvents) && booking.goes_to(Route::BookingEvents));
     }
 }

@@ -15,6 +15,7 @@ impl BookingWriter for MemoryStore {
         &self,
         booking: &Booking,
         idempotency: Option<&IdempotencyKey>,
+        event: &DomainEvent,
     ) -> Result<Created<Booking>, AppError> {
         let mut idem = lock(&self.idempotency);
         if let Some(k) = idempotency {
@@ -36,10 +37,16 @@ impl BookingWriter for MemoryStore {
             idem.insert((k.scope.clone(), k.key.clone()), (k.fingerprint.clone(), booking.id.clone()));
         }
         lock(&self.bookings).insert(booking.id.clone(), booking.clone());
+        self.outbox(event);
         Ok(Created::New)
     }
 
-    async fn move_booking(&self, previous: &Booking, next: &Booking) -> Result<(), AppError> {
+    async fn move_booking(
+        &self,
+        previous: &Booking,
+        next: &Booking,
+        event: Option<&DomainEvent>,
+    ) -> Result<(), AppError> {
         let mut bookings = lock(&self.bookings);
         match bookings.get(&previous.id) {
             Some(b) if b.status == previous.status && b.version == previous.version => {}
@@ -52,6 +59,9 @@ impl BookingWriter for MemoryStore {
             }
         }
         bookings.insert(next.id.clone(), next.clone());
+        if let Some(e) = event {
+            self.outbox(e);
+        }
         Ok(())
     }
 }

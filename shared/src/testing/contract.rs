@@ -12,7 +12,7 @@ use crate::domain::notification::Notification;
 use crate::domain::user::{Profile, UserId};
 use crate::error::AppError;
 use crate::ports::{
-    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, IdempotencyKey, NotificationStore,
+    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, IdempotencyKey, NotificationStore, Outbox,
     ProfileStore, Recorded,
 };
 
@@ -49,11 +49,11 @@ impl<T: std::fmt::Debug, E> MustFail<E> for Result<T, E> {
 
 /// Every store port the contract covers.
 pub trait ContractStore:
-    BookingReader + BookingWriter + BookingLists + Calendar + NotificationStore + ProfileStore + AuditLog
+    BookingReader + BookingWriter + BookingLists + Calendar + NotificationStore + ProfileStore + AuditLog + Outbox
 {
 }
 impl<T> ContractStore for T where
-    T: BookingReader + BookingWriter + BookingLists + Calendar + NotificationStore + ProfileStore + AuditLog
+    T: BookingReader + BookingWriter + BookingLists + Calendar + NotificationStore + ProfileStore + AuditLog + Outbox
 {
 }
 
@@ -63,7 +63,8 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     conditional_moves(store).await?;
     idempotency_records(store).await?;
     paging_order(store).await?;
-    records_once(store).await
+    records_once(store).await?;
+    outbox(store).await
 }
 
 fn user() -> Result<UserId, String> {
@@ -98,6 +99,24 @@ async fn unavailable(store: &impl Calendar, listing: &ListingId) -> Result<Vec<N
     store.unavailable_days(listing, &range(0, 60)?).await.must("unavailable days")
 }
 
+/// The event a test write carries (its kind names the step, for the messages).
+fn event_for(subject: String, kind: &str) -> DomainEvent {
+    DomainEvent::new(kind, subject, None, Utc::now().trunc_subsecs(3), serde_json::json!({}))
+}
+
+fn booking_event(b: &Booking, kind: &str) -> DomainEvent {
+    event_for(format!("booking/{}", b.id), kind)
+}
+
+/// `create_booking` with its announcement.
+async fn create(
+    store: &impl ContractStore,
+    b: &Booking,
+    key: Option<&IdempotencyKey>,
+) -> Result<Created<Booking>, AppError> {
+    store.create_booking(b, key, &booking_event(b, "booking.requested")).await
+}
+
 fn code(err: AppError) -> &'static str {
     err.code()
 }
@@ -107,11 +126,11 @@ pub async fn day_holds(store: &impl ContractStore) -> Result<(), String> {
     let owner = user()?;
     let l = listing(&owner)?;
     let first = book(&l, &user()?, range(10, 13)?)?;
-    assert_eq!(store.create_booking(&first, None).await.must("first booking")?, Created::New);
+    assert_eq!(create(store, &first, None).await.must("first booking")?, Created::New);
     assert_eq!(unavailable(store, &l.id).await?, range(10, 13)?.each_day().collect::<Vec<_>>());
 
     let overlapping = book(&l, &user()?, range(12, 15)?)?;
-    let err = store.create_booking(&overlapping, None).await.must_fail("an overlapping booking")?;
+    let err = create(store, &overlapping, None).await.must_fail("an overlapping booking")?;
     assert_eq!(code(err), "dates_unavailable");
     assert_eq!(store.get_booking(&overlapping.id).await.must("read")?, None, "a refused booking is not stored");
     assert_eq!(unavailable(store, &l.id).await?.len(), 3, "a refused booking holds no day");
@@ -122,7 +141,7 @@ pub async fn day_holds(store: &impl ContractStore) -> Result<(), String> {
 
     store.block_days(&l.id, &range(20, 22)?).await.must("a free block")?;
     store.block_days(&l.id, &range(21, 23)?).await.must("blocking a blocked day again")?;
-    let err = store.create_booking(&book(&l, &user()?, range(22, 24)?)?, None).await.must_fail("over a block")?;
+    let err = create(store, &book(&l, &user()?, range(22, 24)?)?, None).await.must_fail("over a block")?;
     assert_eq!(code(err), "dates_unavailable");
 
     store.unblock_days(&l.id, &range(9, 23)?).await.must("unblocking around a booking")?;
@@ -134,29 +153,38 @@ pub async fn day_holds(store: &impl ContractStore) -> Result<(), String> {
 pub async fn conditional_moves(store: &impl ContractStore) -> Result<(), String> {
     let l = listing(&user()?)?;
     let b = book(&l, &user()?, range(5, 8)?)?;
-    store.create_booking(&b, None).await.must("booking")?;
+    create(store, &b, None).await.must("booking")?;
     let now = b.created_at + Duration::minutes(1);
     // A change that keeps the status (the payment side's records) still bumps the version,
     // and a move from the earlier version then loses, though the status matches.
     let mut touched = b.clone();
     touched.version += 1;
-    store.move_booking(&b, &touched).await.must("a same-status change")?;
+    store.move_booking(&b, &touched, None).await.must("a same-status change")?;
     let declined = b.moved(Transition::Decline, now).must("decline")?;
-    let err = store.move_booking(&b, &declined).await.must_fail("a move from a stale version")?;
+    let err = store
+        .move_booking(&b, &declined, Some(&booking_event(&b, "booking.declined")))
+        .await
+        .must_fail("a move from a stale version")?;
     assert!(matches!(err, AppError::PreconditionFailed), "{err:?}");
     let accepted = touched.moved(Transition::Accept, now).must("accept")?;
-    store.move_booking(&touched, &accepted).await.must("a move from the current version")?;
-    let err = store.move_booking(&touched, &declined).await.must_fail("a move from a stale status")?;
+    store
+        .move_booking(&touched, &accepted, Some(&booking_event(&b, "booking.accepted")))
+        .await
+        .must("a move from the current version")?;
+    let err = store
+        .move_booking(&touched, &declined, Some(&booking_event(&b, "booking.declined")))
+        .await
+        .must_fail("a move from a stale status")?;
     assert!(matches!(err, AppError::PreconditionFailed), "{err:?}");
     let stored = store.get_booking(&b.id).await.must("read")?.must("stored")?;
     assert_eq!((stored.status, stored.version), (BookingStatus::PendingPayment, 3));
     assert_eq!(unavailable(store, &l.id).await?.len(), 3);
 
     let cancelled = accepted.moved(Transition::Cancel, now).must("cancel")?;
-    store.move_booking(&accepted, &cancelled).await.must("cancel")?;
+    store.move_booking(&accepted, &cancelled, Some(&booking_event(&b, "booking.cancelled"))).await.must("cancel")?;
     assert!(unavailable(store, &l.id).await?.is_empty(), "a cancelled booking holds no day");
     let again = book(&l, &user()?, range(5, 8)?)?;
-    assert_eq!(store.create_booking(&again, None).await.must("rebooking freed days")?, Created::New);
+    assert_eq!(create(store, &again, None).await.must("rebooking freed days")?, Created::New);
     Ok(())
 }
 
@@ -170,18 +198,18 @@ pub async fn idempotency_records(store: &impl ContractStore) -> Result<(), Strin
         fingerprint: fingerprint.into(),
     };
     let first = book(&l, &renter, range(3, 5)?)?;
-    assert_eq!(store.create_booking(&first, Some(&key("a"))).await.must("first")?, Created::New);
+    assert_eq!(create(store, &first, Some(&key("a"))).await.must("first")?, Created::New);
     let retry = book(&l, &renter, range(3, 5)?)?;
-    match store.create_booking(&retry, Some(&key("a"))).await.must("a retry")? {
+    match create(store, &retry, Some(&key("a"))).await.must("a retry")? {
         Created::Replayed(earlier) => assert_eq!(earlier.id, first.id),
         other => return Err(format!("a retry must replay the first booking, got {other:?}")),
     }
     assert_eq!(store.get_booking(&retry.id).await.must("read")?, None, "a replay stores nothing");
-    let err = store.create_booking(&book(&l, &renter, range(6, 7)?)?, Some(&key("b"))).await.must_fail("reused")?;
+    let err = create(store, &book(&l, &renter, range(6, 7)?)?, Some(&key("b"))).await.must_fail("reused")?;
     assert_eq!(code(err), "idempotency_key_reused");
     let other = IdempotencyKey { scope: user()?.to_string(), ..key("a") };
     let theirs = book(&l, &user()?, range(9, 10)?)?;
-    assert_eq!(store.create_booking(&theirs, Some(&other)).await.must("another caller's key")?, Created::New);
+    assert_eq!(create(store, &theirs, Some(&other)).await.must("another caller's key")?, Created::New);
     Ok(())
 }
 
@@ -192,7 +220,7 @@ pub async fn paging_order(store: &impl ContractStore) -> Result<(), String> {
     for i in 0..5 {
         let l = listing(&user()?)?;
         let b = book(&l, &renter, range(i + 1, i + 2)?)?;
-        store.create_booking(&b, None).await.must("booking")?;
+        create(store, &b, None).await.must("booking")?;
         made.push(b.id.clone());
         tokio::time::sleep(std::time::Duration::from_millis(3)).await; // distinct creation times
     }
@@ -237,14 +265,52 @@ pub async fn records_once(store: &impl ContractStore) -> Result<(), String> {
     assert!(matches!(store.mark_read(&user()?, &n.id, now).await, Err(AppError::NotFound(_))), "not theirs");
 
     let profile = Profile::register(me.clone(), Some("Contract"), None, now);
-    assert_eq!(store.create_profile_if_absent(&profile).await.must("create")?, (profile.clone(), true));
+    let registered = event_for(format!("user/{me}"), "user.registered");
+    assert_eq!(store.create_profile_if_absent(&profile, &registered).await.must("create")?, (profile.clone(), true));
     let later = Profile::register(me.clone(), Some("Someone else"), None, now + Duration::seconds(1));
-    let (kept, created) = store.create_profile_if_absent(&later).await.must("create again")?;
+    let again = event_for(format!("user/{me}"), "user.registered");
+    let (kept, created) = store.create_profile_if_absent(&later, &again).await.must("create again")?;
     assert_eq!((kept.display_name.as_str(), created), ("Contract", false));
 
     let event = DomainEvent::new("user.registered", format!("user/{me}"), None, now, serde_json::json!({}));
     assert_eq!(store.record(&event).await.must("record")?, Recorded::New);
     assert_eq!(store.record(&event).await.must("record again")?, Recorded::Duplicate);
+    Ok(())
+}
+
+/// Each change's event is stored with it, and only when the change is: a refused write (a taken
+/// day, a stale move, an existing profile) leaves no event behind.
+pub async fn outbox(store: &impl ContractStore) -> Result<(), String> {
+    let kinds = |events: Vec<DomainEvent>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    let l = listing(&user()?)?;
+    let b = book(&l, &user()?, range(30, 32)?)?;
+    let subject = format!("booking/{}", b.id);
+    create(store, &b, None).await.must("booking")?;
+    let clash = book(&l, &user()?, range(31, 33)?)?;
+    create(store, &clash, None).await.must_fail("a clashing booking")?;
+    assert!(store.events_of(&format!("booking/{}", clash.id)).await.must("events")?.is_empty(), "a refused booking");
+
+    let now = b.created_at + Duration::minutes(1);
+    let mut touched = b.clone();
+    touched.version += 1;
+    store.move_booking(&b, &touched, None).await.must("a change without an event")?;
+    let accepted = touched.moved(Transition::Accept, now).must("accept")?;
+    let stale = store.move_booking(&b, &accepted, Some(&booking_event(&b, "booking.stale"))).await;
+    stale.must_fail("a stale move")?;
+    store.move_booking(&touched, &accepted, Some(&booking_event(&b, "booking.accepted"))).await.must("accept")?;
+    let stored = store.events_of(&subject).await.must("events")?;
+    assert_eq!(kinds(stored.clone()), vec!["booking.requested", "booking.accepted"], "in order, once each");
+    assert!(stored.iter().all(|e| e.subject == subject));
+
+    let me = user()?;
+    let profile = Profile::register(me.clone(), Some("Outbox"), None, now);
+    for _ in 0..2 {
+        store
+            .create_profile_if_absent(&profile, &event_for(format!("user/{me}"), "user.registered"))
+            .await
+            .must("profile")?;
+    }
+    assert_eq!(kinds(store.events_of(&format!("user/{me}")).await.must("events")?), vec!["user.registered"]);
     Ok(())
 }
 

@@ -41,15 +41,17 @@ impl crate::ports::ListingPhotoReader for MemoryStore {
 
 #[async_trait]
 impl ListingWriter for MemoryStore {
-    async fn create_listing(&self, listing: &Listing) -> Result<(), AppError> {
+    async fn create_listing(&self, listing: &Listing, event: &DomainEvent) -> Result<(), AppError> {
         lock(&self.listings).insert(listing.id.clone(), listing.clone());
+        self.outbox(event);
         Ok(())
     }
-    async fn replace_listing(&self, previous: &Listing, next: &Listing) -> Result<(), AppError> {
+    async fn replace_listing(&self, previous: &Listing, next: &Listing, event: &DomainEvent) -> Result<(), AppError> {
         let mut listings = lock(&self.listings);
         match listings.get(&previous.id) {
             Some(current) if current.version == previous.version => {
                 listings.insert(next.id.clone(), next.clone());
+                self.outbox(event);
                 Ok(())
             }
             _ => Err(AppError::PreconditionFailed),

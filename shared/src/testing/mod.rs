@@ -21,7 +21,7 @@ use crate::domain::Clock;
 use crate::error::AppError;
 use crate::identity::Caller;
 use crate::ports::{
-    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, EventPublisher,
+    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, EventQueues,
     IdempotencyKey, ListingReader, ListingRenters, ListingSearch, ListingWriter, NotificationStore, OwnerListings,
     Page, ProfileStore, ProfileUpdater, Recorded, ViewerIdentity,
 };
@@ -37,6 +37,42 @@ pub struct MemoryStore {
     pub idempotency: Mutex<HashMap<(String, String), (String, BookingId)>>,
     pub notifications: Mutex<Vec<Notification>>,
     pub photos: Mutex<Vec<crate::domain::photo::Photo>>,
+    /// The outbox: events written with their changes, in order.
+    pub events: Mutex<Vec<DomainEvent>>,
+}
+
+impl MemoryStore {
+    fn outbox(&self, event: &DomainEvent) {
+        lock(&self.events).push(event.clone());
+    }
+
+    /// The kinds of the events written so far, in order.
+    pub fn event_kinds(&self) -> Vec<String> {
+        lock(&self.events).iter().map(|e| e.kind.clone()).collect()
+    }
+
+    /// Stores `listing` as its owner's creation would, for tests that need one.
+    pub async fn seed_listing(&self, listing: &Listing) {
+        let event = DomainEvent::new(
+            crate::domain::events::kinds::LISTING_CREATED,
+            format!("listing/{}", listing.id),
+            Some(listing.owner_id.to_string()),
+            listing.created_at,
+            serde_json::json!({}),
+        );
+        if let Err(e) = ListingWriter::create_listing(self, listing, &event).await {
+            panic!("seeding a listing: {e}");
+        }
+    }
+
+    /// Stores `booking` (and holds its days) as a renter's request would.
+    pub async fn seed_booking(&self, booking: &Booking) {
+        let event =
+            crate::bookings::event(crate::domain::events::kinds::BOOKING_REQUESTED, booking, None, booking.created_at);
+        if let Err(e) = BookingWriter::create_booking(self, booking, None, &event).await {
+            panic!("seeding a booking: {e}");
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -55,22 +91,26 @@ mod profiles;
 
 pub use payments::FakeGateway;
 
+/// Event queues that keep what they were sent, per route; `refuse_from` makes every send of
+/// the event at that position (and after) fail, as a queue that is down would.
 #[derive(Default)]
-pub struct RecordingPublisher {
-    pub events: Mutex<Vec<DomainEvent>>,
-}
-
-impl RecordingPublisher {
-    pub fn kinds(&self) -> Vec<String> {
-        lock(&self.events).iter().map(|e| e.kind.clone()).collect()
-    }
+pub struct MemoryQueues {
+    pub sent: Mutex<Vec<(crate::domain::events::Route, DomainEvent)>>,
+    pub refuse: Mutex<Option<uuid::Uuid>>,
 }
 
 #[async_trait]
-impl EventPublisher for RecordingPublisher {
-    async fn publish(&self, event: &DomainEvent) -> Result<(), AppError> {
-        lock(&self.events).push(event.clone());
-        Ok(())
+impl EventQueues for MemoryQueues {
+    async fn send(&self, route: crate::domain::events::Route, events: &[&DomainEvent]) -> Result<usize, AppError> {
+        let refuse = *lock(&self.refuse);
+        let mut sent = lock(&self.sent);
+        for (i, e) in events.iter().enumerate() {
+            if Some(e.id) == refuse {
+                return if i == 0 { Err(AppError::internal("queue unreachable")) } else { Ok(i) };
+            }
+            sent.push((route, (*e).clone()));
+        }
+        Ok(events.len())
     }
 }
 

@@ -7,19 +7,30 @@ impl ProfileStore for MemoryStore {
     async fn get_profile(&self, id: &UserId) -> Result<Option<Profile>, AppError> {
         Ok(lock(&self.profiles).get(id).cloned())
     }
-    async fn create_profile_if_absent(&self, profile: &Profile) -> Result<(Profile, bool), AppError> {
+    async fn create_profile_if_absent(
+        &self,
+        profile: &Profile,
+        registered: &DomainEvent,
+    ) -> Result<(Profile, bool), AppError> {
         let mut profiles = lock(&self.profiles);
         if let Some(existing) = profiles.get(&profile.user_id) {
             return Ok((existing.clone(), false));
         }
         profiles.insert(profile.user_id.clone(), profile.clone());
+        self.outbox(registered);
         Ok((profile.clone(), true))
     }
 }
 
 #[async_trait]
 impl ProfileUpdater for MemoryStore {
-    async fn update_profile(&self, id: &UserId, patch: &ProfilePatch, now: DateTime<Utc>) -> Result<Profile, AppError> {
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        patch: &ProfilePatch,
+        now: DateTime<Utc>,
+        event: &DomainEvent,
+    ) -> Result<Profile, AppError> {
         let mut profiles = lock(&self.profiles);
         let p = profiles.get_mut(id).ok_or(AppError::NotFound("profile"))?;
         if let Some(name) = &patch.display_name {
@@ -30,6 +41,7 @@ impl ProfileUpdater for MemoryStore {
         }
         p.updated_at = now;
         p.version += 1;
+        self.outbox(event);
         Ok(p.clone())
     }
 }
@@ -43,5 +55,12 @@ impl AuditLog for MemoryStore {
         }
         audit.insert(event.id, event.clone());
         Ok(Recorded::New)
+    }
+}
+
+#[async_trait]
+impl crate::ports::Outbox for MemoryStore {
+    async fn events_of(&self, subject: &str) -> Result<Vec<DomainEvent>, AppError> {
+        Ok(lock(&self.events).iter().filter(|e| e.subject == subject).cloned().collect())
     }
 }

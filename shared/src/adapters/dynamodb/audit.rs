@@ -28,6 +28,8 @@ impl AuditLog for DynamoTable {
             .item("type", s(&event.kind))
             .item("actor", s(event.actor.clone().unwrap_or_default()))
             .item("occurred_at", s(timestamp(event.occurred_at)))
+            // When the trail learnt of it: delivery order, next to the order things happened in.
+            .item("recorded_at", s(timestamp(chrono::Utc::now())))
             .item("data", s(event.data.to_string()))
             .condition_expression("attribute_not_exists(PK)")
             .send()

@@ -7,6 +7,7 @@ mod bookings;
 mod calendar;
 pub mod listings;
 mod notifications;
+pub mod outbox;
 mod payments;
 mod photos;
 mod profiles;

@@ -33,6 +33,9 @@ struct NotificationItem {
     created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     read_at: Option<DateTime<Utc>>,
+    /// When it was written (its event's delivery), for the commit-to-notification benchmark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stored_at: Option<DateTime<Utc>>,
     /// Notifications are kept for a year.
     expires_at: i64,
 }
@@ -50,6 +53,7 @@ fn notification_item(n: &Notification) -> Result<Item, AppError> {
         read: n.read,
         created_at: n.created_at,
         read_at: n.read_at,
+        stored_at: Some(Utc::now()),
         expires_at: n.created_at.timestamp() + 365 * 24 * 3600,
     })
     .map_err(AppError::internal)

@@ -5,12 +5,14 @@
 //! | profile       | `USER#{user_id}`   | `PROFILE`                   |
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{is_condition_failure, s, timestamp, DynamoTable, DEP};
+use super::outbox::event_put;
+use super::{put, s, timestamp, transaction_failures, DynamoTable, DEP};
 use crate::adapters::sdk_error;
+use crate::domain::events::DomainEvent;
 use crate::domain::user::{DisplayName, PhoneNumber, Profile, ProfilePatch, UserId};
 use crate::error::AppError;
 use crate::ports::{ProfileStore, ProfileUpdater};
@@ -95,20 +97,24 @@ impl ProfileStore for DynamoTable {
         out.item.map(profile_from_item).transpose()
     }
 
-    async fn create_profile_if_absent(&self, profile: &Profile) -> Result<(Profile, bool), AppError> {
+    async fn create_profile_if_absent(
+        &self,
+        profile: &Profile,
+        registered: &DomainEvent,
+    ) -> Result<(Profile, bool), AppError> {
         let item = serde_dynamo::to_item(ProfileItem::from(profile)).map_err(AppError::internal)?;
-        // Two first calls of one user can race; the condition lets exactly one create.
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
+        // Two first calls of one user can race; the condition lets exactly one create (and
+        // so exactly one announce the registration).
+        let writes = vec![
+            put(Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)"))?,
+            event_put(&self.table, registered)?,
+        ];
+        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => Ok((profile.clone(), true)),
-            Err(e) if is_condition_failure(&e) => {
+            Err(e) if transaction_failures(&e).first() == Some(&true) => {
                 let existing = self.get_profile(&profile.user_id).await?;
                 existing
                     .map(|p| (p, false))
@@ -121,27 +127,30 @@ impl ProfileStore for DynamoTable {
 
 #[async_trait]
 impl ProfileUpdater for DynamoTable {
-    async fn update_profile(&self, id: &UserId, patch: &ProfilePatch, now: DateTime<Utc>) -> Result<Profile, AppError> {
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        patch: &ProfilePatch,
+        now: DateTime<Utc>,
+        event: &DomainEvent,
+    ) -> Result<Profile, AppError> {
         let mut set = vec!["updated_at = :now", "version = version + :one"];
         let mut remove = Vec::new();
-        let mut request = self
-            .client
-            .update_item()
+        let mut update = Update::builder()
             .table_name(&self.table)
             .key("PK", s(profile_pk(id)))
             .key("SK", s(PROFILE_SK))
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":now", s(timestamp(now)))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(ReturnValue::AllNew);
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
         if let Some(name) = &patch.display_name {
             set.push("display_name = :name");
-            request = request.expression_attribute_values(":name", s(name.as_str()));
+            update = update.expression_attribute_values(":name", s(name.as_str()));
         }
         match &patch.phone {
             Some(Some(phone)) => {
                 set.push("phone = :phone");
-                request = request.expression_attribute_values(":phone", s(phone.as_str()));
+                update = update.expression_attribute_values(":phone", s(phone.as_str()));
             }
             Some(None) => remove.push("phone"),
             None => {}
@@ -150,9 +159,12 @@ impl ProfileUpdater for DynamoTable {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        match request.update_expression(expression).send().await {
-            Ok(out) => profile_from_item(out.attributes.unwrap_or_default()),
-            Err(e) if is_condition_failure(&e) => Err(AppError::NotFound("profile")),
+        let update = update.update_expression(expression).build().map_err(AppError::internal)?;
+        // A transaction returns no item, so the updated profile is read back (consistently).
+        let writes = vec![TransactWriteItem::builder().update(update).build(), event_put(&self.table, event)?];
+        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => self.get_profile(id).await?.ok_or_else(|| AppError::internal("profile vanished after its update")),
+            Err(e) if transaction_failures(&e).first() == Some(&true) => Err(AppError::NotFound("profile")),
             Err(e) => Err(sdk_error(DEP, e)),
         }
     }

@@ -20,12 +20,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put};
 use chrono::{DateTime, Utc};
 
 use super::calendar::{dates_unavailable, day_sk, listing_pk};
+use super::outbox::event_put;
 use super::DEP;
 use super::{delete_write, put, timestamp};
 use super::{item_size, key_item, last_key_of, s, start_key, transaction_failures, DynamoTable, Item};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::booking::{Booking, BookingId, BookingStatus, Party};
+use crate::domain::events::DomainEvent;
 use crate::domain::listing::ListingId;
 use crate::domain::user::UserId;
 use crate::error::AppError;
@@ -83,6 +85,7 @@ impl BookingWriter for DynamoTable {
         &self,
         booking: &Booking,
         idempotency: Option<&IdempotencyKey>,
+        event: &DomainEvent,
     ) -> Result<Created<Booking>, AppError> {
         let mut writes = vec![put(Put::builder()
             .table_name(self.table())
@@ -119,6 +122,7 @@ impl BookingWriter for DynamoTable {
             "attribute_not_exists(PK)",
             &[],
         )?);
+        writes.push(event_put(self.table(), event)?);
         let err = match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => return Ok(Created::New),
             Err(e) => e,
@@ -145,13 +149,20 @@ impl BookingWriter for DynamoTable {
                 .ok_or_else(|| AppError::internal("idempotency record names a missing booking"))?;
             return Ok(Created::Replayed(earlier));
         }
-        if failed.iter().skip(if idempotency.is_some() { 3 } else { 2 }).any(|f| *f) {
+        // The days sit between the past-renter marker and the event (last).
+        let days = &failed[if idempotency.is_some() { 3 } else { 2 }..failed.len().saturating_sub(1)];
+        if days.iter().any(|f| *f) {
             return Err(dates_unavailable());
         }
         Err(AppError::internal("booking transaction cancelled for another reason"))
     }
 
-    async fn move_booking(&self, previous: &Booking, next: &Booking) -> Result<(), AppError> {
+    async fn move_booking(
+        &self,
+        previous: &Booking,
+        next: &Booking,
+        event: Option<&DomainEvent>,
+    ) -> Result<(), AppError> {
         // Status and version: a racing move (accept vs expire, confirm vs cancel) fails whole.
         let mut writes = vec![put(Put::builder()
             .table_name(self.table())
@@ -170,6 +181,9 @@ impl BookingWriter for DynamoTable {
                         .expression_attribute_values(":id", s(previous.id.to_string())),
                 )?);
             }
+        }
+        if let Some(event) = event {
+            writes.push(event_put(self.table(), event)?);
         }
         match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => Ok(()),

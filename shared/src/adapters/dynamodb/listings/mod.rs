@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, ReturnConsumedCapacity, TransactWriteItem};
 
+use super::outbox::event_put;
 use super::DEP;
 use super::{
     capacity, key_item, projection, query_page, s, sort_key, start_key, transaction_failures, DynamoTable, Item,
@@ -21,6 +22,7 @@ use super::{
 };
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
+use crate::domain::events::DomainEvent;
 use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
 use crate::domain::photo::PhotoId;
 use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
@@ -128,13 +130,14 @@ impl ListingPhotoReader for DynamoTable {
 
 #[async_trait]
 impl ListingWriter for DynamoTable {
-    async fn create_listing(&self, listing: &Listing) -> Result<(), AppError> {
+    async fn create_listing(&self, listing: &Listing, event: &DomainEvent) -> Result<(), AppError> {
         let mut writes = Vec::new();
         for (i, item) in listing_items(listing)?.into_iter().enumerate() {
             // Ids are fresh UUIDs; the condition only guards against a programming error.
             let condition = (i == 0).then_some(("attribute_not_exists(PK)", None));
             writes.push(put(self.table(), item, condition)?);
         }
+        writes.push(event_put(self.table(), event)?);
         self.client()
             .transact_write_items()
             .set_transact_items(Some(writes))
@@ -144,7 +147,7 @@ impl ListingWriter for DynamoTable {
         Ok(())
     }
 
-    async fn replace_listing(&self, previous: &Listing, next: &Listing) -> Result<(), AppError> {
+    async fn replace_listing(&self, previous: &Listing, next: &Listing, event: &DomainEvent) -> Result<(), AppError> {
         // Optimistic concurrency: the write only lands if the stored version is still the one
         // the caller read (and checked against If-Match). A racing writer makes it fail whole.
         let listing = serde_dynamo::to_item(ListingItem::from(next)).map_err(AppError::internal)?;
@@ -169,6 +172,7 @@ impl ListingWriter for DynamoTable {
         for (pk, sk) in entry_keys(next) {
             writes.push(put(self.table(), search_entry(next, pk, sk)?, None)?);
         }
+        writes.push(event_put(self.table(), event)?);
         match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => Ok(()),
             Err(e) if transaction_failures(&e).first() == Some(&true) => Err(AppError::PreconditionFailed),
