@@ -173,6 +173,24 @@ def real_work_events(binary, text, ids, calls):
         mode = "instant" if binary == "create-payment" else "request"
         fresh = fresh_bookings(calls, mode, renter_is_fixture=binary in ("create-payment", "cancel-booking"))
         return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], fresh[next(made)]))
+    if binary == "publish-events":
+        # Stream batches of 10 new booking events (each goes to both queues), as Lambda hands
+        # them over: one SendMessageBatch per queue per call.
+        template = json.loads(text)["Records"][1]
+
+        def batch():
+            records = []
+            for i in range(10):
+                r = json.loads(json.dumps(template))
+                event = json.loads(r["dynamodb"]["NewImage"]["event"]["S"])
+                event["id"], event["subject"] = str(uuid.uuid4()), f"booking/{uuid.uuid4()}"
+                r["dynamodb"]["NewImage"]["event"]["S"] = json.dumps(event)
+                r["dynamodb"]["Keys"]["SK"]["S"] = r["dynamodb"]["NewImage"]["SK"]["S"] = f"EVENT#{event['id']}"
+                r["dynamodb"]["SequenceNumber"] = str(next(made) * 10 + i)
+                records.append(r)
+            return {"Records": records}
+        made = iter(range(10 ** 9))
+        return batch
     if binary == "delete-photo":
         owner = token(FIXTURE_USER, "Fixture")
         photos = []
