@@ -17,6 +17,23 @@ pub fn env_parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Con
     }
 }
 
+/// The platform's rates: `SERVICE_FEE_BPS` and `OWNER_COMMISSION_BPS` (each 0-10,000).
+pub fn pricing() -> Result<crate::domain::booking::Pricing, ConfigError> {
+    let defaults = crate::domain::booking::Pricing::default();
+    let bps = |name: &str, default: i64| {
+        let value = env_parsed(name, default)?;
+        if (0..=10_000).contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError::Invalid(name.to_owned(), value.to_string()))
+        }
+    };
+    Ok(crate::domain::booking::Pricing {
+        service_fee_bps: bps("SERVICE_FEE_BPS", defaults.service_fee_bps)?,
+        owner_commission_bps: bps("OWNER_COMMISSION_BPS", defaults.owner_commission_bps)?,
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("missing required environment variable {0}")]

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::booking::{Booking, BookingId, BookingStatus, PaymentStatus, RefundStatus, Transition};
+use crate::domain::booking::{Booking, BookingId, BookingStatus, PaymentStatus, RefundPlan, RefundStatus, Transition};
 use crate::domain::payment::StripeEvent;
 use crate::error::AppError;
 use crate::ports::{BookingReader, BookingWriter, IntentIndex, PaymentGateway};
@@ -59,6 +59,9 @@ pub fn decide(booking: &Booking, event: &StripeEvent, now: DateTime<Utc>) -> Res
                             refund = Some(total);
                             payment.refund_status = RefundStatus::Requested;
                             payment.refund_amount = total;
+                            let q = &booking.quote;
+                            payment.refund_plan =
+                                RefundPlan { rental: q.rental, service_fee: q.service_fee, deposit: q.deposit };
                         }
                     }
                     BookingStatus::Requested => payment.review = Some("paid_before_accepted".to_owned()),
@@ -193,7 +196,8 @@ mod tests {
         )
         .unwrap();
         let mut b =
-            Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, Utc::now(), 1_000).unwrap();
+            Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, Utc::now(), Default::default())
+                .unwrap();
         b.status = status;
         b.payment.intent_id = Some("pi_1".into());
         b.payment.status = PaymentStatus::Pending;

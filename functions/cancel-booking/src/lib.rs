@@ -10,8 +10,9 @@ mod wiring;
 pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::booking::{BookingId, BookingStatus, CancelRequest, PaymentStatus, RefundStatus, Transition};
-use shared::domain::payment::refund_for_cancellation;
+use shared::domain::booking::{
+    refund_for_cancellation, BookingId, BookingStatus, CancelRequest, PaymentStatus, RefundStatus, Transition,
+};
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
@@ -50,7 +51,7 @@ where
                 deps.gateway.refund(intent, plan.total(), id.as_str(), &shared::payments::refund_key(&id)).await?;
             tracing::info!(booking_id = %id, refund_id = %refund.id, amount = plan.total(), "cancellation refunded");
             shared::metrics::count("Refunds", &[("Reason", "cancellation")]);
-            Some((plan.total(), refund.id))
+            Some((plan, refund.id))
         }
         _ => None,
     };
@@ -58,9 +59,10 @@ where
         shared::bookings::move_booking(&deps.store, &id, Transition::Cancel, now, Some(&caller.user_id), |b| {
             b.cancelled_by = Some(party);
             b.cancel_reason = Some(reason.clone());
-            if let Some((amount, refund_id)) = &refund {
+            if let Some((plan, refund_id)) = &refund {
                 b.payment.refund_status = RefundStatus::Requested;
-                b.payment.refund_amount = *amount;
+                b.payment.refund_amount = plan.total();
+                b.payment.refund_plan = *plan;
                 b.payment.refund_id = Some(refund_id.clone());
             }
         })
@@ -94,7 +96,7 @@ mod tests {
             DateRange::parse("2026-12-01", "2026-12-04").unwrap(),
             None,
             deps.clock.now(),
-            1_000,
+            Default::default(),
         )
         .unwrap();
         deps.store.seed_booking(&booking).await;

@@ -8,7 +8,7 @@ mod wiring;
 pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::booking::{Booking, CreateBookingRequest, DateRange};
+use shared::domain::booking::{Booking, CreateBookingRequest, DateRange, Pricing};
 use shared::domain::events::kinds;
 use shared::domain::Clock;
 use shared::http::{header, json, json_body, with_header};
@@ -19,8 +19,8 @@ use shared::AppError;
 pub struct Deps<S, C> {
     pub store: S,
     pub clock: C,
-    /// Service fee rate in basis points (1000 = 10%).
-    pub fee_bps: i64,
+    /// The service fee and owner commission rates.
+    pub pricing: Pricing,
 }
 
 pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
@@ -34,7 +34,7 @@ where
     let range = DateRange::parse(&body.start_date, &body.end_date)?;
     let listing = shared::bookings::public_listing(&deps.store, &body.listing_id).await?;
     let now = deps.clock.now();
-    let booking = Booking::request(&listing, caller.user_id.clone(), range, body.message, now, deps.fee_bps)?;
+    let booking = Booking::request(&listing, caller.user_id.clone(), range, body.message, now, deps.pricing)?;
     let idempotency = key.map(|key| IdempotencyKey {
         scope: caller.user_id.to_string(),
         key,
@@ -67,7 +67,7 @@ mod tests {
     use shared::testing::{FixedClock, MemoryStore};
 
     async fn setup() -> (Deps<MemoryStore, FixedClock>, Listing) {
-        let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default(), fee_bps: 1_000 };
+        let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default(), pricing: Default::default() };
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();

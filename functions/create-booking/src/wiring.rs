@@ -2,8 +2,7 @@
 //! bundle (`bundle/`, decision 0027) both start here.
 
 use shared::adapters::dynamodb::DynamoTable;
-use shared::config::{aws_sdk_config, env_parsed};
-use shared::domain::booking::DEFAULT_SERVICE_FEE_BPS;
+use shared::config::aws_sdk_config;
 use shared::domain::SystemClock;
 
 /// Runs the function in Lambda: telemetry, the AWS config and its adapters, then the
@@ -11,10 +10,7 @@ use shared::domain::SystemClock;
 pub async fn run() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
-    let deps = crate::Deps {
-        store: DynamoTable::from_env(&config)?,
-        clock: SystemClock,
-        fee_bps: env_parsed("SERVICE_FEE_BPS", DEFAULT_SERVICE_FEE_BPS)?,
-    };
+    let deps =
+        crate::Deps { store: DynamoTable::from_env(&config)?, clock: SystemClock, pricing: shared::config::pricing()? };
     shared::http::run(&|req| crate::handle(req, &deps)).await
 }

@@ -109,7 +109,7 @@ mod tests {
             DateRange::parse("2026-12-01", "2026-12-04").unwrap(),
             None,
             deps.clock.now(),
-            1_000,
+            Default::default(),
         )
         .unwrap();
         deps.store.seed_booking(&booking).await;

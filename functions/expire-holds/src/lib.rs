@@ -54,8 +54,15 @@ mod tests {
             Listing::create(serde_json::from_value(body).unwrap(), UserId::parse("owner").unwrap(), deps.clock.now())
                 .unwrap();
         let range = DateRange::parse("2026-12-01", "2026-12-04").unwrap();
-        let booking =
-            Booking::request(&listing, UserId::parse("renter").unwrap(), range, None, deps.clock.now(), 1_000).unwrap();
+        let booking = Booking::request(
+            &listing,
+            UserId::parse("renter").unwrap(),
+            range,
+            None,
+            deps.clock.now(),
+            Default::default(),
+        )
+        .unwrap();
         deps.store.seed_booking(&booking).await;
 
         let fixture: serde_json::Value =

@@ -3,6 +3,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::booking::CancellationPolicy;
 use super::country::Country;
 use super::money::{Money, MoneyInput};
 use super::user::UserId;
@@ -111,6 +112,8 @@ pub struct Listing {
     pub min_days: u16,
     pub max_days: u16,
     pub booking_mode: BookingMode,
+    /// What a renter's cancellation refunds (copied onto each booking when it is made).
+    pub cancellation_policy: CancellationPolicy,
     pub status: ListingStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -168,6 +171,8 @@ pub struct CreateListingRequest {
     pub min_days: u16,
     pub max_days: u16,
     pub booking_mode: BookingMode,
+    #[serde(default)]
+    pub cancellation_policy: CancellationPolicy,
     pub status: ListingStatus,
 }
 
@@ -184,6 +189,7 @@ pub struct PatchListingRequest {
     pub min_days: Option<u16>,
     pub max_days: Option<u16>,
     pub booking_mode: Option<BookingMode>,
+    pub cancellation_policy: Option<CancellationPolicy>,
     pub status: Option<ListingStatus>,
 }
 
@@ -249,6 +255,7 @@ impl Listing {
                 min_days: req.min_days,
                 max_days: req.max_days,
                 booking_mode: req.booking_mode,
+                cancellation_policy: req.cancellation_policy,
                 status: req.status,
                 created_at: now,
                 updated_at: now,
@@ -312,6 +319,10 @@ impl Listing {
         }
         if let Some(m) = patch.booking_mode {
             next.booking_mode = m;
+            changed = true;
+        }
+        if let Some(p) = patch.cancellation_policy {
+            next.cancellation_policy = p;
             changed = true;
         }
         if let Some(to) = patch.status {
@@ -412,6 +423,18 @@ mod tests {
         assert_eq!(l.version, 1);
         assert_eq!(l.location.country.code(), "DE");
         assert_eq!(l.etag(), "\"1\"");
+    }
+
+    #[test]
+    fn cancellation_policy_defaults_to_moderate_and_changes_by_patch() {
+        let l = Listing::create(request(serde_json::json!({})), owner(), now()).unwrap();
+        assert_eq!(l.cancellation_policy, CancellationPolicy::Moderate);
+        let l = Listing::create(request(serde_json::json!({"cancellation_policy": "strict"})), owner(), now()).unwrap();
+        assert_eq!(l.cancellation_policy, CancellationPolicy::Strict);
+        let patch = serde_json::from_value(serde_json::json!({"cancellation_policy": "flexible"})).unwrap();
+        assert_eq!(l.apply(patch, now()).unwrap().cancellation_policy, CancellationPolicy::Flexible);
+        assert!(serde_json::from_value::<CreateListingRequest>(serde_json::json!({"cancellation_policy": "lenient"}))
+            .is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod listing;
 pub mod money;
 pub mod notification;
 pub mod payment;
+pub mod payout;
 pub mod photo;
 pub mod search;
 pub mod user;

@@ -1,11 +1,8 @@
-//! Payments: Stripe webhook signatures, the few fields of Stripe events we use, and the
-//! refund policy on cancellation.
+//! Payments: Stripe webhook signatures and the few fields of Stripe events we use.
 
 use aws_lc_rs::hmac;
-use chrono::{DateTime, NaiveTime, Utc};
 use serde::Deserialize;
 
-use super::booking::{Booking, Party};
 use crate::error::AppError;
 
 /// Default tolerance for a signature's timestamp, as Stripe's libraries use.
@@ -180,38 +177,6 @@ impl StripeEvent {
     }
 }
 
-/// What a cancellation refunds, in the booking's currency (minor units).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefundPlan {
-    pub rental: i64,
-    pub service_fee: i64,
-    pub deposit: i64,
-}
-
-impl RefundPlan {
-    pub fn total(&self) -> i64 {
-        self.rental + self.service_fee + self.deposit
-    }
-}
-
-/// How long before the start a renter may cancel for a full refund.
-pub const FULL_REFUND_NOTICE_HOURS: i64 = 48;
-
-/// The refund for cancelling a confirmed booking at `now`: the owner cancelling refunds
-/// everything; the renter cancelling at least 48 h before the start (00:00 UTC of the start
-/// date) gets rental and fee back; later, the fee is kept and half the rental (rounded
-/// half-up) comes back. The deposit always comes back.
-pub fn refund_for_cancellation(booking: &Booking, by: Party, now: DateTime<Utc>) -> RefundPlan {
-    let q = &booking.quote;
-    let starts = booking.start_date.and_time(NaiveTime::MIN).and_utc();
-    let (rental, service_fee) = match by {
-        Party::Owner => (q.rental, q.service_fee),
-        Party::Renter if starts - now >= chrono::Duration::hours(FULL_REFUND_NOTICE_HOURS) => (q.rental, q.service_fee),
-        Party::Renter => ((q.rental + 1) / 2, 0),
-    };
-    RefundPlan { rental, service_fee, deposit: q.deposit }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,56 +269,5 @@ mod tests {
             .unwrap()
             .is_handled());
         assert!(StripeEvent::parse(b"[]").is_err());
-    }
-
-    #[test]
-    fn refund_policy() {
-        use crate::domain::booking::{Booking, BookingId, BookingStatus, Quote};
-        use crate::domain::money::Currency;
-        let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
-        let booking = Booking {
-            id: BookingId::generate(),
-            listing_id: crate::domain::listing::ListingId::generate(),
-            listing_title: "Drill".into(),
-            owner_id: crate::domain::user::UserId::parse("o").unwrap(),
-            renter_id: crate::domain::user::UserId::parse("r").unwrap(),
-            start_date: start,
-            end_date: start + chrono::Duration::days(3),
-            status: BookingStatus::Confirmed,
-            quote: Quote {
-                days: 3,
-                daily_price: 1001,
-                rental: 3003,
-                service_fee_bps: 1000,
-                service_fee: 300,
-                deposit: 5000,
-                total: 8303,
-                currency: Currency::parse("EUR").unwrap(),
-            },
-            message: None,
-            hold_expires_at: None,
-            cancelled_by: None,
-            cancel_reason: None,
-            payment: Default::default(),
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            version: 1,
-        };
-        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        assert_eq!(
-            refund_for_cancellation(&booking, Party::Renter, at("2026-12-08T00:00:00Z")),
-            RefundPlan { rental: 3003, service_fee: 300, deposit: 5000 },
-            "exactly 48 h before"
-        );
-        assert_eq!(
-            refund_for_cancellation(&booking, Party::Renter, at("2026-12-08T00:00:01Z")),
-            RefundPlan { rental: 1502, service_fee: 0, deposit: 5000 },
-            "later: half the rental, half-up"
-        );
-        assert_eq!(
-            refund_for_cancellation(&booking, Party::Owner, at("2026-12-09T23:00:00Z")).total(),
-            8303,
-            "owner: everything"
-        );
     }
 }

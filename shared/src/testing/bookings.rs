@@ -116,3 +116,45 @@ impl ListingRenters for MemoryStore {
         Ok(lock(&self.bookings).values().any(|b| &b.listing_id == listing && &b.renter_id == user))
     }
 }
+
+/// A confirmed, paid booking of `days` days from `start` at `daily` minor units a day, with
+/// the default rates, a 50.00 EUR deposit and the default (`moderate`) policy.
+pub fn confirmed_booking(start: &str, days: i64, daily: i64) -> Booking {
+    use crate::domain::booking::{BookingStatus, CancellationPolicy, PaymentStatus, Pricing, Quote};
+    use crate::domain::money::{Currency, Money};
+    let start = chrono::NaiveDate::parse_from_str(start, "%Y-%m-%d").expect("a date");
+    let eur = Currency::parse("EUR").expect("EUR");
+    let quote = Quote::compute(
+        days,
+        Money { amount: daily, currency: eur },
+        Money { amount: 5_000, currency: eur },
+        Pricing::default(),
+    )
+    .expect("a quote");
+    let now = chrono::Utc::now();
+    let payment = crate::domain::booking::PaymentState {
+        status: PaymentStatus::Succeeded,
+        intent_id: Some("pi_1".into()),
+        ..Default::default()
+    };
+    Booking {
+        id: BookingId::generate(),
+        listing_id: crate::domain::listing::ListingId::generate(),
+        listing_title: "Drill".into(),
+        owner_id: crate::domain::user::UserId::parse("owner").expect("an id"),
+        renter_id: crate::domain::user::UserId::parse("renter").expect("an id"),
+        start_date: start,
+        end_date: start + chrono::Duration::days(days),
+        status: BookingStatus::Confirmed,
+        quote,
+        cancellation_policy: CancellationPolicy::default(),
+        message: None,
+        hold_expires_at: None,
+        cancelled_by: None,
+        cancel_reason: None,
+        payment,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}

@@ -92,7 +92,7 @@ fn range(from: i64, to: i64) -> Result<DateRange, String> {
 fn book(listing: &Listing, renter: &UserId, days: DateRange) -> Result<Booking, String> {
     // Stores keep milliseconds; so does the contract, so a read compares equal to a write.
     let now = Utc::now().trunc_subsecs(3);
-    Booking::request(listing, renter.clone(), days, None, now, 1_000).must("a valid booking")
+    Booking::request(listing, renter.clone(), days, None, now, Default::default()).must("a valid booking")
 }
 
 async fn unavailable(store: &impl Calendar, listing: &ListingId) -> Result<Vec<NaiveDate>, String> {

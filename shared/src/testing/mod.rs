@@ -80,6 +80,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 mod bookings;
+pub use bookings::confirmed_booking;
 // The port contract every store keeps, shared with the DynamoDB integration test.
 mod calendar;
 pub mod contract;

@@ -12,11 +12,13 @@ use crate::error::AppError;
 
 mod dates;
 mod payment_state;
+mod policy;
 mod quote;
 mod status;
 
 pub use dates::*;
 pub use payment_state::*;
+pub use policy::*;
 pub use quote::*;
 pub use status::*;
 
@@ -45,6 +47,8 @@ pub struct Booking {
     pub end_date: NaiveDate,
     pub status: BookingStatus,
     pub quote: Quote,
+    /// The listing's policy when the booking was made.
+    pub cancellation_policy: CancellationPolicy,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// While the booking holds dates without being confirmed: when the hold lapses.
@@ -97,7 +101,7 @@ impl Booking {
         range: DateRange,
         message: Option<String>,
         now: DateTime<Utc>,
-        fee_bps: i64,
+        pricing: Pricing,
     ) -> Result<Self, AppError> {
         if listing.owner_id == renter {
             return Err(AppError::conflict("own_listing", "you cannot book your own listing"));
@@ -114,7 +118,7 @@ impl Booking {
         }
         let now = now.trunc_subsecs(3);
         check_range(listing, &range, now.date_naive())?;
-        let quote = Quote::compute(range.days(), listing.daily_price, listing.deposit, fee_bps)?;
+        let quote = Quote::compute(range.days(), listing.daily_price, listing.deposit, pricing)?;
         let (status, hold) = match listing.booking_mode {
             BookingMode::Instant => (BookingStatus::PendingPayment, PAYMENT_HOLD),
             BookingMode::Request => (BookingStatus::Requested, REQUEST_HOLD),
@@ -129,6 +133,7 @@ impl Booking {
             end_date: range.end,
             status,
             quote,
+            cancellation_policy: listing.cancellation_policy,
             message,
             hold_expires_at: Some(now + hold),
             cancelled_by: None,
@@ -188,6 +193,10 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    fn fee(service_fee_bps: i64) -> Pricing {
+        Pricing { service_fee_bps, owner_commission_bps: 300 }
+    }
+
     fn money(amount: i64, currency: &str) -> Money {
         Money::parse("x", &MoneyInput { amount, currency: currency.into() }, 0).unwrap()
     }
@@ -221,23 +230,23 @@ mod tests {
     #[test]
     fn quote_maths_in_minor_units() {
         // EUR (2 decimals): 3 days x 12.35 = 37.05; 10% = 3.705 -> 3.71 (half-up).
-        let q = Quote::compute(3, money(1235, "EUR"), money(5000, "EUR"), DEFAULT_SERVICE_FEE_BPS).unwrap();
+        let q = Quote::compute(3, money(1235, "EUR"), money(5000, "EUR"), Pricing::default()).unwrap();
         assert_eq!((q.rental, q.service_fee, q.total), (3705, 371, 3705 + 371 + 5000));
         // Exactly half rounds up; below half rounds down.
-        assert_eq!(Quote::compute(1, money(5, "EUR"), money(0, "EUR"), 1_000).unwrap().service_fee, 1);
-        assert_eq!(Quote::compute(1, money(4, "EUR"), money(0, "EUR"), 1_000).unwrap().service_fee, 0);
+        assert_eq!(Quote::compute(1, money(5, "EUR"), money(0, "EUR"), fee(1_000)).unwrap().service_fee, 1);
+        assert_eq!(Quote::compute(1, money(4, "EUR"), money(0, "EUR"), fee(1_000)).unwrap().service_fee, 0);
         // JPY (0 decimals): 2 days x 4,999 = 9,998; 10% = 999.8 -> 1,000.
-        let q = Quote::compute(2, money(4999, "JPY"), money(10000, "JPY"), 1_000).unwrap();
+        let q = Quote::compute(2, money(4999, "JPY"), money(10000, "JPY"), fee(1_000)).unwrap();
         assert_eq!(
             (q.rental, q.service_fee, q.total, q.currency),
             (9998, 1000, 20998, Currency::parse("JPY").unwrap())
         );
         // KWD (3 decimals): 7 days x 1.255 = 8.785; 12.5% = 1.098125 -> 1.098.
-        let q = Quote::compute(7, money(1255, "KWD"), money(0, "KWD"), 1_250).unwrap();
+        let q = Quote::compute(7, money(1255, "KWD"), money(0, "KWD"), fee(1_250)).unwrap();
         assert_eq!((q.rental, q.service_fee), (8785, 1098));
         // Valid prices cannot overflow; the guard still refuses what would wrap.
         let huge = Money { amount: i64::MAX / 10, currency: Currency::parse("EUR").unwrap() };
-        assert_eq!(Quote::compute(90, huge, money(0, "EUR"), 1_000).unwrap_err().code(), "amount_too_large");
+        assert_eq!(Quote::compute(90, huge, money(0, "EUR"), fee(1_000)).unwrap_err().code(), "amount_too_large");
     }
 
     fn listing(mode: &str) -> Listing {
@@ -290,17 +299,18 @@ mod tests {
     fn new_bookings_hold_by_mode() {
         let range = DateRange::new(d("2026-12-01"), d("2026-12-04")).unwrap();
         let renter = UserId::parse("renter").unwrap();
-        let b = Booking::request(&listing("instant"), renter.clone(), range, None, now(), 1_000).unwrap();
+        let b = Booking::request(&listing("instant"), renter.clone(), range, None, now(), Pricing::default()).unwrap();
         assert_eq!((b.status, b.hold_expires_at), (BookingStatus::PendingPayment, Some(now() + Duration::minutes(30))));
         assert_eq!(b.quote.total, 3000 + 300 + 2000);
-        let b = Booking::request(&listing("request"), renter, range, Some("  hi  ".into()), now(), 1_000).unwrap();
+        let b = Booking::request(&listing("request"), renter, range, Some("  hi  ".into()), now(), Pricing::default())
+            .unwrap();
         assert_eq!(
             (b.status, b.hold_expires_at, b.message.as_deref()),
             (BookingStatus::Requested, Some(now() + Duration::hours(24)), Some("hi"))
         );
         let l = listing("request");
         assert_eq!(
-            Booking::request(&l, l.owner_id.clone(), range, None, now(), 1_000).unwrap_err().code(),
+            Booking::request(&l, l.owner_id.clone(), range, None, now(), Pricing::default()).unwrap_err().code(),
             "own_listing"
         );
     }
@@ -345,8 +355,15 @@ mod tests {
     #[test]
     fn moves_bump_version_and_reset_holds() {
         let range = DateRange::new(d("2026-12-01"), d("2026-12-04")).unwrap();
-        let b =
-            Booking::request(&listing("request"), UserId::parse("renter").unwrap(), range, None, now(), 1_000).unwrap();
+        let b = Booking::request(
+            &listing("request"),
+            UserId::parse("renter").unwrap(),
+            range,
+            None,
+            now(),
+            Pricing::default(),
+        )
+        .unwrap();
         let later = now() + Duration::hours(2);
         let accepted = b.moved(Transition::Accept, later).unwrap();
         assert_eq!(

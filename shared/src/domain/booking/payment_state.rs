@@ -38,8 +38,9 @@ pub struct PaymentState {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_code: Option<String>,
     pub refund_status: RefundStatus,
-    /// What we asked Stripe to refund (minor units).
+    /// What we asked Stripe to refund (minor units), and its parts.
     pub refund_amount: i64,
+    pub refund_plan: super::RefundPlan,
     /// What Stripe reports refunded on the charge (minor units).
     pub refunded_amount: i64,
     #[serde(skip_serializing_if = "Option::is_none")]

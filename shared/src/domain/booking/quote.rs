@@ -18,6 +18,9 @@ pub struct Quote {
     /// The service fee rate in basis points (1000 = 10%).
     pub service_fee_bps: i64,
     pub service_fee: i64,
+    /// The platform's commission on the rental, in basis points (300 = 3%): the owner's share
+    /// is the rental less it (`domain::payout`).
+    pub owner_commission_bps: i64,
     pub deposit: i64,
     pub total: i64,
     pub currency: crate::domain::money::Currency,
@@ -26,10 +29,28 @@ pub struct Quote {
 /// Default service fee: 10%.
 pub const DEFAULT_SERVICE_FEE_BPS: i64 = 1_000;
 
+/// The platform's rates, from configuration: the renter's service fee and the owner's
+/// commission, in basis points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pricing {
+    pub service_fee_bps: i64,
+    pub owner_commission_bps: i64,
+}
+
+impl Default for Pricing {
+    fn default() -> Self {
+        Pricing {
+            service_fee_bps: DEFAULT_SERVICE_FEE_BPS,
+            owner_commission_bps: crate::domain::payout::DEFAULT_OWNER_COMMISSION_BPS,
+        }
+    }
+}
+
 impl Quote {
     /// `rental = days x daily`, `fee = rental x rate` rounded half-up to the minor unit,
     /// `total = rental + fee + deposit`. Overflow is refused, never wrapped.
-    pub fn compute(days: i64, daily_price: Money, deposit: Money, service_fee_bps: i64) -> Result<Self, AppError> {
+    pub fn compute(days: i64, daily_price: Money, deposit: Money, pricing: Pricing) -> Result<Self, AppError> {
+        let service_fee_bps = pricing.service_fee_bps;
         let overflow = || AppError::bad_request("amount_too_large", "the total is too large to book");
         let rental = days.checked_mul(daily_price.amount).ok_or_else(overflow)?;
         let fee_numerator = rental.checked_mul(service_fee_bps).ok_or_else(overflow)?;
@@ -42,6 +63,7 @@ impl Quote {
             rental,
             service_fee_bps,
             service_fee,
+            owner_commission_bps: pricing.owner_commission_bps,
             deposit: deposit.amount,
             total,
             currency: daily_price.currency,

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::adapters::dynamodb::timestamp;
 use crate::adapters::dynamodb::Item;
 use crate::domain::booking::{
-    Booking, BookingId, BookingStatus, Party, PaymentState, PaymentStatus, Quote, RefundStatus,
+    Booking, BookingId, BookingStatus, CancellationPolicy, Party, PaymentState, PaymentStatus, Quote, RefundPlan,
+    RefundStatus,
 };
 use crate::domain::listing::ListingId;
 use crate::domain::money::Currency;
@@ -52,6 +53,11 @@ pub(super) struct BookingItem {
     rental: i64,
     service_fee_bps: i64,
     service_fee: i64,
+    /// Absent on bookings made before commissions (and policies) existed: 0, `moderate`.
+    #[serde(default)]
+    owner_commission_bps: i64,
+    #[serde(default)]
+    cancellation_policy: Option<String>,
     deposit: i64,
     total: i64,
     currency: String,
@@ -73,6 +79,12 @@ pub(super) struct BookingItem {
     refund_status: String,
     #[serde(default)]
     refund_amount: i64,
+    #[serde(default)]
+    refund_rental: i64,
+    #[serde(default)]
+    refund_fee: i64,
+    #[serde(default)]
+    refund_deposit: i64,
     #[serde(default)]
     refunded_amount: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +136,8 @@ impl From<&Booking> for BookingItem {
             rental: b.quote.rental,
             service_fee_bps: b.quote.service_fee_bps,
             service_fee: b.quote.service_fee,
+            owner_commission_bps: b.quote.owner_commission_bps,
+            cancellation_policy: Some(b.cancellation_policy.as_str().into()),
             deposit: b.quote.deposit,
             total: b.quote.total,
             currency: b.quote.currency.code().into(),
@@ -139,6 +153,9 @@ impl From<&Booking> for BookingItem {
             payment_failure_code: b.payment.failure_code.clone(),
             refund_status: b.payment.refund_status.as_str().into(),
             refund_amount: b.payment.refund_amount,
+            refund_rental: b.payment.refund_plan.rental,
+            refund_fee: b.payment.refund_plan.service_fee,
+            refund_deposit: b.payment.refund_plan.deposit,
             refunded_amount: b.payment.refunded_amount,
             refund_id: b.payment.refund_id.clone(),
             dispute_status: b.payment.dispute_status.clone(),
@@ -170,9 +187,14 @@ impl TryFrom<BookingItem> for Booking {
                 rental: i.rental,
                 service_fee_bps: i.service_fee_bps,
                 service_fee: i.service_fee,
+                owner_commission_bps: i.owner_commission_bps,
                 deposit: i.deposit,
                 total: i.total,
                 currency: Currency::parse(&i.currency).ok_or_else(|| corrupt("currency"))?,
+            },
+            cancellation_policy: match i.cancellation_policy.as_deref() {
+                None => CancellationPolicy::default(),
+                Some(raw) => CancellationPolicy::parse(raw).ok_or_else(|| corrupt("cancellation_policy"))?,
             },
             message: i.message.clone(),
             hold_expires_at: i.hold_expires_at,
@@ -189,6 +211,11 @@ impl TryFrom<BookingItem> for Booking {
                 failure_code: i.payment_failure_code.clone(),
                 refund_status: RefundStatus::parse(&i.refund_status).unwrap_or_default(),
                 refund_amount: i.refund_amount,
+                refund_plan: RefundPlan {
+                    rental: i.refund_rental,
+                    service_fee: i.refund_fee,
+                    deposit: i.refund_deposit,
+                },
                 refunded_amount: i.refunded_amount,
                 refund_id: i.refund_id.clone(),
                 dispute_status: i.dispute_status.clone(),
@@ -234,9 +261,15 @@ mod tests {
         let now = Utc::now().trunc_subsecs(3);
         let start = now.date_naive() + Duration::days(3);
         let range = DateRange::new(start, start + Duration::days(4)).unwrap();
-        let fresh =
-            Booking::request(&listing(), UserId::parse("renter-1").unwrap(), range, Some("hi".into()), now, 1_000)
-                .unwrap();
+        let fresh = Booking::request(
+            &listing(),
+            UserId::parse("renter-1").unwrap(),
+            range,
+            Some("hi".into()),
+            now,
+            Default::default(),
+        )
+        .unwrap();
         let mut paid = fresh.moved(Transition::ConfirmPayment, now + Duration::minutes(5)).unwrap();
         paid.payment = PaymentState {
             intent_id: Some("pi_1".into()),
@@ -244,6 +277,7 @@ mod tests {
             failure_code: Some("card_declined".into()),
             refund_status: RefundStatus::Requested,
             refund_amount: 1234,
+            refund_plan: RefundPlan { rental: 1000, service_fee: 100, deposit: 134 },
             refunded_amount: 1000,
             refund_id: Some("re_1".into()),
             dispute_status: Some("needs_response".into()),

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::dynamodb::Item;
+use crate::domain::booking::CancellationPolicy;
 use crate::domain::country::Country;
 use crate::domain::listing::{BookingMode, Category, Listing, ListingId, ListingStatus, Location, OwnedListingSummary};
 use crate::domain::money::{Currency, Money};
@@ -48,6 +49,9 @@ pub(super) struct ListingItem {
     min_days: u16,
     max_days: u16,
     booking_mode: String,
+    /// Absent on listings stored before policies existed: they are `moderate`.
+    #[serde(default)]
+    cancellation_policy: Option<String>,
     status: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -77,6 +81,7 @@ impl From<&Listing> for ListingItem {
             min_days: l.min_days,
             max_days: l.max_days,
             booking_mode: l.booking_mode.as_str().into(),
+            cancellation_policy: Some(l.cancellation_policy.as_str().into()),
             status: l.status.as_str().into(),
             created_at: l.created_at,
             updated_at: l.updated_at,
@@ -108,6 +113,10 @@ impl TryFrom<ListingItem> for Listing {
             min_days: i.min_days,
             max_days: i.max_days,
             booking_mode: BookingMode::parse(&i.booking_mode).ok_or_else(|| corrupt("booking_mode"))?,
+            cancellation_policy: match i.cancellation_policy.as_deref() {
+                None => CancellationPolicy::default(),
+                Some(raw) => CancellationPolicy::parse(raw).ok_or_else(|| corrupt("cancellation_policy"))?,
+            },
             status: ListingStatus::parse(&i.status).ok_or_else(|| corrupt("status"))?,
             created_at: i.created_at,
             updated_at: i.updated_at,

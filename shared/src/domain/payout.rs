@@ -1,0 +1,196 @@
+//! Owners' money (separate charges and transfers, decision 0030): the platform charges the
+//! renter; the owner's share of the rental is transferred to their connected account a delay
+//! after the start, and reversed in the part a later refund gives back. A booking's `Payout`
+//! records what is owed and what moved; `next_step` is the one rule the payout task follows.
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use serde::Serialize;
+
+use super::booking::{Booking, BookingId, RefundPlan};
+use super::money::Currency;
+use super::user::UserId;
+
+/// Default owner commission: 3% of the rental.
+pub const DEFAULT_OWNER_COMMISSION_BPS: i64 = 300;
+/// Default delay between a rental's start (00:00 UTC) and its owner's transfer.
+pub const DEFAULT_PAYOUT_DELAY_HOURS: i64 = 24;
+
+/// `amount x bps / 10,000`, rounded half-up in the minor unit (amounts are never negative).
+pub fn basis_points(amount: i64, bps: i64) -> i64 {
+    let product = i128::from(amount) * i128::from(bps);
+    i64::try_from((product + 5_000) / 10_000).unwrap_or(i64::MAX)
+}
+
+/// The owner's share of a rental: the rental less the commission. Never decreases when the
+/// rental grows, so a smaller kept rental never owes the owner more.
+pub fn owner_share(rental: i64, commission_bps: i64) -> i64 {
+    rental - basis_points(rental, commission_bps)
+}
+
+string_enum!(
+    /// Where an owner's money for one booking stands.
+    PayoutStatus {
+        /// Owed, to be transferred at `due_at`.
+        Scheduled => "scheduled",
+        /// Owed and due, but the owner's account cannot receive it (`blocked_reason`).
+        Blocked => "blocked",
+        Transferred => "transferred",
+        PartiallyReversed => "partially_reversed",
+        Reversed => "reversed",
+        /// Nothing was owed (a full refund before any transfer).
+        Cancelled => "cancelled",
+    }
+);
+
+/// The owner's money for one booking: created when its payment is confirmed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Payout {
+    pub booking_id: BookingId,
+    pub owner_id: UserId,
+    pub currency: Currency,
+    /// The charge the transfer draws on (`source_transaction`).
+    pub charge_id: String,
+    pub due_at: DateTime<Utc>,
+    /// What the owner is owed as the booking stands: their share of the rental kept.
+    pub owed: i64,
+    pub transfer_id: Option<String>,
+    pub transferred: i64,
+    pub reversal_id: Option<String>,
+    pub reversed: i64,
+    pub blocked_reason: Option<String>,
+    /// Failed transfer attempts since the last success, and the last error.
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// What the payout task does next for one payout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayoutStep {
+    /// Nothing yet (not due) or nothing any more (settled).
+    Nothing,
+    Transfer(i64),
+    Reverse(i64),
+    /// Due, but the owner's account cannot receive transfers.
+    Block(&'static str),
+}
+
+/// What the task knows of the owner's connected account when it looks at a payout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    Ready(&'a str),
+    NoAccount,
+    Disabled,
+}
+
+impl Payout {
+    /// The payout of a booking whose payment `charge_id` just confirmed.
+    pub fn schedule(booking: &Booking, charge_id: String, delay_hours: i64, now: DateTime<Utc>) -> Self {
+        let starts = booking.start_date.and_time(NaiveTime::MIN).and_utc();
+        Payout {
+            booking_id: booking.id.clone(),
+            owner_id: booking.owner_id.clone(),
+            currency: booking.quote.currency,
+            charge_id,
+            due_at: starts + Duration::hours(delay_hours),
+            owed: owner_share(booking.quote.rental, booking.quote.owner_commission_bps),
+            transfer_id: None,
+            transferred: 0,
+            reversal_id: None,
+            reversed: 0,
+            blocked_reason: None,
+            attempts: 0,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// After a refund of `refund`: the owner is owed their share of the rental kept.
+    pub fn after_refund(&self, rental: i64, commission_bps: i64, refund: &RefundPlan) -> i64 {
+        owner_share(rental - refund.rental, commission_bps).min(self.owed)
+    }
+
+    /// Whether the task still has work here (the due index keeps the payout while it has).
+    pub fn open(&self) -> bool {
+        (self.transfer_id.is_none() && self.owed > 0) || self.transferred - self.reversed > self.owed
+    }
+
+    pub fn status(&self) -> PayoutStatus {
+        match (self.transferred, self.reversed) {
+            (0, _) if self.owed == 0 => PayoutStatus::Cancelled,
+            (0, _) if self.blocked_reason.is_some() => PayoutStatus::Blocked,
+            (0, _) => PayoutStatus::Scheduled,
+            (t, r) if r >= t => PayoutStatus::Reversed,
+            (_, r) if r > 0 => PayoutStatus::PartiallyReversed,
+            _ => PayoutStatus::Transferred,
+        }
+    }
+
+    /// The one rule: transfer what is owed once it is due (and the account can take it);
+    /// reverse what was transferred beyond what is owed; otherwise nothing. A reversal never
+    /// exceeds its transfer, and a payout is transferred at most once.
+    pub fn next_step(&self, now: DateTime<Utc>, destination: Destination<'_>) -> PayoutStep {
+        let net = self.transferred - self.reversed;
+        if self.transfer_id.is_some() {
+            return if net > self.owed { PayoutStep::Reverse(net - self.owed) } else { PayoutStep::Nothing };
+        }
+        if self.owed == 0 || now < self.due_at {
+            return PayoutStep::Nothing;
+        }
+        match destination {
+            Destination::Ready(_) => PayoutStep::Transfer(self.owed),
+            Destination::NoAccount => PayoutStep::Block("no_payout_account"),
+            Destination::Disabled => PayoutStep::Block("payouts_disabled"),
+        }
+    }
+}
+
+/// A booking's money at a glance: what the renter paid and got back, what the owner nets and
+/// what moved to them, what the platform keeps, and the deposit. It always balances:
+/// `paid = owner_net + platform_revenue + refunded + deposit_held`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Ledger {
+    pub currency: Currency,
+    pub paid: i64,
+    pub refunded: i64,
+    pub owner_gross: i64,
+    pub commission: i64,
+    pub owner_net: i64,
+    pub service_fee_kept: i64,
+    pub platform_revenue: i64,
+    pub deposit_held: i64,
+    pub transferred: i64,
+    pub reversed: i64,
+}
+
+impl Ledger {
+    /// The ledger of a booking paid in full (`paid`) with `refund` given back so far.
+    pub fn of(booking: &Booking, refund: &RefundPlan, payout: Option<&Payout>) -> Self {
+        let q = &booking.quote;
+        let kept_rental = q.rental - refund.rental;
+        let owner_net = owner_share(kept_rental, q.owner_commission_bps);
+        let commission = kept_rental - owner_net;
+        let service_fee_kept = q.service_fee - refund.service_fee;
+        Ledger {
+            currency: q.currency,
+            paid: q.total,
+            refunded: refund.total(),
+            owner_gross: kept_rental,
+            commission,
+            owner_net,
+            service_fee_kept,
+            platform_revenue: commission + service_fee_kept,
+            deposit_held: q.deposit - refund.deposit,
+            transferred: payout.map_or(0, |p| p.transferred),
+            reversed: payout.map_or(0, |p| p.reversed),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "payout_tests.rs"]
+mod tests;
