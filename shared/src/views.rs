@@ -87,3 +87,44 @@ impl PhotoView {
         }
     }
 }
+
+/// An owner's payout account as they see it: Stripe's last report.
+#[derive(Debug, Serialize)]
+pub struct PayoutAccountView<'a> {
+    pub id: &'a str,
+    pub country: &'static str,
+    pub details_submitted: bool,
+    pub charges_enabled: bool,
+    pub payouts_enabled: bool,
+    /// Whether transfers reach it (and its owner's listings may be published).
+    pub can_receive_transfers: bool,
+    pub requirements: RequirementsView<'a>,
+    /// When Stripe reported this state.
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequirementsView<'a> {
+    pub currently_due: &'a [String],
+    pub past_due: &'a [String],
+    pub disabled_reason: Option<&'a str>,
+}
+
+impl<'a> From<&'a crate::domain::payout_account::PayoutAccount> for PayoutAccountView<'a> {
+    fn from(a: &'a crate::domain::payout_account::PayoutAccount) -> Self {
+        PayoutAccountView {
+            id: &a.id,
+            country: a.country.code(),
+            details_submitted: a.details_submitted,
+            charges_enabled: a.charges_enabled,
+            payouts_enabled: a.payouts_enabled,
+            can_receive_transfers: a.can_receive_transfers(),
+            requirements: RequirementsView {
+                currently_due: &a.currently_due,
+                past_due: &a.past_due,
+                disabled_reason: a.disabled_reason.as_deref(),
+            },
+            updated_at: a.reported_at,
+        }
+    }
+}

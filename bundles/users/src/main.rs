@@ -4,6 +4,8 @@ bundle::bundle! {
     "health" => health::run,
     "get-me" => get_me::run,
     "update-me" => update_me::run,
+    "open-payout-account" => open_payout_account::run,
+    "get-payout-account" => get_payout_account::run,
     "audit-log" => audit_log::run,
     "publish-events" => publish_events::run,
     "notifications" => notifications::run,

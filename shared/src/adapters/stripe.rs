@@ -12,8 +12,11 @@ use http_body_util::Full;
 use serde::Deserialize;
 
 use crate::domain::booking::Booking;
+use crate::domain::country::Country;
+use crate::domain::payout_account::PayoutAccount;
+use crate::domain::user::UserId;
 use crate::error::AppError;
-use crate::ports::{PaymentGateway, PaymentIntent, Refund, WebhookSecrets};
+use crate::ports::{ConnectGateway, OnboardingLink, PaymentGateway, PaymentIntent, Refund, WebhookSecrets};
 use crate::secrets::{SecretCache, SecretSource};
 
 const DEP: &str = "stripe";
@@ -28,11 +31,17 @@ pub struct StripeSecrets<S> {
 impl StripeSecrets<super::secrets_manager::SecretsManagerSource> {
     /// The Stripe secret named by `STRIPE_SECRET_ID`, read through the secret cache.
     pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+        Self::named_by(config, "STRIPE_SECRET_ID")
+    }
+
+    /// The Connect endpoint's signing secrets (same fields), named by `STRIPE_CONNECT_SECRET_ID`.
+    pub fn connect_from_env(config: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+        Self::named_by(config, "STRIPE_CONNECT_SECRET_ID")
+    }
+
+    fn named_by(config: &aws_config::SdkConfig, variable: &str) -> Result<Self, crate::config::ConfigError> {
         let source = super::secrets_manager::SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(config));
-        Ok(Self::new(
-            SecretCache::new(source, crate::secrets::DEFAULT_TTL),
-            crate::config::env_required("STRIPE_SECRET_ID")?,
-        ))
+        Ok(Self::new(SecretCache::new(source, crate::secrets::DEFAULT_TTL), crate::config::env_required(variable)?))
     }
 }
 
@@ -162,6 +171,8 @@ impl<S: SecretSource> PaymentGateway for StripeHttp<S> {
             ("amount", booking.quote.total.to_string()),
             ("currency", booking.quote.currency.code().to_ascii_lowercase()),
             ("payment_method_types[]", "card".to_owned()),
+            // Ties the charge to the owner's transfer (separate charges and transfers).
+            ("transfer_group", booking.id.to_string()),
             ("metadata[booking_id]", booking.id.to_string()),
             ("metadata[listing_id]", booking.listing_id.to_string()),
         ];
@@ -196,5 +207,56 @@ impl<S: SecretSource> PaymentGateway for StripeHttp<S> {
 
     async fn publishable_key(&self) -> Result<String, AppError> {
         self.secrets.field("publishable_key").await
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkBody {
+    url: String,
+    expires_at: i64,
+}
+
+#[async_trait]
+impl<S: SecretSource> ConnectGateway for StripeHttp<S> {
+    async fn create_account(
+        &self,
+        user: &UserId,
+        email: Option<&str>,
+        country: Country,
+        idempotency_key: &str,
+    ) -> Result<PayoutAccount, AppError> {
+        let mut form = vec![
+            ("type", "express".to_owned()),
+            ("country", country.code().to_owned()),
+            ("capabilities[transfers][requested]", "true".to_owned()),
+            ("metadata[user_id]", user.to_string()),
+        ];
+        if let Some(email) = email {
+            form.push(("email", email.to_owned()));
+        }
+        let body: serde_json::Value =
+            self.call(Method::POST, "/v1/accounts", Some(form), Some(idempotency_key)).await?;
+        let created = body.get("created").and_then(|v| v.as_i64()).unwrap_or_default();
+        let reported_at = chrono::DateTime::from_timestamp(created, 0).unwrap_or_default();
+        PayoutAccount::from_stripe(&body, reported_at)
+    }
+
+    async fn onboarding_link(
+        &self,
+        account_id: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<OnboardingLink, AppError> {
+        let form = vec![
+            ("account", account_id.to_owned()),
+            ("refresh_url", refresh_url.to_owned()),
+            ("return_url", return_url.to_owned()),
+            ("type", "account_onboarding".to_owned()),
+        ];
+        let body: LinkBody = self.call(Method::POST, "/v1/account_links", Some(form), None).await?;
+        Ok(OnboardingLink {
+            url: body.url,
+            expires_at: chrono::DateTime::from_timestamp(body.expires_at, 0).unwrap_or_default(),
+        })
     }
 }

@@ -84,6 +84,8 @@ impl DomainEvent {
 pub mod kinds {
     pub const USER_REGISTERED: &str = "user.registered";
     pub const PROFILE_UPDATED: &str = "user.profile_updated";
+    /// A payout account linked to the profile, or Stripe reporting a change of its state.
+    pub const PAYOUT_ACCOUNT_UPDATED: &str = "user.payout_account_updated";
     pub const LISTING_CREATED: &str = "listing.created";
     pub const LISTING_UPDATED: &str = "listing.updated";
     pub const LISTING_ARCHIVED: &str = "listing.archived";

@@ -11,6 +11,7 @@ pub mod money;
 pub mod notification;
 pub mod payment;
 pub mod payout;
+pub mod payout_account;
 pub mod photo;
 pub mod search;
 pub mod user;

@@ -102,6 +102,8 @@ pub struct Profile {
     pub phone: Option<PhoneNumber>,
     /// From the token; shown to its owner only, never logged.
     pub email: Option<String>,
+    /// The owner's Stripe connected account, once opened.
+    pub payout_account: Option<super::payout_account::PayoutAccount>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -115,6 +117,7 @@ impl Profile {
             display_name: DisplayName::from_claims(name),
             phone: None,
             email,
+            payout_account: None,
             created_at: now,
             updated_at: now,
             version: 1,

@@ -15,6 +15,7 @@ use crate::domain::booking::{Booking, BookingId, BookingStatus, DateRange, Party
 use crate::domain::events::DomainEvent;
 use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
 use crate::domain::notification::Notification;
+use crate::domain::payout_account::PayoutAccount;
 use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
 use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::domain::Clock;

@@ -8,6 +8,8 @@ pub struct FakeGateway {
     pub intents: Mutex<Vec<crate::ports::PaymentIntent>>,
     /// (intent, amount, idempotency key)
     pub refunds: Mutex<Vec<(String, i64, String)>>,
+    /// Connected accounts by idempotency key, as Stripe replays a key's first answer.
+    pub accounts: Mutex<Vec<(String, PayoutAccount)>>,
 }
 
 #[async_trait]
@@ -55,5 +57,47 @@ impl crate::ports::IntentIndex for MemoryStore {
             .values()
             .find(|b| b.payment.intent_id.as_deref() == Some(intent_id))
             .map(|b| b.id.clone()))
+    }
+}
+
+#[async_trait]
+impl crate::ports::ConnectGateway for FakeGateway {
+    async fn create_account(
+        &self,
+        _user: &UserId,
+        _email: Option<&str>,
+        country: crate::domain::country::Country,
+        key: &str,
+    ) -> Result<PayoutAccount, AppError> {
+        let mut accounts = lock(&self.accounts);
+        if let Some((_, a)) = accounts.iter().find(|(k, _)| k == key) {
+            return Ok(a.clone());
+        }
+        let account = PayoutAccount {
+            id: format!("acct_{}", accounts.len() + 1),
+            country,
+            details_submitted: false,
+            charges_enabled: false,
+            payouts_enabled: false,
+            transfers_active: false,
+            currently_due: vec!["external_account".into()],
+            past_due: vec!["external_account".into()],
+            disabled_reason: Some("requirements.past_due".into()),
+            reported_at: Utc::now(),
+        };
+        accounts.push((key.to_owned(), account.clone()));
+        Ok(account)
+    }
+
+    async fn onboarding_link(
+        &self,
+        account_id: &str,
+        _refresh_url: &str,
+        _return_url: &str,
+    ) -> Result<crate::ports::OnboardingLink, AppError> {
+        Ok(crate::ports::OnboardingLink {
+            url: format!("https://connect.example.test/onboarding/{account_id}"),
+            expires_at: Utc::now() + chrono::Duration::minutes(5),
+        })
     }
 }

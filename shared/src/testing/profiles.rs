@@ -47,6 +47,44 @@ impl ProfileUpdater for MemoryStore {
 }
 
 #[async_trait]
+impl crate::ports::PayoutAccountStore for MemoryStore {
+    async fn link_payout_account(
+        &self,
+        user: &UserId,
+        account: &PayoutAccount,
+        event: &DomainEvent,
+    ) -> Result<PayoutAccount, AppError> {
+        let mut profiles = lock(&self.profiles);
+        let p = profiles.get_mut(user).ok_or(AppError::NotFound("profile"))?;
+        if p.payout_account.is_none() {
+            p.payout_account = Some(account.clone());
+            p.version += 1;
+            self.outbox(event);
+        }
+        Ok(p.payout_account.clone().unwrap_or_else(|| account.clone()))
+    }
+
+    async fn report_payout_account(
+        &self,
+        user: &UserId,
+        account: &PayoutAccount,
+        event: &DomainEvent,
+    ) -> Result<bool, AppError> {
+        let mut profiles = lock(&self.profiles);
+        let Some(p) = profiles.get_mut(user) else { return Ok(false) };
+        match &p.payout_account {
+            Some(linked) if linked.id == account.id && linked.reported_at <= account.reported_at => {
+                p.payout_account = Some(account.clone());
+                p.version += 1;
+                self.outbox(event);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+#[async_trait]
 impl AuditLog for MemoryStore {
     async fn record(&self, event: &DomainEvent) -> Result<Recorded, AppError> {
         let mut audit = lock(&self.audit);

@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 use super::outbox::event_put;
 use super::{put, s, timestamp, transaction_failures, DynamoTable, DEP};
 use crate::adapters::sdk_error;
+use crate::domain::country::Country;
 use crate::domain::events::DomainEvent;
+use crate::domain::payout_account::PayoutAccount;
 use crate::domain::user::{DisplayName, PhoneNumber, Profile, ProfilePatch, UserId};
 use crate::error::AppError;
-use crate::ports::{ProfileStore, ProfileUpdater};
+use crate::ports::{PayoutAccountStore, ProfileStore, ProfileUpdater};
 
 /// The stored shape of a profile.
 #[derive(Debug, Serialize, Deserialize)]
@@ -31,9 +33,62 @@ struct ProfileItem {
     phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payout_account: Option<PayoutAccountItem>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: u64,
+}
+
+/// The payout account as a map on the profile; `reported_at` in epoch milliseconds, so the
+/// newest-wins condition compares numbers.
+#[derive(Debug, Serialize, Deserialize)]
+struct PayoutAccountItem {
+    id: String,
+    country: String,
+    details_submitted: bool,
+    charges_enabled: bool,
+    payouts_enabled: bool,
+    transfers_active: bool,
+    currently_due: Vec<String>,
+    past_due: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disabled_reason: Option<String>,
+    reported_at: i64,
+}
+
+impl From<&PayoutAccount> for PayoutAccountItem {
+    fn from(a: &PayoutAccount) -> Self {
+        PayoutAccountItem {
+            id: a.id.clone(),
+            country: a.country.code().into(),
+            details_submitted: a.details_submitted,
+            charges_enabled: a.charges_enabled,
+            payouts_enabled: a.payouts_enabled,
+            transfers_active: a.transfers_active,
+            currently_due: a.currently_due.clone(),
+            past_due: a.past_due.clone(),
+            disabled_reason: a.disabled_reason.clone(),
+            reported_at: a.reported_at.timestamp_millis(),
+        }
+    }
+}
+
+impl PayoutAccountItem {
+    fn into_domain(self) -> Option<PayoutAccount> {
+        Some(PayoutAccount {
+            country: Country::parse(&self.country)?,
+            reported_at: DateTime::from_timestamp_millis(self.reported_at)?,
+            id: self.id,
+            details_submitted: self.details_submitted,
+            charges_enabled: self.charges_enabled,
+            payouts_enabled: self.payouts_enabled,
+            transfers_active: self.transfers_active,
+            currently_due: self.currently_due,
+            past_due: self.past_due,
+            disabled_reason: self.disabled_reason,
+        })
+    }
 }
 
 fn profile_pk(id: &UserId) -> String {
@@ -52,6 +107,7 @@ impl From<&Profile> for ProfileItem {
             display_name: p.display_name.as_str().to_owned(),
             phone: p.phone.as_ref().map(|p| p.as_str().to_owned()),
             email: p.email.clone(),
+            payout_account: p.payout_account.as_ref().map(PayoutAccountItem::from),
             created_at: p.created_at,
             updated_at: p.updated_at,
             version: p.version,
@@ -69,6 +125,10 @@ impl TryFrom<ProfileItem> for Profile {
             display_name: DisplayName::parse(&item.display_name).map_err(|_| corrupt("display_name"))?,
             phone: item.phone.as_deref().map(PhoneNumber::parse).transpose().map_err(|_| corrupt("phone"))?,
             email: item.email,
+            payout_account: match item.payout_account {
+                Some(a) => Some(a.into_domain().ok_or_else(|| corrupt("payout_account"))?),
+                None => None,
+            },
             created_at: item.created_at,
             updated_at: item.updated_at,
             version: item.version,
@@ -167,6 +227,67 @@ impl ProfileUpdater for DynamoTable {
             Err(e) if transaction_failures(&e).first() == Some(&true) => Err(AppError::NotFound("profile")),
             Err(e) => Err(sdk_error(DEP, e)),
         }
+    }
+}
+
+impl DynamoTable {
+    /// Sets the profile's payout account under `condition`, with `event`, in one transaction;
+    /// whether the condition held.
+    async fn set_payout_account(
+        &self,
+        user: &UserId,
+        account: &PayoutAccount,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        event: &DomainEvent,
+    ) -> Result<bool, AppError> {
+        let value = serde_dynamo::to_attribute_value(PayoutAccountItem::from(account)).map_err(AppError::internal)?;
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key("PK", s(profile_pk(user)))
+            .key("SK", s(PROFILE_SK))
+            .update_expression("SET payout_account = :a, version = version + :one")
+            .condition_expression(condition)
+            .expression_attribute_values(":a", value)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        let update = update.build().map_err(AppError::internal)?;
+        let writes = vec![TransactWriteItem::builder().update(update).build(), event_put(&self.table, event)?];
+        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if transaction_failures(&e).first() == Some(&true) => Ok(false),
+            Err(e) => Err(sdk_error(DEP, e)),
+        }
+    }
+}
+
+#[async_trait]
+impl PayoutAccountStore for DynamoTable {
+    async fn link_payout_account(
+        &self,
+        user: &UserId,
+        account: &PayoutAccount,
+        event: &DomainEvent,
+    ) -> Result<PayoutAccount, AppError> {
+        let condition = "attribute_exists(PK) AND attribute_not_exists(payout_account)";
+        self.set_payout_account(user, account, condition, vec![], event).await?;
+        let profile = self.get_profile(user).await?.ok_or(AppError::NotFound("profile"))?;
+        profile.payout_account.ok_or_else(|| AppError::internal("payout account vanished after linking"))
+    }
+
+    async fn report_payout_account(
+        &self,
+        user: &UserId,
+        account: &PayoutAccount,
+        event: &DomainEvent,
+    ) -> Result<bool, AppError> {
+        // Equal times apply: Stripe's `created` is in seconds, and a later delivery of the same
+        // second is at least as likely to be the newer state.
+        let condition = "payout_account.id = :id AND payout_account.reported_at <= :at";
+        let at = AttributeValue::N(account.reported_at.timestamp_millis().to_string());
+        self.set_payout_account(user, account, condition, vec![(":id", s(&account.id)), (":at", at)], event).await
     }
 }
 
