@@ -156,11 +156,15 @@ def create_account(request, p):
     return account
 
 
+def missing(kind, id, param):
+    """Stripe's 404 for an object that does not exist."""
+    return StripeError(404, "resource_missing", f"No such {kind}: '{id}'", param)
+
+
 async def get_account(request):
     account = ACCOUNTS.get(request.match_info["id"])
     if account is None:
-        body = StripeError(404, "resource_missing", f"No such account: '{request.match_info['id']}'", "account").body
-        return web.json_response(body, status=404)
+        return web.json_response(missing("account", request.match_info["id"], "account").body, status=404)
     return web.json_response(account)
 
 
@@ -272,8 +276,7 @@ def list_transfers(request, p):
 async def get_transfer(request):
     transfer = TRANSFERS.get(request.match_info["id"])
     if transfer is None:
-        body = StripeError(404, "resource_missing", f"No such transfer: '{request.match_info['id']}'", "id").body
-        return web.json_response(body, status=404)
+        return web.json_response(missing("transfer", request.match_info["id"], "id").body, status=404)
     return web.json_response(transfer)
 
 
@@ -281,7 +284,7 @@ async def get_transfer(request):
 def create_reversal(request, p):
     transfer = TRANSFERS.get(request.match_info["id"])
     if transfer is None:
-        raise StripeError(404, "resource_missing", f"No such transfer: '{request.match_info['id']}'", "id")
+        raise missing("transfer", request.match_info["id"], "id")
     remaining = transfer["amount"] - transfer["amount_reversed"]
     amount = amount_param(p, required=False) or remaining
     if amount > remaining:

@@ -56,7 +56,8 @@ where
                 serde_json::json!({ "account_id": created.id, "opened": true }),
             );
             let linked = deps.store.link_payout_account(&caller.user_id, &created, &event).await?;
-            let opened = linked.id == created.id && linked == created;
+            // A racing call that linked first got the same account from Stripe (same key).
+            let opened = linked == created;
             tracing::info!(user_id = %caller.user_id, account_id = %linked.id, opened, "payout account linked");
             (linked, opened)
         }

@@ -117,32 +117,32 @@ impl ListingRenters for MemoryStore {
     }
 }
 
-/// A confirmed, paid booking of `days` days from `start` at `daily` minor units a day, with
-/// the default rates, a 50.00 EUR deposit and the default (`moderate`) policy.
-pub fn confirmed_booking(start: &str, days: i64, daily: i64) -> Booking {
+/// A confirmed, paid booking of `days` days from `start` (`YYYY-MM-DD`) at `daily` minor units
+/// a day, with the default rates, a 50.00 EUR deposit and the default (`moderate`) policy.
+pub fn confirmed_booking(start: &str, days: i64, daily: i64) -> Result<Booking, AppError> {
     use crate::domain::booking::{BookingStatus, CancellationPolicy, PaymentStatus, Pricing, Quote};
     use crate::domain::money::{Currency, Money};
-    let start = chrono::NaiveDate::parse_from_str(start, "%Y-%m-%d").expect("a date");
-    let eur = Currency::parse("EUR").expect("EUR");
+    let start = chrono::NaiveDate::parse_from_str(start, "%Y-%m-%d")
+        .map_err(|_| AppError::field("start", "must be a date (YYYY-MM-DD)"))?;
+    let eur = Currency::parse("EUR").ok_or_else(|| AppError::internal("EUR is a currency"))?;
     let quote = Quote::compute(
         days,
         Money { amount: daily, currency: eur },
         Money { amount: 5_000, currency: eur },
         Pricing::default(),
-    )
-    .expect("a quote");
+    )?;
     let now = chrono::Utc::now();
     let payment = crate::domain::booking::PaymentState {
         status: PaymentStatus::Succeeded,
         intent_id: Some("pi_1".into()),
         ..Default::default()
     };
-    Booking {
+    Ok(Booking {
         id: BookingId::generate(),
         listing_id: crate::domain::listing::ListingId::generate(),
         listing_title: "Drill".into(),
-        owner_id: crate::domain::user::UserId::parse("owner").expect("an id"),
-        renter_id: crate::domain::user::UserId::parse("renter").expect("an id"),
+        owner_id: crate::domain::user::UserId::parse("owner")?,
+        renter_id: crate::domain::user::UserId::parse("renter")?,
         start_date: start,
         end_date: start + chrono::Duration::days(days),
         status: BookingStatus::Confirmed,
@@ -156,5 +156,5 @@ pub fn confirmed_booking(start: &str, days: i64, daily: i64) -> Booking {
         created_at: now,
         updated_at: now,
         version: 1,
-    }
+    })
 }

@@ -110,7 +110,7 @@ mod tests {
             (CancellationPolicy::Strict, "2026-12-03T00:00:01Z", none),
         ];
         for (policy, when, expected) in cases {
-            let mut b = confirmed_booking("2026-12-10", 3, 1001);
+            let mut b = confirmed_booking("2026-12-10", 3, 1001).unwrap();
             b.cancellation_policy = policy;
             assert_eq!(refund_for_cancellation(&b, Party::Renter, at(when)), expected, "{policy:?} at {when}");
             assert_eq!(
