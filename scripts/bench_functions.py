@@ -35,6 +35,9 @@ import zipfile
 
 import boto3
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from onboard_owner import onboard  # noqa: E402  (a sibling script)
+
 API, MOTO, BIN_DIR, EVENTS, SECRETS = sys.argv[1:6]
 WARM, COLD = int(sys.argv[6]), int(sys.argv[7])
 ONLY = set(sys.argv[8].split(",")) if len(sys.argv) > 8 and sys.argv[8] else set()
@@ -87,6 +90,7 @@ def seed():
     for t in (owner, renter):
         status, body = call("GET", "/me", token=t)
         assert status == 200, (status, body)
+    onboard(API, owner)  # publishing needs a payout account that can receive transfers
     status, body = call("POST", "/listings", LISTING, owner)
     assert status == 201, (status, body)
     listing_id = body["id"]
@@ -127,6 +131,7 @@ def booking_days(n):
 
 
 def listings_of(owner, count, mode):
+    onboard(API, owner)
     listings = []
     for _ in range(count):
         status, body = call("POST", "/listings", dict(LISTING, booking_mode=mode), owner)
@@ -251,11 +256,18 @@ def invoke(fn, event):
     return wall, body.get("duration_ms") or 0.0, outcome
 
 
-def webhook_event(fixture, secret):
-    """A fresh, correctly signed Stripe event (as Stripe delivers), for the webhook function."""
-    body = json.dumps({"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "payment_intent.succeeded", "created": int(time.time()),
-                       "data": {"object": {"id": f"pi_{uuid.uuid4().hex[:24]}", "object": "payment_intent", "amount": 9125,
-                                           "currency": "eur", "metadata": {"booking_id": str(uuid.uuid4())}}}}, separators=(",", ":"))
+def webhook_event(fixture, secret, connect=False):
+    """A fresh, correctly signed Stripe event (as Stripe delivers), for a webhook function: a
+    payment for the platform's, a connected account's update for the Connect one."""
+    if connect:
+        account = f"acct_{uuid.uuid4().hex[:16]}"
+        event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "account.updated", "account": account,
+                 "created": int(time.time()), "data": {"object": dict(json.loads(fixture["body"])["data"]["object"], id=account)}}
+    else:
+        event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "payment_intent.succeeded", "created": int(time.time()),
+                 "data": {"object": {"id": f"pi_{uuid.uuid4().hex[:24]}", "object": "payment_intent", "amount": 9125,
+                                     "currency": "eur", "metadata": {"booking_id": str(uuid.uuid4())}}}}
+    body = json.dumps(event, separators=(",", ":"))
     t = int(time.time())
     sig = hmac.new(secret, f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
     event = dict(fixture)
@@ -295,6 +307,7 @@ def pct(values, p):
 
 def main():
     secret = json.load(open(SECRETS))["StripeSecret"]["webhook_secret"].encode()
+    connect_secret = json.load(open(SECRETS))["StripeConnectSecret"]["webhook_secret"].encode()
     ids = seed()
     purge = queue_purger()
     functions = stats()
@@ -309,6 +322,8 @@ def main():
         fixture = json.loads(text)
         if binary == "stripe-webhook":
             events[fn] = lambda fixture=fixture: webhook_event(fixture, secret)
+        elif binary == "stripe-connect-webhook":
+            events[fn] = lambda fixture=fixture: webhook_event(fixture, connect_secret, connect=True)
         elif binary == "create-photo-upload":
             events[fn] = upload_events(text, ids[FIXTURE_LISTING], COLD + 20 + WARM)
         elif (real := real_work_events(binary, text, ids, COLD + 20 + WARM)) is not None:

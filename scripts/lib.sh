@@ -73,14 +73,19 @@ start_runner() {
   configure_stripe_webhook "$stripe" "$port" "$stack"
 }
 
-# configure_stripe_webhook STRIPE_PORT API_PORT STACK: localstripe signs and sends its events
-# to this stack's POST /webhooks/stripe with the local dev webhook secret, as Stripe would.
+# configure_stripe_webhook STRIPE_PORT API_PORT STACK: the local Stripe signs and sends its
+# events to this stack's POST /webhooks/stripe, and its Connect events to POST
+# /webhooks/stripe-connect, each with the endpoint's local dev secret, as Stripe would.
 configure_stripe_webhook() {
-  local secret
-  secret=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["StripeSecret"]["webhook_secret"])' "$ROOT/local-runner/dev-secrets.json")
+  local secrets platform connect
+  secrets="$ROOT/local-runner/dev-secrets.json"
+  platform=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["StripeSecret"]["webhook_secret"])' "$secrets")
+  connect=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["StripeConnectSecret"]["webhook_secret"])' "$secrets")
   curl -sf -X POST "http://127.0.0.1:$1/_config/webhooks/$3" -H 'content-type: application/json' \
-    -d "{\"url\": \"http://127.0.0.1:$2/webhooks/stripe\", \"secret\": \"$secret\"}" >/dev/null ||
-    { log "could not configure localstripe's webhook"; return 1; }
+    -d "{\"url\": \"http://127.0.0.1:$2/webhooks/stripe\", \"secret\": \"$platform\"}" >/dev/null &&
+    curl -sf -X POST "http://127.0.0.1:$1/_config/connect_webhooks/$3" -H 'content-type: application/json' \
+      -d "{\"url\": \"http://127.0.0.1:$2/webhooks/stripe-connect\", \"secret\": \"$connect\"}" >/dev/null ||
+    { log "could not configure the local Stripe's webhooks"; return 1; }
 }
 
 stop_all() {

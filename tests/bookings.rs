@@ -13,6 +13,7 @@ fn day(offset: i64) -> NaiveDate {
 }
 
 async fn listing(api: &str, owner_token: &str, mode: &str, max_days: u32) -> String {
+    integration_tests::onboard_on(api, owner_token).await;
     let body = json!({
         "title": "Camping tent", "description": "Four people", "category": "outdoor",
         "location": {"city": "Berlin", "country": "DE"},

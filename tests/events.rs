@@ -30,6 +30,7 @@ async fn post(api: &str, token: &str, path: &str, body: Value) -> Value {
 }
 
 async fn listing(api: &str, owner_token: &str) -> String {
+    integration_tests::onboard_on(api, owner_token).await;
     let body = json!({
         "title": "Cordless drill", "category": "tools", "location": {"city": "Berlin", "country": "DE"},
         "daily_price": {"amount": 900, "currency": "EUR"}, "deposit": {"amount": 0, "currency": "EUR"},

@@ -20,6 +20,9 @@ fn listing_body(city: &str, overrides: Value) -> Value {
 }
 
 async fn create(api: &str, token: &str, body: &Value) -> Value {
+    if body["status"] == "active" {
+        integration_tests::onboard_on(api, token).await;
+    }
     let resp = http().post(format!("{api}/listings")).bearer_auth(token).json(body).send().await.unwrap();
     assert_eq!(resp.status(), 201, "create: {:?}", resp.text().await);
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
@@ -110,6 +113,12 @@ async fn create_get_patch_with_etags_archive_and_vanish_from_search() {
         problem_code(patch(&id, &owner_token, Some("\"0\""), json!({"status": "active"})).await).await,
         (412, "precondition_failed".into())
     );
+    // Publishing needs a payout account that can receive transfers.
+    assert_eq!(
+        problem_code(patch(&id, &owner_token, Some("\"1\""), json!({"status": "active"})).await).await,
+        (409, "payout_account_required".into())
+    );
+    integration_tests::onboard(&owner_token).await;
     let resp =
         patch(&id, &owner_token, Some("\"1\""), json!({"status": "active", "title": "Cordless drill 18V"})).await;
     assert_eq!(resp.status(), 200);

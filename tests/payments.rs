@@ -35,6 +35,7 @@ struct Booked {
 async fn booked(start: i64) -> Booked {
     let api = &env().api;
     let (owner, renter) = (token(&new_user()).await, token(&new_user()).await);
+    integration_tests::onboard(&owner).await;
     let listing: Value = http()
         .post(format!("{api}/listings"))
         .bearer_auth(&owner)
@@ -313,6 +314,29 @@ async fn an_event_that_cannot_be_queued_is_forgotten_so_the_retry_is_processed()
         .await
         .unwrap();
     assert!(record.item.is_none(), "the unqueued event was forgotten");
+    // The Connect endpoint's receiver is the same: a Connect event is forgotten alike.
+    let connect_id = format!("evt_{}", uuid::Uuid::new_v4().simple());
+    let connect_event = json!({"id": connect_id, "object": "event", "type": "account.updated", "account": "acct_none",
+        "created": Utc::now().timestamp(), "data": {"object": {"id": "acct_none", "object": "account", "country": "DE"}}})
+    .to_string();
+    let failed = http()
+        .post(format!("{}/webhooks/stripe-connect", runner.api))
+        .header("stripe-signature", signed(&connect_event, &integration_tests::connect_webhook_secret()))
+        .header("content-type", "application/json")
+        .body(connect_event.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(failed.status().is_server_error(), "{}", failed.status());
+    let record = db
+        .get_item()
+        .table_name(runner.reference("Table"))
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(format!("STRIPE_EVENT#{connect_id}")))
+        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("STRIPE_EVENT".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(record.item.is_none(), "the unqueued Connect event was forgotten");
 
     sqs.create_queue()
         .queue_name(&queue_name)
@@ -323,4 +347,78 @@ async fn an_event_that_cannot_be_queued_is_forgotten_so_the_retry_is_processed()
     let retried = post().await;
     assert_eq!(retried.status(), 200);
     assert_eq!(retried.json::<Value>().await.unwrap()["queued"], true, "the retry is queued, not a repeat");
+}
+
+/// Runs the payout task of the shared stack as if its clock read `at`.
+async fn run_payouts(at: chrono::DateTime<Utc>) -> Value {
+    let v: Value = http()
+        .post(env().url("/_local/functions/TransferPayoutsFunction/invoke"))
+        .json(&json!({"now": at.to_rfc3339()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(v.get("error").is_none(), "{v}");
+    v["response"].clone()
+}
+
+/// The transfers Stripe holds for booking `id` (its transfer group).
+async fn transfers_of(id: &str) -> Vec<Value> {
+    let v: Value = http()
+        .get(format!("{}/v1/transfers?transfer_group={id}", stripe()))
+        .bearer_auth(dev_secret("secret_key"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn the_owner_is_paid_once_after_the_start_and_their_cancellation_reverses_it() {
+    let b = booked(5).await;
+    let account = integration_tests::onboard(&b.owner).await;
+    let intent = pay(&b).await["payment_intent_id"].as_str().unwrap().to_owned();
+    assert_eq!(confirm_with(&intent, "pm_card_visa").await, 200);
+    let confirmed = eventually_booking(&b, "the payment to confirm the booking", |v| v["status"] == "confirmed").await;
+    let rental = confirmed["quote"]["rental"].as_i64().unwrap();
+    let share = rental - (rental * 300 + 5_000) / 10_000;
+    let due = day(5).and_hms_opt(0, 0, 0).unwrap().and_utc() + chrono::Duration::hours(24);
+
+    run_payouts(due - chrono::Duration::hours(1)).await;
+    assert!(transfers_of(&b.id).await.is_empty(), "nothing before the start + 24 h");
+    // Two runs at once, after it is due: one transfer of the owner's share, to their account.
+    let later = due + chrono::Duration::hours(1);
+    tokio::join!(run_payouts(later), run_payouts(later));
+    let transfers = transfers_of(&b.id).await;
+    assert_eq!(transfers.len(), 1, "exactly one transfer: {transfers:?}");
+    assert_eq!(
+        (transfers[0]["amount"].as_i64(), transfers[0]["destination"].as_str(), transfers[0]["currency"].as_str()),
+        (Some(share), Some(account.as_str()), Some("eur"))
+    );
+    assert!(transfers[0]["source_transaction"].as_str().unwrap().starts_with("ch_"), "drawn on the renter's charge");
+    run_payouts(later + chrono::Duration::hours(1)).await;
+    assert_eq!(transfers_of(&b.id).await.len(), 1, "a later run transfers nothing more");
+
+    // The owner cancels after the transfer: the renter gets everything back, and the transfer
+    // is reversed, so the platform never refunds money it already paid out.
+    let resp = http()
+        .post(format!("{}/bookings/{}/cancel", env().api, b.id))
+        .bearer_auth(&b.owner)
+        .json(&json!({"reason": "The bike broke"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let cancelled: Value = resp.json().await.unwrap();
+    assert_eq!(cancelled["payment"]["refund_amount"].as_i64(), Some(b.total), "an owner's cancellation refunds all");
+    run_payouts(later + chrono::Duration::hours(2)).await;
+    run_payouts(later + chrono::Duration::hours(3)).await;
+    let transfers = transfers_of(&b.id).await;
+    assert_eq!(transfers[0]["amount_reversed"].as_i64(), Some(share), "reversed once, in full: {transfers:?}");
+    assert_eq!(transfers[0]["reversals"]["total_count"], 1);
 }

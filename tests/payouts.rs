@@ -1,8 +1,9 @@
 //! Owners' payout accounts through the gateway, the real functions and the local Stripe's
 //! Connect emulation: opened once (also under concurrency), a fresh Stripe-hosted onboarding
-//! link each call, the account's state as Stripe reported it, and bad input refused.
+//! link each call, the account's state as Stripe reported it (through the Connect webhook),
+//! forged, expired, replayed and stale Connect events changing nothing, and bad input refused.
 
-use integration_tests::{env, http, new_user, token};
+use integration_tests::{complete_onboarding, connect_webhook_secret, env, eventually, http, new_user, onboard, token};
 use serde_json::{json, Value};
 
 async fn open(token: &str, body: Option<Value>) -> (u16, Value) {
@@ -65,4 +66,83 @@ async fn bad_input_is_a_clear_400_and_opens_nothing() {
     assert_eq!(status, 400, "{problem}");
     let resp = http().get(env().url("/me/payout-account")).bearer_auth(&owner).send().await.unwrap();
     assert_eq!(resp.status(), 404, "nothing opened");
+}
+
+fn signed(secret: &str, t: i64, body: &str) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let sig = aws_lc_rs::hmac::sign(&key, format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", sig.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+async fn deliver(signature: &str, body: &str) -> (u16, Value) {
+    let resp = http()
+        .post(env().url("/webhooks/stripe-connect"))
+        .header("stripe-signature", signature)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn shown(owner: &str) -> Value {
+    http().get(env().url("/me/payout-account")).bearer_auth(owner).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn connect_events_verify_apply_once_and_newest_wins() {
+    let owner = token(&new_user()).await;
+    let account = onboard(&owner).await;
+    let before = shown(&owner).await;
+    assert_eq!(before["can_receive_transfers"], true);
+
+    // Stripe disables payouts (an account update through Stripe's own delivery)...
+    let (_, opened) = open(&owner, None).await;
+    complete_onboarding(opened["onboarding_url"].as_str().unwrap(), "fail").await;
+    let disabled = eventually(std::time::Duration::from_secs(20), "the failed verification", || {
+        let owner = owner.clone();
+        async move { Some(shown(&owner).await).filter(|a| a["can_receive_transfers"] == false) }
+    })
+    .await;
+    assert_eq!(disabled["requirements"]["disabled_reason"], "requirements.past_due");
+
+    // ...and an event of ours claims it is enabled again.
+    let now = chrono::Utc::now().timestamp();
+    let event = |id: &str, created: i64, enabled: bool| {
+        json!({"id": id, "object": "event", "type": "account.updated", "account": account, "created": created,
+            "data": {"object": {"id": account, "object": "account", "country": "DE", "details_submitted": true,
+                "charges_enabled": enabled, "payouts_enabled": enabled,
+                "capabilities": {"transfers": if enabled { "active" } else { "inactive" }},
+                "requirements": {"currently_due": [], "past_due": [], "disabled_reason": null}}}})
+        .to_string()
+    };
+    let secret = connect_webhook_secret();
+    let body = event(&format!("evt_{}", new_user().replace('-', "")), now + 5, true);
+    let platform_secret = "whsec_local_runner_only_current";
+    for (signature, code) in [
+        (signed("whsec_forged", now, &body), "signature_mismatch"),
+        (signed(platform_secret, now, &body), "signature_mismatch"),
+        (signed(&secret, now - 3_600, &body), "signature_expired"),
+    ] {
+        let (status, problem) = deliver(&signature, &body).await;
+        assert_eq!((status, problem["code"].as_str()), (400, Some(code)), "{problem}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(shown(&owner).await["can_receive_transfers"], false, "refused events change nothing");
+
+    // Verified: applied once; its replay is acknowledged as a duplicate.
+    assert_eq!(deliver(&signed(&secret, now, &body), &body).await, (200, json!({"received": true, "queued": true})));
+    assert_eq!(deliver(&signed(&secret, now, &body), &body).await, (200, json!({"received": true, "duplicate": true})));
+    eventually(std::time::Duration::from_secs(20), "the verified event applied", || {
+        let owner = owner.clone();
+        async move { Some(shown(&owner).await).filter(|a| a["can_receive_transfers"] == true) }
+    })
+    .await;
+
+    // An older report, delivered late, does not overwrite the newer one.
+    let stale = event(&format!("evt_{}", new_user().replace('-', "")), now - 60, false);
+    assert_eq!(deliver(&signed(&secret, now, &stale), &stale).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(shown(&owner).await["can_receive_transfers"], true, "newest report wins");
 }

@@ -21,6 +21,7 @@ fn jpeg(w: u16, h: u16) -> Vec<u8> {
 }
 
 async fn listing(owner: &str) -> String {
+    integration_tests::onboard(owner).await;
     let body = json!({
         "title": "Camera", "category": "cameras", "location": {"city": "Berlin", "country": "DE"},
         "daily_price": {"amount": 3000, "currency": "EUR"}, "deposit": {"amount": 20000, "currency": "EUR"},

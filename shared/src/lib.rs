@@ -7,6 +7,7 @@
 pub mod adapters;
 pub mod bookings;
 pub mod config;
+pub mod connect;
 pub mod consumer;
 pub mod cursor;
 pub mod domain;
@@ -18,12 +19,14 @@ mod layering;
 pub mod metrics;
 pub mod paging;
 pub mod payments;
+pub mod payouts;
 pub mod ports;
 pub mod scheduled;
 pub mod secrets;
 pub mod services;
 pub mod telemetry;
 pub mod views;
+pub mod webhooks;
 
 pub use error::AppError;
 

@@ -83,6 +83,27 @@ fn only_if_owned<T>(
     found.filter(|f| listing(f).owner_id == caller.user_id).ok_or(AppError::NotFound("listing"))
 }
 
+/// Whether `listing` may be what it is: an active (published) listing needs its owner's payout
+/// account able to receive transfers, so every booking can pay its owner; 409
+/// `payout_account_required` otherwise. Drafts and paused listings need none.
+pub async fn check_publishable(
+    store: &impl ProfileStore,
+    listing: &crate::domain::listing::Listing,
+) -> Result<(), AppError> {
+    if listing.status != crate::domain::listing::ListingStatus::Active {
+        return Ok(());
+    }
+    let profile = store.get_profile(&listing.owner_id).await?;
+    if profile.and_then(|p| p.payout_account).is_some_and(|a| a.can_receive_transfers()) {
+        return Ok(());
+    }
+    Err(AppError::conflict(
+        "payout_account_required",
+        "publishing needs a payout account that can receive transfers: open one with POST /me/payout-account and \
+         finish Stripe's onboarding (drafts need none)",
+    ))
+}
+
 /// The event announcing `listing`'s change of `kind` by `actor`, written with the change.
 pub fn listing_event(kind: &str, listing: &crate::domain::listing::Listing, actor: &Caller) -> DomainEvent {
     DomainEvent::new(

@@ -163,6 +163,13 @@ impl PrivateRunner {
             .spawn()
             .expect("starting local-runner");
         let api = format!("http://127.0.0.1:{port}");
+        // The local Stripe sends Connect events to every stack that asks (owners onboard here too).
+        if let Ok(stripe) = std::env::var("LOCALSTRIPE_URL") {
+            let endpoint =
+                json!({ "url": format!("{api}/webhooks/stripe-connect"), "secret": connect_webhook_secret() });
+            let resp = http().post(format!("{stripe}/_config/connect_webhooks/{stack}")).json(&endpoint).send().await;
+            assert!(resp.is_ok_and(|r| r.status().is_success()), "configuring the local Stripe's Connect endpoint");
+        }
         let probe = format!("{api}/_local/resources");
         let resources = eventually(Duration::from_secs(30), "private runner to start", || async {
             http().get(&probe).send().await.ok()?.json::<Value>().await.ok()
@@ -177,4 +184,52 @@ impl PrivateRunner {
             .unwrap_or_else(|| panic!("no resource {logical}"))
             .to_owned()
     }
+}
+
+/// The local Connect endpoint's signing secret (local-runner/dev-secrets.json).
+pub fn connect_webhook_secret() -> String {
+    let path = format!("{}/local-runner/dev-secrets.json", required("PROJECT_ROOT"));
+    let secrets: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("dev secrets")).expect("JSON");
+    secrets["StripeConnectSecret"]["webhook_secret"].as_str().expect("connect webhook secret").to_owned()
+}
+
+/// Makes the holder of `token` an owner who may publish: opens their payout account and
+/// completes the local Stripe's onboarding page, then waits for Stripe's `account.updated`
+/// to reach their profile (Connect webhook, payments queue, worker). Repeats are cheap.
+pub async fn onboard_on(api: &str, token: &str) -> String {
+    let shown = |api: String, token: String| async move {
+        let resp = http().get(format!("{api}/me/payout-account")).bearer_auth(&token).send().await.ok()?;
+        let account: Value = resp.json().await.ok()?;
+        account["can_receive_transfers"].as_bool()?.then(|| account["id"].as_str().map(str::to_owned))?
+    };
+    if let Some(id) = shown(api.to_owned(), token.to_owned()).await {
+        return id;
+    }
+    let resp = http()
+        .post(format!("{api}/me/payout-account"))
+        .bearer_auth(token)
+        .json(&json!({ "country": "DE" }))
+        .send()
+        .await
+        .expect("opening a payout account");
+    assert!(resp.status().is_success(), "opening a payout account: {}", resp.status());
+    let opened: Value = resp.json().await.expect("payout account JSON");
+    complete_onboarding(opened["onboarding_url"].as_str().expect("onboarding_url"), "complete").await;
+    eventually(Duration::from_secs(20), "Stripe's account.updated on the profile", || {
+        shown(api.to_owned(), token.to_owned())
+    })
+    .await
+}
+
+/// [`onboard_on`] on the shared stack.
+pub async fn onboard(token: &str) -> String {
+    onboard_on(&env().api, token).await
+}
+
+/// Submits the local Stripe's onboarding page with `outcome` (`complete` or `fail`), as the
+/// owner's click would; Stripe then redirects to the return URL (not followed here).
+pub async fn complete_onboarding(url: &str, outcome: &str) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let resp = client.post(url).form(&[("outcome", outcome)]).send().await.expect("onboarding page");
+    assert_eq!(resp.status(), 303, "the onboarding page redirects back once submitted");
 }

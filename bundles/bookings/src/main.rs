@@ -1,4 +1,4 @@
-//! Bookings, their scheduled tasks, and payments.
+//! Bookings, their scheduled tasks, payments and payouts.
 
 bundle::bundle! {
     "quote-booking" => quote_booking::run,
@@ -13,4 +13,6 @@ bundle::bundle! {
     "create-payment" => create_payment::run,
     "payment-worker" => payment_worker::run,
     "stripe-webhook" => stripe_webhook::run,
+    "stripe-connect-webhook" => stripe_connect_webhook::run,
+    "transfer-payouts" => transfer_payouts::run,
 }

@@ -16,7 +16,7 @@ use shared::domain::booking::{
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, BookingWriter, PaymentGateway};
+use shared::ports::{BookingReader, BookingWriter, PaymentGateway, PayoutStore};
 use shared::AppError;
 
 pub struct Deps<S, G, C> {
@@ -27,7 +27,7 @@ pub struct Deps<S, G, C> {
 
 pub async fn handle<S, G, C>(req: Request, deps: &Deps<S, G, C>) -> Result<Response<Body>, AppError>
 where
-    S: BookingReader + BookingWriter,
+    S: BookingReader + BookingWriter + PayoutStore,
     G: PaymentGateway,
     C: Clock,
 {
@@ -67,6 +67,11 @@ where
             }
         })
         .await?;
+    // The owner's payout follows the refund (lowered; the payout task reverses a transfer made).
+    // Stripe's `charge.refunded` makes the payment worker repeat this, should it fail here.
+    if refund.is_some() {
+        shared::payouts::apply_refund(&deps.store, &booking, now).await?;
+    }
     json(200, &booking)
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use shared::adapters::dynamodb::DynamoTable;
 use shared::adapters::stripe::{StripeHttp, StripeSecrets};
-use shared::config::aws_sdk_config;
+use shared::config::{aws_sdk_config, env_parsed};
+use shared::domain::payout::DEFAULT_PAYOUT_DELAY_HOURS;
 use shared::domain::SystemClock;
 
 /// Runs the function in Lambda: telemetry, the AWS config and its adapters, then the
@@ -18,6 +19,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         store: DynamoTable::from_env(&config)?,
         gateway: StripeHttp::from_env(secrets)?,
         clock: SystemClock,
+        payout_delay_hours: env_parsed("PAYOUT_DELAY_HOURS", DEFAULT_PAYOUT_DELAY_HOURS)?,
     };
     shared::consumer::run(&|message| crate::handle(message, &deps)).await
 }

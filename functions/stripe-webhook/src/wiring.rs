@@ -5,7 +5,7 @@ use shared::adapters::dynamodb::DynamoTable;
 use shared::adapters::sqs::SqsFifoQueue;
 use shared::adapters::stripe::StripeSecrets;
 use shared::config::{aws_sdk_config, env_parsed};
-use shared::domain::payment::DEFAULT_TOLERANCE_SECS;
+use shared::domain::payment::{WebhookEndpoint, DEFAULT_TOLERANCE_SECS};
 use shared::domain::SystemClock;
 
 /// Runs the function in Lambda: telemetry, the AWS config and its adapters, then the
@@ -14,6 +14,7 @@ pub async fn run() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = aws_sdk_config().await;
     let deps = crate::Deps {
+        endpoint: WebhookEndpoint::Platform,
         secrets: StripeSecrets::from_env(&config)?,
         inbox: DynamoTable::from_env(&config)?,
         queue: SqsFifoQueue::payments(&config)?,

@@ -1,6 +1,7 @@
 //! `PATCH /listings/{id}` (owner): partial update with optimistic concurrency. The request
 //! must carry `If-Match` with the current `ETag` (428 without, 412 when stale); a writer that
-//! races us between read and write also gets 412. Non-owners get 404.
+//! races us between read and write also gets 412. Non-owners get 404. Publishing (to
+//! `active`) needs a payout account that can receive transfers (409 `payout_account_required`).
 
 mod wiring;
 pub use wiring::run;
@@ -11,7 +12,7 @@ use shared::domain::listing::{check_if_match, ListingId, PatchListingRequest};
 use shared::domain::Clock;
 use shared::http::{header, json, json_body, path_param, with_header};
 use shared::identity::Caller;
-use shared::ports::{ListingReader, ListingWriter};
+use shared::ports::{ListingReader, ListingWriter, ProfileStore};
 use shared::AppError;
 
 pub struct Deps<S, C> {
@@ -21,7 +22,7 @@ pub struct Deps<S, C> {
 
 pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
-    S: ListingReader + ListingWriter,
+    S: ListingReader + ListingWriter + ProfileStore,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
@@ -30,6 +31,9 @@ where
     let current = shared::services::owned_listing(&deps.store, &caller, &id).await?;
     check_if_match(header(&req, "if-match"), current.version)?;
     let next = current.apply(patch, deps.clock.now())?;
+    if next.status != current.status {
+        shared::services::check_publishable(&deps.store, &next).await?;
+    }
     let kind = if next.status != current.status && next.status == shared::domain::listing::ListingStatus::Archived {
         kinds::LISTING_ARCHIVED
     } else {
@@ -121,5 +125,20 @@ mod tests {
         );
         assert_eq!(deps.store.listings.lock().unwrap()[&listing.id].version, 1, "nothing changed");
         assert_eq!(deps.store.event_kinds(), vec!["listing.created"], "a refused update announces nothing");
+    }
+
+    #[tokio::test]
+    async fn publishing_again_needs_a_payout_account() {
+        let (deps, listing) = deps_with_listing().await;
+        let id = listing.id.as_str();
+        let paused = handle(request(id, r#"{"status":"paused"}"#, Some("\"1\""), OWNER), &deps).await.unwrap();
+        assert_eq!(paused.status(), 200, "pausing needs no account");
+        assert_eq!(
+            code(handle(request(id, r#"{"status":"active"}"#, Some("\"2\""), OWNER), &deps).await),
+            (409, "payout_account_required")
+        );
+        deps.store.seed_payout_ready(&UserId::parse(OWNER).unwrap());
+        let active = handle(request(id, r#"{"status":"active"}"#, Some("\"2\""), OWNER), &deps).await.unwrap();
+        assert_eq!(active.status(), 200);
     }
 }

@@ -11,12 +11,15 @@ use http::{header, Method, Request, StatusCode};
 use http_body_util::Full;
 use serde::Deserialize;
 
-use crate::domain::booking::Booking;
+use crate::domain::booking::{Booking, BookingId};
 use crate::domain::country::Country;
+use crate::domain::payout::Payout;
 use crate::domain::payout_account::PayoutAccount;
 use crate::domain::user::UserId;
 use crate::error::AppError;
-use crate::ports::{ConnectGateway, OnboardingLink, PaymentGateway, PaymentIntent, Refund, WebhookSecrets};
+use crate::ports::{
+    ConnectGateway, OnboardingLink, PaymentGateway, PaymentIntent, Refund, Transfer, TransferGateway, WebhookSecrets,
+};
 use crate::secrets::{SecretCache, SecretSource};
 
 const DEP: &str = "stripe";
@@ -258,5 +261,62 @@ impl<S: SecretSource> ConnectGateway for StripeHttp<S> {
             url: body.url,
             expires_at: chrono::DateTime::from_timestamp(body.expires_at, 0).unwrap_or_default(),
         })
+    }
+}
+
+#[derive(Deserialize)]
+struct TransferBody {
+    id: String,
+    amount: i64,
+    #[serde(default)]
+    amount_reversed: i64,
+}
+
+#[derive(Deserialize)]
+struct TransferList {
+    data: Vec<TransferBody>,
+}
+
+#[derive(Deserialize)]
+struct ReversalBody {
+    id: String,
+}
+
+impl From<TransferBody> for Transfer {
+    fn from(b: TransferBody) -> Self {
+        Transfer { id: b.id, amount: b.amount, reversed: b.amount_reversed }
+    }
+}
+
+#[async_trait]
+impl<S: SecretSource> TransferGateway for StripeHttp<S> {
+    async fn transfer(&self, payout: &Payout, amount: i64, destination: &str, key: &str) -> Result<Transfer, AppError> {
+        let form = vec![
+            ("amount", amount.to_string()),
+            ("currency", payout.currency.code().to_ascii_lowercase()),
+            ("destination", destination.to_owned()),
+            // Drawn on the renter's charge: paid out only once that money is available.
+            ("source_transaction", payout.charge_id.clone()),
+            ("transfer_group", payout.booking_id.to_string()),
+            ("metadata[booking_id]", payout.booking_id.to_string()),
+        ];
+        let body: TransferBody = self.call(Method::POST, "/v1/transfers", Some(form), Some(key)).await?;
+        Ok(body.into())
+    }
+
+    async fn transfers_of(&self, booking: &BookingId) -> Result<Vec<Transfer>, AppError> {
+        let path = format!("/v1/transfers?transfer_group={booking}&limit=10");
+        let body: TransferList = self.call(Method::GET, &path, None, None).await?;
+        Ok(body.data.into_iter().map(Transfer::from).collect())
+    }
+
+    async fn reverse(&self, transfer_id: &str, amount: i64, key: &str) -> Result<String, AppError> {
+        if !transfer_id.starts_with("tr_") || !transfer_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(AppError::internal("not a Transfer id"));
+        }
+        let form = vec![("amount", amount.to_string())];
+        let body: ReversalBody =
+            self.call(Method::POST, &format!("/v1/transfers/{transfer_id}/reversals"), Some(form), Some(key)).await?;
+        Ok(body.id)
     }
 }

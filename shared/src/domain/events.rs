@@ -86,6 +86,8 @@ pub mod kinds {
     pub const PROFILE_UPDATED: &str = "user.profile_updated";
     /// A payout account linked to the profile, or Stripe reporting a change of its state.
     pub const PAYOUT_ACCOUNT_UPDATED: &str = "user.payout_account_updated";
+    /// Stripe could not pay an owner's balance out to their bank.
+    pub const PAYOUT_FAILED: &str = "user.payout_failed";
     pub const LISTING_CREATED: &str = "listing.created";
     pub const LISTING_UPDATED: &str = "listing.updated";
     pub const LISTING_ARCHIVED: &str = "listing.archived";

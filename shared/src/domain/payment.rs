@@ -98,6 +98,9 @@ pub struct StripeEvent {
     pub kind: String,
     #[serde(default)]
     pub created: i64,
+    /// The connected account a Connect event happened on (absent on platform events).
+    #[serde(default)]
+    pub account: Option<String>,
     pub data: StripeEventData,
 }
 
@@ -106,22 +109,44 @@ pub struct StripeEventData {
     pub object: serde_json::Value,
 }
 
-/// Event types the payment worker acts on; anything else is acknowledged and not queued.
-pub const HANDLED_EVENTS: [&str; 5] = [
+/// Platform event types the payment worker acts on; anything else is acknowledged and not
+/// queued. Transfers are the platform's objects, so their events come to this endpoint.
+pub const HANDLED_EVENTS: [&str; 7] = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.refunded",
     "charge.dispute.created",
     "charge.dispute.closed",
+    "transfer.created",
+    "transfer.reversed",
 ];
+
+/// Connect event types (events on owners' connected accounts) the payment worker acts on.
+pub const HANDLED_CONNECT_EVENTS: [&str; 3] = ["account.updated", "payout.paid", "payout.failed"];
+
+/// Which of Stripe's two webhook endpoints an event came through: the platform's own events,
+/// or Connect events from connected accounts (each endpoint has its own signing secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookEndpoint {
+    Platform,
+    Connect,
+}
+
+impl WebhookEndpoint {
+    /// Whether the worker acts on `event` from this endpoint (a Connect event names its account).
+    pub fn handles(self, event: &StripeEvent) -> bool {
+        match self {
+            WebhookEndpoint::Platform => event.account.is_none() && HANDLED_EVENTS.contains(&event.kind.as_str()),
+            WebhookEndpoint::Connect => {
+                event.account.is_some() && HANDLED_CONNECT_EVENTS.contains(&event.kind.as_str())
+            }
+        }
+    }
+}
 
 impl StripeEvent {
     pub fn parse(body: &[u8]) -> Result<Self, AppError> {
         serde_json::from_slice(body).map_err(|_| AppError::bad_request("invalid_event", "not a Stripe event"))
-    }
-
-    pub fn is_handled(&self) -> bool {
-        HANDLED_EVENTS.contains(&self.kind.as_str())
     }
 
     fn object_str(&self, field: &str) -> Option<&str> {
@@ -137,9 +162,15 @@ impl StripeEvent {
         self.object_str("id")
     }
 
-    /// The FIFO message group: the booking (so its events apply in order), else the object.
+    /// The FIFO message group: the connected account for Connect events, else the booking (so
+    /// its events apply in order), else the object.
     pub fn group(&self) -> String {
-        self.booking_id().or_else(|| self.object_id()).unwrap_or(&self.id).to_owned()
+        self.account
+            .as_deref()
+            .or_else(|| self.booking_id())
+            .or_else(|| self.object_id())
+            .unwrap_or(&self.id)
+            .to_owned()
     }
 
     pub fn amount(&self) -> Option<i64> {
@@ -161,6 +192,13 @@ impl StripeEvent {
             Some("payment_intent") => self.object_id(),
             _ => self.object_str("payment_intent"),
         }
+    }
+
+    /// The charge a PaymentIntent's success made (`latest_charge`: an id, or the object when
+    /// expanded), which the owner's transfer draws on.
+    pub fn latest_charge(&self) -> Option<&str> {
+        let charge = self.data.object.get("latest_charge")?;
+        charge.as_str().or_else(|| charge.get("id").and_then(|v| v.as_str()))
     }
 
     pub fn failure_code(&self) -> Option<String> {
@@ -262,12 +300,23 @@ mod tests {
             (e.booking_id(), e.group(), e.amount(), e.currency().as_deref(), e.payment_intent()),
             (Some("b-1"), "b-1".to_owned(), Some(9125), Some("EUR"), Some("pi_1"))
         );
-        assert!(e.is_handled());
+        assert!(WebhookEndpoint::Platform.handles(&e) && !WebhookEndpoint::Connect.handles(&e));
         let c = StripeEvent::parse(br#"{"id":"evt_8","type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge","payment_intent":"pi_1","amount_refunded":100}}}"#).unwrap();
         assert_eq!((c.group(), c.payment_intent(), c.amount_refunded()), ("ch_1".to_owned(), Some("pi_1"), Some(100)));
-        assert!(!StripeEvent::parse(br#"{"id":"evt_7","type":"customer.created","data":{"object":{}}}"#)
-            .unwrap()
-            .is_handled());
+        for latest in [r#""ch_9""#, r#"{"id":"ch_9","object":"charge"}"#] {
+            let body = format!(
+                r#"{{"id":"e","type":"payment_intent.succeeded","data":{{"object":{{"latest_charge":{latest}}}}}}}"#
+            );
+            assert_eq!(StripeEvent::parse(body.as_bytes()).unwrap().latest_charge(), Some("ch_9"), "{latest}");
+        }
+        let other = StripeEvent::parse(br#"{"id":"evt_7","type":"customer.created","data":{"object":{}}}"#).unwrap();
+        assert!(!WebhookEndpoint::Platform.handles(&other));
+        let connect = StripeEvent::parse(br#"{"id":"evt_6","type":"account.updated","account":"acct_1","data":{"object":{"id":"acct_1","metadata":{"user_id":"u-1"}}}}"#).unwrap();
+        assert_eq!(connect.group(), "acct_1", "a connected account's events apply in order");
+        assert!(WebhookEndpoint::Connect.handles(&connect) && !WebhookEndpoint::Platform.handles(&connect));
+        let unsigned_account =
+            StripeEvent::parse(br#"{"id":"evt_5","type":"account.updated","data":{"object":{}}}"#).unwrap();
+        assert!(!WebhookEndpoint::Connect.handles(&unsigned_account), "a Connect event names its account");
         assert!(StripeEvent::parse(b"[]").is_err());
     }
 }

@@ -51,6 +51,9 @@ pub struct Payout {
     /// The charge the transfer draws on (`source_transaction`).
     pub charge_id: String,
     pub due_at: DateTime<Utc>,
+    /// The rental the platform keeps (less any refund of it), and the commission rate on it.
+    pub rental: i64,
+    pub commission_bps: i64,
     /// What the owner is owed as the booking stands: their share of the rental kept.
     pub owed: i64,
     pub transfer_id: Option<String>,
@@ -95,6 +98,8 @@ impl Payout {
             currency: booking.quote.currency,
             charge_id,
             due_at: starts + Duration::hours(delay_hours),
+            rental: booking.quote.rental,
+            commission_bps: booking.quote.owner_commission_bps,
             owed: owner_share(booking.quote.rental, booking.quote.owner_commission_bps),
             transfer_id: None,
             transferred: 0,
@@ -109,9 +114,16 @@ impl Payout {
         }
     }
 
-    /// After a refund of `refund`: the owner is owed their share of the rental kept.
-    pub fn after_refund(&self, rental: i64, commission_bps: i64, refund: &RefundPlan) -> i64 {
-        owner_share(rental - refund.rental, commission_bps).min(self.owed)
+    /// After `refund` of a booking whose rental was `booked_rental`: the owner is owed their
+    /// share of the rental kept, never more than before. Repeating it changes nothing.
+    pub fn refunded(&self, booked_rental: i64, refund: &RefundPlan) -> Payout {
+        let rental = (booked_rental - refund.rental).min(self.rental);
+        Payout { rental, owed: owner_share(rental, self.commission_bps).min(self.owed), ..self.clone() }
+    }
+
+    /// The commission the platform keeps on the rental kept.
+    pub fn commission(&self) -> i64 {
+        self.rental - owner_share(self.rental, self.commission_bps)
     }
 
     /// Whether the task still has work here (the due index keeps the payout while it has).
@@ -236,8 +248,7 @@ mod tests {
                     let by = if rng.bool() { Party::Owner } else { Party::Renter };
                     refund = refund_for_cancellation(&booking, by, now);
                     stripe.refunded += refund.total();
-                    payout.owed =
-                        payout.after_refund(booking.quote.rental, booking.quote.owner_commission_bps, &refund);
+                    payout = payout.refunded(booking.quote.rental, &refund);
                     continue;
                 }
                 let destination = if rng.u8(0..4) == 0 { Destination::Disabled } else { Destination::Ready("acct_1") };

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::country::Country;
+use super::money::Currency;
 use crate::error::AppError;
 
 /// The countries where Stripe offers Express accounts to a European platform's owners (Stripe's
@@ -77,6 +78,76 @@ impl PayoutAccount {
     }
 }
 
+/// A payout Stripe made (or failed to make) from an owner's connected account to their bank,
+/// as its `payout.paid` / `payout.failed` events report it; the newest report wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnerPayout {
+    pub id: String,
+    pub account_id: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub arrival_date: DateTime<Utc>,
+    /// `paid` or `failed`.
+    pub status: String,
+    pub failure_code: Option<String>,
+    pub reported_at: DateTime<Utc>,
+}
+
+impl OwnerPayout {
+    /// The payout in a Stripe `payout` object sent for `account`.
+    pub fn from_stripe(
+        object: &serde_json::Value,
+        account: &str,
+        reported_at: DateTime<Utc>,
+    ) -> Result<Self, AppError> {
+        let invalid = |what: &str| AppError::bad_request("invalid_event", format!("Stripe payout without {what}"));
+        let text = |name: &str| object.get(name).and_then(|v| v.as_str());
+        let status = text("status").ok_or_else(|| invalid("status"))?;
+        Ok(OwnerPayout {
+            id: text("id").ok_or_else(|| invalid("id"))?.to_owned(),
+            account_id: account.to_owned(),
+            amount: object.get("amount").and_then(|v| v.as_i64()).ok_or_else(|| invalid("amount"))?,
+            currency: text("currency")
+                .and_then(|c| Currency::parse(&c.to_ascii_uppercase()))
+                .ok_or_else(|| invalid("currency"))?,
+            arrival_date: object
+                .get("arrival_date")
+                .and_then(|v| v.as_i64())
+                .and_then(|t| DateTime::from_timestamp(t, 0))
+                .ok_or_else(|| invalid("arrival_date"))?,
+            status: status.to_owned(),
+            failure_code: text("failure_code").map(str::to_owned),
+            reported_at,
+        })
+    }
+}
+
+/// What changed between two reports of an account, for telling its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct AccountChange {
+    /// Requirements due now that were not before.
+    pub newly_due: Vec<String>,
+    /// `Some(true)`: the account can receive transfers again; `Some(false)`: it no longer can.
+    pub transfers: Option<bool>,
+}
+
+impl AccountChange {
+    pub fn between(before: Option<&PayoutAccount>, after: &PayoutAccount) -> Self {
+        let was_due = |f: &String| before.is_some_and(|b| b.currently_due.contains(f));
+        let could = before.is_some_and(PayoutAccount::can_receive_transfers);
+        let can = after.can_receive_transfers();
+        AccountChange {
+            newly_due: after.currently_due.iter().filter(|f| !was_due(f)).cloned().collect(),
+            // A new account that cannot receive yet is not news; one that stops, or starts, is.
+            transfers: (could != can && (can || before.is_some())).then_some(can),
+        }
+    }
+
+    pub fn worth_telling(&self, before: Option<&PayoutAccount>) -> bool {
+        self.transfers.is_some() || (before.is_some_and(|b| b.details_submitted) && !self.newly_due.is_empty())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +180,48 @@ mod tests {
             let AppError::Validation(errors) = payout_country(raw).unwrap_err() else { panic!() };
             assert!(errors[0].message.contains(why), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn changes_worth_telling() {
+        let at = Utc::now();
+        let ready = PayoutAccount::from_stripe(
+            &serde_json::json!({"id": "acct_1", "country": "DE", "details_submitted": true, "payouts_enabled": true,
+                "capabilities": {"transfers": "active"}, "requirements": {"currently_due": []}}),
+            at,
+        )
+        .unwrap();
+        let fresh = PayoutAccount {
+            details_submitted: false,
+            payouts_enabled: false,
+            transfers_active: false,
+            currently_due: vec!["external_account".into()],
+            ..ready.clone()
+        };
+        let c = AccountChange::between(None, &fresh);
+        assert!(!c.worth_telling(None), "opening an account is not news");
+        assert_eq!(AccountChange::between(Some(&fresh), &ready).transfers, Some(true), "enabled");
+        let disabled = PayoutAccount {
+            payouts_enabled: false,
+            currently_due: vec!["individual.id_number".into()],
+            ..ready.clone()
+        };
+        let c = AccountChange::between(Some(&ready), &disabled);
+        assert_eq!((c.transfers, c.newly_due.clone()), (Some(false), vec!["individual.id_number".to_owned()]));
+        assert!(c.worth_telling(Some(&ready)));
+        assert!(!AccountChange::between(Some(&ready), &ready).worth_telling(Some(&ready)), "a repeat is not news");
+    }
+
+    #[test]
+    fn reads_stripes_payout_object() {
+        let p = OwnerPayout::from_stripe(
+            &serde_json::json!({"id": "po_1", "object": "payout", "amount": 9700, "currency": "eur",
+                "arrival_date": 1_800_000_000, "status": "failed", "failure_code": "account_closed"}),
+            "acct_1",
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!((p.amount, p.currency.code(), p.failure_code.as_deref()), (9700, "EUR", Some("account_closed")));
+        assert!(OwnerPayout::from_stripe(&serde_json::json!({"id": "po_1"}), "acct_1", Utc::now()).is_err());
     }
 }

@@ -40,6 +40,7 @@ pub struct MemoryStore {
     pub photos: Mutex<Vec<crate::domain::photo::Photo>>,
     /// The outbox: events written with their changes, in order.
     pub events: Mutex<Vec<DomainEvent>>,
+    pub payouts: Mutex<HashMap<BookingId, crate::domain::payout::Payout>>,
 }
 
 impl MemoryStore {
@@ -64,6 +65,25 @@ impl MemoryStore {
         if let Err(e) = ListingWriter::create_listing(self, listing, &event).await {
             panic!("seeding a listing: {e}");
         }
+    }
+
+    /// Gives `owner` a profile whose payout account Stripe has verified: they may publish.
+    pub fn seed_payout_ready(&self, owner: &UserId) {
+        let now = chrono::Utc::now();
+        let mut profile = crate::domain::user::Profile::register(owner.clone(), None, None, now);
+        profile.payout_account = Some(PayoutAccount {
+            id: format!("acct_{owner}"),
+            country: crate::domain::country::Country::parse("DE").unwrap_or_else(|| panic!("DE")),
+            details_submitted: true,
+            charges_enabled: true,
+            payouts_enabled: true,
+            transfers_active: true,
+            currently_due: Vec::new(),
+            past_due: Vec::new(),
+            disabled_reason: None,
+            reported_at: now,
+        });
+        lock(&self.profiles).insert(owner.clone(), profile);
     }
 
     /// Stores `booking` (and holds its days) as a renter's request would.

@@ -10,6 +10,87 @@ pub struct FakeGateway {
     pub refunds: Mutex<Vec<(String, i64, String)>>,
     /// Connected accounts by idempotency key, as Stripe replays a key's first answer.
     pub accounts: Mutex<Vec<(String, PayoutAccount)>>,
+    /// Transfers (idempotency key, booking, destination, transfer) and reversals (key, transfer, amount).
+    pub transfers: Mutex<Vec<(String, String, String, crate::ports::Transfer)>>,
+    pub reversals: Mutex<Vec<(String, String, i64)>>,
+}
+
+#[async_trait]
+impl crate::ports::TransferGateway for FakeGateway {
+    async fn transfer(
+        &self,
+        payout: &crate::domain::payout::Payout,
+        amount: i64,
+        destination: &str,
+        key: &str,
+    ) -> Result<crate::ports::Transfer, AppError> {
+        let mut transfers = lock(&self.transfers);
+        if let Some((_, _, _, t)) = transfers.iter().find(|(k, ..)| k == key) {
+            return Ok(t.clone());
+        }
+        let t = crate::ports::Transfer { id: format!("tr_{}", transfers.len() + 1), amount, reversed: 0 };
+        transfers.push((key.to_owned(), payout.booking_id.to_string(), destination.to_owned(), t.clone()));
+        Ok(t)
+    }
+    async fn transfers_of(&self, booking: &BookingId) -> Result<Vec<crate::ports::Transfer>, AppError> {
+        let transfers = lock(&self.transfers);
+        let reversals = lock(&self.reversals);
+        Ok(transfers
+            .iter()
+            .filter(|(_, b, ..)| b == booking.as_str())
+            .map(|(.., t)| crate::ports::Transfer {
+                reversed: reversals.iter().filter(|(_, id, _)| *id == t.id).map(|(.., a)| a).sum(),
+                ..t.clone()
+            })
+            .collect())
+    }
+    async fn reverse(&self, transfer_id: &str, amount: i64, key: &str) -> Result<String, AppError> {
+        let mut reversals = lock(&self.reversals);
+        if !reversals.iter().any(|(k, ..)| k == key) {
+            reversals.push((key.to_owned(), transfer_id.to_owned(), amount));
+        }
+        Ok(format!("trr_{key}"))
+    }
+}
+
+#[async_trait]
+impl crate::ports::PayoutStore for MemoryStore {
+    async fn get_payout(&self, booking: &BookingId) -> Result<Option<crate::domain::payout::Payout>, AppError> {
+        Ok(lock(&self.payouts).get(booking).cloned())
+    }
+    async fn save_payout(
+        &self,
+        next: &crate::domain::payout::Payout,
+        previous_version: Option<u64>,
+    ) -> Result<(), AppError> {
+        let mut payouts = lock(&self.payouts);
+        if payouts.get(&next.booking_id).map(|p| p.version) != previous_version {
+            return Err(AppError::PreconditionFailed);
+        }
+        payouts.insert(next.booking_id.clone(), next.clone());
+        Ok(())
+    }
+    async fn due_payouts(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
+        let payouts = lock(&self.payouts);
+        let mut due: Vec<_> = payouts
+            .values()
+            .filter(|p| p.open() && (p.transfer_id.is_some() || p.due_at <= now))
+            .map(|p| (p.due_at, p.booking_id.clone()))
+            .collect();
+        due.sort_by_key(|(at, _)| *at);
+        Ok(due.into_iter().take(limit as usize).map(|(_, id)| id).collect())
+    }
+    async fn earnings(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        _start: Option<LastKey>,
+    ) -> Result<crate::ports::Page<crate::domain::payout::Payout>, AppError> {
+        let mut mine: Vec<_> = lock(&self.payouts).values().filter(|p| &p.owner_id == owner).cloned().collect();
+        mine.sort_by_key(|p| std::cmp::Reverse(p.created_at));
+        mine.truncate(limit as usize);
+        Ok(crate::ports::Page { items: mine, last_key: None, items_read: 0, bytes_read: 0, capacity_units: 0.0 })
+    }
 }
 
 #[async_trait]

@@ -8,7 +8,9 @@ mod calendar;
 pub mod listings;
 mod notifications;
 pub mod outbox;
+mod owner_payouts;
 mod payments;
+mod payouts;
 mod photos;
 mod profiles;
 

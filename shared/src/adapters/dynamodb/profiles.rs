@@ -240,6 +240,7 @@ impl DynamoTable {
         condition: &str,
         values: Vec<(&str, AttributeValue)>,
         event: &DomainEvent,
+        also: Option<TransactWriteItem>,
     ) -> Result<bool, AppError> {
         let value = serde_dynamo::to_attribute_value(PayoutAccountItem::from(account)).map_err(AppError::internal)?;
         let mut update = Update::builder()
@@ -254,7 +255,8 @@ impl DynamoTable {
             update = update.expression_attribute_values(name, value);
         }
         let update = update.build().map_err(AppError::internal)?;
-        let writes = vec![TransactWriteItem::builder().update(update).build(), event_put(&self.table, event)?];
+        let mut writes = vec![TransactWriteItem::builder().update(update).build(), event_put(&self.table, event)?];
+        writes.extend(also);
         match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => Ok(true),
             Err(e) if transaction_failures(&e).first() == Some(&true) => Ok(false),
@@ -272,7 +274,9 @@ impl PayoutAccountStore for DynamoTable {
         event: &DomainEvent,
     ) -> Result<PayoutAccount, AppError> {
         let condition = "attribute_exists(PK) AND attribute_not_exists(payout_account)";
-        self.set_payout_account(user, account, condition, vec![], event).await?;
+        // With it, the account's owner: Connect events name the account, not the user.
+        let owner = super::owner_payouts::account_owner_put(&self.table, &account.id, user)?;
+        self.set_payout_account(user, account, condition, vec![], event, Some(owner)).await?;
         let profile = self.get_profile(user).await?.ok_or(AppError::NotFound("profile"))?;
         profile.payout_account.ok_or_else(|| AppError::internal("payout account vanished after linking"))
     }
@@ -287,7 +291,7 @@ impl PayoutAccountStore for DynamoTable {
         // second is at least as likely to be the newer state.
         let condition = "payout_account.id = :id AND payout_account.reported_at <= :at";
         let at = AttributeValue::N(account.reported_at.timestamp_millis().to_string());
-        self.set_payout_account(user, account, condition, vec![(":id", s(&account.id)), (":at", at)], event).await
+        self.set_payout_account(user, account, condition, vec![(":id", s(&account.id)), (":at", at)], event, None).await
     }
 }
 

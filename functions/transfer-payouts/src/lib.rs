@@ -1,0 +1,173 @@
+//! Scheduled (every 15 minutes): settles owners' payouts that are due: transfers the owner's
+//! share `PayoutDelayHours` after the rental's start, reverses what refunds took back, and
+//! marks payouts blocked while the owner's account cannot receive transfers
+//! (`shared::payouts::settle`; overlapping runs and crashes never move money twice). Counts
+//! what it did, and the payouts still owed past `PayoutOverdueHours` after they fell due
+//! (alarmed).
+
+mod wiring;
+pub use wiring::run;
+
+use chrono::Duration;
+use shared::domain::Clock;
+use shared::metrics::Unit;
+use shared::payouts::Settled;
+use shared::ports::{BookingReader, PayoutStore, ProfileStore, TransferGateway};
+use shared::AppError;
+
+/// Payouts settled per run at most; the next run takes the rest.
+const BATCH: u32 = 1_000;
+/// Default age after which an unsettled payout counts as overdue.
+pub const DEFAULT_OVERDUE_HOURS: i64 = 72;
+
+pub struct Deps<S, G, C> {
+    pub store: S,
+    pub gateway: G,
+    pub clock: C,
+    /// Whether the event may set the clock (`{"now": ...}`): tests and local runs, never prod.
+    pub allow_clock_override: bool,
+    pub overdue_after_hours: i64,
+}
+
+pub async fn handle<S, G, C>(event: serde_json::Value, deps: &Deps<S, G, C>) -> Result<serde_json::Value, AppError>
+where
+    S: PayoutStore + BookingReader + ProfileStore,
+    G: TransferGateway,
+    C: Clock,
+{
+    let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
+    let due = deps.store.due_payouts(now, BATCH).await?;
+    let mut counts = [0u32; 6];
+    let mut overdue = 0u32;
+    for id in &due {
+        let settled = match shared::payouts::settle(&deps.store, &deps.gateway, id, now).await {
+            Ok(settled) => settled,
+            // One payout's fault must not stop the others: counted, retried next run.
+            Err(e) => {
+                tracing::error!(booking_id = %id, error = %e, "payout not settled");
+                Settled::Failed
+            }
+        };
+        counts[settled as usize] += 1;
+        if matches!(settled, Settled::Blocked | Settled::Failed) {
+            let payout = deps.store.get_payout(id).await?;
+            if payout.is_some_and(|p| p.due_at + Duration::hours(deps.overdue_after_hours) <= now) {
+                overdue += 1;
+            }
+        }
+    }
+    let [nothing, transferred, reversed, blocked, failed, busy] = counts;
+    shared::metrics::emit("TransfersMade", Unit::Count, f64::from(transferred), &[]);
+    shared::metrics::emit("TransfersFailed", Unit::Count, f64::from(failed), &[]);
+    shared::metrics::emit("TransferReversals", Unit::Count, f64::from(reversed), &[]);
+    shared::metrics::emit("PayoutsOverdue", Unit::Count, f64::from(overdue), &[]);
+    tracing::info!(due = due.len(), transferred, reversed, blocked, failed, busy, overdue, now = %now, "payout run");
+    Ok(serde_json::json!({
+        "due": due.len(), "transferred": transferred, "reversed": reversed, "blocked": blocked,
+        "failed": failed, "busy": busy, "unchanged": nothing, "overdue": overdue,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::booking::{refund_for_cancellation, Party};
+    use shared::domain::payout::Payout;
+    use shared::domain::user::UserId;
+    use shared::testing::{confirmed_booking, FakeGateway, FixedClock, MemoryStore};
+
+    type TestDeps = Deps<MemoryStore, FakeGateway, FixedClock>;
+
+    /// A confirmed booking from 2026-12-10 (3 days at 40.00) with its payout scheduled, due
+    /// 2026-12-11T00:00Z; the owner's account ready.
+    async fn scheduled() -> (TestDeps, shared::domain::booking::Booking) {
+        let deps = Deps {
+            store: MemoryStore::default(),
+            gateway: FakeGateway::default(),
+            clock: FixedClock::default(),
+            allow_clock_override: true,
+            overdue_after_hours: 72,
+        };
+        let booking = confirmed_booking("2026-12-10", 3, 4_000).unwrap();
+        deps.store.seed_booking(&booking).await;
+        deps.store.seed_payout_ready(&UserId::parse("owner").unwrap());
+        shared::payouts::ensure_scheduled(&deps.store, &booking, Some("ch_1"), 24, deps.clock.now()).await.unwrap();
+        (deps, booking)
+    }
+
+    fn at(t: &str) -> serde_json::Value {
+        serde_json::json!({ "now": t })
+    }
+
+    fn payout(deps: &TestDeps, booking: &shared::domain::booking::Booking) -> Payout {
+        deps.store.payouts.lock().unwrap()[&booking.id].clone()
+    }
+
+    #[tokio::test]
+    async fn transfers_once_when_due_even_from_overlapping_runs() {
+        let (deps, booking) = scheduled().await;
+        let early = handle(at("2026-12-10T23:59:00Z"), &deps).await.unwrap();
+        assert_eq!(early["due"], 0, "not due before start + 24 h");
+        let (a, b) = tokio::join!(handle(at("2026-12-11T01:00:00Z"), &deps), handle(at("2026-12-11T01:00:00Z"), &deps));
+        let made = a.unwrap()["transferred"].as_u64().unwrap() + b.unwrap()["transferred"].as_u64().unwrap();
+        assert_eq!(made, 1);
+        let transfers = deps.gateway.transfers.lock().unwrap().clone();
+        assert_eq!(transfers.len(), 1, "one transfer");
+        let (key, group, destination, transfer) = &transfers[0];
+        assert_eq!(
+            (key.as_str(), group.as_str(), destination.as_str()),
+            (&*format!("payout-{}", booking.id), booking.id.as_str(), "acct_owner")
+        );
+        assert_eq!(transfer.amount, 11_640, "120.00 less 3% commission");
+        assert_eq!(handle(at("2026-12-12T00:00:00Z"), &deps).await.unwrap()["due"], 0, "settled: out of the due list");
+        assert_eq!(payout(&deps, &booking).transferred, 11_640);
+    }
+
+    #[tokio::test]
+    async fn an_unrecorded_attempt_is_found_through_its_group_not_repeated() {
+        let (deps, booking) = scheduled().await;
+        // A run claimed it and Stripe transferred, but the run died before recording it.
+        let mut p = payout(&deps, &booking);
+        use shared::ports::TransferGateway;
+        deps.gateway.transfer(&p, p.owed, "acct_owner", "payout-crashed-run").await.unwrap();
+        p.attempts = 1;
+        p.version += 1;
+        deps.store.payouts.lock().unwrap().insert(booking.id.clone(), p);
+        let run = handle(at("2026-12-11T01:00:00Z"), &deps).await.unwrap();
+        assert_eq!(run["transferred"], 0);
+        assert_eq!(deps.gateway.transfers.lock().unwrap().len(), 1, "no second transfer");
+        let p = payout(&deps, &booking);
+        assert_eq!((p.transfer_id.as_deref(), p.transferred), (Some("tr_1"), 11_640));
+    }
+
+    #[tokio::test]
+    async fn a_refund_after_the_transfer_reverses_the_owners_part_once() {
+        let (deps, mut booking) = scheduled().await;
+        handle(at("2026-12-11T01:00:00Z"), &deps).await.unwrap();
+        let now = deps.clock.now();
+        booking.payment.refund_plan = refund_for_cancellation(&booking, Party::Owner, now);
+        shared::payouts::apply_refund(&deps.store, &booking, now).await.unwrap();
+        let run = handle(at("2026-12-11T02:00:00Z"), &deps).await.unwrap();
+        assert_eq!(run["reversed"], 1);
+        assert_eq!(handle(at("2026-12-11T03:00:00Z"), &deps).await.unwrap()["reversed"], 0, "once");
+        let reversals = deps.gateway.reversals.lock().unwrap().clone();
+        assert_eq!(reversals.iter().map(|r| r.2).sum::<i64>(), 11_640, "an owner's cancellation takes it all back");
+        assert_eq!(payout(&deps, &booking).status(), shared::domain::payout::PayoutStatus::Reversed);
+    }
+
+    #[tokio::test]
+    async fn a_disabled_account_blocks_until_enabled_and_counts_as_overdue() {
+        let (deps, booking) = scheduled().await;
+        let owner = UserId::parse("owner").unwrap();
+        deps.store.profiles.lock().unwrap().get_mut(&owner).unwrap().payout_account.as_mut().unwrap().payouts_enabled =
+            false;
+        let run = handle(at("2026-12-11T01:00:00Z"), &deps).await.unwrap();
+        assert_eq!((run["blocked"].as_u64(), run["overdue"].as_u64()), (Some(1), Some(0)));
+        assert_eq!(payout(&deps, &booking).blocked_reason.as_deref(), Some("payouts_disabled"));
+        assert_eq!(handle(at("2026-12-15T00:00:00Z"), &deps).await.unwrap()["overdue"], 1, "owed past its age");
+        assert!(deps.gateway.transfers.lock().unwrap().is_empty());
+        deps.store.seed_payout_ready(&owner);
+        assert_eq!(handle(at("2026-12-15T01:00:00Z"), &deps).await.unwrap()["transferred"], 1);
+        assert_eq!(payout(&deps, &booking).blocked_reason, None);
+    }
+}
