@@ -401,6 +401,41 @@ async fn the_owner_is_paid_once_after_the_start_and_their_cancellation_reverses_
         (Some(share), Some(account.as_str()), Some("eur"))
     );
     assert!(transfers[0]["source_transaction"].as_str().unwrap().starts_with("ch_"), "drawn on the renter's charge");
+    let earnings = |owner: String| async move {
+        let v: Value =
+            http().get(env().url("/me/earnings")).bearer_auth(&owner).send().await.unwrap().json().await.unwrap();
+        v
+    };
+    let shown = earnings(b.owner.clone()).await;
+    assert_eq!(
+        (
+            shown["items"][0]["booking_id"].as_str(),
+            shown["items"][0]["status"].as_str(),
+            shown["items"][0]["net"].as_i64()
+        ),
+        (Some(b.id.as_str()), Some("transferred"), Some(share)),
+        "{shown}"
+    );
+    assert_eq!(shown["totals"][0]["paid_out"].as_i64(), Some(share));
+
+    // Stripe pays the owner's balance out to their bank: the owner sees it.
+    let paid = http()
+        .post(format!("{}/_config/connect/accounts/{account}/payouts", stripe()))
+        .json(&json!({"amount": share, "currency": "eur", "outcome": "paid"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(paid.status().is_success());
+    let payouts = eventually(Duration::from_secs(20), "payout.paid under /me/payouts", || async {
+        let v: Value =
+            http().get(env().url("/me/payouts")).bearer_auth(&b.owner).send().await.ok()?.json().await.ok()?;
+        (v["items"].as_array()?.len() == 1).then_some(v)
+    })
+    .await;
+    assert_eq!(
+        (payouts["items"][0]["amount"].as_i64(), payouts["items"][0]["status"].as_str()),
+        (Some(share), Some("paid"))
+    );
     run_payouts(later + chrono::Duration::hours(1)).await;
     assert_eq!(transfers_of(&b.id).await.len(), 1, "a later run transfers nothing more");
 
@@ -421,4 +456,6 @@ async fn the_owner_is_paid_once_after_the_start_and_their_cancellation_reverses_
     let transfers = transfers_of(&b.id).await;
     assert_eq!(transfers[0]["amount_reversed"].as_i64(), Some(share), "reversed once, in full: {transfers:?}");
     assert_eq!(transfers[0]["reversals"]["total_count"], 1);
+    let shown = earnings(b.owner.clone()).await;
+    assert_eq!((shown["items"][0]["status"].as_str(), shown["items"][0]["net"].as_i64()), (Some("reversed"), Some(0)));
 }

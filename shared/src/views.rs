@@ -128,3 +128,102 @@ impl<'a> From<&'a crate::domain::payout_account::PayoutAccount> for PayoutAccoun
         }
     }
 }
+
+/// One booking's money as its owner sees it on `GET /me/earnings`.
+#[derive(Debug, Serialize)]
+pub struct EarningView<'a> {
+    pub booking_id: &'a str,
+    pub currency: &'static str,
+    /// The rental kept (less any refund of it), the platform's commission on it, the owner's net.
+    pub gross: i64,
+    pub commission: i64,
+    pub net: i64,
+    pub status: &'static str,
+    /// When the transfer is due, while it is `scheduled` or `blocked`.
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub blocked_reason: Option<&'a str>,
+    pub transferred: i64,
+    pub reversed: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a crate::domain::payout::Payout> for EarningView<'a> {
+    fn from(p: &'a crate::domain::payout::Payout) -> Self {
+        use crate::domain::payout::PayoutStatus;
+        let status = p.status();
+        EarningView {
+            booking_id: p.booking_id.as_str(),
+            currency: p.currency.code(),
+            gross: p.rental,
+            commission: p.commission(),
+            net: p.owed,
+            status: status.as_str(),
+            scheduled_for: matches!(status, PayoutStatus::Scheduled | PayoutStatus::Blocked).then_some(p.due_at),
+            blocked_reason: p.blocked_reason.as_deref(),
+            transferred: p.transferred,
+            reversed: p.reversed,
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// An owner's earnings in one currency, over all their bookings.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct EarningTotals {
+    pub currency: &'static str,
+    pub gross: i64,
+    pub commission: i64,
+    pub net: i64,
+    /// Transferred less reversed: what reached the owner's Stripe balance.
+    pub paid_out: i64,
+    /// Net still to transfer.
+    pub pending: i64,
+}
+
+impl EarningTotals {
+    /// Totals per currency, in order of first appearance.
+    pub fn of(payouts: &[crate::domain::payout::Payout]) -> Vec<EarningTotals> {
+        let mut totals: Vec<EarningTotals> = Vec::new();
+        for p in payouts {
+            let at = match totals.iter().position(|t| t.currency == p.currency.code()) {
+                Some(i) => i,
+                None => {
+                    totals.push(EarningTotals { currency: p.currency.code(), ..Default::default() });
+                    totals.len() - 1
+                }
+            };
+            let t = &mut totals[at];
+            let paid_out = p.transferred - p.reversed;
+            t.gross += p.rental;
+            t.commission += p.commission();
+            t.net += p.owed;
+            t.paid_out += paid_out;
+            t.pending += (p.owed - paid_out).max(0);
+        }
+        totals
+    }
+}
+
+/// A payout Stripe made from an owner's balance to their bank (`GET /me/payouts`).
+#[derive(Debug, Serialize)]
+pub struct OwnerPayoutView<'a> {
+    pub id: &'a str,
+    pub amount: i64,
+    pub currency: &'static str,
+    pub arrival_date: DateTime<Utc>,
+    pub status: &'a str,
+    pub failure_code: Option<&'a str>,
+}
+
+impl<'a> From<&'a crate::domain::payout_account::OwnerPayout> for OwnerPayoutView<'a> {
+    fn from(p: &'a crate::domain::payout_account::OwnerPayout) -> Self {
+        OwnerPayoutView {
+            id: &p.id,
+            amount: p.amount,
+            currency: p.currency.code(),
+            arrival_date: p.arrival_date,
+            status: &p.status,
+            failure_code: p.failure_code.as_deref(),
+        }
+    }
+}

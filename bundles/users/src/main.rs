@@ -10,5 +10,7 @@ bundle::bundle! {
     "publish-events" => publish_events::run,
     "notifications" => notifications::run,
     "list-notifications" => list_notifications::run,
+    "list-earnings" => list_earnings::run,
+    "list-payouts" => list_payouts::run,
     "read-notification" => read_notification::run,
 }
