@@ -458,4 +458,23 @@ async fn the_owner_is_paid_once_after_the_start_and_their_cancellation_reverses_
     assert_eq!(transfers[0]["reversals"]["total_count"], 1);
     let shown = earnings(b.owner.clone()).await;
     assert_eq!((shown["items"][0]["status"].as_str(), shown["items"][0]["net"].as_i64()), (Some("reversed"), Some(0)));
+    let seen: Value = http()
+        .get(format!("{}/bookings/{}", env().api, b.id))
+        .bearer_auth(&b.owner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            seen["money"]["transfer_status"].as_str(),
+            seen["money"]["transferred"].as_i64(),
+            seen["money"]["reversed"].as_i64()
+        ),
+        (Some("reversed"), Some(share), Some(share)),
+        "{seen}"
+    );
+    assert_eq!(booking(&b).await["money"]["paid"].as_i64(), Some(b.total), "the renter sees what they paid");
 }

@@ -227,3 +227,63 @@ impl<'a> From<&'a crate::domain::payout_account::OwnerPayout> for OwnerPayoutVie
         }
     }
 }
+
+/// A booking's money as one of its parties may see it (`GET /bookings/{id}`): the renter what
+/// they paid and got back; the owner their share and where its transfer stands.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum BookingMoneyView {
+    Renter {
+        currency: &'static str,
+        paid: i64,
+        refunded: i64,
+        deposit_held: i64,
+    },
+    Owner {
+        currency: &'static str,
+        gross: i64,
+        commission: i64,
+        net: i64,
+        /// `not_paid` until the renter's payment confirms, then the payout's status.
+        transfer_status: &'static str,
+        scheduled_for: Option<DateTime<Utc>>,
+        transferred: i64,
+        reversed: i64,
+    },
+}
+
+impl BookingMoneyView {
+    pub fn of(
+        booking: &crate::domain::booking::Booking,
+        payout: Option<&crate::domain::payout::Payout>,
+        viewer: crate::domain::booking::Party,
+    ) -> Self {
+        use crate::domain::booking::{Party, PaymentStatus};
+        use crate::domain::payout::{Ledger, PayoutStatus};
+        let ledger = Ledger::of(booking, &booking.payment.refund_plan, payout);
+        let paid = booking.payment.status == PaymentStatus::Succeeded;
+        match viewer {
+            Party::Renter => BookingMoneyView::Renter {
+                currency: ledger.currency.code(),
+                paid: if paid { ledger.paid } else { 0 },
+                refunded: if paid { booking.payment.refund_amount } else { 0 },
+                deposit_held: if paid { ledger.deposit_held } else { 0 },
+            },
+            Party::Owner => {
+                let status = payout.map(|p| p.status());
+                BookingMoneyView::Owner {
+                    currency: ledger.currency.code(),
+                    gross: ledger.owner_gross,
+                    commission: ledger.commission,
+                    net: ledger.owner_net,
+                    transfer_status: status.map_or("not_paid", |s| s.as_str()),
+                    scheduled_for: payout
+                        .filter(|_| matches!(status, Some(PayoutStatus::Scheduled | PayoutStatus::Blocked)))
+                        .map(|p| p.due_at),
+                    transferred: ledger.transferred,
+                    reversed: ledger.reversed,
+                }
+            }
+        }
+    }
+}

@@ -1,23 +1,81 @@
 //! `GET /bookings/{id}` (auth): the booking, for its renter and its listing's owner only;
-//! 404 to anyone else, as for an id that does not exist.
+//! 404 to anyone else, as for an id that does not exist. With `money`, the part of its ledger
+//! the viewer may see: the renter what they paid and got back, the owner their share and its
+//! transfer.
 
 mod wiring;
 pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::BookingId;
+use shared::domain::booking::PaymentStatus;
 use shared::http::{json, path_param};
 use shared::identity::Caller;
-use shared::ports::BookingReader;
+use shared::ports::{BookingReader, PayoutStore};
+use shared::views::BookingMoneyView;
 use shared::AppError;
 
 pub struct Deps<S> {
     pub store: S,
 }
 
-pub async fn handle<S: BookingReader>(req: Request, deps: &Deps<S>) -> Result<Response<Body>, AppError> {
+pub async fn handle<S>(req: Request, deps: &Deps<S>) -> Result<Response<Body>, AppError>
+where
+    S: BookingReader + PayoutStore,
+{
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
-    let (booking, _) = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
-    json(200, &booking)
+    let (booking, party) = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
+    // Only a paid booking has a payout.
+    let payout = match booking.payment.status {
+        PaymentStatus::Succeeded => deps.store.get_payout(&id).await?,
+        _ => None,
+    };
+    let mut body = serde_json::to_value(&booking).map_err(AppError::internal)?;
+    body["money"] =
+        serde_json::to_value(BookingMoneyView::of(&booking, payout.as_ref(), party)).map_err(AppError::internal)?;
+    json(200, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::payout::Payout;
+    use shared::testing::{confirmed_booking, MemoryStore};
+
+    fn request(id: &str, sub: &str) -> Request {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/get-booking.json")).unwrap();
+        v["pathParameters"]["id"] = serde_json::json!(id);
+        v["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = serde_json::json!(sub);
+        lambda_http::request::from_str(&v.to_string()).unwrap()
+    }
+
+    async fn body(resp: Response<Body>) -> serde_json::Value {
+        let Body::Text(t) = resp.body() else { panic!() };
+        serde_json::from_str(t).unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_party_sees_its_part_of_the_money() {
+        let deps = Deps { store: MemoryStore::default() };
+        let booking = confirmed_booking("2026-12-10", 2, 5_000).unwrap();
+        deps.store.seed_booking(&booking).await;
+        let payout = Payout::schedule(&booking, "ch_1".into(), 24, chrono::Utc::now());
+        deps.store.save_payout(&payout, None).await.unwrap();
+        let owner = body(handle(request(booking.id.as_str(), "owner"), &deps).await.unwrap()).await;
+        assert_eq!(
+            owner["money"],
+            serde_json::json!({"currency": "EUR", "gross": 10_000, "commission": 300, "net": 9_700,
+                "transfer_status": "scheduled", "scheduled_for": "2026-12-11T00:00:00Z", "transferred": 0, "reversed": 0})
+        );
+        let renter = body(handle(request(booking.id.as_str(), "renter"), &deps).await.unwrap()).await;
+        assert_eq!(
+            renter["money"],
+            serde_json::json!({"currency": "EUR", "paid": booking.quote.total, "refunded": 0,
+                "deposit_held": booking.quote.deposit})
+        );
+        assert!(renter["money"].get("net").is_none(), "the renter does not see the owner's share");
+        let stranger = handle(request(booking.id.as_str(), "stranger"), &deps).await.unwrap_err();
+        assert_eq!(stranger.status(), 404);
+    }
 }
