@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
-use integration_tests::{aws_config, env, eventually, http, new_user, token, token_for, PrivateRunner};
+use integration_tests::{aws_config, env, eventually, http, new_user, run_scheduled, token, token_for, PrivateRunner};
 use serde_json::{json, Value};
 
 fn day(offset: i64) -> NaiveDate {
@@ -65,21 +65,6 @@ async fn code(resp: reqwest::Response) -> (u16, String) {
     let status = resp.status().as_u16();
     let v: Value = resp.json().await.unwrap_or(Value::Null);
     (status, v["code"].as_str().unwrap_or_default().to_owned())
-}
-
-/// Runs a scheduled function of `api`'s runner directly, as if its clock read `at`.
-async fn run_scheduled(api: &str, function: &str, at: chrono::DateTime<Utc>) -> Value {
-    let v: Value = http()
-        .post(format!("{api}/_local/functions/{function}/invoke"))
-        .json(&json!({"now": at.to_rfc3339()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(v.get("error").is_none(), "{v}");
-    v["response"].clone()
 }
 
 #[tokio::test]

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use aws_lc_rs::hmac;
 use chrono::{NaiveDate, Utc};
-use integration_tests::{env, eventually, http, new_user, token, PrivateRunner};
+use integration_tests::{env, eventually, get_json, http, new_user, run_scheduled, token, PrivateRunner};
 use serde_json::{json, Value};
 
 fn day(offset: i64) -> NaiveDate {
@@ -71,15 +70,7 @@ async fn pay(b: &Booked) -> Value {
 }
 
 async fn booking(b: &Booked) -> Value {
-    http()
-        .get(format!("{}/bookings/{}", env().api, b.id))
-        .bearer_auth(&b.renter)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    get_json(&format!("{}/bookings/{}", env().api, b.id), &b.renter).await
 }
 
 /// The renter cancels, with `reason`.
@@ -118,11 +109,7 @@ async fn confirm_with(intent: &str, payment_method: &str) -> u16 {
 }
 
 fn signed(body: &str, secret: &str) -> String {
-    let t = Utc::now().timestamp();
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    let sig: String =
-        hmac::sign(&key, format!("{t}.{body}").as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={t},v1={sig}")
+    integration_tests::stripe_signature(secret, Utc::now().timestamp(), body)
 }
 
 async fn post_webhook(body: &str, signature: &str) -> (u16, Value) {
@@ -176,15 +163,8 @@ async fn pay_confirm_by_webhook_then_cancel_and_refund() {
         ),
         (Some("cancelled"), Some("requested"), Some(b.total))
     );
-    let refunds: Value = http()
-        .get(format!("{}/v1/refunds?payment_intent={intent}", stripe()))
-        .bearer_auth(dev_secret("secret_key"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refunds =
+        get_json(&format!("{}/v1/refunds?payment_intent={intent}", stripe()), &dev_secret("secret_key")).await;
     assert_eq!(refunds["data"][0]["amount"].as_i64(), Some(b.total), "the refund reached Stripe: {refunds}");
 
     // Stripe confirms with charge.refunded (localstripe does not send it; we sign it as Stripe does).
@@ -211,15 +191,8 @@ async fn a_payment_after_the_renter_cancelled_is_refunded_in_full() {
     })
     .await;
     assert_eq!(refunded["status"], "cancelled", "a late payment never revives a booking");
-    let refunds: Value = http()
-        .get(format!("{}/v1/refunds?payment_intent={intent}", stripe()))
-        .bearer_auth(dev_secret("secret_key"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refunds =
+        get_json(&format!("{}/v1/refunds?payment_intent={intent}", stripe()), &dev_secret("secret_key")).await;
     assert_eq!(refunds["data"].as_array().map(Vec::len), Some(1), "refunded once: {refunds}");
     assert_eq!(refunds["data"][0]["amount"].as_i64(), Some(b.total));
 }
@@ -351,30 +324,12 @@ async fn an_event_that_cannot_be_queued_is_forgotten_so_the_retry_is_processed()
 
 /// Runs the payout task of the shared stack as if its clock read `at`.
 async fn run_payouts(at: chrono::DateTime<Utc>) -> Value {
-    let v: Value = http()
-        .post(env().url("/_local/functions/TransferPayoutsFunction/invoke"))
-        .json(&json!({"now": at.to_rfc3339()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(v.get("error").is_none(), "{v}");
-    v["response"].clone()
+    run_scheduled(&env().api, "TransferPayoutsFunction", at).await
 }
 
 /// The transfers Stripe holds for booking `id` (its transfer group).
 async fn transfers_of(id: &str) -> Vec<Value> {
-    let v: Value = http()
-        .get(format!("{}/v1/transfers?transfer_group={id}", stripe()))
-        .bearer_auth(dev_secret("secret_key"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = get_json(&format!("{}/v1/transfers?transfer_group={id}", stripe()), &dev_secret("secret_key")).await;
     v["data"].as_array().unwrap().clone()
 }
 
@@ -401,12 +356,7 @@ async fn the_owner_is_paid_once_after_the_start_and_their_cancellation_reverses_
         (Some(share), Some(account.as_str()), Some("eur"))
     );
     assert!(transfers[0]["source_transaction"].as_str().unwrap().starts_with("ch_"), "drawn on the renter's charge");
-    let earnings = |owner: String| async move {
-        let v: Value =
-            http().get(env().url("/me/earnings")).bearer_auth(&owner).send().await.unwrap().json().await.unwrap();
-        v
-    };
-    let shown = earnings(b.owner.clone()).await;
+    let shown = get_json(&env().url("/me/earnings"), &b.owner).await;
     assert_eq!(
         (
             shown["items"][0]["booking_id"].as_str(),
@@ -427,8 +377,7 @@ async fn the_owner_is_paid_once_after_the_start_and_their_cancellation_reverses_
         .unwrap();
     assert!(paid.status().is_success());
     let payouts = eventually(Duration::from_secs(20), "payout.paid under /me/payouts", || async {
-        let v: Value =
-            http().get(env().url("/me/payouts")).bearer_auth(&b.owner).send().await.ok()?.json().await.ok()?;
+        let v = get_json(&env().url("/me/payouts"), &b.owner).await;
         (v["items"].as_array()?.len() == 1).then_some(v)
     })
     .await;
@@ -456,17 +405,9 @@ async fn the_owner_is_paid_once_after_the_start_and_their_cancellation_reverses_
     let transfers = transfers_of(&b.id).await;
     assert_eq!(transfers[0]["amount_reversed"].as_i64(), Some(share), "reversed once, in full: {transfers:?}");
     assert_eq!(transfers[0]["reversals"]["total_count"], 1);
-    let shown = earnings(b.owner.clone()).await;
+    let shown = get_json(&env().url("/me/earnings"), &b.owner).await;
     assert_eq!((shown["items"][0]["status"].as_str(), shown["items"][0]["net"].as_i64()), (Some("reversed"), Some(0)));
-    let seen: Value = http()
-        .get(format!("{}/bookings/{}", env().api, b.id))
-        .bearer_auth(&b.owner)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen = get_json(&format!("{}/bookings/{}", env().api, b.id), &b.owner).await;
     assert_eq!(
         (
             seen["money"]["transfer_status"].as_str(),

@@ -3,7 +3,10 @@
 //! link each call, the account's state as Stripe reported it (through the Connect webhook),
 //! forged, expired, replayed and stale Connect events changing nothing, and bad input refused.
 
-use integration_tests::{complete_onboarding, connect_webhook_secret, env, eventually, http, new_user, onboard, token};
+use integration_tests::{
+    complete_onboarding, connect_webhook_secret, env, eventually, get_json, http, new_user, onboard, stripe_signature,
+    token,
+};
 use serde_json::{json, Value};
 
 async fn open(token: &str, body: Option<Value>) -> (u16, Value) {
@@ -68,12 +71,6 @@ async fn bad_input_is_a_clear_400_and_opens_nothing() {
     assert_eq!(resp.status(), 404, "nothing opened");
 }
 
-fn signed(secret: &str, t: i64, body: &str) -> String {
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
-    let sig = aws_lc_rs::hmac::sign(&key, format!("{t}.{body}").as_bytes());
-    format!("t={t},v1={}", sig.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
-}
-
 async fn deliver(signature: &str, body: &str) -> (u16, Value) {
     let resp = http()
         .post(env().url("/webhooks/stripe-connect"))
@@ -87,7 +84,7 @@ async fn deliver(signature: &str, body: &str) -> (u16, Value) {
 }
 
 async fn shown(owner: &str) -> Value {
-    http().get(env().url("/me/payout-account")).bearer_auth(owner).send().await.unwrap().json().await.unwrap()
+    get_json(&env().url("/me/payout-account"), owner).await
 }
 
 #[tokio::test]
@@ -121,9 +118,9 @@ async fn connect_events_verify_apply_once_and_newest_wins() {
     let body = event(&format!("evt_{}", new_user().replace('-', "")), now + 5, true);
     let platform_secret = "whsec_local_runner_only_current";
     for (signature, code) in [
-        (signed("whsec_forged", now, &body), "signature_mismatch"),
-        (signed(platform_secret, now, &body), "signature_mismatch"),
-        (signed(&secret, now - 3_600, &body), "signature_expired"),
+        (stripe_signature("whsec_forged", now, &body), "signature_mismatch"),
+        (stripe_signature(platform_secret, now, &body), "signature_mismatch"),
+        (stripe_signature(&secret, now - 3_600, &body), "signature_expired"),
     ] {
         let (status, problem) = deliver(&signature, &body).await;
         assert_eq!((status, problem["code"].as_str()), (400, Some(code)), "{problem}");
@@ -132,8 +129,14 @@ async fn connect_events_verify_apply_once_and_newest_wins() {
     assert_eq!(shown(&owner).await["can_receive_transfers"], false, "refused events change nothing");
 
     // Verified: applied once; its replay is acknowledged as a duplicate.
-    assert_eq!(deliver(&signed(&secret, now, &body), &body).await, (200, json!({"received": true, "queued": true})));
-    assert_eq!(deliver(&signed(&secret, now, &body), &body).await, (200, json!({"received": true, "duplicate": true})));
+    assert_eq!(
+        deliver(&stripe_signature(&secret, now, &body), &body).await,
+        (200, json!({"received": true, "queued": true}))
+    );
+    assert_eq!(
+        deliver(&stripe_signature(&secret, now, &body), &body).await,
+        (200, json!({"received": true, "duplicate": true}))
+    );
     eventually(std::time::Duration::from_secs(20), "the verified event applied", || {
         let owner = owner.clone();
         async move { Some(shown(&owner).await).filter(|a| a["can_receive_transfers"] == true) }
@@ -142,7 +145,7 @@ async fn connect_events_verify_apply_once_and_newest_wins() {
 
     // An older report, delivered late, does not overwrite the newer one.
     let stale = event(&format!("evt_{}", new_user().replace('-', "")), now - 60, false);
-    assert_eq!(deliver(&signed(&secret, now, &stale), &stale).await.0, 200);
+    assert_eq!(deliver(&stripe_signature(&secret, now, &stale), &stale).await.0, 200);
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(shown(&owner).await["can_receive_transfers"], true, "newest report wins");
 }

@@ -91,19 +91,6 @@ pub struct Page<T> {
     pub capacity_units: f64,
 }
 
-impl<T> Page<T> {
-    /// The same page with each item seen through `f` (a view borrowing from it).
-    pub fn map_items<'a, U>(&'a self, f: impl Fn(&'a T) -> U) -> Page<U> {
-        Page {
-            items: self.items.iter().map(f).collect(),
-            last_key: self.last_key.clone(),
-            items_read: self.items_read,
-            bytes_read: self.bytes_read,
-            capacity_units: self.capacity_units,
-        }
-    }
-}
-
 #[async_trait]
 pub trait ListingReader: Send + Sync {
     async fn get_listing(&self, id: &ListingId) -> Result<Option<Listing>, AppError>;

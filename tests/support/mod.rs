@@ -233,3 +233,31 @@ pub async fn complete_onboarding(url: &str, outcome: &str) {
     let resp = client.post(url).form(&[("outcome", outcome)]).send().await.expect("onboarding page");
     assert_eq!(resp.status(), 303, "the onboarding page redirects back once submitted");
 }
+
+/// GET `url` with `token` as its bearer (ours or Stripe's key), as JSON.
+pub async fn get_json(url: &str, token: &str) -> Value {
+    let resp = http().get(url).bearer_auth(token).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    resp.json().await.unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
+/// Runs a scheduled function of `api`'s runner directly, as if its clock read `at`.
+pub async fn run_scheduled(api: &str, function: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
+    let v: Value = http()
+        .post(format!("{api}/_local/functions/{function}/invoke"))
+        .json(&json!({"now": at.to_rfc3339()}))
+        .send()
+        .await
+        .expect("invoking a scheduled function")
+        .json()
+        .await
+        .expect("its answer");
+    assert!(v.get("error").is_none(), "{v}");
+    v["response"].clone()
+}
+
+/// A `Stripe-Signature` header for `body` signed with `secret` at unix time `t`, as Stripe signs.
+pub fn stripe_signature(secret: &str, t: i64, body: &str) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let sig = aws_lc_rs::hmac::sign(&key, format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", sig.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
+}

@@ -31,7 +31,12 @@ where
     let paging = Paging::from_params(&deps.cursor_keys, &params, format!("earnings|{}", caller.user_id)).await?;
     let first_page = paging.start.is_none();
     let page = deps.store.earnings(&caller.user_id, paging.limit, paging.start.clone()).await?;
-    let totals = if first_page { Some(EarningTotals::of(&all_earnings(&deps.store, &caller).await?)) } else { None };
+    let totals = match (first_page, &page.last_key) {
+        (false, _) => None,
+        // One page holds them all: no second read.
+        (true, None) => Some(EarningTotals::of(&page.items)),
+        (true, Some(_)) => Some(EarningTotals::of(&all_earnings(&deps.store, &caller).await?)),
+    };
     let view = paging.view(page.map_items(EarningView::from));
     json(200, &serde_json::json!({ "items": view.items, "next_cursor": view.next_cursor, "totals": totals }))
 }

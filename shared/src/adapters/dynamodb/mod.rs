@@ -169,3 +169,79 @@ pub(crate) fn query_page(mut items: Vec<Item>, limit: u32, key_attributes: &[&st
     let last_key = if more { last_key_of(items.last(), key_attributes) } else { None };
     QueryPage { items, last_key, items_read, bytes_read }
 }
+
+/// Where a newest-first listing reads: the table, or an index, and the partition and sort
+/// attributes it is keyed by there.
+pub(crate) struct Partition<'a> {
+    pub index: Option<&'a str>,
+    pub pk_attr: &'a str,
+    pub sk_attr: &'a str,
+}
+
+impl<'a> Partition<'a> {
+    pub const TABLE: Partition<'static> = Partition { index: None, pk_attr: "PK", sk_attr: "SK" };
+}
+
+impl DynamoTable {
+    /// One page of partition `pk`'s items whose sort key starts with `prefix`, highest sort key
+    /// first (`limit + 1` read, see [`query_page`]), continuing after `start`.
+    pub(crate) async fn newest_first(
+        &self,
+        at: &Partition<'_>,
+        pk: String,
+        prefix: &str,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<QueryPage, AppError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .set_index_name(at.index.map(str::to_owned))
+            .key_condition_expression(format!("{} = :pk AND begins_with({}, :prefix)", at.pk_attr, at.sk_attr))
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .scan_index_forward(false)
+            .limit(limit as i32 + 1)
+            .set_exclusive_start_key(start_key(start))
+            .send()
+            .await
+            .map_err(|e| crate::adapters::sdk_error(DEP, e))?;
+        let mut keys = vec!["PK", "SK"];
+        if at.index.is_some() {
+            keys.extend([at.pk_attr, at.sk_attr]);
+        }
+        Ok(query_page(out.items.unwrap_or_default(), limit, &keys))
+    }
+
+    /// The booking ids in GSI3 partition `pk` (a due list) whose sort key is below `upper`,
+    /// earliest first. The index projects keys only: the id is in the table key.
+    pub(crate) async fn due_booking_ids(
+        &self,
+        pk: &str,
+        upper: String,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::booking::BookingId>, AppError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name("GSI3")
+            .key_condition_expression("GSI3PK = :pk AND GSI3SK < :upper")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":upper", s(upper))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(|e| crate::adapters::sdk_error(DEP, e))?;
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| item.get("PK").and_then(|v| v.as_s().ok()).and_then(|pk| pk.strip_prefix("BOOKING#")))
+            .map(|id| {
+                crate::domain::booking::BookingId::parse(id)
+                    .map_err(|_| AppError::internal("due index holds an invalid booking id"))
+            })
+            .collect()
+    }
+}

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{query_page, s, start_key, timestamp, DynamoTable, Item, QueryPage, DEP};
+use super::{s, timestamp, DynamoTable, Item, Partition, QueryPage, DEP};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::notification::Notification;
@@ -103,21 +103,8 @@ impl NotificationStore for DynamoTable {
         start: Option<LastKey>,
     ) -> Result<Page<Notification>, AppError> {
         // Ids start with UUID v7 event ids, so SK order is time order: newest first.
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(format!("USER#{user}")))
-            .expression_attribute_values(":prefix", s("NOTIF#"))
-            .scan_index_forward(false)
-            .limit(limit as i32 + 1)
-            .set_exclusive_start_key(start_key(start))
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
         let QueryPage { items, last_key, items_read, bytes_read } =
-            query_page(out.items.unwrap_or_default(), limit, &["PK", "SK"]);
+            self.newest_first(&Partition::TABLE, format!("USER#{user}"), "NOTIF#", limit, start).await?;
         let notifications = items.into_iter().map(notification_from).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items: notifications, last_key, items_read, bytes_read, capacity_units: 0.0 })
     }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::outbox::event_put;
-use super::{put, query_page, s, start_key, transaction_failures, DynamoTable, Item, QueryPage, DEP};
+use super::{put, s, transaction_failures, DynamoTable, Item, Partition, QueryPage, DEP};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::events::DomainEvent;
@@ -132,21 +132,8 @@ impl OwnerPayouts for DynamoTable {
         limit: u32,
         start: Option<LastKey>,
     ) -> Result<Page<OwnerPayout>, AppError> {
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(format!("USER#{owner}")))
-            .expression_attribute_values(":prefix", s("PAYOUT#"))
-            .scan_index_forward(false)
-            .limit(limit as i32 + 1)
-            .set_exclusive_start_key(start_key(start))
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
         let QueryPage { items, last_key, items_read, bytes_read } =
-            query_page(out.items.unwrap_or_default(), limit, &["PK", "SK"]);
+            self.newest_first(&Partition::TABLE, format!("USER#{owner}"), "PAYOUT#", limit, start).await?;
         let payouts = items
             .into_iter()
             .map(|i| serde_dynamo::from_item::<_, OwnerPayoutItem>(i).map_err(AppError::internal)?.payout())

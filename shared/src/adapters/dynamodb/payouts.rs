@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{is_condition_failure, query_page, s, start_key, timestamp, DynamoTable, Item, QueryPage, DEP};
+use super::{is_condition_failure, s, timestamp, DynamoTable, Item, Partition, QueryPage, DEP};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::booking::BookingId;
@@ -154,43 +154,13 @@ impl PayoutStore for DynamoTable {
     }
 
     async fn due_payouts(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name("GSI3")
-            .key_condition_expression("GSI3PK = :pk AND GSI3SK < :upper")
-            .expression_attribute_values(":pk", s("DUE#payout"))
-            .expression_attribute_values(":upper", s(format!("{}#~", timestamp(now))))
-            .limit(limit as i32)
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
-        out.items
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|item| item.get("PK").and_then(|v| v.as_s().ok()).and_then(|pk| pk.strip_prefix("BOOKING#")))
-            .map(|id| BookingId::parse(id).map_err(|_| AppError::internal("due index holds an invalid booking id")))
-            .collect()
+        self.due_booking_ids("DUE#payout", format!("{}#~", timestamp(now)), limit).await
     }
 
     async fn earnings(&self, owner: &UserId, limit: u32, start: Option<LastKey>) -> Result<Page<Payout>, AppError> {
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name("GSI2")
-            .key_condition_expression("GSI2PK = :pk AND begins_with(GSI2SK, :prefix)")
-            .expression_attribute_values(":pk", s(format!("OWNER#{owner}")))
-            .expression_attribute_values(":prefix", s("EARNING#"))
-            .scan_index_forward(false)
-            .limit(limit as i32 + 1)
-            .set_exclusive_start_key(start_key(start))
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
+        let owners = Partition { index: Some("GSI2"), pk_attr: "GSI2PK", sk_attr: "GSI2SK" };
         let QueryPage { items, last_key, items_read, bytes_read } =
-            query_page(out.items.unwrap_or_default(), limit, &["PK", "SK", "GSI2PK", "GSI2SK"]);
+            self.newest_first(&owners, format!("OWNER#{owner}"), "EARNING#", limit, start).await?;
         let payouts = items.into_iter().map(payout_from).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items: payouts, last_key, items_read, bytes_read, capacity_units: 0.0 })
     }

@@ -290,24 +290,6 @@ impl DueBookings for DynamoTable {
             // "After the end date": the end date is exclusive, so due once it is today or earlier.
             Due::Completion => ("DUE#complete", format!("{}#~", now.date_naive())),
         };
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name("GSI3")
-            .key_condition_expression("GSI3PK = :pk AND GSI3SK < :upper")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":upper", s(upper))
-            .limit(limit as i32)
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
-        out.items
-            .unwrap_or_default()
-            .iter()
-            // The index projects keys only: the id is in the table key.
-            .filter_map(|item| item.get("PK").and_then(|v| v.as_s().ok()).and_then(|pk| pk.strip_prefix("BOOKING#")))
-            .map(|id| BookingId::parse(id).map_err(|_| AppError::internal("due index holds an invalid booking id")))
-            .collect()
+        self.due_booking_ids(pk, upper, limit).await
     }
 }
