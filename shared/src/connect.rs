@@ -81,3 +81,61 @@ where
     }
     Ok(stored)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::notification;
+    use crate::testing::MemoryStore;
+
+    fn event(kind: &str, created: i64, object: serde_json::Value) -> StripeEvent {
+        serde_json::from_value(serde_json::json!({"id": format!("evt_{kind}_{created}"), "type": kind,
+            "created": created, "account": "acct_owner", "data": {"object": object}}))
+        .unwrap()
+    }
+
+    fn account(ready: bool) -> serde_json::Value {
+        let due: Vec<&str> = if ready { vec![] } else { vec!["external_account"] };
+        serde_json::json!({"id": "acct_owner", "country": "DE", "details_submitted": true, "payouts_enabled": ready,
+            "capabilities": {"transfers": if ready { "active" } else { "inactive" }},
+            "requirements": {"currently_due": due, "past_due": due}})
+    }
+
+    /// What the owner is told: the notifications the stored events make, oldest first.
+    fn told(store: &MemoryStore) -> Vec<String> {
+        let events = store.events.lock().unwrap().clone();
+        events.iter().flat_map(|e| notification::for_event(e).unwrap()).map(|n| n.text).collect()
+    }
+
+    #[tokio::test]
+    async fn stripes_reports_reach_the_profile_and_the_owner_once() {
+        let store = MemoryStore::default();
+        let owner = UserId::parse("owner").unwrap();
+        store.seed_payout_ready(&owner);
+        let (now, t) = (Utc::now(), Utc::now().timestamp() + 10);
+
+        let disabled = event("account.updated", t, account(false));
+        assert_eq!(apply(&store, &disabled, now).await.unwrap(), "applied");
+        assert_eq!(apply(&store, &event("account.updated", t - 5, account(true)), now).await.unwrap(), "stale");
+        let profile = store.get_profile(&owner).await.unwrap().unwrap();
+        assert!(!profile.payout_account.unwrap().can_receive_transfers(), "the newest report stays");
+        // A redelivery of the same report changes nothing worth telling.
+        apply(&store, &disabled, now).await.unwrap();
+
+        let failed = event(
+            "payout.failed",
+            t,
+            serde_json::json!({"id": "po_1", "object": "payout", "amount": 4250,
+            "currency": "eur", "arrival_date": t, "status": "failed", "failure_code": "account_closed"}),
+        );
+        assert_eq!(apply(&store, &failed, now).await.unwrap(), "applied");
+        assert_eq!(apply(&store, &failed, now).await.unwrap(), "stale", "a redelivered payout event");
+        let texts = told(&store);
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].contains("paused") && texts[0].contains("your bank account"), "{}", texts[0]);
+        assert!(texts[1].contains("42.50 EUR"), "{}", texts[1]);
+
+        let stranger = StripeEvent { account: Some("acct_nobody".into()), ..failed };
+        assert_eq!(apply(&store, &stranger, now).await.unwrap(), "ignored");
+    }
+}

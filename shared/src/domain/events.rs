@@ -56,7 +56,8 @@ impl DomainEvent {
 pub enum Route {
     /// Every event: the audit trail.
     DomainEvents,
-    /// Booking events: notifications.
+    /// Events someone is told about (notifications): every booking event, and the owner's
+    /// payout news. The queue kept its first name, `booking-events`.
     BookingEvents,
 }
 
@@ -76,7 +77,11 @@ impl DomainEvent {
     pub fn goes_to(&self, route: Route) -> bool {
         match route {
             Route::DomainEvents => true,
-            Route::BookingEvents => self.kind.starts_with("booking."),
+            Route::BookingEvents => {
+                self.kind.starts_with("booking.")
+                    || self.kind == kinds::PAYOUT_FAILED
+                    || (self.kind == kinds::PAYOUT_ACCOUNT_UPDATED && self.data["tell_owner"] == true)
+            }
         }
     }
 }
@@ -127,5 +132,13 @@ mod tests {
         let booking = DomainEvent::new(kinds::BOOKING_ACCEPTED, "booking/b1".into(), None, at, serde_json::json!({}));
         assert!(user.goes_to(Route::DomainEvents) && !user.goes_to(Route::BookingEvents));
         assert!(booking.goes_to(Route::DomainEvents) && booking.goes_to(Route::BookingEvents));
+        // Owners are told of failed payouts, and of account changes worth telling; not of the rest.
+        let payout = |kind, data| DomainEvent::new(kind, "user/u1".into(), None, at, data);
+        assert!(payout(kinds::PAYOUT_FAILED, serde_json::json!({})).goes_to(Route::BookingEvents));
+        let told = payout(kinds::PAYOUT_ACCOUNT_UPDATED, serde_json::json!({"tell_owner": true}));
+        let quiet = payout(kinds::PAYOUT_ACCOUNT_UPDATED, serde_json::json!({"tell_owner": false}));
+        let opened = payout(kinds::PAYOUT_ACCOUNT_UPDATED, serde_json::json!({"opened": true}));
+        assert!(told.goes_to(Route::BookingEvents));
+        assert!(!quiet.goes_to(Route::BookingEvents) && !opened.goes_to(Route::BookingEvents));
     }
 }

@@ -105,6 +105,19 @@ pub struct Money {
     pub currency: Currency,
 }
 
+/// `12.50 EUR`, `1250 JPY`: for texts people read.
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digits = usize::from(self.currency.exponent());
+        let scale = 10u64.pow(u32::from(self.currency.exponent()));
+        let (sign, abs) = (if self.amount < 0 { "-" } else { "" }, self.amount.unsigned_abs());
+        match digits {
+            0 => write!(f, "{sign}{abs} {}", self.currency),
+            _ => write!(f, "{sign}{}.{:0digits$} {}", abs / scale, abs % scale, self.currency),
+        }
+    }
+}
+
 /// Upper bound on any single price we store (10 million major units of a 2-decimal currency).
 pub const MAX_AMOUNT: i64 = 1_000_000_000;
 
@@ -143,6 +156,15 @@ mod tests {
         assert_eq!(Currency::parse("KWD").map(Currency::exponent), Some(3));
         assert!(Currency::parse("eur").is_none());
         assert!(Currency::parse("XXX").is_none());
+    }
+
+    #[test]
+    fn displays_in_major_units() {
+        let money = |amount, code| Money { amount, currency: Currency::parse(code).unwrap() };
+        assert_eq!(money(1250, "EUR").to_string(), "12.50 EUR");
+        assert_eq!(money(-5, "EUR").to_string(), "-0.05 EUR");
+        assert_eq!(money(1250, "JPY").to_string(), "1250 JPY");
+        assert_eq!(money(1005, "KWD").to_string(), "1.005 KWD");
     }
 
     #[test]

@@ -1,11 +1,15 @@
-//! In-app notifications: what the renter and the owner are told when a booking moves.
-//! Derived from booking events alone, with the event id as the notification id, so a
-//! redelivered event maps onto the same notifications and stores nothing twice.
+//! In-app notifications: what the renter and the owner are told when a booking moves, and what
+//! an owner is told about their money (payout account paused or ready, information Stripe
+//! needs, a payout to the bank that failed). Derived from events alone, with the event id in
+//! the notification id, so a redelivered event maps onto the same notifications and stores
+//! nothing twice.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::events::{kinds, DomainEvent};
+use super::money::{Currency, Money};
+use super::payout_account::AccountChange;
 use super::user::UserId;
 use crate::error::AppError;
 
@@ -18,7 +22,9 @@ pub struct Notification {
     /// The event that caused it, e.g. `booking.accepted`.
     #[serde(rename = "type")]
     pub kind: String,
-    pub booking_id: String,
+    /// The booking it is about; none for news about the owner's payouts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<String>,
     pub text: String,
     pub read: bool,
     pub created_at: DateTime<Utc>,
@@ -36,12 +42,18 @@ pub struct BookingEventData {
     pub status: String,
 }
 
-/// The notifications `event` produces: one for the renter and one for the owner, or none for
-/// events nobody is told about. A malformed booking event is an error (retried, then DLQ).
+/// The notifications `event` produces: one for the renter and one for the owner of a booking,
+/// one for an owner about their payouts, or none for events nobody is told about. A malformed
+/// event is an error (retried, then DLQ).
 pub fn for_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
-    if !event.kind.starts_with("booking.") {
-        return Ok(Vec::new());
+    match event.kind.as_str() {
+        kind if kind.starts_with("booking.") => for_booking_event(event),
+        kinds::PAYOUT_ACCOUNT_UPDATED | kinds::PAYOUT_FAILED => for_payout_event(event),
+        _ => Ok(Vec::new()),
     }
+}
+
+fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
     let data: BookingEventData = serde_json::from_value(event.data.clone())
         .map_err(|e| AppError::bad_request("invalid_event", format!("booking event {} lacks fields: {e}", event.id)))?;
     let title = &data.listing_title;
@@ -88,13 +100,109 @@ pub fn for_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
         id: format!("{}-{role}", event.id),
         user_id,
         kind: event.kind.clone(),
-        booking_id: data.booking_id.clone(),
+        booking_id: Some(data.booking_id.clone()),
         text,
         read: false,
         created_at: event.occurred_at,
         read_at: None,
     };
     Ok(vec![make(user(&data.renter_id)?, "renter", renter_text), make(user(&data.owner_id)?, "owner", owner_text)])
+}
+
+/// What `user.payout_account_updated` carries (`connect::apply`); `tell_owner` is false for
+/// reports that change nothing the owner must act on, and for the account's opening.
+#[derive(Debug, Deserialize)]
+struct AccountUpdateData {
+    #[serde(default)]
+    tell_owner: bool,
+    #[serde(default)]
+    change: AccountChange,
+}
+
+/// What `user.payout_failed` carries.
+#[derive(Debug, Deserialize)]
+struct PayoutFailedData {
+    amount: i64,
+    currency: String,
+    failure_code: Option<String>,
+}
+
+fn for_payout_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
+    let invalid = |why: String| AppError::bad_request("invalid_event", format!("{} {}: {why}", event.kind, event.id));
+    let text = if event.kind == kinds::PAYOUT_FAILED {
+        let data: PayoutFailedData = serde_json::from_value(event.data.clone()).map_err(|e| invalid(e.to_string()))?;
+        let currency = Currency::parse(&data.currency).ok_or_else(|| invalid("unknown currency".into()))?;
+        let why = data.failure_code.map(|c| format!(" ({})", c.replace('_', " "))).unwrap_or_default();
+        format!(
+            "Stripe could not pay {} out to your bank{why}. Check the bank details of your payout account; \
+             the money stays in your Stripe balance until then.",
+            Money { amount: data.amount, currency }
+        )
+    } else {
+        let data: AccountUpdateData = serde_json::from_value(event.data.clone()).map_err(|e| invalid(e.to_string()))?;
+        if !data.tell_owner {
+            return Ok(Vec::new());
+        }
+        account_text(&data.change)
+    };
+    let owner = event
+        .subject
+        .strip_prefix("user/")
+        .and_then(|raw| UserId::parse(raw).ok())
+        .ok_or_else(|| invalid("subject is not a user".into()))?;
+    Ok(vec![Notification {
+        id: format!("{}-owner", event.id),
+        user_id: owner,
+        kind: event.kind.clone(),
+        booking_id: None,
+        text,
+        read: false,
+        created_at: event.occurred_at,
+        read_at: None,
+    }])
+}
+
+fn account_text(change: &AccountChange) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for w in change.newly_due.iter().map(|r| requirement_words(r)) {
+        if !words.contains(&w) {
+            words.push(w);
+        }
+    }
+    let due = words.join(", ");
+    match change.transfers {
+        Some(true) => "Your payout account is ready: your earnings will be transferred to it.".to_owned(),
+        Some(false) if due.is_empty() => {
+            "Transfers to your payout account are paused by Stripe. Open your payout account to see why; \
+             your earnings wait until it is ready again."
+                .to_owned()
+        }
+        Some(false) => format!(
+            "Transfers to your payout account are paused: Stripe needs {due}. Your earnings wait until you provide it."
+        ),
+        None => format!("Stripe needs {due} for your payout account. Provide it to keep receiving your earnings."),
+    }
+}
+
+/// A Stripe requirement (`individual.verification.document`) in words an owner knows.
+fn requirement_words(requirement: &str) -> String {
+    let known = [
+        ("external_account", "your bank account"),
+        ("verification.document", "an identity document"),
+        ("verification.additional_document", "a proof of address"),
+        ("id_number", "your ID number"),
+        ("dob", "your date of birth"),
+        ("address", "your address"),
+        ("tos_acceptance", "your acceptance of Stripe's terms"),
+        ("business_profile", "your business details"),
+        ("phone", "your phone number"),
+        ("email", "your e-mail address"),
+    ];
+    known
+        .iter()
+        .find(|(key, _)| requirement.contains(key))
+        .map(|(_, words)| (*words).to_owned())
+        .unwrap_or_else(|| requirement.replace(['.', '_'], " "))
 }
 
 /// A notification id as sent in a path: `{uuid}-{renter|owner}`; anything else is not found.
@@ -150,6 +258,59 @@ mod tests {
         assert!(for_event(&event("user.registered", "x")).unwrap().is_empty());
         let mut broken = event(kinds::BOOKING_ACCEPTED, "x");
         broken.data = serde_json::json!({"booking_id": "b1"});
+        assert_eq!(for_event(&broken).unwrap_err().code(), "invalid_event");
+    }
+
+    fn owner_event(kind: &str, data: serde_json::Value) -> DomainEvent {
+        DomainEvent::new(kind, "user/u-owner".into(), None, Utc::now(), data)
+    }
+
+    #[test]
+    fn owners_are_told_of_their_payouts() {
+        let failed = owner_event(
+            kinds::PAYOUT_FAILED,
+            serde_json::json!({"payout_id": "po_1", "amount": 4250, "currency": "EUR", "failure_code": "account_closed"}),
+        );
+        let ns = for_event(&failed).unwrap();
+        assert_eq!(ns.len(), 1);
+        assert_eq!((ns[0].user_id.as_str(), ns[0].booking_id.as_deref()), ("u-owner", None));
+        assert_eq!(ns[0].id, format!("{}-owner", failed.id));
+        assert!(ns[0].text.contains("42.50 EUR") && ns[0].text.contains("account closed"), "{}", ns[0].text);
+
+        let update = |change: serde_json::Value, tell_owner| {
+            let e = owner_event(
+                kinds::PAYOUT_ACCOUNT_UPDATED,
+                serde_json::json!({"change": change, "tell_owner": tell_owner}),
+            );
+            for_event(&e).unwrap().into_iter().map(|n| n.text).collect::<Vec<_>>()
+        };
+        let paused = update(
+            serde_json::json!({"newly_due": ["external_account", "individual.address.city", "individual.address.line1"],
+                "transfers": false}),
+            true,
+        );
+        assert_eq!(
+            paused,
+            vec![
+                "Transfers to your payout account are paused: Stripe needs your bank account, \
+            your address. Your earnings wait until you provide it."
+            ]
+        );
+        let ready = update(serde_json::json!({"newly_due": [], "transfers": true}), true);
+        assert!(ready[0].contains("is ready"), "{ready:?}");
+        let due =
+            update(serde_json::json!({"newly_due": ["individual.verification.document"], "transfers": null}), true);
+        assert!(due[0].starts_with("Stripe needs an identity document"), "{due:?}");
+        assert!(update(serde_json::json!({"newly_due": ["x"], "transfers": null}), false).is_empty(), "not news");
+        let opened =
+            owner_event(kinds::PAYOUT_ACCOUNT_UPDATED, serde_json::json!({"account_id": "acct_1", "opened": true}));
+        assert!(for_event(&opened).unwrap().is_empty());
+
+        let mut broken = failed.clone();
+        broken.data = serde_json::json!({"amount": 1});
+        assert_eq!(for_event(&broken).unwrap_err().code(), "invalid_event");
+        broken.data = failed.data.clone();
+        broken.subject = "listing/l1".into();
         assert_eq!(for_event(&broken).unwrap_err().code(), "invalid_event");
     }
 

@@ -2,7 +2,7 @@
 //! Stripe's hosted pages, as Stripe last reported it.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::country::Country;
 use super::money::Currency;
@@ -123,7 +123,7 @@ impl OwnerPayout {
 }
 
 /// What changed between two reports of an account, for telling its owner.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AccountChange {
     /// Requirements due now that were not before.
     pub newly_due: Vec<String>,

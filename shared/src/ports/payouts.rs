@@ -26,7 +26,8 @@ pub trait PayoutAccountStore: Send + Sync {
         event: &DomainEvent,
     ) -> Result<PayoutAccount, AppError>;
     /// Stores Stripe's report of `user`'s linked account with `event`, unless the account is
-    /// not theirs or a report as recent or newer is stored. Whether it was stored.
+    /// not theirs or a newer report is stored (one as new applies: Stripe's `created` is in
+    /// seconds). Whether it was stored.
     async fn report_payout_account(
         &self,
         user: &UserId,
@@ -66,8 +67,9 @@ pub trait ConnectGateway: Send + Sync {
 pub trait OwnerPayouts: Send + Sync {
     /// The owner whose profile links `account_id` (linking records it).
     async fn owner_of_account(&self, account_id: &str) -> Result<Option<UserId>, AppError>;
-    /// Stores `payout` for `owner` (with `event`, when its owner is told), unless a report as
-    /// recent or newer is stored. Whether it was stored.
+    /// Stores `payout` for `owner` (with `event`, when its owner is told) if it is newer than
+    /// the stored report, or as new with another status; never the same report twice, so a
+    /// redelivered event announces nothing again. Whether it was stored.
     async fn record_owner_payout(
         &self,
         owner: &UserId,

@@ -41,6 +41,8 @@ pub struct MemoryStore {
     /// The outbox: events written with their changes, in order.
     pub events: Mutex<Vec<DomainEvent>>,
     pub payouts: Mutex<HashMap<BookingId, crate::domain::payout::Payout>>,
+    /// (owner, Stripe payout id) -> the payout as last reported.
+    pub owner_payouts: Mutex<HashMap<(UserId, String), crate::domain::payout_account::OwnerPayout>>,
 }
 
 impl MemoryStore {
@@ -108,6 +110,7 @@ pub mod contract;
 mod listings;
 mod notifications;
 mod payments;
+mod payouts;
 mod photos;
 mod profiles;
 

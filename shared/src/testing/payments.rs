@@ -54,46 +54,6 @@ impl crate::ports::TransferGateway for FakeGateway {
 }
 
 #[async_trait]
-impl crate::ports::PayoutStore for MemoryStore {
-    async fn get_payout(&self, booking: &BookingId) -> Result<Option<crate::domain::payout::Payout>, AppError> {
-        Ok(lock(&self.payouts).get(booking).cloned())
-    }
-    async fn save_payout(
-        &self,
-        next: &crate::domain::payout::Payout,
-        previous_version: Option<u64>,
-    ) -> Result<(), AppError> {
-        let mut payouts = lock(&self.payouts);
-        if payouts.get(&next.booking_id).map(|p| p.version) != previous_version {
-            return Err(AppError::PreconditionFailed);
-        }
-        payouts.insert(next.booking_id.clone(), next.clone());
-        Ok(())
-    }
-    async fn due_payouts(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
-        let payouts = lock(&self.payouts);
-        let mut due: Vec<_> = payouts
-            .values()
-            .filter(|p| p.open() && (p.transfer_id.is_some() || p.due_at <= now))
-            .map(|p| (p.due_at, p.booking_id.clone()))
-            .collect();
-        due.sort_by_key(|(at, _)| *at);
-        Ok(due.into_iter().take(limit as usize).map(|(_, id)| id).collect())
-    }
-    async fn earnings(
-        &self,
-        owner: &UserId,
-        limit: u32,
-        _start: Option<LastKey>,
-    ) -> Result<crate::ports::Page<crate::domain::payout::Payout>, AppError> {
-        let mut mine: Vec<_> = lock(&self.payouts).values().filter(|p| &p.owner_id == owner).cloned().collect();
-        mine.sort_by_key(|p| std::cmp::Reverse(p.created_at));
-        mine.truncate(limit as usize);
-        Ok(crate::ports::Page { items: mine, last_key: None, items_read: 0, bytes_read: 0, capacity_units: 0.0 })
-    }
-}
-
-#[async_trait]
 impl crate::ports::PaymentGateway for FakeGateway {
     async fn create_intent(&self, booking: &Booking, _key: &str) -> Result<crate::ports::PaymentIntent, AppError> {
         let mut intents = lock(&self.intents);

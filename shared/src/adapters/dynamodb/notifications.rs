@@ -27,7 +27,8 @@ struct NotificationItem {
     id: String,
     user_id: String,
     kind: String,
-    booking_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    booking_id: Option<String>,
     text: String,
     read: bool,
     created_at: DateTime<Utc>,
@@ -148,7 +149,7 @@ mod tests {
             id: "0192-renter".into(),
             user_id: UserId::parse("u-2").unwrap(),
             kind: "booking.accepted".into(),
-            booking_id: "b-1".into(),
+            booking_id: Some("b-1".into()),
             text: "Your booking was accepted".into(),
             read: false,
             created_at: now,

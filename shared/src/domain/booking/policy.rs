@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
-use super::{Booking, Party, Quote};
+use super::{Booking, BookingStatus, Party, PaymentStatus, Quote, RefundStatus};
 
 string_enum!(
     /// A listing's cancellation policy (decision 0030).
@@ -83,6 +83,15 @@ impl CancellationPolicy {
 /// The refund for cancelling a paid booking at `now`, by its own policy.
 pub fn refund_for_cancellation(booking: &Booking, by: Party, now: DateTime<Utc>) -> RefundPlan {
     booking.cancellation_policy.refund(&booking.quote, booking.start_date, by, now)
+}
+
+/// What `by` cancelling at `now` would refund: only a confirmed booking whose payment succeeded
+/// and has not been refunded yet refunds anything (`None` otherwise).
+pub fn refund_if_cancelled(booking: &Booking, by: Party, now: DateTime<Utc>) -> Option<RefundPlan> {
+    let refundable = booking.status == BookingStatus::Confirmed
+        && booking.payment.status == PaymentStatus::Succeeded
+        && booking.payment.refund_status == RefundStatus::None;
+    refundable.then(|| refund_for_cancellation(booking, by, now))
 }
 
 #[cfg(test)]

@@ -2,6 +2,9 @@
 //! against `MemoryStore` (a unit test below) and the DynamoDB adapter on moto (`tests/contract.rs`),
 //! so the fakes the handlers' unit tests use cannot drift from the real adapter. Every check
 //! makes its own users and listings, so it runs on a shared table in parallel with anything.
+//! The money ports' part is in `payouts`.
+
+mod payouts;
 
 use chrono::{Duration, NaiveDate, SubsecRound, Utc};
 
@@ -13,7 +16,7 @@ use crate::domain::user::{Profile, UserId};
 use crate::error::AppError;
 use crate::ports::{
     AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, IdempotencyKey, NotificationStore, Outbox,
-    ProfileStore, Recorded,
+    OwnerPayouts, PayoutAccountStore, PayoutStore, ProfileStore, Recorded,
 };
 
 /// `expect` for a contract: a failure is the rule that broke, as an error the caller reports.
@@ -49,11 +52,31 @@ impl<T: std::fmt::Debug, E> MustFail<E> for Result<T, E> {
 
 /// Every store port the contract covers.
 pub trait ContractStore:
-    BookingReader + BookingWriter + BookingLists + Calendar + NotificationStore + ProfileStore + AuditLog + Outbox
+    BookingReader
+    + BookingWriter
+    + BookingLists
+    + Calendar
+    + NotificationStore
+    + ProfileStore
+    + AuditLog
+    + Outbox
+    + PayoutAccountStore
+    + OwnerPayouts
+    + PayoutStore
 {
 }
 impl<T> ContractStore for T where
-    T: BookingReader + BookingWriter + BookingLists + Calendar + NotificationStore + ProfileStore + AuditLog + Outbox
+    T: BookingReader
+        + BookingWriter
+        + BookingLists
+        + Calendar
+        + NotificationStore
+        + ProfileStore
+        + AuditLog
+        + Outbox
+        + PayoutAccountStore
+        + OwnerPayouts
+        + PayoutStore
 {
 }
 
@@ -64,7 +87,10 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     idempotency_records(store).await?;
     paging_order(store).await?;
     records_once(store).await?;
-    outbox(store).await
+    outbox(store).await?;
+    payouts::payout_accounts(store).await?;
+    payouts::owner_payouts(store).await?;
+    payouts::payouts(store).await
 }
 
 fn user() -> Result<UserId, String> {
@@ -251,7 +277,7 @@ pub async fn records_once(store: &impl ContractStore) -> Result<(), String> {
         id: format!("{}-renter", uuid::Uuid::now_v7()),
         user_id: me.clone(),
         kind: "booking.accepted".into(),
-        booking_id: uuid::Uuid::now_v7().to_string(),
+        booking_id: Some(uuid::Uuid::now_v7().to_string()),
         text: "Accepted".into(),
         read: false,
         created_at: now,
