@@ -1,11 +1,12 @@
 //! Owners' payout accounts through the gateway, the real functions and the local Stripe's
 //! Connect emulation: opened once (also under concurrency), a fresh Stripe-hosted onboarding
 //! link each call, the account's state as Stripe reported it (through the Connect webhook),
-//! forged, expired, replayed and stale Connect events changing nothing, and bad input refused.
+//! forged, expired, replayed and stale Connect events changing nothing, the owner told when
+//! transfers stop or start and when a payout to their bank fails, and bad input refused.
 
 use integration_tests::{
-    complete_onboarding, connect_webhook_secret, env, eventually, get_json, http, new_user, onboard, stripe_signature,
-    token,
+    connect_webhook_secret, env, eventually, fail_verification, get_json, http, local_stripe, new_user, onboard,
+    stripe_signature, token,
 };
 use serde_json::{json, Value};
 
@@ -95,13 +96,7 @@ async fn connect_events_verify_apply_once_and_newest_wins() {
     assert_eq!(before["can_receive_transfers"], true);
 
     // Stripe disables payouts (an account update through Stripe's own delivery)...
-    let (_, opened) = open(&owner, None).await;
-    complete_onboarding(opened["onboarding_url"].as_str().unwrap(), "fail").await;
-    let disabled = eventually(std::time::Duration::from_secs(20), "the failed verification", || {
-        let owner = owner.clone();
-        async move { Some(shown(&owner).await).filter(|a| a["can_receive_transfers"] == false) }
-    })
-    .await;
+    let disabled = fail_verification(&owner).await;
     assert_eq!(disabled["requirements"]["disabled_reason"], "requirements.past_due");
 
     // ...and an event of ours claims it is enabled again.
@@ -148,4 +143,49 @@ async fn connect_events_verify_apply_once_and_newest_wins() {
     assert_eq!(deliver(&stripe_signature(&secret, now, &stale), &stale).await.0, 200);
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(shown(&owner).await["can_receive_transfers"], true, "newest report wins");
+
+    // A payout to the owner's bank fails: it shows under /me/payouts.
+    let failed = http()
+        .post(format!("{}/_config/connect/accounts/{account}/payouts", local_stripe()))
+        .json(&json!({"amount": 4250, "currency": "eur", "outcome": "failed"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(failed.status().is_success());
+    let payouts = eventually(std::time::Duration::from_secs(20), "payout.failed under /me/payouts", || {
+        let owner = owner.clone();
+        async move { Some(get_json(&env().url("/me/payouts"), &owner).await).filter(|v| v["items"][0].is_object()) }
+    })
+    .await;
+    assert_eq!(
+        (payouts["items"][0]["status"].as_str(), payouts["items"][0]["amount"].as_i64()),
+        (Some("failed"), Some(4250))
+    );
+
+    // The owner was told, newest first: the failed payout; transfers ready again; paused for a
+    // document; ready after onboarding. Not of the refused, replayed or stale events.
+    let told = eventually(std::time::Duration::from_secs(20), "the owner's notifications", || {
+        let owner = owner.clone();
+        async move {
+            let v = get_json(&env().url("/me/notifications"), &owner).await;
+            let items = v["items"].as_array()?.clone();
+            (items.len() >= 4 && items[0]["type"] == "user.payout_failed").then_some(items)
+        }
+    })
+    .await;
+    let kinds: Vec<&str> = told.iter().map(|n| n["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "user.payout_failed",
+            "user.payout_account_updated",
+            "user.payout_account_updated",
+            "user.payout_account_updated"
+        ]
+    );
+    let text = |i: usize| told[i]["text"].as_str().unwrap();
+    assert!(text(0).contains("42.50 EUR") && text(0).contains("account closed"), "{}", text(0));
+    assert!(text(1).contains("is ready") && text(3).contains("is ready"), "{told:?}");
+    assert!(text(2).contains("paused") && text(2).contains("an identity document"), "{}", text(2));
+    assert!(told.iter().all(|n| n.get("booking_id").is_none()), "about no booking");
 }

@@ -226,6 +226,19 @@ pub async fn onboard(token: &str) -> String {
     onboard_on(&env().api, token).await
 }
 
+/// Fails the owner's verification on a fresh onboarding link, as Stripe would disable the
+/// account; returns the account as shown once Stripe's `account.updated` has been applied.
+pub async fn fail_verification(token: &str) -> Value {
+    let resp = http().post(env().url("/me/payout-account")).bearer_auth(token).send().await.expect("a fresh link");
+    assert_eq!(resp.status(), 200, "the owner has an account");
+    let opened: Value = resp.json().await.expect("payout account JSON");
+    complete_onboarding(opened["onboarding_url"].as_str().expect("onboarding_url"), "fail").await;
+    eventually(Duration::from_secs(20), "the failed verification on the profile", || async {
+        Some(get_json(&env().url("/me/payout-account"), token).await).filter(|a| a["can_receive_transfers"] == false)
+    })
+    .await
+}
+
 /// Submits the local Stripe's onboarding page with `outcome` (`complete` or `fail`), as the
 /// owner's click would; Stripe then redirects to the return URL (not followed here).
 pub async fn complete_onboarding(url: &str, outcome: &str) {
@@ -253,6 +266,11 @@ pub async fn run_scheduled(api: &str, function: &str, at: chrono::DateTime<chron
         .expect("its answer");
     assert!(v.get("error").is_none(), "{v}");
     v["response"].clone()
+}
+
+/// The local Stripe the scripts started (its `/_config` controls stand in for the Dashboard).
+pub fn local_stripe() -> String {
+    std::env::var("LOCALSTRIPE_URL").expect("LOCALSTRIPE_URL: run through scripts/test")
 }
 
 /// A `Stripe-Signature` header for `body` signed with `secret` at unix time `t`, as Stripe signs.

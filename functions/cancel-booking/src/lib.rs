@@ -1,7 +1,7 @@
 //! `POST /bookings/{id}/cancel` (renter or owner) with `{"reason"}`: -> `cancelled`, releasing
 //! the days in the same transaction. A confirmed, paid booking is refunded through Stripe per
-//! the policy (renter >= 48 h before the start: rental + fee; later: half the rental; owner:
-//! everything; the deposit always), with the booking's one refund idempotency key; the refund
+//! its cancellation policy (`refund_if_cancelled`; an owner's cancellation refunds everything,
+//! the deposit always comes back), with the booking's one refund idempotency key; the refund
 //! is recorded as requested and confirmed by the `charge.refunded` webhook.
 //! Anyone who is not a party to the booking gets 404; a move the state machine does not
 //! allow is 409 with a code naming the current state.
@@ -10,9 +10,7 @@ mod wiring;
 pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::booking::{
-    refund_for_cancellation, BookingId, BookingStatus, CancelRequest, PaymentStatus, RefundStatus, Transition,
-};
+use shared::domain::booking::{refund_if_cancelled, BookingId, CancelRequest, RefundStatus, Transition};
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
@@ -42,11 +40,8 @@ where
     let now = deps.clock.now();
     // The state machine decides first; money only moves for a cancellation it allows.
     booking.status.after(Transition::Cancel)?;
-    let refund = match (booking.status, booking.payment.status, &booking.payment.intent_id) {
-        (BookingStatus::Confirmed, PaymentStatus::Succeeded, Some(intent))
-            if booking.payment.refund_status == RefundStatus::None =>
-        {
-            let plan = refund_for_cancellation(&booking, party, now);
+    let refund = match (refund_if_cancelled(&booking, party, now), &booking.payment.intent_id) {
+        (Some(plan), Some(intent)) => {
             let refund =
                 deps.gateway.refund(intent, plan.total(), id.as_str(), &shared::payments::refund_key(&id)).await?;
             tracing::info!(booking_id = %id, refund_id = %refund.id, amount = plan.total(), "cancellation refunded");
@@ -78,7 +73,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::booking::{Booking, DateRange};
+    use shared::domain::booking::{Booking, BookingStatus, DateRange, PaymentStatus};
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
     use shared::testing::{FakeGateway, FixedClock, MemoryStore};

@@ -1,27 +1,30 @@
 //! `GET /bookings/{id}` (auth): the booking, for its renter and its listing's owner only;
 //! 404 to anyone else, as for an id that does not exist. With `money`, the part of its ledger
 //! the viewer may see: the renter what they paid and got back, the owner their share and its
-//! transfer.
+//! transfer; and, while cancelling would refund anything, `refund_if_cancelled_now`: what the
+//! viewer cancelling now would refund, by the booking's policy.
 
 mod wiring;
 pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::booking::BookingId;
-use shared::domain::booking::PaymentStatus;
+use shared::domain::booking::{refund_if_cancelled, BookingId, PaymentStatus};
+use shared::domain::Clock;
 use shared::http::{json, path_param};
 use shared::identity::Caller;
 use shared::ports::{BookingReader, PayoutStore};
 use shared::views::BookingMoneyView;
 use shared::AppError;
 
-pub struct Deps<S> {
+pub struct Deps<S, C> {
     pub store: S,
+    pub clock: C,
 }
 
-pub async fn handle<S>(req: Request, deps: &Deps<S>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
     S: BookingReader + PayoutStore,
+    C: Clock,
 {
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
@@ -34,6 +37,9 @@ where
     let mut body = serde_json::to_value(&booking).map_err(AppError::internal)?;
     body["money"] =
         serde_json::to_value(BookingMoneyView::of(&booking, payout.as_ref(), party)).map_err(AppError::internal)?;
+    if let Some(plan) = refund_if_cancelled(&booking, party, deps.clock.now()) {
+        body["refund_if_cancelled_now"] = serde_json::to_value(plan).map_err(AppError::internal)?;
+    }
     json(200, &body)
 }
 
@@ -41,7 +47,7 @@ where
 mod tests {
     use super::*;
     use shared::domain::payout::Payout;
-    use shared::testing::{confirmed_booking, MemoryStore};
+    use shared::testing::{confirmed_booking, FixedClock, MemoryStore};
 
     fn request(id: &str, sub: &str) -> Request {
         let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/get-booking.json")).unwrap();
@@ -57,7 +63,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_party_sees_its_part_of_the_money() {
-        let deps = Deps { store: MemoryStore::default() };
+        let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default() };
         let booking = confirmed_booking("2026-12-10", 2, 5_000).unwrap();
         deps.store.seed_booking(&booking).await;
         let payout = Payout::schedule(&booking, "ch_1".into(), 24, chrono::Utc::now());
@@ -77,5 +83,17 @@ mod tests {
         assert!(renter["money"].get("net").is_none(), "the renter does not see the owner's share");
         let stranger = handle(request(booking.id.as_str(), "stranger"), &deps).await.unwrap_err();
         assert_eq!(stranger.status(), 404);
+        // What cancelling now would refund, by the viewer's side of the policy (moderate).
+        let fee = booking.quote.service_fee;
+        let full = serde_json::json!({"rental": 10_000, "service_fee": fee, "deposit": 5_000});
+        assert_eq!(renter["refund_if_cancelled_now"], full, "19 days ahead");
+        let late = Deps { store: deps.store, clock: FixedClock("2026-12-08T12:00:00Z".parse().unwrap()) };
+        let renter = body(handle(request(booking.id.as_str(), "renter"), &late).await.unwrap()).await;
+        assert_eq!(
+            renter["refund_if_cancelled_now"],
+            serde_json::json!({"rental": 5_000, "service_fee": 0, "deposit": 5_000})
+        );
+        let owner = body(handle(request(booking.id.as_str(), "owner"), &late).await.unwrap()).await;
+        assert_eq!(owner["refund_if_cancelled_now"], full, "an owner's cancellation refunds everything");
     }
 }
