@@ -1,11 +1,12 @@
-"""A delaying HTTP front for moto, for benchmarks only.
+"""A delaying HTTP front for moto or the local Stripe, for benchmarks only.
 
-Holds every request DELAY_MS before forwarding it to moto unchanged, and keeps the client's
-connection open (as moto itself does, see moto_serialized.py). `scripts/bench --upstream-delay
-MS` puts it in front of moto: an upstream slower by a known amount, to see what waiting alone
-does to a function's CPU per call (docs/benchmarks.md, "Every function").
+Holds every request DELAY_MS before forwarding it unchanged, and keeps the client's connection
+open (as moto itself does, see moto_serialized.py). `scripts/bench --upstream-delay MS` puts it
+in front of moto: an upstream slower by a known amount, to see what waiting alone does to a
+function's CPU per call (docs/benchmarks.md, "Every function"). `scripts/bench-payouts` puts
+it in front of the local Stripe, which answers far faster than Stripe does.
 
-Usage: python scripts/delay_proxy.py LISTEN_PORT MOTO_PORT DELAY_MS
+Usage: python scripts/delay_proxy.py LISTEN_PORT UPSTREAM_PORT DELAY_MS
 """
 import asyncio
 import sys
@@ -37,5 +38,5 @@ async def app(upstream: int, delay: float) -> web.Application:
 
 
 if __name__ == "__main__":
-    listen, moto, delay_ms = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-    web.run_app(app(moto, delay_ms / 1000), host="127.0.0.1", port=listen, access_log=None, print=None)
+    listen, upstream, delay_ms = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    web.run_app(app(upstream, delay_ms / 1000), host="127.0.0.1", port=listen, access_log=None, print=None)

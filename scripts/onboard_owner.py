@@ -27,7 +27,10 @@ def _call(method, url, token, body=None):
         return e.code, json.loads(e.read() or b"null")
 
 
-def onboard(api, token, country="DE", timeout=30):
+def onboard(api, token, country="DE", timeout=30, pump=None):
+    """The account's id once it can receive transfers. `pump`, when given, is called while
+    waiting: where no event sources run (scripts/bench), it hands the queued Connect event to
+    its consumer."""
     status, account = _call("GET", f"{api}/me/payout-account", token)
     if status == 200 and account.get("can_receive_transfers"):
         return account["id"]
@@ -43,6 +46,8 @@ def onboard(api, token, country="DE", timeout=30):
         status, account = _call("GET", f"{api}/me/payout-account", token)
         if status == 200 and account.get("can_receive_transfers"):
             return account["id"]
+        if pump:
+            pump()
         time.sleep(0.2)
     raise SystemExit("the payout account never became able to receive transfers (is the Connect webhook configured?)")
 

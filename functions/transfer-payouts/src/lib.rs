@@ -1,14 +1,16 @@
 //! Scheduled (every 15 minutes): settles owners' payouts that are due: transfers the owner's
 //! share `PayoutDelayHours` after the rental's start, reverses what refunds took back, and
 //! marks payouts blocked while the owner's account cannot receive transfers
-//! (`shared::payouts::settle`; overlapping runs and crashes never move money twice). Counts
-//! what it did, and the payouts still owed past `PayoutOverdueHours` after they fell due
-//! (alarmed).
+//! (`shared::payouts::settle`, eight at a time; overlapping runs and crashes never move money
+//! twice). Counts what it did, and the payouts still owed past `PayoutOverdueHours` after they
+//! fell due (alarmed).
 
 mod wiring;
 pub use wiring::run;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
+use futures_util::stream::{self, StreamExt};
+use shared::domain::booking::BookingId;
 use shared::domain::Clock;
 use shared::metrics::Unit;
 use shared::payouts::Settled;
@@ -17,6 +19,10 @@ use shared::AppError;
 
 /// Payouts settled per run at most; the next run takes the rest.
 const BATCH: u32 = 1_000;
+/// Payouts settled at once. Each waits mostly on Stripe (a transfer takes a few hundred
+/// milliseconds); 8 at once keep well inside Stripe's rate limits (25 writes a second in test
+/// mode, 100 live) and settle a full batch within the timeout (docs/benchmarks.md, "Payouts").
+const CONCURRENCY: usize = 8;
 /// Default age after which an unsettled payout counts as overdue.
 pub const DEFAULT_OVERDUE_HOURS: i64 = 72;
 
@@ -37,35 +43,47 @@ where
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
     let due = deps.store.due_payouts(now, BATCH).await?;
+    let count = due.len();
+    let outcomes: Vec<(Settled, bool)> =
+        stream::iter(due).map(|id| settle_one(deps, id, now)).buffer_unordered(CONCURRENCY).collect().await;
     let mut counts = [0u32; 6];
-    let mut overdue = 0u32;
-    for id in &due {
-        let settled = match shared::payouts::settle(&deps.store, &deps.gateway, id, now).await {
-            Ok(settled) => settled,
-            // One payout's fault must not stop the others: counted, retried next run.
-            Err(e) => {
-                tracing::error!(booking_id = %id, error = %e, "payout not settled");
-                Settled::Failed
-            }
-        };
-        counts[settled as usize] += 1;
-        if matches!(settled, Settled::Blocked | Settled::Failed) {
-            let payout = deps.store.get_payout(id).await?;
-            if payout.is_some_and(|p| p.due_at + Duration::hours(deps.overdue_after_hours) <= now) {
-                overdue += 1;
-            }
-        }
+    for (settled, _) in &outcomes {
+        counts[*settled as usize] += 1;
     }
+    let overdue = outcomes.iter().filter(|(_, overdue)| *overdue).count() as u32;
     let [nothing, transferred, reversed, blocked, failed, busy] = counts;
     shared::metrics::emit("TransfersMade", Unit::Count, f64::from(transferred), &[]);
     shared::metrics::emit("TransfersFailed", Unit::Count, f64::from(failed), &[]);
     shared::metrics::emit("TransferReversals", Unit::Count, f64::from(reversed), &[]);
     shared::metrics::emit("PayoutsOverdue", Unit::Count, f64::from(overdue), &[]);
-    tracing::info!(due = due.len(), transferred, reversed, blocked, failed, busy, overdue, now = %now, "payout run");
+    tracing::info!(due = count, transferred, reversed, blocked, failed, busy, overdue, now = %now, "payout run");
     Ok(serde_json::json!({
-        "due": due.len(), "transferred": transferred, "reversed": reversed, "blocked": blocked,
+        "due": count, "transferred": transferred, "reversed": reversed, "blocked": blocked,
         "failed": failed, "busy": busy, "unchanged": nothing, "overdue": overdue,
     }))
+}
+
+/// Settles one payout: what happened, and whether it is still owed past its age. One payout's
+/// fault never stops the others: logged, counted as failed, retried next run.
+async fn settle_one<S, G, C>(deps: &Deps<S, G, C>, id: BookingId, now: DateTime<Utc>) -> (Settled, bool)
+where
+    S: PayoutStore + BookingReader + ProfileStore,
+    G: TransferGateway,
+{
+    let settled = shared::payouts::settle(&deps.store, &deps.gateway, &id, now).await.unwrap_or_else(|e| {
+        tracing::error!(booking_id = %id, error = %e, "payout not settled");
+        Settled::Failed
+    });
+    if !matches!(settled, Settled::Blocked | Settled::Failed) {
+        return (settled, false);
+    }
+    match deps.store.get_payout(&id).await {
+        Ok(payout) => (settled, payout.is_some_and(|p| p.due_at + Duration::hours(deps.overdue_after_hours) <= now)),
+        Err(e) => {
+            tracing::error!(booking_id = %id, error = %e, "payout not read for the overdue count");
+            (settled, false)
+        }
+    }
 }
 
 #[cfg(test)]
