@@ -378,6 +378,16 @@ async fn an_event_that_cannot_be_queued_is_forgotten_so_the_retry_is_processed()
     assert_eq!(retried.json::<Value>().await.unwrap()["queued"], true, "the retry is queued, not a repeat");
 }
 
+/// Waits until the owner's earnings list the booking: the worker schedules its payout in a
+/// write after the one that confirms it.
+async fn eventually_scheduled(b: &Booked) {
+    eventually(Duration::from_secs(20), "the payout to be scheduled", || async {
+        let v = get_json(&env().url("/me/earnings"), &b.owner).await;
+        v["items"].as_array()?.iter().any(|i| i["booking_id"] == b.id.as_str()).then_some(())
+    })
+    .await;
+}
+
 /// Runs the payout task of the shared stack as if its clock read `at`.
 async fn run_payouts(at: chrono::DateTime<Utc>) -> Value {
     run_scheduled(&env().api, "TransferPayoutsFunction", at).await
@@ -392,13 +402,15 @@ async fn transfers_of(id: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_disabled_account_blocks_the_transfer_until_stripe_enables_it_again() {
     // Due 3 days from now, before the payout test's booking: this test's runs of the shared
-    // task never move that one early, and this owner's account decides here, not the timing.
+    // task never move that one early (they may settle other tests' earlier payouts, which
+    // assert nothing about transfers), and this owner's account decides here, not the timing.
     let b = booked(2).await;
     let disabled = integration_tests::fail_verification(&b.owner).await;
     assert_eq!(disabled["requirements"]["disabled_reason"], "requirements.past_due");
     let intent = pay(&b).await["payment_intent_id"].as_str().unwrap().to_owned();
     assert_eq!(confirm_with(&intent, "pm_card_visa").await, 200);
     eventually_booking(&b, "the payment to confirm the booking", |v| v["status"] == "confirmed").await;
+    eventually_scheduled(&b).await;
     let due = day(2).and_hms_opt(0, 0, 0).unwrap().and_utc() + chrono::Duration::hours(24);
 
     // Due, but the account cannot receive transfers: the payout waits, blocked, still owed.
@@ -432,6 +444,7 @@ async fn the_owner_is_paid_once_after_the_start_and_their_cancellation_reverses_
     let intent = pay(&b).await["payment_intent_id"].as_str().unwrap().to_owned();
     assert_eq!(confirm_with(&intent, "pm_card_visa").await, 200);
     let confirmed = eventually_booking(&b, "the payment to confirm the booking", |v| v["status"] == "confirmed").await;
+    eventually_scheduled(&b).await;
     let rental = confirmed["quote"]["rental"].as_i64().unwrap();
     let share = rental - (rental * 300 + 5_000) / 10_000;
     let due = day(5).and_hms_opt(0, 0, 0).unwrap().and_utc() + chrono::Duration::hours(24);

@@ -69,6 +69,15 @@ impl AppError {
         AppError::Conflict { code, message: message.into() }
     }
 
+    /// What a log line (or an operator's record) says: the error, with the cause a fault hides
+    /// from clients (`Internal`'s source: Stripe's refusal, the SDK's error).
+    pub fn for_log(&self) -> String {
+        match std::error::Error::source(self) {
+            Some(source) => format!("{self}: {source}"),
+            None => self.to_string(),
+        }
+    }
+
     /// HTTP status for this error.
     pub fn status(&self) -> u16 {
         match self {
@@ -164,6 +173,16 @@ pub struct Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_keep_the_cause() {
+        let refused = AppError::internal("stripe refused /v1/transfers with 400: insufficient_capabilities");
+        assert_eq!(
+            refused.for_log(),
+            "internal error: stripe refused /v1/transfers with 400: insufficient_capabilities"
+        );
+        assert_eq!(AppError::NotFound("payout").for_log(), "payout not found");
+    }
 
     #[test]
     fn internal_errors_hide_their_cause() {

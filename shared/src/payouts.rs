@@ -194,8 +194,10 @@ where
             done
         }
         Err(e) => {
-            tracing::warn!(booking_id = %id, error = %e, "payout step failed; retried on a later run");
-            next.last_error = Some(e.code().to_owned());
+            let detail = e.for_log();
+            tracing::warn!(booking_id = %id, code = e.code(), error = %detail, "payout step failed; retried on a later run");
+            // For operators reading the payout: Stripe's refusal, not just "internal_error".
+            next.last_error = Some(detail.chars().take(300).collect());
             Settled::Failed
         }
     };

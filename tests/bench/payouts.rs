@@ -3,9 +3,11 @@
 //! local Stripe, to one onboarded owner. Payouts are stored through the DynamoDB adapter itself
 //! (`save_payout`), as the payment worker stores them; their bookings are not, so the task's
 //! read of each booking finds nothing (the same one GetItem either way). Prints the run's
-//! duration against the function's 300 s timeout, and checks every payout was transferred once.
+//! duration against the function's 300 s timeout, and checks every payout was transferred once
+//! (at Stripe: one transfer in each booking's group).
 //!
-//! Usage: bench-payouts API_URL STRIPE_URL RESOURCES_JSON N STRIPE_DELAY_MS
+//! Usage: bench-payouts API_URL STRIPE_URL RESOURCES_JSON N STRIPE_DELAY_MS  (N <= 1,000: one
+//! run settles at most 1,000 payouts)
 
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,7 @@ async fn main() {
         panic!("usage: bench-payouts API_URL STRIPE_URL RESOURCES_JSON N STRIPE_DELAY_MS");
     };
     let n: usize = n.parse().expect("N");
+    assert!((1..=1_000).contains(&n), "N must be 1-1000: one run settles at most 1,000 payouts");
     let resources: Value = serde_json::from_str(&std::fs::read_to_string(resources).expect("resources")).expect("JSON");
     let table = resources["resources"]["Table"]["ref"].as_str().expect("the table").to_owned();
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
@@ -82,16 +85,16 @@ async fn main() {
     }
     assert_eq!(outcome["transferred"].as_u64(), Some(n as u64), "{outcome}");
     assert_eq!(again["response"]["due"].as_u64(), Some(0), "a second run finds nothing due: {again}");
-    let sample = http()
-        .get(format!("{stripe}/v1/transfers?transfer_group={}", payouts[0].booking_id))
-        .bearer_auth("sk_test_local_runner_only")
-        .send()
-        .await
-        .expect("transfers")
-        .json::<Value>()
-        .await
-        .expect("JSON");
-    assert_eq!(sample["data"][0]["destination"].as_str(), Some(account.as_str()), "{sample}");
+    // ...and at Stripe: one transfer per booking's group, to the owner's account.
+    let groups = seed(n, {
+        let (stripe, payouts) = (stripe.clone(), std::sync::Arc::new(payouts.clone()));
+        move |i| transfers_of(stripe.clone(), payouts[i].booking_id.to_string())
+    })
+    .await;
+    for (p, transfers) in payouts.iter().zip(&groups) {
+        let destinations: Vec<&str> = transfers.iter().filter_map(|t| t["destination"].as_str()).collect();
+        assert_eq!(destinations, [account.as_str()], "{}: one transfer", p.booking_id);
+    }
 
     println!("| payouts due | Stripe delay | run (wall) | function duration | per payout | of the 300 s timeout | empty run |");
     println!("|---|---|---|---|---|---|---|");
@@ -151,6 +154,20 @@ async fn charge(stripe: String) -> String {
     let confirmed = call(format!("/v1/payment_intents/{id}/confirm"), vec![]).await;
     let latest = &confirmed["latest_charge"];
     latest["id"].as_str().or(latest.as_str()).expect("the charge").to_owned()
+}
+
+/// The transfers Stripe holds for transfer group `group`.
+async fn transfers_of(stripe: String, group: String) -> Vec<Value> {
+    let v: Value = http()
+        .get(format!("{stripe}/v1/transfers?transfer_group={group}"))
+        .bearer_auth("sk_test_local_runner_only")
+        .send()
+        .await
+        .expect("transfers")
+        .json()
+        .await
+        .expect("JSON");
+    v["data"].as_array().cloned().unwrap_or_default()
 }
 
 /// Invokes the payout task once, as its schedule would: (wall time, the runner's answer).

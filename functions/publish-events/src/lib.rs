@@ -1,6 +1,7 @@
 //! Table-stream consumer: delivers each outbox event (written in the same transaction as the
 //! change it reports) to the queues whose consumers want it: every event to the domain-events
-//! queue (the audit trail), booking events to the booking-events queue (notifications).
+//! queue (the audit trail), booking events and owners' payout news to the booking-events queue
+//! (notifications).
 //!
 //! Records arrive in order per partition, so per subject. The first record that cannot be
 //! delivered (its queue refuses, or it is not a valid event) ends the batch: the records before
@@ -8,15 +9,13 @@
 //! other. When it is the batch's first record the invocation fails instead, and Lambda bisects
 //! the batch until a poison record is alone; after the retries it goes to the on-failure queue
 //! and the records behind it flow on (decision 0029). A retried record is sent again with the
-//! same deduplication id: SQS drops the repeat, and consumers deduplicate on the event id. The
-//! two queues are sent to at once; a record one queue refused is retried on both.
+//! same deduplication id: SQS drops the repeat, and consumers deduplicate on the event id.
 
 mod wiring;
 pub use wiring::run;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use futures_util::future::join_all;
 use shared::adapters::dynamodb::outbox::event_from_stream;
 use shared::domain::events::{DomainEvent, Route};
 use shared::ports::EventQueues;
@@ -24,25 +23,25 @@ use shared::AppError;
 
 pub async fn handle(batch: Event, queues: &impl EventQueues) -> Result<DynamoDbEventResponse, AppError> {
     let records = &batch.records;
-    let (events, decoded) = decode(records);
-    // Both queues at once: one wait on SQS instead of two. Each route reports its first
-    // undelivered record; the batch is checkpointed before the earliest.
-    let sends = Route::ALL.map(|route| {
+    let (events, mut first_failed) = decode(records);
+    for route in Route::ALL {
         let routed: Vec<(usize, &DomainEvent)> =
-            events.iter().filter(|(i, e)| *i < decoded && e.goes_to(route)).map(|(i, e)| (*i, e)).collect();
-        async move {
-            if routed.is_empty() {
-                return None;
-            }
-            let refs: Vec<&DomainEvent> = routed.iter().map(|(_, e)| *e).collect();
-            let sent = queues.send(route, &refs).await.unwrap_or_else(|err| {
-                tracing::warn!(route = route.as_str(), error = %err, "events not sent");
-                0
-            });
-            routed.get(sent).map(|(i, _)| *i)
+            events.iter().filter(|(i, e)| *i < first_failed && e.goes_to(route)).map(|(i, e)| (*i, e)).collect();
+        if routed.is_empty() {
+            continue;
         }
-    });
-    let first_failed = join_all(sends).await.into_iter().flatten().fold(decoded, usize::min);
+        let refs: Vec<&DomainEvent> = routed.iter().map(|(_, e)| *e).collect();
+        let sent = match queues.send(route, &refs).await {
+            Ok(n) => n,
+            Err(err) => {
+                tracing::warn!(route = route.as_str(), error = %err.for_log(), "events not sent");
+                0
+            }
+        };
+        if let Some((i, _)) = routed.get(sent) {
+            first_failed = first_failed.min(*i);
+        }
+    }
     let delivered = events.iter().filter(|(i, _)| *i < first_failed).count();
     tracing::info!(records = records.len(), delivered, failed_at = first_failed, "stream batch done");
     let mut response = DynamoDbEventResponse::default();
@@ -67,7 +66,7 @@ fn decode(records: &[EventRecord]) -> (Vec<(usize, DomainEvent)>, usize) {
             None => tracing::warn!(event_id = %r.event_id, event_name = %r.event_name, "not an outbox insert; skipped"),
             Some(Ok(event)) => events.push((i, event)),
             Some(Err(err)) => {
-                tracing::error!(sequence_number = ?r.change.sequence_number, error = %err, "poison record: not an event");
+                tracing::error!(sequence_number = ?r.change.sequence_number, error = %err.for_log(), "poison record: not an event");
                 return (events, i);
             }
         }

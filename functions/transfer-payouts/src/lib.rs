@@ -1,7 +1,7 @@
 //! Scheduled (every 15 minutes): settles owners' payouts that are due: transfers the owner's
 //! share `PayoutDelayHours` after the rental's start, reverses what refunds took back, and
 //! marks payouts blocked while the owner's account cannot receive transfers
-//! (`shared::payouts::settle`, eight at a time; overlapping runs and crashes never move money
+//! (`shared::payouts::settle`, five at a time; overlapping runs and crashes never move money
 //! twice). Counts what it did, and the payouts still owed past `PayoutOverdueHours` after they
 //! fell due (alarmed).
 
@@ -20,9 +20,10 @@ use shared::AppError;
 /// Payouts settled per run at most; the next run takes the rest.
 const BATCH: u32 = 1_000;
 /// Payouts settled at once. Each waits mostly on Stripe (a transfer takes a few hundred
-/// milliseconds); 8 at once keep well inside Stripe's rate limits (25 writes a second in test
-/// mode, 100 live) and settle a full batch within the timeout (docs/benchmarks.md, "Payouts").
-const CONCURRENCY: usize = 8;
+/// milliseconds), so 5 at once settle a full batch well within the timeout while staying under
+/// Stripe's rate limit in test mode (25 requests a second; 100 live). A 429 leaves the payout
+/// owed for the next run (docs/benchmarks.md, "Payouts").
+const CONCURRENCY: usize = 5;
 /// Default age after which an unsettled payout counts as overdue.
 pub const DEFAULT_OVERDUE_HOURS: i64 = 72;
 
@@ -71,7 +72,7 @@ where
     G: TransferGateway,
 {
     let settled = shared::payouts::settle(&deps.store, &deps.gateway, &id, now).await.unwrap_or_else(|e| {
-        tracing::error!(booking_id = %id, error = %e, "payout not settled");
+        tracing::error!(booking_id = %id, error = %e.for_log(), "payout not settled");
         Settled::Failed
     });
     if !matches!(settled, Settled::Blocked | Settled::Failed) {
@@ -80,7 +81,7 @@ where
     match deps.store.get_payout(&id).await {
         Ok(payout) => (settled, payout.is_some_and(|p| p.due_at + Duration::hours(deps.overdue_after_hours) <= now)),
         Err(e) => {
-            tracing::error!(booking_id = %id, error = %e, "payout not read for the overdue count");
+            tracing::error!(booking_id = %id, error = %e.for_log(), "payout not read for the overdue count");
             (settled, false)
         }
     }
@@ -187,5 +188,21 @@ mod tests {
         deps.store.seed_payout_ready(&owner);
         assert_eq!(handle(at("2026-12-15T01:00:00Z"), &deps).await.unwrap()["transferred"], 1);
         assert_eq!(payout(&deps, &booking).blocked_reason, None);
+    }
+
+    #[tokio::test]
+    async fn a_refused_transfer_keeps_stripes_reason_and_is_retried() {
+        let (deps, booking) = scheduled().await;
+        let cause = "stripe refused /v1/transfers with 400 Bad Request: balance_insufficient";
+        *deps.gateway.refuse_transfers.lock().unwrap() = Some(cause.into());
+        let run = handle(at("2026-12-11T01:00:00Z"), &deps).await.unwrap();
+        assert_eq!((run["failed"].as_u64(), run["transferred"].as_u64()), (Some(1), Some(0)));
+        let p = payout(&deps, &booking);
+        assert_eq!(p.attempts, 1);
+        assert!(p.last_error.as_deref().is_some_and(|e| e.ends_with("balance_insufficient")), "{:?}", p.last_error);
+
+        *deps.gateway.refuse_transfers.lock().unwrap() = None;
+        assert_eq!(handle(at("2026-12-11T02:00:00Z"), &deps).await.unwrap()["transferred"], 1, "the next run");
+        assert_eq!(payout(&deps, &booking).last_error, None);
     }
 }

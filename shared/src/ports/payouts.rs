@@ -68,8 +68,8 @@ pub trait OwnerPayouts: Send + Sync {
     /// The owner whose profile links `account_id` (linking records it).
     async fn owner_of_account(&self, account_id: &str) -> Result<Option<UserId>, AppError>;
     /// Stores `payout` for `owner` (with `event`, when its owner is told) if it is newer than
-    /// the stored report, or as new with another status; never the same report twice, so a
-    /// redelivered event announces nothing again. Whether it was stored.
+    /// the stored report, or as new and `failed` over a `paid`; never the same report twice, so
+    /// a redelivered event announces nothing again. Whether it was stored.
     async fn record_owner_payout(
         &self,
         owner: &UserId,

@@ -13,6 +13,8 @@ pub struct FakeGateway {
     /// Transfers (idempotency key, booking, destination, transfer) and reversals (key, transfer, amount).
     pub transfers: Mutex<Vec<(String, String, String, crate::ports::Transfer)>>,
     pub reversals: Mutex<Vec<(String, String, i64)>>,
+    /// When set, transfers are refused with this cause, as Stripe answers a 4xx.
+    pub refuse_transfers: Mutex<Option<String>>,
 }
 
 #[async_trait]
@@ -24,6 +26,9 @@ impl crate::ports::TransferGateway for FakeGateway {
         destination: &str,
         key: &str,
     ) -> Result<crate::ports::Transfer, AppError> {
+        if let Some(cause) = lock(&self.refuse_transfers).clone() {
+            return Err(AppError::internal(cause));
+        }
         let mut transfers = lock(&self.transfers);
         if let Some((_, _, _, t)) = transfers.iter().find(|(k, ..)| k == key) {
             return Ok(t.clone());

@@ -57,11 +57,13 @@ impl crate::ports::OwnerPayouts for MemoryStore {
     ) -> Result<bool, AppError> {
         let mut all = lock(&self.owner_payouts);
         let key = (owner.clone(), payout.id.clone());
-        let newer = |stored: &OwnerPayout| {
+        // As the table's condition: newer wins; as new, only a failure over a `paid`.
+        let keep_stored = |stored: &OwnerPayout| {
             stored.reported_at > payout.reported_at
-                || (stored.reported_at == payout.reported_at && stored.status == payout.status)
+                || (stored.reported_at == payout.reported_at
+                    && (stored.status == payout.status || payout.status != "failed"))
         };
-        if all.get(&key).is_some_and(newer) {
+        if all.get(&key).is_some_and(keep_stored) {
             return Ok(false);
         }
         all.insert(key, payout.clone());

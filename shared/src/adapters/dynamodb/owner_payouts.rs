@@ -111,14 +111,17 @@ impl OwnerPayouts for DynamoTable {
         let mut writes = vec![put(Put::builder()
             .table_name(self.table())
             .set_item(Some(item))
-            // Newer, or as new with another status (Stripe's `created` is in seconds); never the
-            // same report again, so a redelivered event announces nothing twice.
+            // Newer; or as new (Stripe's `created` is in seconds) and a failure over a `paid`,
+            // since a payout fails after it was paid, never the reverse. Never the same report
+            // again, so a redelivered event announces nothing twice.
             .condition_expression(
-                "attribute_not_exists(PK) OR reported_ms < :at OR (reported_ms = :at AND #status <> :status)",
+                "attribute_not_exists(PK) OR reported_ms < :at \
+                 OR (reported_ms = :at AND #status <> :status AND :status = :failed)",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":at", AttributeValue::N(payout.reported_at.timestamp_millis().to_string()))
-            .expression_attribute_values(":status", s(&payout.status)))?];
+            .expression_attribute_values(":status", s(&payout.status))
+            .expression_attribute_values(":failed", s("failed")))?];
         if let Some(event) = event {
             writes.push(event_put(self.table(), event)?);
         }

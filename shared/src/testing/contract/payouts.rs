@@ -47,17 +47,23 @@ pub async fn payout_accounts(store: &impl ContractStore) -> Result<(), String> {
 
     let profile = Profile::register(me.clone(), Some("Payee"), None, now);
     store.create_profile_if_absent(&profile, &linked("user.registered")).await.must("profile")?;
-    assert_eq!(store.link_payout_account(&me, &first, &linked("user.linked")).await.must("link")?, first);
-    let kept = store.link_payout_account(&me, &second, &linked("user.linked_again")).await.must("link again")?;
-    assert_eq!(kept, first, "the first account stays linked");
-    assert_eq!(store.owner_of_account(&first.id).await.must("owner")?, Some(me.clone()));
-    assert_eq!(store.owner_of_account(&second.id).await.must("owner")?, None, "the unlinked account");
+    // Two first calls at once, each with the account Stripe opened for it: one is linked.
+    let (one, other) = (linked("user.linked"), linked("user.linked"));
+    let (a, b) =
+        tokio::join!(store.link_payout_account(&me, &first, &one), store.link_payout_account(&me, &second, &other));
+    let (a, b) = (a.must("link")?, b.must("link")?);
+    assert_eq!(a, b, "both calls answer the one linked account");
+    let (winner, loser) = if a == first { (first, second) } else { (second, first) };
+    assert_eq!(store.owner_of_account(&winner.id).await.must("owner")?, Some(me.clone()));
+    assert_eq!(store.owner_of_account(&loser.id).await.must("owner")?, None, "the unlinked account");
+    let kept = store.link_payout_account(&me, &loser, &linked("user.linked_again")).await.must("link again")?;
+    assert_eq!(kept, winner, "a later call keeps it too");
 
-    let ready = account(&first.id, true, now + Duration::seconds(2))?;
-    let stale = account(&first.id, false, now + Duration::seconds(1))?;
+    let ready = account(&winner.id, true, now + Duration::seconds(2))?;
+    let stale = account(&winner.id, false, now + Duration::seconds(1))?;
     assert!(store.report_payout_account(&me, &ready, &linked("user.reported")).await.must("report")?);
     assert!(!store.report_payout_account(&me, &stale, &linked("user.stale")).await.must("stale")?, "older");
-    let other = account(&second.id, true, now + Duration::seconds(3))?;
+    let other = account(&loser.id, true, now + Duration::seconds(3))?;
     assert!(!store.report_payout_account(&me, &other, &linked("user.other")).await.must("other")?, "not theirs");
     let stranger = user()?;
     assert!(!store
@@ -98,6 +104,9 @@ pub async fn owner_payouts(store: &impl ContractStore) -> Result<(), String> {
         .record_owner_payout(&me, &failed, Some(&event_for(subject.clone(), "user.failed")))
         .await
         .must("newer")?);
+    let same_second = payout("po_c1", 1, "paid", 5);
+    let paid_again = store.record_owner_payout(&me, &same_second, Some(&event_for(subject.clone(), "user.paid"))).await;
+    assert!(!paid_again.must("as new, paid")?, "a payout fails after it was paid, never the reverse");
     let late = payout("po_c1", 1, "paid", 2);
     let refused = store.record_owner_payout(&me, &late, Some(&event_for(subject.clone(), "user.late"))).await;
     assert!(!refused.must("older")?, "an older report of a payout never replaces a newer one");
@@ -139,7 +148,11 @@ pub async fn payouts(store: &impl ContractStore) -> Result<(), String> {
 
     let mine = &made;
     let due = |at: DateTime<Utc>| async move {
-        let ids = store.due_payouts(at, 1_000).await.must("due")?;
+        let ids = store.due_payouts(at, DUE_READ).await.must("due")?;
+        // Oldest first: a full read could end before the contract's 2200 payouts.
+        if ids.len() == DUE_READ as usize {
+            return Err(format!("{DUE_READ} payouts are due before the contract's: it cannot see its own"));
+        }
         Ok::<_, String>(made_order(&ids, mine))
     };
     assert_eq!(due(base - Duration::seconds(1)).await?, Vec::<usize>::new(), "nothing before it falls due");
@@ -179,6 +192,9 @@ pub async fn payouts(store: &impl ContractStore) -> Result<(), String> {
     assert_eq!(due(base + Duration::days(1)).await?, Vec::<usize>::new(), "all settled");
     Ok(())
 }
+
+/// How many due payouts a check reads: the shared table's others come first.
+const DUE_READ: u32 = 1_000;
 
 /// Which of `made` are in `ids`, in `ids`' order (other payouts on a shared table are skipped).
 fn made_order(ids: &[BookingId], made: &[Payout]) -> Vec<usize> {
