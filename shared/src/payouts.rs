@@ -147,19 +147,11 @@ where
     };
     let amount = match step {
         PayoutStep::Transfer(amount) | PayoutStep::Reverse(amount) => amount,
-        PayoutStep::Nothing | PayoutStep::Block(_) => {
-            if p == stored {
-                return Ok(if p.blocked_reason.is_some() { Settled::Blocked } else { Settled::Nothing });
-            }
-            return save(
-                store,
-                p,
-                &stored,
-                now,
-                if step == PayoutStep::Nothing { Settled::Nothing } else { Settled::Blocked },
-            )
-            .await;
-        }
+        PayoutStep::Nothing if p == stored => return Ok(Settled::Nothing),
+        PayoutStep::Nothing => return save(store, p, &stored, now, Settled::Nothing).await,
+        // Written at each check, even unchanged: the due list takes a blocked payout from its
+        // last check, behind payouts that fell due since, so blocked ones never starve them.
+        PayoutStep::Block(_) => return save(store, p, &stored, now, Settled::Blocked).await,
     };
     // Claim it: a racing run's claim fails on the version, so one run calls Stripe at a time
     // (and the idempotency keys cover a run that dies mid-call).

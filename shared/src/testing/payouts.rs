@@ -19,12 +19,15 @@ impl crate::ports::PayoutStore for MemoryStore {
     }
     async fn due_payouts(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
         let payouts = lock(&self.payouts);
-        // As the due index: an open payout with a transfer (a reversal owed) counts from its
-        // last change, one without from when it falls due.
+        // As the due index: an open payout with a transfer (a reversal owed) or blocked counts
+        // from its last change, any other from when it falls due.
         let mut due: Vec<_> = payouts
             .values()
             .filter(|p| p.open())
-            .map(|p| (if p.transfer_id.is_some() { p.updated_at } else { p.due_at }, p.booking_id.clone()))
+            .map(|p| {
+                let changed = p.transfer_id.is_some() || p.blocked_reason.is_some();
+                (if changed { p.updated_at } else { p.due_at }, p.booking_id.clone())
+            })
             .filter(|(when, _)| *when <= now)
             .collect();
         due.sort_by(|a, b| (a.0, a.1.as_str()).cmp(&(b.0, b.1.as_str())));

@@ -66,7 +66,9 @@ struct PayoutItem {
 fn payout_item(p: &Payout) -> Result<Item, AppError> {
     let id = p.booking_id.to_string();
     let open = p.open();
-    let when = if p.transfer_id.is_some() { p.updated_at } else { p.due_at };
+    // A reversal owed, or a blocked payout, counts from its last change (a blocked one is
+    // rewritten at each check): newer due payouts are not starved behind them.
+    let when = if p.transfer_id.is_some() || p.blocked_reason.is_some() { p.updated_at } else { p.due_at };
     let item = PayoutItem {
         pk: format!("BOOKING#{id}"),
         sk: PAYOUT_SK.into(),

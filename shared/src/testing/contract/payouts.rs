@@ -125,8 +125,9 @@ pub async fn owner_payouts(store: &impl ContractStore) -> Result<(), String> {
 }
 
 /// A payout is created once and then changed only from the version read. The due list holds
-/// it from when it falls due while it has work (a transfer, later a reversal; the latter from
-/// its last change), oldest first; earnings list an owner's payouts newest first, paged.
+/// it from when it falls due while it has work (a transfer, later a reversal; the latter, and
+/// a blocked payout, from its last change), oldest first; earnings list an owner's payouts
+/// newest first, paged.
 pub async fn payouts(store: &impl ContractStore) -> Result<(), String> {
     let owner = user()?;
     let now = Utc::now().trunc_subsecs(3);
@@ -174,6 +175,15 @@ pub async fn payouts(store: &impl ContractStore) -> Result<(), String> {
     assert_eq!(due(base + Duration::hours(3) - Duration::seconds(1)).await?, vec![1, 2]);
     assert_eq!(due(base + Duration::hours(3)).await?, vec![1, 2, 0]);
 
+    // Blocked (the owner's account cannot take transfers): due again from its last check,
+    // behind payouts that fell due since, so blocked ones never starve the rest.
+    let mut blocked = made[1].clone();
+    (blocked.blocked_reason, blocked.version, blocked.updated_at) =
+        (Some("payouts_disabled".into()), made[1].version + 1, base + Duration::hours(4));
+    store.save_payout(&blocked, Some(made[1].version)).await.must("blocked")?;
+    assert_eq!(due(base + Duration::hours(3)).await?, vec![2, 0]);
+    assert_eq!(due(base + Duration::hours(4)).await?, vec![2, 0, 1]);
+
     let page = store.earnings(&owner, 2, None).await.must("earnings")?;
     let ids = |ps: &[Payout]| ps.iter().map(|p| p.booking_id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&page.items), ids(&[made[2].clone(), made[1].clone()]), "newest booking first");
@@ -185,8 +195,8 @@ pub async fn payouts(store: &impl ContractStore) -> Result<(), String> {
     (reversed.reversal_id, reversed.reversed, reversed.version) =
         (Some("trr_contract".into()), refunded.transferred, refunded.version + 1);
     store.save_payout(&reversed, Some(refunded.version)).await.must("the reversal")?;
-    for p in &made[1..] {
-        let cancelled = Payout { owed: 0, version: p.version + 1, ..p.clone() };
+    for p in [&blocked, &made[2]] {
+        let cancelled = Payout { owed: 0, blocked_reason: None, version: p.version + 1, ..p.clone() };
         store.save_payout(&cancelled, Some(p.version)).await.must("cancelled")?;
     }
     assert_eq!(due(base + Duration::days(1)).await?, Vec::<usize>::new(), "all settled");
