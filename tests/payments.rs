@@ -123,16 +123,7 @@ fn signed(body: &str, secret: &str) -> String {
 }
 
 async fn post_webhook(body: &str, signature: &str) -> (u16, Value) {
-    let resp = http()
-        .post(env().url("/webhooks/stripe"))
-        .header("stripe-signature", signature)
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    integration_tests::post_signed("/webhooks/stripe", signature, body).await
 }
 
 async fn eventually_booking(b: &Booked, what: &str, check: impl Fn(&Value) -> bool) -> Value {

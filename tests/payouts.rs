@@ -73,15 +73,7 @@ async fn bad_input_is_a_clear_400_and_opens_nothing() {
 }
 
 async fn deliver(signature: &str, body: &str) -> (u16, Value) {
-    let resp = http()
-        .post(env().url("/webhooks/stripe-connect"))
-        .header("stripe-signature", signature)
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    integration_tests::post_signed("/webhooks/stripe-connect", signature, body).await
 }
 
 async fn shown(owner: &str) -> Value {

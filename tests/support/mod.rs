@@ -273,6 +273,20 @@ pub fn local_stripe() -> String {
     std::env::var("LOCALSTRIPE_URL").expect("LOCALSTRIPE_URL: run through scripts/test")
 }
 
+/// POSTs `body` to the webhook at `path` with `signature` as Stripe would: the status and the
+/// JSON answer (null when there is none).
+pub async fn post_signed(path: &str, signature: &str, body: &str) -> (u16, Value) {
+    let resp = http()
+        .post(env().url(path))
+        .header("stripe-signature", signature)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
 /// A `Stripe-Signature` header for `body` signed with `secret` at unix time `t`, as Stripe signs.
 pub fn stripe_signature(secret: &str, t: i64, body: &str) -> String {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());

@@ -183,6 +183,17 @@ impl<'a> Partition<'a> {
 }
 
 impl DynamoTable {
+    /// Runs `writes` as one transaction. `Ok(false)` when the first write's condition failed
+    /// (the write the caller guards: "not stored yet", "at this version"), so the caller says
+    /// what that means; any other refusal or fault is an error.
+    pub(crate) async fn transact_guarded(&self, writes: Vec<TransactWriteItem>) -> Result<bool, AppError> {
+        match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if transaction_failures(&e).first() == Some(&true) => Ok(false),
+            Err(e) => Err(crate::adapters::sdk_error(DEP, e)),
+        }
+    }
+
     /// One page of partition `pk`'s items whose sort key starts with `prefix`, highest sort key
     /// first (`limit + 1` read, see [`query_page`]), continuing after `start`.
     pub(crate) async fn newest_first(

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::outbox::event_put;
-use super::{put, s, transaction_failures, DynamoTable, Item, Partition, QueryPage, DEP};
+use super::{put, s, DynamoTable, Item, Partition, QueryPage, DEP};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::events::DomainEvent;
@@ -125,11 +125,7 @@ impl OwnerPayouts for DynamoTable {
         if let Some(event) = event {
             writes.push(event_put(self.table(), event)?);
         }
-        match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => Ok(true),
-            Err(e) if transaction_failures(&e).first() == Some(&true) => Ok(false),
-            Err(e) => Err(sdk_error(DEP, e)),
-        }
+        self.transact_guarded(writes).await
     }
 
     async fn owner_payouts(

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::DEP;
-use super::{s, sort_key, transaction_failures, DynamoTable, Item};
+use super::{s, sort_key, DynamoTable, Item};
 use crate::adapters::sdk_error;
 use crate::domain::listing::ListingId;
 use crate::domain::photo::{Photo, PhotoId, PhotoStatus, RenditionRef};
@@ -167,21 +167,15 @@ impl PhotoStore for DynamoTable {
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(AppError::internal)?;
-        let result = self
-            .client()
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if transaction_failures(&e).first() == Some(&true) => Err(AppError::conflict(
+        let writes =
+            vec![TransactWriteItem::builder().update(count).build(), TransactWriteItem::builder().put(put).build()];
+        if !self.transact_guarded(writes).await? {
+            return Err(AppError::conflict(
                 "too_many_photos",
                 format!("a listing has at most {max} photos; delete one first"),
-            )),
-            Err(e) => Err(sdk_error(DEP, e)),
+            ));
         }
+        Ok(())
     }
 
     async fn get_photo(&self, listing: &ListingId, id: &PhotoId) -> Result<Option<Photo>, AppError> {
@@ -233,17 +227,12 @@ impl PhotoStore for DynamoTable {
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .build()
             .map_err(AppError::internal)?;
-        let result = self
-            .client()
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => {}
-            Err(e) if transaction_failures(&e).first() == Some(&true) => return Ok(false),
-            Err(e) => return Err(sdk_error(DEP, e)),
+        let writes = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ];
+        if !self.transact_guarded(writes).await? {
+            return Ok(false);
         }
         self.set_cover(listing, id, false).await?;
         Ok(true)

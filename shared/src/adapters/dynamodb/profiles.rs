@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::outbox::event_put;
-use super::{put, s, timestamp, transaction_failures, DynamoTable, DEP};
+use super::{put, s, timestamp, DynamoTable, DEP};
 use crate::adapters::sdk_error;
 use crate::domain::country::Country;
 use crate::domain::events::DomainEvent;
@@ -172,16 +172,13 @@ impl ProfileStore for DynamoTable {
                 .condition_expression("attribute_not_exists(PK)"))?,
             event_put(&self.table, registered)?,
         ];
-        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => Ok((profile.clone(), true)),
-            Err(e) if transaction_failures(&e).first() == Some(&true) => {
-                let existing = self.get_profile(&profile.user_id).await?;
-                existing
-                    .map(|p| (p, false))
-                    .ok_or_else(|| AppError::internal("profile vanished between conditional put and read"))
-            }
-            Err(e) => Err(sdk_error(DEP, e)),
+        if self.transact_guarded(writes).await? {
+            return Ok((profile.clone(), true));
         }
+        let existing = self.get_profile(&profile.user_id).await?;
+        existing
+            .map(|p| (p, false))
+            .ok_or_else(|| AppError::internal("profile vanished between conditional put and read"))
     }
 }
 
@@ -222,11 +219,10 @@ impl ProfileUpdater for DynamoTable {
         let update = update.update_expression(expression).build().map_err(AppError::internal)?;
         // A transaction returns no item, so the updated profile is read back (consistently).
         let writes = vec![TransactWriteItem::builder().update(update).build(), event_put(&self.table, event)?];
-        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => self.get_profile(id).await?.ok_or_else(|| AppError::internal("profile vanished after its update")),
-            Err(e) if transaction_failures(&e).first() == Some(&true) => Err(AppError::NotFound("profile")),
-            Err(e) => Err(sdk_error(DEP, e)),
+        if !self.transact_guarded(writes).await? {
+            return Err(AppError::NotFound("profile"));
         }
+        self.get_profile(id).await?.ok_or_else(|| AppError::internal("profile vanished after its update"))
     }
 }
 
@@ -257,11 +253,7 @@ impl DynamoTable {
         let update = update.build().map_err(AppError::internal)?;
         let mut writes = vec![TransactWriteItem::builder().update(update).build(), event_put(&self.table, event)?];
         writes.extend(also);
-        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => Ok(true),
-            Err(e) if transaction_failures(&e).first() == Some(&true) => Ok(false),
-            Err(e) => Err(sdk_error(DEP, e)),
-        }
+        self.transact_guarded(writes).await
     }
 }
 

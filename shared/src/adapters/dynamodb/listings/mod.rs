@@ -16,10 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, ReturnC
 
 use super::outbox::event_put;
 use super::DEP;
-use super::{
-    capacity, key_item, projection, query_page, s, sort_key, start_key, transaction_failures, DynamoTable, Item,
-    QueryPage,
-};
+use super::{capacity, key_item, projection, query_page, s, sort_key, start_key, DynamoTable, Item, QueryPage};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::events::DomainEvent;
@@ -173,11 +170,10 @@ impl ListingWriter for DynamoTable {
             writes.push(put(self.table(), search_entry(next, pk, sk)?, None)?);
         }
         writes.push(event_put(self.table(), event)?);
-        match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if transaction_failures(&e).first() == Some(&true) => Err(AppError::PreconditionFailed),
-            Err(e) => Err(sdk_error(DEP, e)),
+        if !self.transact_guarded(writes).await? {
+            return Err(AppError::PreconditionFailed);
         }
+        Ok(())
     }
 }
 
