@@ -1,12 +1,14 @@
 """Checks that moto_serialized.py's faster Query and its faster serialization of item reads
-answer exactly as moto's own.
+answer exactly as moto's own, and that its SQS message counts are moto's.
 
 Builds a table shaped like ours (PK/SK, two GSIs, items in many partitions, some without the
 index keys, some with every attribute type DynamoDB has) in moto's in-process mock, then runs
 200 random queries (table key and indexes, sort-key conditions, both directions, limits,
 paging, filters, projections; with writes that move index keys, delete and add items every
 50 queries) and 60 GetItem / BatchGetItem calls twice: with the patches and with moto's
-original methods. Any difference fails the check.
+original methods. Then a FIFO and a standard queue get messages sent, delayed, received (in
+flight) and deleted, and after each step the three counts `GetQueueAttributes` reports are read
+with the patched and moto's own properties. Any difference fails the check.
 
 Usage: python scripts/check_moto_query.py
 """
@@ -21,6 +23,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import moto_serialized  # noqa: E402  (patches Table.query on import)
 from moto.dynamodb.models.table import Table  # noqa: E402
 from moto.dynamodb.responses import DynamoResult  # noqa: E402
+from moto.sqs.models import Queue  # noqa: E402
+
+patched_counts = {name: getattr(Queue, name) for name in moto_serialized._COUNTS}
 
 TABLE = "check"
 
@@ -135,6 +140,35 @@ def without_metadata(answer):
     return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
 
 
+def queue_count_differences(rng) -> int:
+    """Sends, delays, receives and deletes on two queues; compares the counts at each step."""
+    sqs = boto3.client("sqs", region_name="eu-central-1", aws_access_key_id="test", aws_secret_access_key="test")
+    fifo = sqs.create_queue(QueueName="check.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    plain = sqs.create_queue(QueueName="check")["QueueUrl"]
+    counts = [f"ApproximateNumberOfMessages{s}" for s in ("", "Delayed", "NotVisible")]
+    differences = 0
+    for step in range(40):
+        entries = [{"Id": str(i), "MessageBody": f"{step}-{i}"} for i in range(rng.randint(1, 10))]
+        sqs.send_message_batch(QueueUrl=fifo, Entries=[dict(e, MessageGroupId=str(rng.randint(1, 4)),
+                                                           MessageDeduplicationId=f"{step}-{e['Id']}") for e in entries])
+        sqs.send_message_batch(QueueUrl=plain, Entries=[dict(e, DelaySeconds=rng.choice([0, 0, 60])) for e in entries])
+        for url in (fifo, plain):
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=rng.randint(1, 5), VisibilityTimeout=rng.choice([0, 60]))
+            for m in got.get("Messages", [])[: rng.randint(0, 2)]:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            answers = []
+            for originals in (False, True):
+                for name in moto_serialized._COUNTS:
+                    setattr(Queue, name, moto_serialized._moto_counts[name] if originals else patched_counts[name])
+                answers.append(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counts)["Attributes"])
+            if answers[0] != answers[1]:
+                differences += 1
+                print(f"counts differ at step {step}: patched {answers[0]}, moto {answers[1]}", file=sys.stderr)
+    for name in moto_serialized._COUNTS:
+        setattr(Queue, name, patched_counts[name])
+    return differences
+
+
 def main() -> int:
     rng = random.Random(20261122)
     patched_query, patched_result = Table.query, DynamoResult.execute_result
@@ -168,7 +202,10 @@ def main() -> int:
                 failures += 1
                 print(f"differs:\n  patched: {ours}\n  moto:    {theirs}", file=sys.stderr)
         patches(True)
-    print(f"moto patches: {len(queries)} random queries and {len(reads)} item reads, {failures} differing from moto's own")
+        queue_failures = queue_count_differences(rng)
+    print(f"moto patches: {len(queries)} random queries and {len(reads)} item reads, {failures} differing from moto's own; "
+          f"queue counts at 80 steps, {queue_failures} differing")
+    failures += queue_failures
     return 1 if failures else 0
 
 
