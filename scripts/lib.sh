@@ -45,12 +45,29 @@ start_localstripe() {
   wait_for_http "http://127.0.0.1:$1/v1/customers" 30
 }
 
+# start_search PORT LOGFILE: the search engine's stand-in, osmem-server (an in-memory server
+# speaking OpenSearch's REST API; the binary comes in its PyPI wheel), on loopback. It ends
+# with this shell (--parent-pid) as well as with stop_all.
+start_search() {
+  local binary
+  binary=$("$VENV/bin/python" -c 'import osmem_server; print(osmem_server.resolve_binary())')
+  "$binary" -addr "127.0.0.1:$1" -no-ja -no-stdin-watch -parent-pid $$ >"$2" 2>&1 &
+  PIDS+=($!)
+  wait_for_http "http://127.0.0.1:$1/" 30
+}
+
 # start_runner PORT MOTO_PORT STRIPE_PORT STACK LOGFILE [extra args...]
-# (RUNNER_BIN_DIR: where the function binaries are; target/debug unless set)
+# (RUNNER_BIN_DIR: where the function binaries are; target/debug unless set. SEARCH_URL: the
+# search engine; unless set, a stand-in is started for this runner, on SEARCH_PORT if set.)
 # Every function runs with its own role, enforced by the moto launcher (--iam, decision 0028).
 start_runner() {
   local port=$1 moto=$2 stripe=$3 stack=$4 logfile=$5
   shift 5
+  if [[ -z "${SEARCH_URL:-}" ]]; then
+    local search_port=${SEARCH_PORT:-$(free_port)}
+    start_search "$search_port" "${logfile%.log}-search.log"
+    SEARCH_URL="http://127.0.0.1:$search_port"
+  fi
   local translated="$STATE/$stack-translated.json"
   "$VENV/bin/python" "$ROOT/scripts/check_translated.py" "$ROOT/template.yaml" "$translated" >/dev/null
   "$ROOT/target/debug/local-runner" \
@@ -59,6 +76,7 @@ start_runner() {
     --aws-endpoint "http://127.0.0.1:$moto" --port "$port" --stack-name "$stack" \
     --param "StripeApiBase=http://127.0.0.1:$stripe" \
     --param "MediaBaseUrl=http://127.0.0.1:$port/_local/cdn" \
+    --param "SearchEndpoint=$SEARCH_URL" \
     --resources-out "$STATE/$stack-resources.json" --iam "$translated" "$@" >"$logfile" 2>&1 &
   PIDS+=($!)
   local deadline=$((SECONDS + 60))

@@ -226,7 +226,17 @@ mod iam_tests {
                 continue;
             }
             let justified = resource["Metadata"]["IamWildcardReason"].as_str().is_some_and(|r| r.len() > 10);
-            let policies = resource["Properties"]["Policies"].as_array().cloned().unwrap_or_default();
+            // A policy under `Fn::If` is checked in both branches (`AWS::NoValue` adds nothing).
+            let policies: Vec<Value> = resource["Properties"]["Policies"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|p| match p["Fn::If"].as_array() {
+                    Some(branches) => branches.iter().skip(1).filter(|b| b["Ref"] != "AWS::NoValue").cloned().collect(),
+                    None => vec![p],
+                })
+                .collect();
             if policies.is_empty() {
                 problems
                     .push(format!("{name}: no policies (it would run with none, or someone adds a broad one later)"));

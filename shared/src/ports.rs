@@ -13,7 +13,9 @@ use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::error::AppError;
 
 mod payouts;
+mod search;
 pub use payouts::*;
+pub use search::*;
 
 #[async_trait]
 pub trait ProfileStore: Send + Sync {

@@ -148,6 +148,12 @@ impl PrivateRunner {
                     .map(|u| vec!["--param".to_owned(), format!("StripeApiBase={u}")])
                     .unwrap_or_default(),
             )
+            // The scripts' search stand-in (the template's default would create a collection).
+            .args(
+                std::env::var("RENTAL_SEARCH_URL")
+                    .map(|u| vec!["--param".to_owned(), format!("SearchEndpoint={u}")])
+                    .unwrap_or_default(),
+            )
             // The project's roles enforced, as in the shared stack (decision 0028).
             .args(if template == format!("{root}/template.yaml") {
                 vec!["--iam".to_owned(), required("RENTAL_TRANSLATED_TEMPLATE")]

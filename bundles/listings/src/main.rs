@@ -1,4 +1,4 @@
-//! Listings, their availability, search and photos (not `process-photo`, built on its own).
+//! Listings, their availability, search (and its indexer) and photos (not `process-photo`, built on its own).
 
 bundle::bundle! {
     "create-listing" => create_listing::run,
@@ -7,6 +7,7 @@ bundle::bundle! {
     "archive-listing" => archive_listing::run,
     "my-listings" => my_listings::run,
     "search-listings" => search_listings::run,
+    "index-listings" => index_listings::run,
     "get-availability" => get_availability::run,
     "block-dates" => block_dates::run,
     "unblock-dates" => unblock_dates::run,

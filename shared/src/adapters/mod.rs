@@ -4,6 +4,7 @@ pub mod dynamodb;
 pub mod health;
 pub mod http_client;
 pub mod jwks;
+pub mod opensearch;
 pub mod s3;
 pub mod secrets_manager;
 pub mod sqs;

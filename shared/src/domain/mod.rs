@@ -14,6 +14,7 @@ pub mod payout;
 pub mod payout_account;
 pub mod photo;
 pub mod search;
+pub mod search_index;
 pub mod user;
 
 use chrono::{DateTime, Utc};

@@ -101,3 +101,18 @@ impl OwnerListings for MemoryStore {
         Ok(page_of(mine, limit, start))
     }
 }
+
+#[async_trait]
+impl crate::ports::ListingSnapshots for MemoryStore {
+    async fn snapshot(
+        &self,
+        id: &ListingId,
+        from: chrono::NaiveDate,
+    ) -> Result<Option<(Listing, Vec<chrono::NaiveDate>)>, AppError> {
+        let Some(listing) = lock(&self.listings).get(id).cloned() else { return Ok(None) };
+        let mut days: Vec<_> =
+            lock(&self.days).keys().filter(|(l, d)| l == id && *d >= from).map(|(_, d)| *d).collect();
+        days.sort_unstable();
+        Ok(Some((listing, days)))
+    }
+}

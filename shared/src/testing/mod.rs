@@ -113,6 +113,8 @@ mod payments;
 mod payouts;
 mod photos;
 mod profiles;
+mod search;
+pub use search::{InspectIndex, MemoryIndex};
 
 pub use payments::FakeGateway;
 

@@ -5,6 +5,8 @@
 //! The money ports' part is in `payouts`.
 
 mod payouts;
+mod search;
+pub use search::search_index;
 
 use chrono::{Duration, NaiveDate, SubsecRound, Utc};
 
@@ -15,8 +17,8 @@ use crate::domain::notification::Notification;
 use crate::domain::user::{Profile, UserId};
 use crate::error::AppError;
 use crate::ports::{
-    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, IdempotencyKey, NotificationStore, Outbox,
-    OwnerPayouts, PayoutAccountStore, PayoutStore, ProfileStore, Recorded,
+    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, IdempotencyKey, ListingSnapshots,
+    ListingWriter, NotificationStore, Outbox, OwnerPayouts, PayoutAccountStore, PayoutStore, ProfileStore, Recorded,
 };
 
 /// `expect` for a contract: a failure is the rule that broke, as an error the caller reports.
@@ -63,6 +65,8 @@ pub trait ContractStore:
     + PayoutAccountStore
     + OwnerPayouts
     + PayoutStore
+    + ListingWriter
+    + ListingSnapshots
 {
 }
 impl<T> ContractStore for T where
@@ -77,6 +81,8 @@ impl<T> ContractStore for T where
         + PayoutAccountStore
         + OwnerPayouts
         + PayoutStore
+        + ListingWriter
+        + ListingSnapshots
 {
 }
 
@@ -88,6 +94,7 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     paging_order(store).await?;
     records_once(store).await?;
     outbox(store).await?;
+    listing_snapshots(store).await?;
     payouts::payout_accounts(store).await?;
     payouts::owner_payouts(store).await?;
     payouts::payouts(store).await
@@ -104,7 +111,7 @@ fn listing(owner: &UserId) -> Result<Listing, String> {
         "min_days": 1, "max_days": 30, "booking_mode": "request", "status": "active"
     }))
     .must("a listing request")?;
-    Listing::create(request, owner.clone(), Utc::now()).must("a valid listing")
+    Listing::create(request, owner.clone(), Utc::now().trunc_subsecs(3)).must("a valid listing")
 }
 
 fn day(offset: i64) -> NaiveDate {
@@ -340,12 +347,37 @@ pub async fn outbox(store: &impl ContractStore) -> Result<(), String> {
     Ok(())
 }
 
+/// A listing's snapshot is the stored listing with its held and blocked days from the given day
+/// on, in order, and nothing for a listing that does not exist.
+pub async fn listing_snapshots(store: &impl ContractStore) -> Result<(), String> {
+    let owner = user()?;
+    let l = listing(&owner)?;
+    store.create_listing(&l, &event_for(format!("listing/{}", l.id), "listing.created")).await.must("a listing")?;
+    let b = book(&l, &user()?, range(3, 5)?)?;
+    create(store, &b, None).await.must("a booking")?;
+    store.block_days(&l.id, &range(7, 8)?).await.must("a block")?;
+    store.block_days(&l.id, &range(1, 2)?).await.must("an earlier block")?;
+    let (read, days) = store.snapshot(&l.id, day(2)).await.must("a snapshot")?.must("the listing")?;
+    assert_eq!(read, l, "the stored listing");
+    assert_eq!(days, vec![day(3), day(4), day(7)], "held and blocked days from the day asked, in order");
+    let other = listing(&owner)?;
+    assert_eq!(store.snapshot(&other.id, day(0)).await.must("a snapshot of nothing")?, None);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[tokio::test]
     async fn the_memory_store_keeps_the_contract() {
         if let Err(broken) = super::all(&super::super::MemoryStore::default()).await {
             panic!("the in-memory store breaks the contract: {broken}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_memory_index_keeps_the_contract() {
+        if let Err(broken) = super::search_index(&super::super::MemoryIndex::default()).await {
+            panic!("the in-memory index breaks the contract: {broken}");
         }
     }
 }

@@ -31,8 +31,10 @@ use crate::ports::{
 };
 
 mod items;
+mod snapshot;
 pub use items::listing_items;
 use items::*;
+pub use snapshot::listing_of_stream_keys;
 
 #[async_trait]
 impl ListingReader for DynamoTable {

@@ -1,0 +1,66 @@
+//! A listing and its held or blocked days, for its search document: one consistent `Query` of
+//! the listing's partition from `DAY#{from}` to `LISTING` (the days sort before the listing,
+//! with the outbox's `EVENT#` items between them, which are skipped).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
+
+use super::super::{s, sort_key, DynamoTable, Item, DEP};
+use super::items::{listing_from_item, listing_pk, LISTING_SK};
+use crate::adapters::sdk_error;
+use crate::domain::listing::{Listing, ListingId};
+use crate::error::AppError;
+use crate::ports::ListingSnapshots;
+
+#[async_trait]
+impl ListingSnapshots for DynamoTable {
+    async fn snapshot(&self, id: &ListingId, from: NaiveDate) -> Result<Option<(Listing, Vec<NaiveDate>)>, AppError> {
+        let mut listing = None;
+        let mut days = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :listing")
+                .expression_attribute_values(":pk", s(listing_pk(id)))
+                .expression_attribute_values(":from", s(format!("DAY#{from}")))
+                .expression_attribute_values(":listing", s(LISTING_SK))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error(DEP, e))?;
+            for item in out.items.unwrap_or_default() {
+                match sort_key(&item) {
+                    Some(LISTING_SK) => listing = Some(listing_from_item(item)?),
+                    Some(sk) if sk.starts_with("DAY#") => {
+                        let Some(AttributeValue::S(day)) = item.get("day") else {
+                            return Err(AppError::internal(format!("day item {sk} without its day")));
+                        };
+                        days.push(NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(AppError::internal)?);
+                    }
+                    _ => {}
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(listing.map(|l| (l, days)));
+            }
+        }
+    }
+}
+
+/// The listing a stream record is about, when it changes what the listing's search document
+/// holds: the listing item itself or one of its held or blocked days.
+pub fn listing_of_stream_keys(keys: &serde_dynamo::Item) -> Option<ListingId> {
+    let text = |name: &str| match keys.get(name) {
+        Some(serde_dynamo::AttributeValue::S(v)) => Some(v.as_str()),
+        _ => None,
+    };
+    let id = text("PK")?.strip_prefix("LISTING#")?;
+    let sk = text("SK")?;
+    (sk == LISTING_SK || sk.starts_with("DAY#")).then(|| ListingId::parse(id).ok()).flatten()
+}
