@@ -58,7 +58,8 @@ start_search() {
 
 # start_runner PORT MOTO_PORT STRIPE_PORT STACK LOGFILE [extra args...]
 # (RUNNER_BIN_DIR: where the function binaries are; target/debug unless set. SEARCH_URL: the
-# search engine; unless set, a stand-in is started for this runner, on SEARCH_PORT if set.)
+# search engine; unless set, a stand-in is started for this runner, on SEARCH_PORT if set. The
+# stack's listings index is `listings-{stack}`, so stacks sharing a stand-in do not mix.)
 # Every function runs with its own role, enforced by the moto launcher (--iam, decision 0028).
 start_runner() {
   local port=$1 moto=$2 stripe=$3 stack=$4 logfile=$5
@@ -76,7 +77,7 @@ start_runner() {
     --aws-endpoint "http://127.0.0.1:$moto" --port "$port" --stack-name "$stack" \
     --param "StripeApiBase=http://127.0.0.1:$stripe" \
     --param "MediaBaseUrl=http://127.0.0.1:$port/_local/cdn" \
-    --param "SearchEndpoint=$SEARCH_URL" \
+    --param "SearchEndpoint=$SEARCH_URL" --param "SearchIndex=listings-${stack,,}" \
     --resources-out "$STATE/$stack-resources.json" --iam "$translated" "$@" >"$logfile" 2>&1 &
   PIDS+=($!)
   local deadline=$((SECONDS + 60))

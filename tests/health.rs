@@ -19,6 +19,7 @@ async fn healthy_stack_answers_200_with_every_dependency() {
         "sqs:payments",
         "secretsmanager:stripe",
         "secretsmanager:cursor",
+        "search",
     ];
     assert_eq!(body["checks"].as_object().unwrap().len(), deps.len(), "every dependency, no more: {body}");
     for dep in deps {
@@ -107,4 +108,25 @@ async fn recycled_instance_is_replaced_by_a_cold_one() {
     let cold = stats().await;
     assert_eq!(cold["instances_started"], 2);
     assert_eq!(cold["init_ms"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_search_engine_is_503_with_a_retry_hint_and_health_names_it() {
+    // A port nothing listens on: the engine down, for a stack of its own.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let root = std::env::var("PROJECT_ROOT").unwrap();
+    let extra = ["--param".to_owned(), format!("SearchEndpoint=http://127.0.0.1:{dead}")];
+    let runner = PrivateRunner::start_with("nosearch", &format!("{root}/template.yaml"), &extra).await;
+
+    let resp = http().get(format!("{}/listings?q=drill", runner.api)).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "5");
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let problem: Value = resp.json().await.unwrap();
+    assert_eq!(problem["code"], "service_unavailable", "{problem}");
+
+    let resp = http().get(format!("{}/health", runner.api)).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["failed"], serde_json::json!(["search"]), "{body}");
 }

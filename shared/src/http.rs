@@ -111,8 +111,11 @@ pub fn problem_response(err: &AppError, request_id: &str) -> Response<Body> {
     let problem = err.to_problem(request_id);
     let body = serde_json::to_string(&problem).unwrap_or_else(|_| "{}".to_owned());
     let mut builder = Response::builder().status(problem.status).header(http::header::CONTENT_TYPE, PROBLEM_JSON);
-    if let AppError::Unauthorized = err {
-        builder = builder.header(http::header::WWW_AUTHENTICATE, "Bearer");
+    match err {
+        AppError::Unauthorized => builder = builder.header(http::header::WWW_AUTHENTICATE, "Bearer"),
+        // A dependency that is down or throttling: a client may try again shortly.
+        AppError::Unavailable { .. } => builder = builder.header(http::header::RETRY_AFTER, "5"),
+        _ => {}
     }
     builder.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))
 }

@@ -151,7 +151,10 @@ impl PrivateRunner {
             // The scripts' search stand-in (the template's default would create a collection).
             .args(
                 std::env::var("RENTAL_SEARCH_URL")
-                    .map(|u| vec!["--param".to_owned(), format!("SearchEndpoint={u}")])
+                    .map(|u| {
+                        let index = format!("SearchIndex=listings-{}", stack.to_lowercase());
+                        vec!["--param".to_owned(), format!("SearchEndpoint={u}"), "--param".to_owned(), index]
+                    })
                     .unwrap_or_default(),
             )
             // The project's roles enforced, as in the shared stack (decision 0028).

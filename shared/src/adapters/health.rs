@@ -119,5 +119,6 @@ pub fn every_dependency(
             client: secrets,
             secret_id: env_required("CURSOR_SECRET_ID")?,
         }),
+        Box::new(crate::adapters::opensearch::OpenSearch::from_env(config)?),
     ])
 }

@@ -7,6 +7,7 @@ pub mod booking;
 pub mod country;
 pub mod events;
 pub mod listing;
+pub mod listing_query;
 pub mod money;
 pub mod notification;
 pub mod payment;

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::lock;
-use crate::adapters::opensearch::{OpenSearch, ALIAS};
+use crate::adapters::opensearch::OpenSearch;
 use crate::domain::listing::ListingId;
 use crate::domain::search_index::IndexChange;
 use crate::error::AppError;
@@ -70,7 +70,7 @@ impl InspectIndex for MemoryIndex {
 impl InspectIndex for OpenSearch {
     async fn document(&self, id: &ListingId) -> Result<Option<(u64, serde_json::Value)>, String> {
         let response = self
-            .call(http::Method::GET, &format!("/{ALIAS}/_doc/{id}"), None, false)
+            .call(http::Method::GET, &format!("/{}/_doc/{id}", self.alias()), None, false)
             .await
             .map_err(|e| format!("{e:?}"))?;
         let body: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;

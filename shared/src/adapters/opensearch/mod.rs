@@ -3,8 +3,9 @@
 //! the `x-amz-content-sha256` header Serverless requires. Locally the endpoint is osmem-server on
 //! loopback, which ignores the signature.
 //!
-//! Searches and writes go through the alias `listings`; the index behind it is created with the
-//! mapping in `shared/search/listings-index.json` on first use, and replaced by
+//! Searches and writes go through an alias (`SEARCH_INDEX`, `listings` unless the stack names
+//! its own); the index behind it (`{alias}-v1`) is created with the mapping in
+//! `shared/search/listings-index.json` on first use, and replaced by
 //! the rebuild script issue 24 asks for (a new index, then the alias moved), so the deployed and the local index
 //! are made from the same file.
 
@@ -24,14 +25,12 @@ use super::http_client::{LazyClient, Response};
 use crate::config::{env_required, ConfigError};
 use crate::domain::search_index::IndexChange;
 use crate::error::AppError;
-use crate::ports::SearchIndex;
+use crate::ports::{HealthProbe, SearchIndex};
 
-/// The alias every read and write names.
-pub const ALIAS: &str = "listings";
-/// The index the alias points at when none exists yet.
-pub const FIRST_INDEX: &str = "listings-v1";
+mod find;
+
 /// Settings and mappings of every listings index.
-pub const INDEX_DEFINITION: &str = include_str!("../../search/listings-index.json");
+pub const INDEX_DEFINITION: &str = include_str!("../../../search/listings-index.json");
 
 const DEP: &str = "search";
 
@@ -43,36 +42,45 @@ struct Signer {
 
 pub struct OpenSearch {
     endpoint: String,
+    /// The alias every read and write names.
+    alias: String,
     http: LazyClient,
     signer: Option<Signer>,
     index_ready: OnceCell<()>,
 }
 
 impl OpenSearch {
-    /// `SEARCH_ENDPOINT` (the collection's endpoint), signed as `SEARCH_SIGNING_SERVICE`
-    /// (default `aoss`) with the function's credentials.
+    /// `SEARCH_ENDPOINT` (the collection's endpoint) and `SEARCH_INDEX` (the alias), signed as
+    /// `SEARCH_SIGNING_SERVICE` (default `aoss`) with the function's credentials.
     pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let endpoint = env_required("SEARCH_ENDPOINT")?;
+        let alias = std::env::var("SEARCH_INDEX").unwrap_or_else(|_| "listings".to_owned());
         let service = std::env::var("SEARCH_SIGNING_SERVICE").unwrap_or_else(|_| "aoss".to_owned());
         let signer = match (config.credentials_provider(), config.region()) {
             (Some(credentials), Some(region)) => Some(Signer { credentials, region: region.to_string(), service }),
             _ => None,
         };
-        Ok(Self::new(&endpoint, signer))
+        Ok(Self::new(&endpoint, &alias, signer))
     }
 
-    fn new(endpoint: &str, signer: Option<Signer>) -> Self {
+    fn new(endpoint: &str, alias: &str, signer: Option<Signer>) -> Self {
         Self {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
+            alias: alias.to_owned(),
             http: LazyClient::new(Duration::from_secs(10)),
             signer,
             index_ready: OnceCell::new(),
         }
     }
 
-    /// An unsigned client of `endpoint` (tests and scripts against the local stand-in).
-    pub fn unsigned(endpoint: &str) -> Self {
-        Self::new(endpoint, None)
+    /// An unsigned client of `endpoint` and `alias` (tests against the local stand-in).
+    pub fn unsigned(endpoint: &str, alias: &str) -> Self {
+        Self::new(endpoint, alias, None)
+    }
+
+    /// The alias every read and write names.
+    pub fn alias(&self) -> &str {
+        &self.alias
     }
 
     /// Sends one request; any answer is returned, no answer is `Unavailable`.
@@ -104,18 +112,19 @@ impl OpenSearch {
     async fn ensure_index(&self) -> Result<(), AppError> {
         self.index_ready
             .get_or_try_init(|| async {
-                let head = self.call(Method::HEAD, &format!("/{ALIAS}"), None, false).await?;
+                let head = self.call(Method::HEAD, &format!("/{}", self.alias), None, false).await?;
                 if head.status.is_success() {
                     return Ok(());
                 }
                 let mut definition: Value = serde_json::from_str(INDEX_DEFINITION).map_err(AppError::internal)?;
-                definition["aliases"] = json!({ ALIAS: {} });
+                definition["aliases"] = json!({ self.alias.as_str(): {} });
+                let index = format!("{}-v1", self.alias);
                 let created = self
-                    .call(Method::PUT, &format!("/{FIRST_INDEX}"), Some(Bytes::from(definition.to_string())), false)
+                    .call(Method::PUT, &format!("/{index}"), Some(Bytes::from(definition.to_string())), false)
                     .await?;
                 match created.status {
                     s if s.is_success() => {
-                        tracing::info!(index = FIRST_INDEX, alias = ALIAS, "search index created");
+                        tracing::info!(%index, alias = %self.alias, "search index created");
                         Ok(())
                     }
                     // Another instance created it first.
@@ -154,6 +163,22 @@ impl Signer {
         let (instructions, _) = sign(signable, &params).map_err(AppError::internal)?.into_parts();
         instructions.apply_to_request_http1x(request);
         Ok(())
+    }
+}
+
+/// The engine answers and the alias can be described (it may not exist yet: nothing indexed).
+#[async_trait]
+impl HealthProbe for OpenSearch {
+    fn name(&self) -> &'static str {
+        "search"
+    }
+    async fn probe(&self) -> Result<(), String> {
+        let head =
+            self.call(Method::HEAD, &format!("/{}", self.alias), None, false).await.map_err(|e| e.to_string())?;
+        match head.status {
+            StatusCode::OK | StatusCode::NOT_FOUND => Ok(()),
+            s => Err(format!("HEAD {}: {s}", self.alias)),
+        }
     }
 }
 
@@ -217,7 +242,8 @@ impl SearchIndex for OpenSearch {
             return Ok(Vec::new());
         }
         self.ensure_index().await?;
-        let response = self.call(Method::POST, &format!("/{ALIAS}/_bulk"), Some(bulk_body(changes)?), true).await?;
+        let path = format!("/{}/_bulk", self.alias);
+        let response = self.call(Method::POST, &path, Some(bulk_body(changes)?), true).await?;
         if !response.status.is_success() {
             return Err(engine_error("bulk write", response.status, &response.body));
         }
