@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
-use integration_tests::{env, eventually, http, new_user, onboard, token};
+use integration_tests::{env, eventually, http, new_user, onboard, onboard_on, token, token_for, PrivateRunner};
 use serde_json::{json, Value};
 use shared::adapters::opensearch::OpenSearch;
 
@@ -233,4 +233,64 @@ async fn renters_find_by_words_place_and_dates() {
         .unwrap();
     assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
     finds(&format!("{drills}&available_from={}&available_to={}", day(11), day(13)), &[&potsdam]).await;
+}
+
+/// scripts/reindex on a stack of its own: a document the index lost comes back, the alias
+/// moves to the new index in one step, the old one goes, and the indexer writes on through it.
+#[tokio::test]
+async fn a_rebuild_restores_what_the_index_lost_and_swaps_the_alias() {
+    let runner = PrivateRunner::start("reindex").await;
+    let api = runner.api.clone();
+    let alias = format!("listings-{}", runner.stack.to_lowercase());
+    let owner = token_for(&api, json!({"sub": new_user()})).await;
+    onboard_on(&api, &owner).await;
+    let mut ids = Vec::new();
+    for title in ["Ladder", "Tile cutter", "Lawn mower"] {
+        let body = json!({
+            "title": title, "category": "tools", "location": {"city": "Rebuildham", "country": "DE"},
+            "daily_price": {"amount": 700, "currency": "EUR"}, "deposit": {"amount": 0, "currency": "EUR"},
+            "min_days": 1, "max_days": 7, "booking_mode": "request", "status": "active"
+        });
+        let resp = http().post(format!("{api}/listings")).bearer_auth(&owner).json(&body).send().await.unwrap();
+        assert_eq!(resp.status(), 201);
+        ids.push(resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    let found = |n: usize| {
+        let api = api.clone();
+        async move {
+            let page: Value =
+                http().get(format!("{api}/listings?limit=100")).send().await.unwrap().json().await.unwrap();
+            (page["items"].as_array().unwrap().len() == n).then_some(())
+        }
+    };
+    eventually(Duration::from_secs(20), "3 listings indexed", || found(3)).await;
+
+    // The index loses a document (as when records were given up on).
+    let resp = http().delete(format!("{}/{alias}/_doc/{}", search_url(), ids[1])).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(found(2).await.is_some());
+
+    let root = std::env::var("PROJECT_ROOT").unwrap();
+    let out = tokio::process::Command::new(format!("{root}/scripts/reindex"))
+        .env("TABLE_NAME", runner.reference("Table"))
+        .env("SEARCH_ENDPOINT", search_url())
+        .env("SEARCH_INDEX", &alias)
+        .env("AWS_ENDPOINT_URL", &env().aws_endpoint)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("{alias}-v2 now holds 3 documents")), "{stdout}");
+    assert!(found(3).await.is_some(), "the lost document is back, at once");
+    let aliases: Value =
+        http().get(format!("{}/_alias/{alias}", search_url())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(aliases.as_object().unwrap().keys().collect::<Vec<_>>(), vec![&format!("{alias}-v2")]);
+    let old = http().head(format!("{}/{alias}-v1", search_url())).send().await.unwrap();
+    assert_eq!(old.status(), 404, "the replaced index is deleted");
+
+    // The indexer writes on through the moved alias.
+    let resp = http().delete(format!("{api}/listings/{}", ids[0])).bearer_auth(&owner).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    eventually(Duration::from_secs(20), "the archived listing gone", || found(2)).await;
 }

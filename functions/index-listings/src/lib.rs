@@ -11,6 +11,7 @@
 //! not be indexed and every record after it are reported as failed, so they are retried; when
 //! that is the batch's first record the invocation fails, and Lambda bisects the batch.
 
+pub mod rebuild;
 mod wiring;
 pub use wiring::run;
 

@@ -28,6 +28,8 @@ use crate::error::AppError;
 use crate::ports::{HealthProbe, SearchIndex};
 
 mod find;
+mod rebuild;
+pub use rebuild::next_index_name;
 
 /// Settings and mappings of every listings index.
 pub const INDEX_DEFINITION: &str = include_str!("../../../search/listings-index.json");
@@ -242,7 +244,14 @@ impl SearchIndex for OpenSearch {
             return Ok(Vec::new());
         }
         self.ensure_index().await?;
-        let path = format!("/{}/_bulk", self.alias);
+        self.bulk(&self.alias, changes).await
+    }
+}
+
+impl OpenSearch {
+    /// One `_bulk` of `changes` into `target` (the alias, or an index being built).
+    async fn bulk(&self, target: &str, changes: &[IndexChange]) -> Result<Vec<Result<(), AppError>>, AppError> {
+        let path = format!("/{target}/_bulk");
         let response = self.call(Method::POST, &path, Some(bulk_body(changes)?), true).await?;
         if !response.status.is_success() {
             return Err(engine_error("bulk write", response.status, &response.body));

@@ -64,3 +64,36 @@ pub fn listing_of_stream_keys(keys: &serde_dynamo::Item) -> Option<ListingId> {
     let sk = text("SK")?;
     (sk == LISTING_SK || sk.starts_with("DAY#")).then(|| ListingId::parse(id).ok()).flatten()
 }
+
+impl DynamoTable {
+    /// Every listing's id: a Scan of the whole table for `SK = LISTING`. Only the operator's
+    /// index rebuild calls it; nothing that serves requests may.
+    pub async fn scan_listing_ids(&self) -> Result<Vec<ListingId>, AppError> {
+        let mut ids = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client()
+                .scan()
+                .table_name(self.table())
+                .filter_expression("SK = :listing")
+                .expression_attribute_values(":listing", s(LISTING_SK))
+                .projection_expression("PK")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error(DEP, e))?;
+            for item in out.items.unwrap_or_default() {
+                if let Some(AttributeValue::S(pk)) = item.get("PK") {
+                    if let Some(id) = pk.strip_prefix("LISTING#").and_then(|id| ListingId::parse(id).ok()) {
+                        ids.push(id);
+                    }
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(ids);
+            }
+        }
+    }
+}
