@@ -1,7 +1,7 @@
 //! Search benchmark: seeds listings into moto exactly as the functions store them (the
 //! adapter's own item builder), then pages through every filter and sort with the adapter's
 //! own query, and reports what a page costs. The point: the figure must not grow with the
-//! table. Run by `scripts/bench-search`, which starts a private moto.
+//! table. Run by `scripts/bench-search-entries`, which starts a private moto.
 //!
 //! Usage: bench-search [SIZE ...]   (default: 1000 100000)
 
