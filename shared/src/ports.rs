@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use crate::cursor::LastKey;
 use crate::domain::events::DomainEvent;
 use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
-use crate::domain::search::{IndexQuery, ListingSummary};
 use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::error::AppError;
 
@@ -137,23 +136,11 @@ pub struct ListingPhoto {
 
 #[async_trait]
 pub trait ListingWriter: Send + Sync {
-    /// Stores a new listing, its search entries if active, and `event`, in one transaction.
+    /// Stores a new listing and `event` in one transaction.
     async fn create_listing(&self, listing: &Listing, event: &DomainEvent) -> Result<(), AppError>;
     /// Replaces `previous` with `next` only if nobody changed it since `previous` was read
-    /// (else `PreconditionFailed`), moving its search entries and storing `event` in the same
-    /// transaction.
+    /// (else `PreconditionFailed`), storing `event` in the same transaction.
     async fn replace_listing(&self, previous: &Listing, next: &Listing, event: &DomainEvent) -> Result<(), AppError>;
-}
-
-#[async_trait]
-pub trait ListingSearch: Send + Sync {
-    /// Up to `limit` results of one index query, continuing after `start`.
-    async fn search(
-        &self,
-        query: &IndexQuery,
-        limit: u32,
-        start: Option<LastKey>,
-    ) -> Result<Page<ListingSummary>, AppError>;
 }
 
 #[async_trait]

@@ -60,31 +60,6 @@ impl ListingWriter for MemoryStore {
 }
 
 #[async_trait]
-impl ListingSearch for MemoryStore {
-    async fn search(
-        &self,
-        query: &IndexQuery,
-        limit: u32,
-        start: Option<LastKey>,
-    ) -> Result<Page<ListingSummary>, AppError> {
-        let listings = lock(&self.listings);
-        let mut hits: Vec<(String, ListingSummary)> = listings
-            .values()
-            .flat_map(|l| entry_keys(l).into_iter().map(move |(pk, sk)| (pk, sk, l)))
-            .filter(|(pk, sk, _)| {
-                *pk == query.partition && query.range.as_ref().is_none_or(|(lo, hi)| sk >= lo && sk <= hi)
-            })
-            .map(|(_, sk, l)| (sk, ListingSummary::from(l)))
-            .collect();
-        hits.sort_by(|a, b| a.0.cmp(&b.0));
-        if !query.ascending {
-            hits.reverse();
-        }
-        Ok(page_of(hits, limit, start))
-    }
-}
-
-#[async_trait]
 impl OwnerListings for MemoryStore {
     async fn owner_listings(
         &self,

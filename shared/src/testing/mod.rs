@@ -16,15 +16,14 @@ use crate::domain::events::DomainEvent;
 use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
 use crate::domain::notification::Notification;
 use crate::domain::payout_account::PayoutAccount;
-use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
 use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::domain::Clock;
 use crate::error::AppError;
 use crate::identity::Caller;
 use crate::ports::{
     AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, EventQueues,
-    IdempotencyKey, ListingReader, ListingRenters, ListingSearch, ListingWriter, NotificationStore, OwnerListings,
-    Page, ProfileStore, ProfileUpdater, Recorded, ViewerIdentity,
+    IdempotencyKey, ListingReader, ListingRenters, ListingWriter, NotificationStore, OwnerListings, Page, ProfileStore,
+    ProfileUpdater, Recorded, ViewerIdentity,
 };
 
 #[derive(Default)]

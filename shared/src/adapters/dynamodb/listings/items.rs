@@ -1,5 +1,5 @@
-//! How a listing is stored: its item, its search entries and the projected summary, each
-//! mapped to and from the domain type.
+//! How a listing is stored: its item and the projected summary, each mapped to and from the
+//! domain type.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -10,7 +10,6 @@ use crate::domain::booking::CancellationPolicy;
 use crate::domain::country::Country;
 use crate::domain::listing::{BookingMode, Category, Listing, ListingId, ListingStatus, Location, OwnedListingSummary};
 use crate::domain::money::{Currency, Money};
-use crate::domain::search::{entry_keys, ListingSummary};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 
@@ -125,43 +124,6 @@ impl TryFrom<ListingItem> for Listing {
     }
 }
 
-/// A search entry: its key plus the summary a result shows.
-#[derive(Debug, Serialize, Deserialize)]
-pub(super) struct SearchEntryItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity: String,
-    listing_id: String,
-    title: String,
-    category: String,
-    city: String,
-    country: String,
-    currency: String,
-    daily_price: i64,
-    owner_id: String,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<SearchEntryItem> for ListingSummary {
-    type Error = AppError;
-    fn try_from(e: SearchEntryItem) -> Result<Self, AppError> {
-        let currency = Currency::parse(&e.currency)
-            .ok_or_else(|| AppError::internal(format!("search entry {} has an invalid currency", e.pk)))?;
-        Ok(ListingSummary {
-            id: e.listing_id,
-            title: e.title,
-            category: e.category,
-            city: e.city,
-            country: e.country,
-            daily_price: Money { amount: e.daily_price, currency },
-            owner_id: e.owner_id,
-            created_at: e.created_at,
-        })
-    }
-}
-
 /// A listing from its stored item.
 pub(super) fn listing_from_item(item: Item) -> Result<Listing, AppError> {
     serde_dynamo::from_item::<_, ListingItem>(item).map_err(AppError::internal)?.try_into()
@@ -225,32 +187,9 @@ impl TryFrom<OwnedSummaryItem> for OwnedListingSummary {
     }
 }
 
-/// Every item `listing` is stored as: the listing, then its search entries (none unless active).
-/// Public so the search benchmark seeds exactly what the functions write.
-pub fn listing_items(listing: &Listing) -> Result<Vec<Item>, AppError> {
-    let mut items = vec![serde_dynamo::to_item(ListingItem::from(listing)).map_err(AppError::internal)?];
-    for (pk, sk) in entry_keys(listing) {
-        items.push(search_entry(listing, pk, sk)?);
-    }
-    Ok(items)
-}
-
-pub(super) fn search_entry(l: &Listing, pk: String, sk: String) -> Result<Item, AppError> {
-    serde_dynamo::to_item(SearchEntryItem {
-        pk,
-        sk,
-        entity: "search_entry".into(),
-        listing_id: l.id.to_string(),
-        title: l.title.clone(),
-        category: l.category.as_str().into(),
-        city: l.location.city.clone(),
-        country: l.location.country.code().into(),
-        currency: l.daily_price.currency.code().into(),
-        daily_price: l.daily_price.amount,
-        owner_id: l.owner_id.to_string(),
-        created_at: l.created_at,
-    })
-    .map_err(AppError::internal)
+/// The item a listing is stored as.
+pub(super) fn listing_item(listing: &Listing) -> Result<Item, AppError> {
+    serde_dynamo::to_item(ListingItem::from(listing)).map_err(AppError::internal)
 }
 
 pub(super) fn put(
@@ -275,7 +214,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_listing_round_trips_through_its_item_and_leads_its_items() {
+    fn a_listing_round_trips_through_its_item() {
         let request = serde_json::from_value(serde_json::json!({
             "title": "Tent", "description": "Sleeps four", "category": "outdoor",
             "location": {"city": "Bergen", "country": "NO", "lat": 60.39, "lng": 5.32},
@@ -284,10 +223,6 @@ mod tests {
         }))
         .unwrap();
         let listing = Listing::create(request, UserId::parse("owner-2").unwrap(), Utc::now().trunc_subsecs(3)).unwrap();
-        let items = listing_items(&listing).unwrap();
-        assert_eq!(listing_from_item(items[0].clone()).unwrap(), listing);
-        assert!(items.len() > 1, "an active listing is stored with its search entries");
-        let draft = Listing { status: ListingStatus::Draft, ..listing };
-        assert_eq!(listing_items(&draft).unwrap().len(), 1, "a draft has no search entries");
+        assert_eq!(listing_from_item(listing_item(&listing).unwrap()).unwrap(), listing);
     }
 }

@@ -1,18 +1,14 @@
-//! DynamoDB adapter for listings and their search entries.
+//! DynamoDB adapter for listings.
 //!
 //! | item          | PK                           | SK                  | GSI1PK           | GSI1SK                        |
 //! |---------------|------------------------------|---------------------|------------------|-------------------------------|
 //! | listing       | `LISTING#{id}`               | `LISTING`           | `OWNER#{owner}`  | `LISTING#{created_ms}#{id}`   |
-//! | search entry  | `SEARCH#{scope}#{new|price}` | see `domain::search`| -                | -                             |
 //!
-//! A listing and its search entries change in one transaction, so search never shows a
-//! listing in a state it is not in. Entries carry the summary a result page shows, so a page
-//! is one `Query` reading `limit + 1` items.
-
-use std::collections::HashSet;
+//! A listing changes in one transaction with its event; search reads the engine, which the
+//! table's stream feeds (decision 0034).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, ReturnConsumedCapacity, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnConsumedCapacity};
 
 use super::outbox::event_put;
 use super::DEP;
@@ -22,17 +18,15 @@ use crate::cursor::LastKey;
 use crate::domain::events::DomainEvent;
 use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
 use crate::domain::photo::PhotoId;
-use crate::domain::search::{entry_keys, IndexQuery, ListingSummary};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{
-    ListingDetail, ListingDetailReader, ListingPhoto, ListingPhotoReader, ListingReader, ListingSearch, ListingWriter,
-    OwnerListings, Page,
+    ListingDetail, ListingDetailReader, ListingPhoto, ListingPhotoReader, ListingReader, ListingWriter, OwnerListings,
+    Page,
 };
 
 mod items;
 mod snapshot;
-pub use items::listing_items;
 use items::*;
 pub use snapshot::listing_of_stream_keys;
 
@@ -130,13 +124,11 @@ impl ListingPhotoReader for DynamoTable {
 #[async_trait]
 impl ListingWriter for DynamoTable {
     async fn create_listing(&self, listing: &Listing, event: &DomainEvent) -> Result<(), AppError> {
-        let mut writes = Vec::new();
-        for (i, item) in listing_items(listing)?.into_iter().enumerate() {
-            // Ids are fresh UUIDs; the condition only guards against a programming error.
-            let condition = (i == 0).then_some(("attribute_not_exists(PK)", None));
-            writes.push(put(self.table(), item, condition)?);
-        }
-        writes.push(event_put(self.table(), event)?);
+        // Ids are fresh UUIDs; the condition only guards against a programming error.
+        let writes = vec![
+            put(self.table(), listing_item(listing)?, Some(("attribute_not_exists(PK)", None)))?,
+            event_put(self.table(), event)?,
+        ];
         self.client()
             .transact_write_items()
             .set_transact_items(Some(writes))
@@ -149,75 +141,16 @@ impl ListingWriter for DynamoTable {
     async fn replace_listing(&self, previous: &Listing, next: &Listing, event: &DomainEvent) -> Result<(), AppError> {
         // Optimistic concurrency: the write only lands if the stored version is still the one
         // the caller read (and checked against If-Match). A racing writer makes it fail whole.
-        let listing = serde_dynamo::to_item(ListingItem::from(next)).map_err(AppError::internal)?;
         let mut writes = vec![put(
             self.table(),
-            listing,
+            listing_item(next)?,
             Some(("version = :read_version", Some((":read_version", AttributeValue::N(previous.version.to_string()))))),
         )?];
-        // One operation per item: entries whose key stays are overwritten (their summary may
-        // have changed), entries whose key goes are deleted, new keys are put.
-        let next_keys: HashSet<(String, String)> = entry_keys(next).into_iter().collect();
-        for (pk, sk) in entry_keys(previous) {
-            if !next_keys.contains(&(pk.clone(), sk.clone())) {
-                let delete = Delete::builder()
-                    .table_name(self.table())
-                    .set_key(Some(key_item(&pk, &sk)))
-                    .build()
-                    .map_err(AppError::internal)?;
-                writes.push(TransactWriteItem::builder().delete(delete).build());
-            }
-        }
-        for (pk, sk) in entry_keys(next) {
-            writes.push(put(self.table(), search_entry(next, pk, sk)?, None)?);
-        }
         writes.push(event_put(self.table(), event)?);
         if !self.transact_guarded(writes).await? {
             return Err(AppError::PreconditionFailed);
         }
         Ok(())
-    }
-}
-
-#[async_trait]
-impl ListingSearch for DynamoTable {
-    async fn search(
-        &self,
-        query: &IndexQuery,
-        limit: u32,
-        start: Option<LastKey>,
-    ) -> Result<Page<ListingSummary>, AppError> {
-        let mut request = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .expression_attribute_values(":pk", s(&query.partition))
-            .scan_index_forward(query.ascending)
-            // One more than a page: tells whether another page exists without an empty last page.
-            .limit(limit as i32 + 1)
-            .set_exclusive_start_key(start_key(start))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        request = match &query.range {
-            Some((lower, upper)) => request
-                .key_condition_expression("PK = :pk AND SK BETWEEN :lower AND :upper")
-                .expression_attribute_values(":lower", s(lower))
-                .expression_attribute_values(":upper", s(upper)),
-            None => request.key_condition_expression("PK = :pk"),
-        };
-        let out = request.send().await.map_err(|e| sdk_error(DEP, e))?;
-        let QueryPage { items, last_key, items_read, bytes_read } =
-            query_page(out.items.unwrap_or_default(), limit, &["PK", "SK"]);
-        let summaries = items
-            .into_iter()
-            .map(|item| serde_dynamo::from_item::<_, SearchEntryItem>(item).map_err(AppError::internal)?.try_into())
-            .collect::<Result<Vec<ListingSummary>, AppError>>()?;
-        Ok(Page {
-            items: summaries,
-            last_key,
-            items_read,
-            bytes_read,
-            capacity_units: capacity(out.consumed_capacity.as_ref()),
-        })
     }
 }
 
