@@ -132,8 +132,57 @@ struct Point {
     lon: f64,
 }
 
-fn hit(q: &ListingQuery, raw: &Value) -> Result<SearchHit, AppError> {
-    let s: Source = serde_json::from_value(raw["_source"].clone()).map_err(AppError::internal)?;
+/// The parts of a `_search` answer we read, deserialized in one pass (no `Value` tree).
+#[derive(Deserialize)]
+struct Answer {
+    hits: Hits,
+    #[serde(default)]
+    aggregations: Option<Aggregations>,
+}
+
+#[derive(Deserialize)]
+struct Hits {
+    hits: Vec<RawHit>,
+}
+
+#[derive(Deserialize)]
+struct RawHit {
+    #[serde(rename = "_source")]
+    source: Source,
+    #[serde(default)]
+    sort: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct Aggregations {
+    categories: Buckets<KeyCount>,
+    currencies: Buckets<CurrencyPrices>,
+}
+
+#[derive(Deserialize)]
+struct Buckets<T> {
+    buckets: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct KeyCount {
+    key: String,
+    doc_count: u64,
+}
+
+#[derive(Deserialize)]
+struct CurrencyPrices {
+    key: String,
+    prices: Buckets<Band>,
+}
+
+#[derive(Deserialize)]
+struct Band {
+    key: f64,
+    doc_count: u64,
+}
+
+fn hit(q: &ListingQuery, s: Source) -> Result<SearchHit, AppError> {
     let currency = Currency::parse(&s.daily_price.currency)
         .ok_or_else(|| AppError::internal(format!("document {} has currency {}", s.id, s.daily_price.currency)))?;
     let distance = match (q.place, &s.location) {
@@ -157,22 +206,26 @@ fn hit(q: &ListingQuery, raw: &Value) -> Result<SearchHit, AppError> {
     })
 }
 
-fn facets(aggs: &Value) -> Facets {
-    let buckets = |v: &Value| v["buckets"].as_array().cloned().unwrap_or_default();
-    let key = |b: &Value| b["key"].as_str().map(str::to_owned).unwrap_or_else(|| b["key"].to_string());
-    let count = |b: &Value| b["doc_count"].as_u64().unwrap_or(0);
+fn facets(aggs: Option<Aggregations>) -> Facets {
+    let Some(aggs) = aggs else { return Facets::default() };
     Facets {
-        categories: buckets(&aggs["categories"]).iter().map(|b| FacetCount { key: key(b), count: count(b) }).collect(),
-        prices: buckets(&aggs["currencies"])
-            .iter()
+        categories: aggs
+            .categories
+            .buckets
+            .into_iter()
+            .map(|b| FacetCount { key: b.key, count: b.doc_count })
+            .collect(),
+        prices: aggs
+            .currencies
+            .buckets
+            .into_iter()
             .map(|c| PriceHistogram {
-                currency: key(c),
-                buckets: buckets(&c["prices"])
-                    .iter()
-                    .map(|b| {
-                        let from = b["key"].as_f64().unwrap_or(0.0) as i64;
-                        PriceBucket { from, to: from + PRICE_BAND, count: count(b) }
-                    })
+                currency: c.key,
+                buckets: c
+                    .prices
+                    .buckets
+                    .into_iter()
+                    .map(|b| PriceBucket { from: b.key as i64, to: b.key as i64 + PRICE_BAND, count: b.doc_count })
                     .collect(),
             })
             .collect(),
@@ -196,12 +249,17 @@ impl ListingFinder for OpenSearch {
         if !response.status.is_success() {
             return Err(engine_error("search", response.status, &response.body));
         }
-        let answer: Value = serde_json::from_slice(&response.body).map_err(AppError::internal)?;
-        let raw = answer["hits"]["hits"].as_array().cloned().unwrap_or_default();
+        let answer: Answer = serde_json::from_slice(&response.body).map_err(AppError::internal)?;
+        let mut raw = answer.hits.hits;
         let limit = query.limit as usize;
-        let next = (raw.len() > limit).then(|| raw[limit - 1]["sort"].to_string());
-        let hits = raw.iter().take(limit).map(|h| hit(query, h)).collect::<Result<Vec<_>, _>>()?;
-        Ok(SearchResults { hits, next, facets: facets(&answer["aggregations"]) })
+        let next = if raw.len() > limit {
+            raw.truncate(limit);
+            Some(serde_json::to_string(&raw[limit - 1].sort).map_err(AppError::internal)?)
+        } else {
+            None
+        };
+        let hits = raw.into_iter().map(|h| hit(query, h.source)).collect::<Result<Vec<_>, _>>()?;
+        Ok(SearchResults { hits, next, facets: facets(answer.aggregations) })
     }
 }
 
@@ -240,5 +298,29 @@ mod tests {
         assert_eq!(body["query"]["bool"]["filter"][0]["geo_distance"]["distance"], "10km");
         assert_eq!(body["sort"][0]["_geo_distance"]["location"], json!({"lat": 52.5, "lon": 13.4}));
         assert_eq!(body["search_after"], json!([1.5, "x"]));
+    }
+
+    #[test]
+    fn an_answer_reads_into_hits_with_distances_and_facets() {
+        let answer: Answer = serde_json::from_value(json!({
+            "took": 1,
+            "hits": {"hits": [{"_id": "a", "_score": null, "sort": [0.5, "a"], "_source": {
+                "id": "a", "title": "Drill", "category": "tools", "city": "Berlin", "country": "DE",
+                "daily_price": {"amount": 1500, "currency": "EUR"}, "owner_id": "u1",
+                "created_at": "2026-11-30T10:00:00Z", "location": {"lat": 52.52, "lon": 13.405}
+            }}]},
+            "aggregations": {
+                "categories": {"buckets": [{"key": "tools", "doc_count": 1}], "sum_other_doc_count": 0},
+                "currencies": {"buckets": [{"key": "EUR", "doc_count": 1, "prices": {"buckets": [{"key": 1000.0, "doc_count": 1}]}}]}
+            }
+        }))
+        .unwrap();
+        let q = query(&[("near", "52.52,13.405")]);
+        let hits: Vec<SearchHit> = answer.hits.hits.into_iter().map(|h| hit(&q, h.source).unwrap()).collect();
+        assert_eq!(hits[0].distance_km, Some(0.0));
+        assert_eq!(hits[0].summary.daily_price.amount, 1500);
+        let facets = facets(answer.aggregations);
+        assert_eq!(facets.categories, vec![FacetCount { key: "tools".into(), count: 1 }]);
+        assert_eq!(facets.prices[0].buckets, vec![PriceBucket { from: 1000, to: 2000, count: 1 }]);
     }
 }
