@@ -11,7 +11,7 @@ use std::pin::Pin;
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
 use tracing::Instrument;
 
@@ -124,6 +124,28 @@ where
     Fut: Future<Output = Result<DynamoDbEventResponse, AppError>> + Send + 'a,
 {
     serve_stream(&move |batch| -> StreamFuture<'a> { Box::pin(handler(batch)) }).await
+}
+
+/// A stream batch's answer when its records before `first_failed` are done: all done; the
+/// failed record and those after it retried (a partial batch failure naming its sequence
+/// number); or, when the first record failed, a failed invocation (`nothing_done`), so Lambda
+/// bisects the batch.
+pub fn stream_response(
+    batch: &DynamoDbEvent,
+    first_failed: usize,
+    nothing_done: &str,
+) -> Result<DynamoDbEventResponse, AppError> {
+    let mut response = DynamoDbEventResponse::default();
+    match batch.records.get(first_failed) {
+        None => {}
+        Some(_) if first_failed == 0 => return Err(AppError::internal(nothing_done.to_owned())),
+        Some(record) => {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    Ok(response)
 }
 
 fn serve_stream<'h, 'a: 'h>(

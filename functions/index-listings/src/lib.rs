@@ -16,7 +16,7 @@ mod wiring;
 pub use wiring::run;
 
 use aws_lambda_events::event::dynamodb::Event;
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use shared::adapters::dynamodb::listings::listing_of_stream_keys;
 use shared::domain::listing::ListingId;
 use shared::domain::search_index::IndexChange;
@@ -75,17 +75,7 @@ where
         failed_at = first_failed,
         "stream batch done"
     );
-    let mut response = DynamoDbEventResponse::default();
-    match first_failed {
-        n if n == records.len() => {}
-        0 => return Err(AppError::internal("the batch's first listing was not indexed")),
-        n => {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = records[n].change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-        }
-    }
-    Ok(response)
+    shared::consumer::stream_response(&batch, first_failed, "the batch's first listing was not indexed")
 }
 
 /// The listings the batch's records are about, each once, with the position of its first record.

@@ -15,7 +15,7 @@ mod wiring;
 pub use wiring::run;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use shared::adapters::dynamodb::outbox::event_from_stream;
 use shared::domain::events::{DomainEvent, Route};
 use shared::ports::EventQueues;
@@ -44,17 +44,7 @@ pub async fn handle(batch: Event, queues: &impl EventQueues) -> Result<DynamoDbE
     }
     let delivered = events.iter().filter(|(i, _)| *i < first_failed).count();
     tracing::info!(records = records.len(), delivered, failed_at = first_failed, "stream batch done");
-    let mut response = DynamoDbEventResponse::default();
-    match first_failed {
-        n if n == records.len() => {}
-        0 => return Err(AppError::internal("the batch's first record was not delivered")),
-        n => {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = records[n].change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-        }
-    }
-    Ok(response)
+    shared::consumer::stream_response(&batch, first_failed, "the batch's first record was not delivered")
 }
 
 /// The batch's outbox events with their record positions, up to the first record that is not a
