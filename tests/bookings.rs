@@ -1,12 +1,16 @@
 //! Bookings over HTTP through the local gateway and the real functions: the request ->
 //! accept -> confirm -> cancel flow, holds expiring under a set clock, owner blocks, who may
-//! see what, idempotent retries, and the race that must never double-book.
+//! see what, idempotent retries, and the race that must never double-book. `bookings/` holds
+//! the stay's middle (handover).
 
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use integration_tests::{aws_config, env, eventually, http, new_user, run_scheduled, token, token_for, PrivateRunner};
 use serde_json::{json, Value};
+
+#[path = "bookings/handover.rs"]
+mod handover;
 
 fn day(offset: i64) -> NaiveDate {
     Utc::now().date_naive() + chrono::Duration::days(offset)

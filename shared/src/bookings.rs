@@ -51,9 +51,7 @@ pub async fn public_listing(store: &impl ListingReader, id: &str) -> Result<List
 
 /// Moves booking `id` by `t` at `now`, as `actor` (none for scheduled tasks and payments),
 /// and announces it: the event is written with the move (the outbox). `edit` adds what the move
-/// records (who cancelled and why). Every write is conditional on the status and version read;
-/// when another move wins the race we read again: the move is either still possible on the new
-/// state (retried) or 409 naming the state that won.
+/// records (who cancelled and why). See `change_booking` for the races.
 pub async fn move_booking<S>(
     store: &S,
     id: &BookingId,
@@ -65,14 +63,35 @@ pub async fn move_booking<S>(
 where
     S: BookingReader + BookingWriter,
 {
-    for _ in 0..3 {
-        let current = store.get_booking(id).await?.ok_or(AppError::NotFound("booking"))?;
+    change_booking(store, id, now, actor, |current| {
         let mut next = current.moved(t, now)?;
         edit(&mut next);
-        let announcement = event(t.event_kind(), &next, actor, now);
+        Ok((next, t.event_kind()))
+    })
+    .await
+}
+
+/// Changes booking `id` into what `change` makes of it and announces that with the event kind
+/// it names, in one write (the outbox). Every write is conditional on the status and version
+/// read; when another change wins the race we read again: the change is either still possible
+/// on the new state (retried) or refused by `change` (409 naming the state that won).
+pub async fn change_booking<S>(
+    store: &S,
+    id: &BookingId,
+    now: DateTime<Utc>,
+    actor: Option<&UserId>,
+    change: impl Fn(&Booking) -> Result<(Booking, &'static str), AppError>,
+) -> Result<Booking, AppError>
+where
+    S: BookingReader + BookingWriter,
+{
+    for _ in 0..3 {
+        let current = store.get_booking(id).await?.ok_or(AppError::NotFound("booking"))?;
+        let (next, kind) = change(&current)?;
+        let announcement = event(kind, &next, actor, now);
         match store.move_booking(&current, &next, Some(&announcement)).await {
             Ok(()) => {
-                tracing::info!(booking_id = %id, from = current.status.as_str(), to = next.status.as_str(), event_id = %announcement.id, "booking moved");
+                tracing::info!(booking_id = %id, from = current.status.as_str(), to = next.status.as_str(), event_id = %announcement.id, kind, "booking moved");
                 crate::metrics::count("BookingMoves", &[("To", next.status.as_str())]);
                 return Ok(next);
             }
@@ -83,7 +102,11 @@ where
             Err(e) => return Err(e),
         }
     }
-    Err(AppError::conflict("booking_busy", "the booking is changing right now; try again"))
+    Err(busy())
+}
+
+pub(crate) fn busy() -> AppError {
+    AppError::conflict("booking_busy", "the booking is changing right now; try again")
 }
 
 /// `pending_payment` -> `confirmed`: what the payment worker calls when a payment succeeded
@@ -127,8 +150,7 @@ where
 }
 
 /// One run of a scheduled task: every booking due for `what` at `now` (up to `batch`) moved by
-/// `t`. Another run, the owner or a payment may have moved one since the index was read: the
-/// state machine then refuses (409) and it is skipped. Returns (due, moved, skipped).
+/// `t`. See `run_due_with`.
 pub async fn run_due<S>(
     store: &S,
     what: crate::ports::Due,
@@ -139,10 +161,30 @@ pub async fn run_due<S>(
 where
     S: crate::ports::DueBookings + BookingReader + BookingWriter,
 {
+    run_due_with(store, what, now, batch, |current| {
+        let next = current.moved(t, now)?;
+        Ok((next, t.event_kind()))
+    })
+    .await
+}
+
+/// One run of a scheduled task: every booking due for `what` at `now` (up to `batch`) changed
+/// by `change`. Another run, a party or a payment may have moved one since the index was read:
+/// `change` then refuses (409) and it is skipped. Returns (due, changed, skipped).
+pub async fn run_due_with<S>(
+    store: &S,
+    what: crate::ports::Due,
+    now: DateTime<Utc>,
+    batch: u32,
+    change: impl Fn(&Booking) -> Result<(Booking, &'static str), AppError>,
+) -> Result<(usize, usize, usize), AppError>
+where
+    S: crate::ports::DueBookings + BookingReader + BookingWriter,
+{
     let due = store.due(what, now, batch).await?;
     let (mut moved, mut skipped) = (0, 0);
     for id in &due {
-        match move_booking(store, id, t, now, None, |_| {}).await {
+        match change_booking(store, id, now, None, &change).await {
             Ok(_) => moved += 1,
             Err(AppError::Conflict { .. } | AppError::NotFound(_)) => skipped += 1,
             Err(e) => return Err(e),

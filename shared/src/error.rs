@@ -42,8 +42,9 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("content type must be {expected}")]
     UnsupportedMediaType { expected: &'static str },
-    #[error("too many requests")]
-    TooManyRequests,
+    /// A limit was reached (wrong handover codes, ...): 429 with `Retry-After`.
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
     /// A dependency (DynamoDB, S3, Stripe...) is unreachable or throttling (503).
     #[error("dependency unavailable: {dependency}")]
     Unavailable { dependency: String },
@@ -90,7 +91,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => 413,
             AppError::UnsupportedMediaType { .. } => 415,
             AppError::PreconditionRequired => 428,
-            AppError::TooManyRequests => 429,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Unavailable { .. } => 503,
             AppError::Internal(_) => 500,
         }
@@ -108,7 +109,7 @@ impl AppError {
             AppError::PreconditionRequired => "precondition_required",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
-            AppError::TooManyRequests => "too_many_requests",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Unavailable { .. } => "service_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -214,6 +215,7 @@ mod tests {
             (AppError::PreconditionFailed, 412, "precondition_failed"),
             (AppError::PayloadTooLarge { limit: 65536 }, 413, "payload_too_large"),
             (AppError::PreconditionRequired, 428, "precondition_required"),
+            (AppError::TooManyRequests { retry_after: 60 }, 429, "too_many_requests"),
             (AppError::Unavailable { dependency: "s3".into() }, 503, "service_unavailable"),
         ];
         for (err, status, code) in cases {

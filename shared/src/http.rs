@@ -115,6 +115,7 @@ pub fn problem_response(err: &AppError, request_id: &str) -> Response<Body> {
         AppError::Unauthorized => builder = builder.header(http::header::WWW_AUTHENTICATE, "Bearer"),
         // A dependency that is down or throttling: a client may try again shortly.
         AppError::Unavailable { .. } => builder = builder.header(http::header::RETRY_AFTER, "5"),
+        AppError::TooManyRequests { retry_after } => builder = builder.header(http::header::RETRY_AFTER, *retry_after),
         _ => {}
     }
     builder.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))

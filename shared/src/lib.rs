@@ -12,6 +12,7 @@ pub mod consumer;
 pub mod cursor;
 pub mod domain;
 pub mod error;
+pub mod handover;
 pub mod http;
 pub mod identity;
 pub mod json;

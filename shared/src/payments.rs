@@ -51,7 +51,11 @@ pub fn decide(booking: &Booking, event: &StripeEvent, now: DateTime<Utc>) -> Res
                     BookingStatus::PendingPayment if payment.refunded_amount < total => {
                         transition = Some(Transition::ConfirmPayment)
                     }
-                    BookingStatus::PendingPayment | BookingStatus::Confirmed | BookingStatus::Completed => {}
+                    BookingStatus::PendingPayment
+                    | BookingStatus::Confirmed
+                    | BookingStatus::InProgress
+                    | BookingStatus::Returned
+                    | BookingStatus::Completed => {}
                     // Paid after the hold lapsed or the booking was cancelled: its days may be
                     // someone else's now, so the money goes back in full.
                     BookingStatus::Expired | BookingStatus::Cancelled | BookingStatus::Declined => {

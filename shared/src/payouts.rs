@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::booking::{Booking, BookingId, BookingStatus, PaymentStatus};
+use crate::domain::booking::{Booking, BookingId, PaymentStatus};
 use crate::domain::payment::StripeEvent;
 use crate::domain::payout::{Destination, Payout, PayoutStep};
 use crate::error::AppError;
@@ -21,7 +21,7 @@ pub async fn ensure_scheduled<S: PayoutStore>(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let paid = booking.payment.status == PaymentStatus::Succeeded;
-    if !paid || !matches!(booking.status, BookingStatus::Confirmed | BookingStatus::Completed) {
+    if !paid || !booking.status.is_paid_stay() {
         return Ok(());
     }
     if store.get_payout(&booking.id).await?.is_some() {

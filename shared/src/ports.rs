@@ -258,8 +258,12 @@ pub trait BookingLists: Send + Sync {
 pub enum Due {
     /// Holds (`requested`, `pending_payment`) whose deadline has passed.
     HoldExpiry,
-    /// `confirmed` bookings whose end date has passed.
+    /// `confirmed` bookings whose end date has passed (nobody recorded a pickup).
     Completion,
+    /// Items out (`in_progress`) `grace` past their end, not flagged yet.
+    ReturnOverdue { grace: chrono::Duration },
+    /// `returned` bookings whose claim window has closed.
+    Settlement { claim_window: chrono::Duration },
 }
 
 #[async_trait]

@@ -287,3 +287,16 @@ impl BookingMoneyView {
         }
     }
 }
+
+/// A booking as `party` sees it: with `handover.code`, the code they hold now (the renter's
+/// pickup code once paid, the owner's return code while the item is out; `Booking::code_for`).
+pub fn booking_for(
+    booking: &crate::domain::booking::Booking,
+    party: crate::domain::booking::Party,
+) -> Result<serde_json::Value, crate::AppError> {
+    let mut body = serde_json::to_value(booking).map_err(crate::AppError::internal)?;
+    if let Some(code) = booking.code_for(party) {
+        body["handover"]["code"] = code.into();
+    }
+    Ok(body)
+}

@@ -1,5 +1,7 @@
-//! Scheduled: marks `confirmed` bookings `completed` once their (exclusive) end date has
-//! come, releasing their days. Conditional moves make a repeated or concurrent run harmless.
+//! Scheduled (hourly): completes `returned` bookings once their claim window
+//! (`CLAIM_WINDOW_HOURS` after the return, default 48) has closed, and `confirmed` bookings
+//! nobody picked up once their (exclusive) end date has come, releasing their days.
+//! Conditional moves make a repeated or concurrent run harmless.
 
 mod wiring;
 pub use wiring::run;
@@ -14,6 +16,8 @@ pub struct Deps<S, C> {
     pub clock: C,
     /// Whether the event may set the clock (`{"now": ...}`): tests and local runs, never prod.
     pub allow_clock_override: bool,
+    /// How long after the return the owner may still claim.
+    pub claim_window: chrono::Duration,
 }
 
 pub async fn handle<S, C>(event: serde_json::Value, deps: &Deps<S, C>) -> Result<serde_json::Value, AppError>
@@ -22,9 +26,14 @@ where
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
-    let (due, moved, skipped) =
-        shared::bookings::run_due(&deps.store, Due::Completion, Transition::Complete, now, 100).await?;
-    tracing::info!(due, completed = moved, skipped, now = %now, "completion run");
+    let store = &deps.store;
+    let settle = Due::Settlement { claim_window: deps.claim_window };
+    let (due_returned, returned, skipped_returned) =
+        shared::bookings::run_due(store, settle, Transition::Complete, now, 100).await?;
+    let (due_idle, idle, skipped_idle) =
+        shared::bookings::run_due(store, Due::Completion, Transition::Complete, now, 100).await?;
+    let (due, moved, skipped) = (due_returned + due_idle, returned + idle, skipped_returned + skipped_idle);
+    tracing::info!(due, completed = moved, returned, never_picked_up = idle, skipped, now = %now, "completion run");
     Ok(serde_json::json!({ "due": due, "completed": moved, "skipped": skipped }))
 }
 
@@ -38,8 +47,13 @@ mod tests {
     use shared::testing::{FixedClock, MemoryStore};
 
     #[tokio::test]
-    async fn completes_confirmed_stays_after_their_end_date() {
-        let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default(), allow_clock_override: true };
+    async fn completes_stays_nobody_picked_up_after_their_end_date() {
+        let deps = Deps {
+            store: MemoryStore::default(),
+            clock: FixedClock::default(),
+            allow_clock_override: true,
+            claim_window: chrono::Duration::hours(48),
+        };
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/create-listing.json")).unwrap();
         let body: serde_json::Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
@@ -70,5 +84,28 @@ mod tests {
             "completed bookings hold no days"
         );
         assert_eq!(deps.store.event_kinds(), vec!["booking.requested", "booking.confirmed", "booking.completed"]);
+    }
+
+    #[tokio::test]
+    async fn completes_returned_stays_once_the_claim_window_closed() {
+        let deps = Deps {
+            store: MemoryStore::default(),
+            clock: FixedClock::default(),
+            allow_clock_override: true,
+            claim_window: chrono::Duration::hours(48),
+        };
+        let b = shared::testing::confirmed_booking("2026-12-01", 3, 1000).unwrap();
+        let out = b.moved(Transition::PickUp, b.pickup_opens_at()).unwrap();
+        let returned_at = chrono::DateTime::parse_from_rfc3339("2026-12-03T10:00:00Z").unwrap().to_utc();
+        let mut back = out.moved(Transition::Return, returned_at).unwrap();
+        back.handover.returned_at = Some(returned_at);
+        deps.store.seed_booking(&back).await;
+
+        let at = |t: &str| serde_json::json!({ "now": t });
+        assert_eq!(handle(at("2026-12-05T09:59:59Z"), &deps).await.unwrap()["completed"], 0, "the window is open");
+        assert_eq!(handle(at("2026-12-05T10:00:00Z"), &deps).await.unwrap()["completed"], 1);
+        assert_eq!(handle(at("2026-12-05T11:00:00Z"), &deps).await.unwrap()["due"], 0);
+        assert_eq!(deps.store.bookings.lock().unwrap()[&b.id].status, BookingStatus::Completed);
+        assert_eq!(deps.store.event_kinds().last().map(String::as_str), Some("booking.completed"));
     }
 }

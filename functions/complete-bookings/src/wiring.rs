@@ -2,18 +2,20 @@
 //! bundle (`bundle/`, decision 0027) both start here.
 
 use shared::adapters::dynamodb::DynamoTable;
-use shared::config::aws_sdk_config;
+use shared::config::{aws_sdk_config, env_parsed};
 use shared::domain::SystemClock;
 
 /// Runs the function in Lambda: telemetry, the AWS config and its adapters, then the
 /// runtime loop.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
+    let claim_window_hours: i64 = env_parsed("CLAIM_WINDOW_HOURS", 48)?;
     let config = aws_sdk_config().await;
     let deps = crate::Deps {
         store: DynamoTable::from_env(&config)?,
         clock: SystemClock,
         allow_clock_override: std::env::var("STAGE").is_ok_and(|s| s != "prod"),
+        claim_window: chrono::Duration::hours(claim_window_hours),
     };
     shared::scheduled::run(&|event| crate::handle(event, &deps)).await
 }

@@ -1,5 +1,6 @@
 //! `GET /bookings/{id}` (auth): the booking, for its renter and its listing's owner only;
-//! 404 to anyone else, as for an id that does not exist. With `money`, the part of its ledger
+//! 404 to anyone else, as for an id that does not exist. Each party sees the handover code
+//! they hold now (`handover.code`): the renter's pickup code, the owner's return code. With `money`, the part of its ledger
 //! the viewer may see: the renter what they paid and got back, the owner their share and its
 //! transfer; and, while cancelling would refund anything, `refund_if_cancelled_now`: what the
 //! viewer cancelling now would refund, by the booking's policy.
@@ -34,7 +35,7 @@ where
         PaymentStatus::Succeeded => deps.store.get_payout(&id).await?,
         _ => None,
     };
-    let mut body = serde_json::to_value(&booking).map_err(AppError::internal)?;
+    let mut body = shared::views::booking_for(&booking, party)?;
     body["money"] =
         serde_json::to_value(BookingMoneyView::of(&booking, payout.as_ref(), party)).map_err(AppError::internal)?;
     if let Some(plan) = refund_if_cancelled(&booking, party, deps.clock.now()) {

@@ -102,6 +102,10 @@ pub mod kinds {
     pub const BOOKING_EXPIRED: &str = "booking.expired";
     pub const BOOKING_CANCELLED: &str = "booking.cancelled";
     pub const BOOKING_CONFIRMED: &str = "booking.confirmed";
+    pub const BOOKING_PICKED_UP: &str = "booking.picked_up";
+    pub const BOOKING_RETURNED: &str = "booking.returned";
+    /// An item not back by the end of its stay and the grace period.
+    pub const BOOKING_RETURN_OVERDUE: &str = "booking.return_overdue";
     pub const BOOKING_COMPLETED: &str = "booking.completed";
 }
 

@@ -40,6 +40,9 @@ pub struct BookingEventData {
     pub renter_id: String,
     pub owner_id: String,
     pub status: String,
+    /// The stay's exclusive end date (events before handovers may lack it).
+    #[serde(default)]
+    pub end_date: Option<chrono::NaiveDate>,
 }
 
 /// The notifications `event` produces: one for the renter and one for the owner of a booking,
@@ -85,6 +88,20 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
             format!("Your booking of \"{title}\" expired before it was confirmed; the dates are free again."),
             format!("The booking of \"{title}\" expired; the dates are free again."),
         ),
+        kinds::BOOKING_PICKED_UP => (
+            format!("You picked up \"{title}\". Enjoy, and bring it back by the end of the stay."),
+            format!("\"{title}\" was picked up. Your return code is on the booking."),
+        ),
+        kinds::BOOKING_RETURNED => (format!("You returned \"{title}\". Thanks!"), format!("\"{title}\" is back.")),
+        kinds::BOOKING_RETURN_OVERDUE => {
+            let due = data.end_date.map(|d| format!(" on {d}")).unwrap_or_default();
+            (
+                format!(
+                    "\"{title}\" was due back{due}. Please return it now: each started day late costs one daily price."
+                ),
+                format!("\"{title}\" was due back{due} and has not been returned yet. The renter was told."),
+            )
+        }
         kinds::BOOKING_COMPLETED => (
             format!("Your rental of \"{title}\" is complete. Thanks!"),
             format!("The rental of \"{title}\" is complete."),
@@ -240,6 +257,9 @@ mod tests {
             kinds::BOOKING_CONFIRMED,
             kinds::BOOKING_CANCELLED,
             kinds::BOOKING_EXPIRED,
+            kinds::BOOKING_PICKED_UP,
+            kinds::BOOKING_RETURNED,
+            kinds::BOOKING_RETURN_OVERDUE,
             kinds::BOOKING_COMPLETED,
         ] {
             let e = event(kind, "requested");

@@ -101,6 +101,15 @@ impl DueBookings for MemoryStore {
                     matches!(b.status, BookingStatus::Requested | BookingStatus::PendingPayment) && b.hold_lapsed(now)
                 }
                 Due::Completion => b.status == BookingStatus::Confirmed && b.end_date <= now.date_naive(),
+                Due::ReturnOverdue { grace } => {
+                    b.status == BookingStatus::InProgress
+                        && b.handover.overdue_since.is_none()
+                        && b.ends_at() + grace <= now
+                }
+                Due::Settlement { claim_window } => {
+                    b.status == BookingStatus::Returned
+                        && b.handover.returned_at.is_some_and(|at| at + claim_window <= now)
+                }
             };
             if is_due {
                 due.push(b);
@@ -153,6 +162,7 @@ pub fn confirmed_booking(start: &str, days: i64, daily: i64) -> Result<Booking, 
         cancelled_by: None,
         cancel_reason: None,
         payment,
+        handover: crate::domain::booking::Handover::new()?,
         created_at: now,
         updated_at: now,
         version: 1,

@@ -11,12 +11,14 @@ use crate::domain::user::UserId;
 use crate::error::AppError;
 
 mod dates;
+mod handover;
 mod payment_state;
 mod policy;
 mod quote;
 mod status;
 
 pub use dates::*;
+pub use handover::*;
 pub use payment_state::*;
 pub use policy::*;
 pub use quote::*;
@@ -59,6 +61,7 @@ pub struct Booking {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
     pub payment: PaymentState,
+    pub handover: Handover,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -139,6 +142,7 @@ impl Booking {
             cancelled_by: None,
             cancel_reason: None,
             payment: PaymentState::default(),
+            handover: Handover::new()?,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -328,10 +332,13 @@ mod tests {
             (PendingPayment, Expire, Expired),
             (PendingPayment, Cancel, Cancelled),
             (Confirmed, Cancel, Cancelled),
+            (Confirmed, PickUp, InProgress),
             (Confirmed, Complete, Completed),
+            (InProgress, Return, Returned),
+            (Returned, Complete, Completed),
         ];
         for from in BookingStatus::ALL {
-            for t in [Accept, Decline, Expire, Cancel, ConfirmPayment, Complete] {
+            for t in [Accept, Decline, Expire, Cancel, ConfirmPayment, PickUp, Return, Complete] {
                 match allowed.iter().find(|(f, tr, _)| *f == from && *tr == t) {
                     Some((_, _, to)) => assert_eq!(from.after(t).unwrap(), *to, "{from:?} {t:?}"),
                     None => {
@@ -347,7 +354,8 @@ mod tests {
             }
         }
         for s in BookingStatus::ALL {
-            assert_eq!(s.holds_dates(), matches!(s, Requested | PendingPayment | Confirmed), "{s:?}");
+            assert_eq!(s.holds_dates(), matches!(s, Requested | PendingPayment | Confirmed | InProgress), "{s:?}");
+            assert_eq!(s.is_paid_stay(), matches!(s, Confirmed | InProgress | Returned | Completed), "{s:?}");
             assert_eq!(BookingStatus::parse(s.as_str()), Some(s));
         }
     }

@@ -8,6 +8,8 @@ string_enum!(BookingStatus {
     Requested => "requested",
     PendingPayment => "pending_payment",
     Confirmed => "confirmed",
+    InProgress => "in_progress",
+    Returned => "returned",
     Declined => "declined",
     Expired => "expired",
     Cancelled => "cancelled",
@@ -22,13 +24,24 @@ pub enum Transition {
     Expire,
     Cancel,
     ConfirmPayment,
+    /// The owner confirmed the pickup (with the renter's code).
+    PickUp,
+    /// The item came back (the renter with the owner's code, or the owner).
+    Return,
     Complete,
 }
 
 impl BookingStatus {
     /// Whether a booking in this state keeps its days from everyone else.
     pub fn holds_dates(self) -> bool {
-        matches!(self, BookingStatus::Requested | BookingStatus::PendingPayment | BookingStatus::Confirmed)
+        use BookingStatus::*;
+        matches!(self, Requested | PendingPayment | Confirmed | InProgress)
+    }
+
+    /// Whether the booking was paid and its stay stands (not cancelled): confirmed or later.
+    pub fn is_paid_stay(self) -> bool {
+        use BookingStatus::*;
+        matches!(self, Confirmed | InProgress | Returned | Completed)
     }
 
     /// The 409 code for "not possible in this state": it names the state.
@@ -37,6 +50,8 @@ impl BookingStatus {
             BookingStatus::Requested => "booking_is_requested",
             BookingStatus::PendingPayment => "booking_is_pending_payment",
             BookingStatus::Confirmed => "booking_is_confirmed",
+            BookingStatus::InProgress => "booking_is_in_progress",
+            BookingStatus::Returned => "booking_is_returned",
             BookingStatus::Declined => "booking_is_declined",
             BookingStatus::Expired => "booking_is_expired",
             BookingStatus::Cancelled => "booking_is_cancelled",
@@ -54,7 +69,11 @@ impl BookingStatus {
             (Requested | PendingPayment, Expire) => Expired,
             (Requested | PendingPayment | Confirmed, Cancel) => Cancelled,
             (PendingPayment, ConfirmPayment) => Confirmed,
-            (Confirmed, Complete) => Completed,
+            (Confirmed, PickUp) => InProgress,
+            (InProgress, Return) => Returned,
+            // A confirmed stay nobody picked up ends at its end date; a returned one once
+            // its claim window closed.
+            (Confirmed | Returned, Complete) => Completed,
             _ => {
                 return Err(AppError::conflict(
                     self.conflict_code(),
@@ -74,6 +93,8 @@ impl Transition {
             Transition::Expire => "expired",
             Transition::Cancel => "cancelled",
             Transition::ConfirmPayment => "confirmed",
+            Transition::PickUp => "picked up",
+            Transition::Return => "returned",
             Transition::Complete => "completed",
         }
     }
@@ -86,6 +107,8 @@ impl Transition {
             Transition::Expire => crate::domain::events::kinds::BOOKING_EXPIRED,
             Transition::Cancel => crate::domain::events::kinds::BOOKING_CANCELLED,
             Transition::ConfirmPayment => crate::domain::events::kinds::BOOKING_CONFIRMED,
+            Transition::PickUp => crate::domain::events::kinds::BOOKING_PICKED_UP,
+            Transition::Return => crate::domain::events::kinds::BOOKING_RETURNED,
             Transition::Complete => crate::domain::events::kinds::BOOKING_COMPLETED,
         }
     }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::adapters::dynamodb::timestamp;
 use crate::adapters::dynamodb::Item;
 use crate::domain::booking::{
-    Booking, BookingId, BookingStatus, CancellationPolicy, Party, PaymentState, PaymentStatus, Quote, RefundPlan,
-    RefundStatus,
+    Booking, BookingId, BookingStatus, CancellationPolicy, Handover, HandoverCode, Party, PaymentState, PaymentStatus,
+    Quote, RefundPlan, RefundStatus,
 };
 use crate::domain::listing::ListingId;
 use crate::domain::money::Currency;
@@ -95,6 +95,27 @@ pub(super) struct BookingItem {
     dispute_event_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     review: Option<String>,
+    /// Absent on bookings made before handovers: they match no code.
+    #[serde(default)]
+    pickup_code: String,
+    #[serde(default)]
+    return_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    picked_up_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    returned_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    return_confirmed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    overdue_since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    late_days: i64,
+    #[serde(default)]
+    late_fee: i64,
+    #[serde(default)]
+    handover_failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    handover_locked_until: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: u64,
@@ -103,14 +124,19 @@ pub(super) struct BookingItem {
 impl From<&Booking> for BookingItem {
     fn from(b: &Booking) -> Self {
         let newest = format!("BOOKING#{:013}#{}", b.created_at.timestamp_millis(), b.id);
-        // The due index: holds by their deadline, confirmed stays by their end date.
+        // The due index: holds by their deadline, confirmed stays by their end date, items
+        // out by their end (until flagged overdue), returned ones by their return.
+        let due = |pk: &str, at: String| (Some(pk.to_owned()), Some(format!("{at}#{}", b.id)));
         let (gsi3pk, gsi3sk) = match (b.status, b.hold_expires_at) {
-            (BookingStatus::Requested | BookingStatus::PendingPayment, Some(at)) => {
-                (Some("DUE#hold".to_owned()), Some(format!("{}#{}", timestamp(at), b.id)))
+            (BookingStatus::Requested | BookingStatus::PendingPayment, Some(at)) => due("DUE#hold", timestamp(at)),
+            (BookingStatus::Confirmed, _) => due("DUE#complete", b.end_date.to_string()),
+            (BookingStatus::InProgress, _) if b.handover.overdue_since.is_none() => {
+                due("DUE#return", timestamp(b.ends_at()))
             }
-            (BookingStatus::Confirmed, _) => {
-                (Some("DUE#complete".to_owned()), Some(format!("{}#{}", b.end_date, b.id)))
-            }
+            (BookingStatus::Returned, _) => match b.handover.returned_at {
+                Some(at) => due("DUE#settle", timestamp(at)),
+                None => (None, None),
+            },
             _ => (None, None),
         };
         BookingItem {
@@ -143,10 +169,7 @@ impl From<&Booking> for BookingItem {
             currency: b.quote.currency.code().into(),
             message: b.message.clone(),
             hold_expires_at: b.hold_expires_at,
-            cancelled_by: b.cancelled_by.map(|p| match p {
-                Party::Renter => "renter".to_owned(),
-                Party::Owner => "owner".to_owned(),
-            }),
+            cancelled_by: b.cancelled_by.map(|p| party_name(p).to_owned()),
             cancel_reason: b.cancel_reason.clone(),
             payment_intent_id: b.payment.intent_id.clone(),
             payment_status: b.payment.status.as_str().into(),
@@ -161,6 +184,16 @@ impl From<&Booking> for BookingItem {
             dispute_status: b.payment.dispute_status.clone(),
             dispute_event_at: b.payment.dispute_event_at,
             review: b.payment.review.clone(),
+            pickup_code: b.handover.pickup_code.as_str().to_owned(),
+            return_code: b.handover.return_code.as_str().to_owned(),
+            picked_up_at: b.handover.picked_up_at,
+            returned_at: b.handover.returned_at,
+            return_confirmed_by: b.handover.return_confirmed_by.map(|p| party_name(p).to_owned()),
+            overdue_since: b.handover.overdue_since,
+            late_days: b.handover.late_days,
+            late_fee: b.handover.late_fee,
+            handover_failures: b.handover.failed_attempts,
+            handover_locked_until: b.handover.locked_until,
             created_at: b.created_at,
             updated_at: b.updated_at,
             version: b.version,
@@ -198,12 +231,11 @@ impl TryFrom<BookingItem> for Booking {
             },
             message: i.message.clone(),
             hold_expires_at: i.hold_expires_at,
-            cancelled_by: match i.cancelled_by.as_deref() {
-                None => None,
-                Some("renter") => Some(Party::Renter),
-                Some("owner") => Some(Party::Owner),
-                Some(_) => return Err(corrupt("cancelled_by")),
-            },
+            cancelled_by: i
+                .cancelled_by
+                .as_deref()
+                .map(|p| party_of(p).ok_or_else(|| corrupt("cancelled_by")))
+                .transpose()?,
             cancel_reason: i.cancel_reason.clone(),
             payment: PaymentState {
                 intent_id: i.payment_intent_id.clone(),
@@ -222,10 +254,41 @@ impl TryFrom<BookingItem> for Booking {
                 dispute_event_at: i.dispute_event_at,
                 review: i.review.clone(),
             },
+            handover: Handover {
+                pickup_code: HandoverCode::from_stored(i.pickup_code.clone()),
+                return_code: HandoverCode::from_stored(i.return_code.clone()),
+                picked_up_at: i.picked_up_at,
+                returned_at: i.returned_at,
+                return_confirmed_by: i
+                    .return_confirmed_by
+                    .as_deref()
+                    .map(|p| party_of(p).ok_or_else(|| corrupt("return_confirmed_by")))
+                    .transpose()?,
+                overdue_since: i.overdue_since,
+                late_days: i.late_days,
+                late_fee: i.late_fee,
+                failed_attempts: i.handover_failures,
+                locked_until: i.handover_locked_until,
+            },
             created_at: i.created_at,
             updated_at: i.updated_at,
             version: i.version,
         })
+    }
+}
+
+fn party_name(p: Party) -> &'static str {
+    match p {
+        Party::Renter => "renter",
+        Party::Owner => "owner",
+    }
+}
+
+fn party_of(raw: &str) -> Option<Party> {
+    match raw {
+        "renter" => Some(Party::Renter),
+        "owner" => Some(Party::Owner),
+        _ => None,
     }
 }
 
@@ -287,8 +350,44 @@ mod tests {
         let mut cancelled = paid.moved(Transition::Cancel, now + Duration::hours(1)).unwrap();
         cancelled.cancelled_by = Some(Party::Owner);
         cancelled.cancel_reason = Some("broken".into());
-        for b in [fresh, paid, cancelled] {
+        let mut out = paid.moved(Transition::PickUp, now + Duration::hours(2)).unwrap();
+        out.handover.picked_up_at = Some(now + Duration::hours(2));
+        out.handover.failed_attempts = 3;
+        out.handover.locked_until = Some(now + Duration::minutes(15));
+        out.handover.overdue_since = Some(now + Duration::days(5));
+        let mut back = out.moved(Transition::Return, now + Duration::days(6)).unwrap();
+        back.handover.returned_at = Some(now + Duration::days(6));
+        back.handover.return_confirmed_by = Some(Party::Renter);
+        back.handover.late_days = 2;
+        back.handover.late_fee = 5000;
+        for b in [fresh, paid, cancelled, out, back] {
             assert_eq!(booking_from(booking_item(&b).unwrap()).unwrap(), b, "{:?}", b.status);
         }
+    }
+
+    /// Each stage of a stay sits in the due list its scheduled task reads, and only there.
+    #[test]
+    fn due_entries_follow_the_stay() {
+        let now = Utc::now().trunc_subsecs(3);
+        let start = now.date_naive() + Duration::days(1);
+        let range = DateRange::new(start, start + Duration::days(2)).unwrap();
+        let fresh =
+            Booking::request(&listing(), UserId::parse("renter-1").unwrap(), range, None, now, Default::default())
+                .unwrap();
+        let due = |b: &Booking| {
+            let item = BookingItem::from(b);
+            item.gsi3pk.zip(item.gsi3sk).map(|(pk, sk)| format!("{pk} {sk}"))
+        };
+        let paid = fresh.moved(Transition::ConfirmPayment, now).unwrap();
+        assert_eq!(due(&paid), Some(format!("DUE#complete {}#{}", paid.end_date, paid.id)));
+        let out = paid.moved(Transition::PickUp, now).unwrap();
+        assert_eq!(due(&out), Some(format!("DUE#return {}#{}", timestamp(out.ends_at()), out.id)));
+        let mut flagged = out.clone();
+        flagged.handover.overdue_since = Some(now);
+        assert_eq!(due(&flagged), None, "flagged once");
+        let mut back = out.moved(Transition::Return, now).unwrap();
+        back.handover.returned_at = Some(now);
+        assert_eq!(due(&back), Some(format!("DUE#settle {}#{}", timestamp(now), back.id)));
+        assert_eq!(due(&back.moved(Transition::Complete, now).unwrap()), None);
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! | item          | PK                                  | SK                | GSI1 (renter)                | GSI2 (owner)                 | GSI3 (due, sparse)                |
 //! |---------------|-------------------------------------|-------------------|------------------------------|------------------------------|-----------------------------------|
-//! | booking       | `BOOKING#{id}`                      | `BOOKING`         | `RENTER#{u}` / `BOOKING#{ms}#{id}` | `OWNER#{u}` / `BOOKING#{ms}#{id}` | `DUE#hold` / `{expires}#{id}`, `DUE#complete` / `{end}#{id}` |
+//! | booking       | `BOOKING#{id}`                      | `BOOKING`         | `RENTER#{u}` / `BOOKING#{ms}#{id}` | `OWNER#{u}` / `BOOKING#{ms}#{id}` | `DUE#hold` / `{expires}#{id}`, `DUE#complete` / `{end}#{id}`, `DUE#return` / `{ends_at}#{id}`, `DUE#settle` / `{returned_at}#{id}` |
 //! | held day      | `LISTING#{listing}`                 | `DAY#{yyyy-mm-dd}`| -                            | -                            | -                                 |
 //! | idempotency   | `IDEMPOTENCY#{user}#{key}`          | `IDEMPOTENCY`     | -                            | -                            | -                                 |
 //! | notification  | `USER#{user}`                       | `NOTIF#{id}`      | -                            | -                            | -                                 |
@@ -289,6 +289,8 @@ impl DueBookings for DynamoTable {
             Due::HoldExpiry => ("DUE#hold", format!("{}#~", timestamp(now))),
             // "After the end date": the end date is exclusive, so due once it is today or earlier.
             Due::Completion => ("DUE#complete", format!("{}#~", now.date_naive())),
+            Due::ReturnOverdue { grace } => ("DUE#return", format!("{}#~", timestamp(now - grace))),
+            Due::Settlement { claim_window } => ("DUE#settle", format!("{}#~", timestamp(now - claim_window))),
         };
         self.due_booking_ids(pk, upper, limit).await
     }
