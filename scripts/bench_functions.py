@@ -55,7 +55,8 @@ USD_PER_GB_SECOND = 0.0000133334
 USD_PER_MILLION_REQUESTS = 0.20
 
 # Functions whose first call changes what later ones see run last, in this order.
-LAST = ["update-photo", "delete-photo", "accept-booking", "decline-booking", "cancel-booking", "archive-listing"]
+LAST = ["update-photo", "delete-photo", "accept-booking", "decline-booking", "cancel-booking", "pickup-booking",
+        "return-booking", "archive-listing"]
 
 host, port = API.removeprefix("http://").split(":")
 conn = http.client.HTTPConnection(host, int(port), timeout=120)
@@ -86,14 +87,15 @@ PHOTOS_PER_LISTING = 20
 
 def pump_payments():
     """The runner has no event sources here: hands the payments queue's waiting messages (the
-    Connect webhook's account.updated) to the payment worker, as Lambda's SQS poller would."""
+    Connect webhook's account.updated, payments) to the payment worker, as Lambda's SQS poller
+    would. Returns how many it handed over."""
     status, body = call("GET", "/_local/resources")
     assert status == 200
     queue = body["resources"]["PaymentsQueue"]["attributes"]
     sqs = boto3.client("sqs", endpoint_url=MOTO)
     messages = sqs.receive_message(QueueUrl=queue["QueueUrl"], MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
     if not messages:
-        return
+        return 0
     records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
                 "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
                 "eventSource": "aws:sqs", "eventSourceARN": queue["Arn"], "awsRegion": "eu-central-1"} for m in messages]
@@ -101,6 +103,7 @@ def pump_payments():
     assert status == 200 and "error" not in body and not (body.get("response") or {}).get("batchItemFailures"), body
     sqs.delete_message_batch(QueueUrl=queue["QueueUrl"],
                              Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    return len(messages)
 
 
 def seed():
@@ -178,7 +181,38 @@ def fresh_bookings(calls, mode, renter_is_fixture):
     return ids
 
 
-def real_work_events(binary, text, ids, calls):
+def paid_bookings(calls, secret):
+    """`calls` confirmed bookings of the fixture user's listings whose pickup is open (starting
+    today or tomorrow), paid the way Stripe pays: a signed `payment_intent.succeeded` through the
+    webhook function and the payment worker. Returns (booking id, the renter's pickup code)."""
+    fixture = token(FIXTURE_USER, "Fixture")
+    renter = token(str(uuid.uuid4()), "Renter")
+    listings = listings_of(fixture, math.ceil(calls / 2), "instant")
+    day = lambda n: time.strftime("%Y-%m-%d", time.gmtime(time.time() + n * 86400))
+    webhook = json.loads(open(os.path.join(EVENTS, "stripe-webhook.json")).read())
+    booked = []
+    for i in range(calls):
+        start = i % 2
+        status, body = call("POST", "/bookings", {"listing_id": listings[i // 2], "start_date": day(start), "end_date": day(start + 1)}, renter)
+        assert status == 201, (status, body)
+        paid = {"id": f"pi_{uuid.uuid4().hex[:24]}", "object": "payment_intent", "amount": body["quote"]["total"], "currency": "eur",
+                "latest_charge": f"ch_{uuid.uuid4().hex[:24]}", "metadata": {"booking_id": body["id"]}}
+        event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "payment_intent.succeeded",
+                 "created": int(time.time()), "data": {"object": paid}}
+        assert invoke("StripeWebhookFunction", signed(webhook, secret, event))[2] == "200"
+        booked.append(body["id"])
+        if i % 10 == 9 or i == calls - 1:
+            while pump_payments():
+                pass
+    out = []
+    for b in booked:
+        status, body = call("GET", f"/bookings/{b}", token=renter)
+        assert status == 200 and body["status"] == "confirmed", (status, body)
+        out.append((b, body["handover"]["code"]))
+    return out
+
+
+def real_work_events(binary, text, ids, calls, secret):
     """Events that make each call do the function's real work (None: the fixture as it is)."""
     made = iter(range(calls))
     if binary == "create-booking":
@@ -198,6 +232,17 @@ def real_work_events(binary, text, ids, calls):
         mode = "instant" if binary == "create-payment" else "request"
         fresh = fresh_bookings(calls, mode, renter_is_fixture=binary in ("create-payment", "cancel-booking"))
         return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], fresh[next(made)]))
+    if binary in ("pickup-booking", "return-booking"):
+        # The owner (the fixture user) confirms: the pickup with the renter's code; the return
+        # of items they handed over, without one.
+        paid = paid_bookings(calls, secret)
+        if binary == "pickup-booking":
+            return lambda: handover(text, ids, *paid[next(made)])
+        owner = token(FIXTURE_USER, "Fixture")
+        for b, code in paid:
+            status, body = call("POST", f"/bookings/{b}/pickup", {"code": code}, owner)
+            assert status == 200 and body["status"] == "in_progress", (status, body)
+        return lambda: handover(text, ids, paid[next(made)][0], None)
     if binary == "publish-events":
         # Stream batches of 10 new booking events (each goes to both queues), as Lambda hands
         # them over: one SendMessageBatch per queue per call.
@@ -276,6 +321,25 @@ def invoke(fn, event):
     return wall, body.get("duration_ms") or 0.0, outcome
 
 
+def handover(text, ids, booking, code):
+    """A pickup or return event of `booking` by the fixture user, with `code` (or none)."""
+    e = json.loads(text.replace(ids[FIXTURE_BOOKING], booking))
+    e["body"] = json.dumps({"code": code} if code else {})
+    return e
+
+
+def signed(fixture, secret, event):
+    """`fixture` carrying `event` signed with `secret` now, as Stripe delivers it."""
+    body = json.dumps(event, separators=(",", ":"))
+    t = int(time.time())
+    sig = hmac.new(secret, f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    out = dict(fixture)
+    out["headers"] = dict(fixture["headers"], **{"stripe-signature": f"t={t},v1={sig}"})
+    out["body"] = body
+    out["isBase64Encoded"] = False
+    return out
+
+
 def webhook_event(fixture, secret, connect=False):
     """A fresh, correctly signed Stripe event (as Stripe delivers), for a webhook function: a
     payment for the platform's, a connected account's update for the Connect one."""
@@ -287,14 +351,7 @@ def webhook_event(fixture, secret, connect=False):
         event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "payment_intent.succeeded", "created": int(time.time()),
                  "data": {"object": {"id": f"pi_{uuid.uuid4().hex[:24]}", "object": "payment_intent", "amount": 9125,
                                      "currency": "eur", "metadata": {"booking_id": str(uuid.uuid4())}}}}
-    body = json.dumps(event, separators=(",", ":"))
-    t = int(time.time())
-    sig = hmac.new(secret, f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
-    event = dict(fixture)
-    event["headers"] = dict(fixture["headers"], **{"stripe-signature": f"t={t},v1={sig}"})
-    event["body"] = body
-    event["isBase64Encoded"] = False
-    return event
+    return signed(fixture, secret, event)
 
 
 def zipped(path):
@@ -346,7 +403,7 @@ def main():
             events[fn] = lambda fixture=fixture: webhook_event(fixture, connect_secret, connect=True)
         elif binary == "create-photo-upload":
             events[fn] = upload_events(text, ids[FIXTURE_LISTING], COLD + 20 + WARM)
-        elif (real := real_work_events(binary, text, ids, COLD + 20 + WARM)) is not None:
+        elif (real := real_work_events(binary, text, ids, COLD + 20 + WARM, secret)) is not None:
             events[fn] = real
         else:
             events[fn] = lambda fixture=fixture: fixture
