@@ -13,6 +13,8 @@ pub struct Caller {
     pub groups: Vec<String>,
     /// For the profile only; never logged.
     pub email: Option<String>,
+    /// The token's `email_verified` (API Gateway hands claims over as strings).
+    pub email_verified: bool,
     pub name: Option<String>,
 }
 
@@ -44,6 +46,7 @@ impl Caller {
             user_id,
             groups: claims.get("cognito:groups").map(|g| parse_groups(g)).unwrap_or_default(),
             email: claims.get("email").cloned(),
+            email_verified: claims.get("email_verified").is_some_and(|v| v == "true"),
             name: claims.get("name").cloned(),
         })
     }

@@ -28,6 +28,14 @@ pub trait ProfileStore: Send + Sync {
     ) -> Result<(Profile, bool), AppError>;
 }
 
+/// What anyone may see of a member (`GET /users/{id}`).
+#[async_trait]
+pub trait MemberRecords: Send + Sync {
+    /// `id`'s profile with their completed-rental counts, in one read; `None` without a profile.
+    async fn public_member(&self, id: &UserId)
+        -> Result<Option<(Profile, crate::domain::user::MemberStats)>, AppError>;
+}
+
 #[async_trait]
 pub trait ProfileUpdater: Send + Sync {
     /// Applies `patch` to an existing profile and stores `event` with it; `NotFound` (and no

@@ -25,7 +25,8 @@ pub async fn ensure_profile(
         now,
         serde_json::json!({}),
     );
-    let profile = Profile::register(caller.user_id.clone(), caller.name.as_deref(), caller.email.clone(), now);
+    let mut profile = Profile::register(caller.user_id.clone(), caller.name.as_deref(), caller.email.clone(), now);
+    profile.email_verified = caller.email_verified && profile.email.is_some();
     let (profile, created) = store.create_profile_if_absent(&profile, &registered).await?;
     if created {
         tracing::info!(user_id = %caller.user_id, event_id = %registered.id, "profile created");

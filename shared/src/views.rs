@@ -300,3 +300,56 @@ pub fn booking_for(
     }
     Ok(body)
 }
+
+/// What anyone sees of a member (`GET /users/{id}`, decision 0036): never their e-mail, phone
+/// or payout details.
+#[derive(Debug, Serialize)]
+pub struct PublicProfileView<'a> {
+    pub user_id: &'a str,
+    pub display_name: &'a str,
+    /// The day they joined (not the instant).
+    pub member_since: chrono::NaiveDate,
+    pub rating: RatingView,
+    pub completed_rentals: CompletedRentalsView,
+    pub verified: VerifiedView,
+}
+
+/// Reviews' average and count; `null` and 0 until a published review exists.
+#[derive(Debug, Serialize)]
+pub struct RatingView {
+    pub average: Option<f64>,
+    pub count: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CompletedRentalsView {
+    pub as_renter: u64,
+    pub as_owner: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerifiedView {
+    /// The identity provider verified their e-mail address.
+    pub email: bool,
+    /// Stripe verified them as a payee: details submitted and payouts enabled.
+    pub payout_identity: bool,
+}
+
+impl<'a> PublicProfileView<'a> {
+    pub fn of(p: &'a Profile, stats: &crate::domain::user::MemberStats) -> Self {
+        PublicProfileView {
+            user_id: p.user_id.as_str(),
+            display_name: p.display_name.as_str(),
+            member_since: p.created_at.date_naive(),
+            rating: RatingView { average: None, count: 0 },
+            completed_rentals: CompletedRentalsView {
+                as_renter: stats.completed_as_renter,
+                as_owner: stats.completed_as_owner,
+            },
+            verified: VerifiedView {
+                email: p.email_verified,
+                payout_identity: p.payout_account.as_ref().is_some_and(|a| a.details_submitted && a.payouts_enabled),
+            },
+        }
+    }
+}

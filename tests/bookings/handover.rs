@@ -1,7 +1,8 @@
 //! The booking's middle over HTTP on a private stack (its scheduled tasks run with a set
 //! clock): pickup by the renter's code, wrong codes locked out, the pickup window, an overdue
 //! item flagged once, the return by the owner's code releasing the days, completion once the
-//! claim window closed, and both parties told of each step.
+//! claim window closed (counted on both members' public profiles), and both parties told of
+//! each step.
 
 use super::*;
 
@@ -31,11 +32,19 @@ fn not(code: &str) -> String {
 async fn pickup_by_code_overdue_return_and_completion() {
     let runner = PrivateRunner::start("handover").await;
     let api = runner.api.clone();
+    let (owner, renter) = (new_user(), new_user());
     let [owner_t, renter_t, stranger_t] = [
-        token_for(&api, json!({"sub": new_user()})).await,
-        token_for(&api, json!({"sub": new_user()})).await,
+        token_for(&api, json!({"sub": owner})).await,
+        token_for(&api, json!({"sub": renter, "name": "Rita", "email": "rita@example.com", "email_verified": true}))
+            .await,
         token_for(&api, json!({"sub": new_user()})).await,
     ];
+    let profile = |user: String| {
+        let api = api.clone();
+        async move { http().get(format!("{api}/users/{user}")).send().await.unwrap() }
+    };
+    assert_eq!(profile(renter.clone()).await.status(), 404, "no profile before the first GET /me");
+    assert_eq!(http().get(format!("{api}/me")).bearer_auth(&renter_t).send().await.unwrap().status(), 200);
     let (tent, stove) = (listing(&api, &owner_t, "instant", 10).await, listing(&api, &owner_t, "instant", 10).await);
     // Starts tomorrow, so the pickup is open now (from 00:00 UTC today).
     let id = booked(&api, &renter_t, &tent, 1, 3).await;
@@ -112,6 +121,22 @@ async fn pickup_by_code_overdue_return_and_completion() {
     assert_eq!(complete(Utc::now() + chrono::Duration::hours(47)).await["completed"], 0, "the window is open");
     assert_eq!(complete(Utc::now() + chrono::Duration::hours(49)).await["completed"], 1);
     assert_eq!(get(&api, &owner_t, &id).await["status"], "completed");
+
+    // The rental counts once on each member's public profile, which shows nothing private.
+    let resp = profile(renter.clone()).await;
+    assert_eq!(resp.headers()["cache-control"], "public, max-age=30");
+    let public: Value = resp.json().await.unwrap();
+    assert_eq!((public["display_name"].as_str(), public["verified"]["email"].as_bool()), (Some("Rita"), Some(true)));
+    assert_eq!(public["completed_rentals"], json!({"as_renter": 1, "as_owner": 0}));
+    assert!(!public.to_string().contains("rita@"), "{public}");
+    let public: Value = profile(owner.clone()).await.json().await.unwrap();
+    assert_eq!(public["completed_rentals"], json!({"as_renter": 0, "as_owner": 1}));
+    assert_eq!(public["verified"], json!({"email": false, "payout_identity": true}), "onboarded with Stripe");
+    // The stove, paid and never picked up, completes at its end without counting.
+    assert_eq!(complete(Utc::now() + chrono::Duration::hours(72)).await["completed"], 1);
+    assert_eq!(get(&api, &owner_t, &locked).await["status"], "completed");
+    let public: Value = profile(renter.clone()).await.json().await.unwrap();
+    assert_eq!(public["completed_rentals"], json!({"as_renter": 1, "as_owner": 0}), "counted once");
 
     // Both parties were told of each step of the stay.
     for t in [&renter_t, &owner_t] {

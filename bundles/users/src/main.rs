@@ -3,6 +3,7 @@
 bundle::bundle! {
     "health" => health::run,
     "get-me" => get_me::run,
+    "get-user" => get_user::run,
     "update-me" => update_me::run,
     "open-payout-account" => open_payout_account::run,
     "get-payout-account" => get_payout_account::run,

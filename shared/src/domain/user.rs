@@ -102,6 +102,8 @@ pub struct Profile {
     pub phone: Option<PhoneNumber>,
     /// From the token; shown to its owner only, never logged.
     pub email: Option<String>,
+    /// Whether the identity provider verified that e-mail (the token's `email_verified`).
+    pub email_verified: bool,
     /// The owner's Stripe connected account, once opened.
     pub payout_account: Option<super::payout_account::PayoutAccount>,
     pub created_at: DateTime<Utc>,
@@ -117,12 +119,21 @@ impl Profile {
             display_name: DisplayName::from_claims(name),
             phone: None,
             email,
+            email_verified: false,
             payout_account: None,
             created_at: now,
             updated_at: now,
             version: 1,
         }
     }
+}
+
+/// A member's record on the platform: rentals completed after a return, counted once each in the
+/// completion's own write (decision 0036).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MemberStats {
+    pub completed_as_renter: u64,
+    pub completed_as_owner: u64,
 }
 
 /// `PATCH /me` as sent: every field optional; `phone: null` clears the number.

@@ -58,6 +58,11 @@ impl BookingWriter for MemoryStore {
                 days.remove(&(previous.listing_id.clone(), d));
             }
         }
+        if previous.status == BookingStatus::Returned && next.status == BookingStatus::Completed {
+            let mut stats = lock(&self.member_stats);
+            stats.entry(next.renter_id.clone()).or_default().completed_as_renter += 1;
+            stats.entry(next.owner_id.clone()).or_default().completed_as_owner += 1;
+        }
         bookings.insert(next.id.clone(), next.clone());
         if let Some(e) = event {
             self.outbox(e);

@@ -42,6 +42,8 @@ pub struct MemoryStore {
     pub payouts: Mutex<HashMap<BookingId, crate::domain::payout::Payout>>,
     /// (owner, Stripe payout id) -> the payout as last reported.
     pub owner_payouts: Mutex<HashMap<(UserId, String), crate::domain::payout_account::OwnerPayout>>,
+    /// Members' records, counted as rentals complete after a return.
+    pub member_stats: Mutex<HashMap<UserId, crate::domain::user::MemberStats>>,
 }
 
 impl MemoryStore {
@@ -187,6 +189,12 @@ impl ViewerIdentity for TrustingViewer {
         if sub == "bad" {
             return Err(AppError::Unauthorized);
         }
-        Ok(Some(Caller { user_id: UserId::parse(sub)?, groups: Vec::new(), email: None, name: None }))
+        Ok(Some(Caller {
+            user_id: UserId::parse(sub)?,
+            groups: Vec::new(),
+            email: None,
+            email_verified: false,
+            name: None,
+        }))
     }
 }

@@ -3,6 +3,17 @@
 use super::*;
 
 #[async_trait]
+impl crate::ports::MemberRecords for MemoryStore {
+    async fn public_member(
+        &self,
+        id: &UserId,
+    ) -> Result<Option<(Profile, crate::domain::user::MemberStats)>, AppError> {
+        let stats = lock(&self.member_stats).get(id).copied().unwrap_or_default();
+        Ok(lock(&self.profiles).get(id).cloned().map(|p| (p, stats)))
+    }
+}
+
+#[async_trait]
 impl ProfileStore for MemoryStore {
     async fn get_profile(&self, id: &UserId) -> Result<Option<Profile>, AppError> {
         Ok(lock(&self.profiles).get(id).cloned())

@@ -3,9 +3,10 @@
 //! | item          | PK                 | SK                          |
 //! |---------------|--------------------|-----------------------------|
 //! | profile       | `USER#{user_id}`   | `PROFILE`                   |
+//! | member stats  | `USER#{user_id}`   | `STATS`                     |
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,9 +16,9 @@ use crate::adapters::sdk_error;
 use crate::domain::country::Country;
 use crate::domain::events::DomainEvent;
 use crate::domain::payout_account::PayoutAccount;
-use crate::domain::user::{DisplayName, PhoneNumber, Profile, ProfilePatch, UserId};
+use crate::domain::user::{DisplayName, MemberStats, PhoneNumber, Profile, ProfilePatch, UserId};
 use crate::error::AppError;
-use crate::ports::{PayoutAccountStore, ProfileStore, ProfileUpdater};
+use crate::ports::{MemberRecords, PayoutAccountStore, ProfileStore, ProfileUpdater};
 
 /// The stored shape of a profile.
 #[derive(Debug, Serialize, Deserialize)]
@@ -33,6 +34,9 @@ struct ProfileItem {
     phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    /// Absent on profiles made before it was recorded: not verified.
+    #[serde(default)]
+    email_verified: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     payout_account: Option<PayoutAccountItem>,
     created_at: DateTime<Utc>,
@@ -107,6 +111,7 @@ impl From<&Profile> for ProfileItem {
             display_name: p.display_name.as_str().to_owned(),
             phone: p.phone.as_ref().map(|p| p.as_str().to_owned()),
             email: p.email.clone(),
+            email_verified: p.email_verified,
             payout_account: p.payout_account.as_ref().map(PayoutAccountItem::from),
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -125,6 +130,7 @@ impl TryFrom<ProfileItem> for Profile {
             display_name: DisplayName::parse(&item.display_name).map_err(|_| corrupt("display_name"))?,
             phone: item.phone.as_deref().map(PhoneNumber::parse).transpose().map_err(|_| corrupt("phone"))?,
             email: item.email,
+            email_verified: item.email_verified,
             payout_account: match item.payout_account {
                 Some(a) => Some(a.into_domain().ok_or_else(|| corrupt("payout_account"))?),
                 None => None,
@@ -179,6 +185,65 @@ impl ProfileStore for DynamoTable {
         existing
             .map(|p| (p, false))
             .ok_or_else(|| AppError::internal("profile vanished between conditional put and read"))
+    }
+}
+
+/// The counters a completion adds to (`ADD`, so the item appears with the first).
+pub(super) fn member_stats_update(table: &str, user: &UserId, counter: &str) -> Result<TransactWriteItem, AppError> {
+    let update = Update::builder()
+        .table_name(table)
+        .key("PK", s(profile_pk(user)))
+        .key("SK", s(STATS_SK))
+        .update_expression("ADD #counter :one SET entity = :entity")
+        .expression_attribute_names("#counter", counter)
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .expression_attribute_values(":entity", s("member_stats"))
+        .build()
+        .map_err(AppError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+const STATS_SK: &str = "STATS";
+
+#[async_trait]
+impl MemberRecords for DynamoTable {
+    async fn public_member(&self, id: &UserId) -> Result<Option<(Profile, MemberStats)>, AppError> {
+        let key = |sk: &str| {
+            std::collections::HashMap::from([("PK".to_owned(), s(profile_pk(id))), ("SK".to_owned(), s(sk))])
+        };
+        let keys = KeysAndAttributes::builder()
+            .keys(key(PROFILE_SK))
+            .keys(key(STATS_SK))
+            .build()
+            .map_err(AppError::internal)?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        if out.unprocessed_keys.as_ref().is_some_and(|k| !k.is_empty()) {
+            // Two small items never exceed a batch's limits; this is throttling.
+            return Err(AppError::Unavailable { dependency: DEP.to_owned() });
+        }
+        let mut items = out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default();
+        let is = |item: &std::collections::HashMap<String, AttributeValue>, sk: &str| {
+            item.get("SK").and_then(|v| v.as_s().ok()).is_some_and(|v| v == sk)
+        };
+        let Some(at) = items.iter().position(|i| is(i, PROFILE_SK)) else {
+            return Ok(None);
+        };
+        let profile = profile_from_item(items.swap_remove(at))?;
+        let count = |item: Option<&std::collections::HashMap<String, AttributeValue>>, name: &str| {
+            item.and_then(|i| i.get(name)).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0)
+        };
+        let stats = items.iter().find(|i| is(i, STATS_SK));
+        let stats = MemberStats {
+            completed_as_renter: count(stats, "completed_as_renter"),
+            completed_as_owner: count(stats, "completed_as_owner"),
+        };
+        Ok(Some((profile, stats)))
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod payouts;
 mod search;
+mod stays;
 pub use search::search_index;
 
 use chrono::{Duration, NaiveDate, SubsecRound, Utc};
@@ -17,8 +18,9 @@ use crate::domain::notification::Notification;
 use crate::domain::user::{Profile, UserId};
 use crate::error::AppError;
 use crate::ports::{
-    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, IdempotencyKey, ListingSnapshots,
-    ListingWriter, NotificationStore, Outbox, OwnerPayouts, PayoutAccountStore, PayoutStore, ProfileStore, Recorded,
+    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, DueBookings, IdempotencyKey,
+    ListingSnapshots, ListingWriter, MemberRecords, NotificationStore, Outbox, OwnerPayouts, PayoutAccountStore,
+    PayoutStore, ProfileStore, Recorded,
 };
 
 /// `expect` for a contract: a failure is the rule that broke, as an error the caller reports.
@@ -67,6 +69,8 @@ pub trait ContractStore:
     + PayoutStore
     + ListingWriter
     + ListingSnapshots
+    + DueBookings
+    + MemberRecords
 {
 }
 impl<T> ContractStore for T where
@@ -83,6 +87,8 @@ impl<T> ContractStore for T where
         + PayoutStore
         + ListingWriter
         + ListingSnapshots
+        + DueBookings
+        + MemberRecords
 {
 }
 
@@ -95,6 +101,7 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     records_once(store).await?;
     outbox(store).await?;
     listing_snapshots(store).await?;
+    stays::due_lists_and_member_records(store).await?;
     payouts::payout_accounts(store).await?;
     payouts::owner_payouts(store).await?;
     payouts::payouts(store).await

@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use super::calendar::{dates_unavailable, day_sk, listing_pk};
 use super::outbox::event_put;
+use super::profiles::member_stats_update;
 use super::DEP;
 use super::{delete_write, put, timestamp};
 use super::{item_size, key_item, last_key_of, s, start_key, transaction_failures, DynamoTable, Item};
@@ -181,6 +182,11 @@ impl BookingWriter for DynamoTable {
                         .expression_attribute_values(":id", s(previous.id.to_string())),
                 )?);
             }
+        }
+        // A rental completed after its return counts once on both members' records.
+        if previous.status == BookingStatus::Returned && next.status == BookingStatus::Completed {
+            writes.push(member_stats_update(self.table(), &next.renter_id, "completed_as_renter")?);
+            writes.push(member_stats_update(self.table(), &next.owner_id, "completed_as_owner")?);
         }
         if let Some(event) = event {
             writes.push(event_put(self.table(), event)?);
