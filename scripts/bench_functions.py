@@ -243,6 +243,30 @@ def real_work_events(binary, text, ids, calls, secret):
             status, body = call("POST", f"/bookings/{b}/pickup", {"code": code}, owner)
             assert status == 200 and body["status"] == "in_progress", (status, body)
         return lambda: handover(text, ids, paid[next(made)][0], None)
+    if binary == "post-message":
+        # 40 renters, each with a booking of the fixture user's listings, take turns writing, so
+        # no sender reaches the 30-a-minute limit (26 messages each): every call stores one.
+        senders = []
+        listings = listings_of(token(FIXTURE_USER, "Fixture"), 1, "request")
+        for n, start, end in list(booking_days(40)):
+            sub = str(uuid.uuid4())
+            status, body = call("POST", "/bookings", {"listing_id": listings[0], "start_date": start, "end_date": end}, token(sub, "Renter"))
+            assert status == 201, (status, body)
+            senders.append((sub, body["id"]))
+
+        def message():
+            sub, booking = senders[next(made) % len(senders)]
+            e = json.loads(text.replace(ids[FIXTURE_BOOKING], booking))
+            e["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = sub
+            return e
+        return message
+    if binary == "list-messages":
+        # A thread with a page of messages to read (the fixture user owns the seeded booking).
+        owner = token(FIXTURE_USER, "Fixture")
+        for n in range(20):
+            status, body = call("POST", f"/bookings/{ids[FIXTURE_BOOKING]}/messages", {"text": f"Message {n}: is 9 ok?"}, owner)
+            assert status == 201, (status, body)
+        return None
     if binary == "publish-events":
         # Stream batches of 10 new booking events (each goes to both queues), as Lambda hands
         # them over: one SendMessageBatch per queue per call.

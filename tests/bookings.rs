@@ -1,7 +1,7 @@
 //! Bookings over HTTP through the local gateway and the real functions: the request ->
 //! accept -> confirm -> cancel flow, holds expiring under a set clock, owner blocks, who may
 //! see what, idempotent retries, and the race that must never double-book. `bookings/` holds
-//! the stay's middle (handover).
+//! the stay's middle (handover) and the parties' messages.
 
 use std::time::Duration;
 
@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 
 #[path = "bookings/handover.rs"]
 mod handover;
+#[path = "bookings/messages.rs"]
+mod messages;
 
 fn day(offset: i64) -> NaiveDate {
     Utc::now().date_naive() + chrono::Duration::days(offset)

@@ -17,6 +17,7 @@ pub mod http;
 pub mod identity;
 pub mod json;
 mod layering;
+pub mod messages;
 pub mod metrics;
 pub mod paging;
 pub mod payments;

@@ -28,6 +28,26 @@ pub trait ProfileStore: Send + Sync {
     ) -> Result<(Profile, bool), AppError>;
 }
 
+/// A booking's messages (decision 0037).
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Stores `message` with `event` (the outbox), counted against its sender's `limits`: at a
+    /// limit, `TooManyRequests` until the window ends, and nothing is stored.
+    async fn post_message(
+        &self,
+        message: &crate::domain::message::Message,
+        event: &DomainEvent,
+        limits: crate::domain::message::SendLimits,
+    ) -> Result<(), AppError>;
+    /// A page of `booking`'s messages, newest first.
+    async fn messages(
+        &self,
+        booking: &crate::domain::booking::BookingId,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<crate::domain::message::Message>, AppError>;
+}
+
 /// What anyone may see of a member (`GET /users/{id}`).
 #[async_trait]
 pub trait MemberRecords: Send + Sync {

@@ -13,6 +13,8 @@ bundle::bundle! {
     "pickup-booking" => pickup_booking::run,
     "return-booking" => return_booking::run,
     "flag-late-returns" => flag_late_returns::run,
+    "post-message" => post_message::run,
+    "list-messages" => list_messages::run,
     "create-payment" => create_payment::run,
     "payment-worker" => payment_worker::run,
     "stripe-webhook" => stripe_webhook::run,

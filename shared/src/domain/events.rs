@@ -79,6 +79,7 @@ impl DomainEvent {
             Route::DomainEvents => true,
             Route::BookingEvents => {
                 self.kind.starts_with("booking.")
+                    || self.kind == kinds::MESSAGE_SENT
                     || self.kind == kinds::PAYOUT_FAILED
                     || (self.kind == kinds::PAYOUT_ACCOUNT_UPDATED && self.data["tell_owner"] == true)
             }
@@ -107,6 +108,8 @@ pub mod kinds {
     /// An item not back by the end of its stay and the grace period.
     pub const BOOKING_RETURN_OVERDUE: &str = "booking.return_overdue";
     pub const BOOKING_COMPLETED: &str = "booking.completed";
+    /// A message in a booking's thread (its recipient is told).
+    pub const MESSAGE_SENT: &str = "message.sent";
 }
 
 #[cfg(test)]

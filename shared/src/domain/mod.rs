@@ -8,6 +8,7 @@ pub mod country;
 pub mod events;
 pub mod listing;
 pub mod listing_query;
+pub mod message;
 pub mod money;
 pub mod notification;
 pub mod payment;

@@ -52,6 +52,7 @@ pub fn for_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
     match event.kind.as_str() {
         kind if kind.starts_with("booking.") => for_booking_event(event),
         kinds::PAYOUT_ACCOUNT_UPDATED | kinds::PAYOUT_FAILED => for_payout_event(event),
+        kinds::MESSAGE_SENT => for_message_event(event),
         _ => Ok(Vec::new()),
     }
 }
@@ -124,6 +125,31 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
         read_at: None,
     };
     Ok(vec![make(user(&data.renter_id)?, "renter", renter_text), make(user(&data.owner_id)?, "owner", owner_text)])
+}
+
+/// What `message.sent` carries (`messages::post`): never the text.
+#[derive(Debug, Deserialize)]
+struct MessageSentData {
+    booking_id: String,
+    listing_title: String,
+    recipient_id: String,
+}
+
+/// One notification for the message's recipient.
+fn for_message_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
+    let invalid = |what: String| AppError::bad_request("invalid_event", format!("message event {}: {what}", event.id));
+    let data: MessageSentData = serde_json::from_value(event.data.clone()).map_err(|e| invalid(e.to_string()))?;
+    let user_id = UserId::parse(&data.recipient_id).map_err(|_| invalid("invalid recipient".into()))?;
+    Ok(vec![Notification {
+        id: format!("{}-recipient", event.id),
+        user_id,
+        kind: event.kind.clone(),
+        booking_id: Some(data.booking_id),
+        text: format!("New message about \"{}\".", data.listing_title),
+        read: false,
+        created_at: event.occurred_at,
+        read_at: None,
+    }])
 }
 
 /// What `user.payout_account_updated` carries (`connect::apply`); `tell_owner` is false for
@@ -279,6 +305,23 @@ mod tests {
         let mut broken = event(kinds::BOOKING_ACCEPTED, "x");
         broken.data = serde_json::json!({"booking_id": "b1"});
         assert_eq!(for_event(&broken).unwrap_err().code(), "invalid_event");
+    }
+
+    #[test]
+    fn a_message_tells_its_recipient_without_its_text() {
+        let e = DomainEvent::new(
+            kinds::MESSAGE_SENT,
+            "booking/b1".into(),
+            Some("u-renter".into()),
+            Utc::now(),
+            serde_json::json!({"booking_id": "b1", "listing_title": "Drill", "message_id": "m1",
+                "sender_id": "u-renter", "recipient_id": "u-owner"}),
+        );
+        let ns = for_event(&e).unwrap();
+        assert_eq!(ns.len(), 1);
+        assert_eq!((ns[0].user_id.as_str(), ns[0].booking_id.as_deref()), ("u-owner", Some("b1")));
+        assert_eq!(ns[0].text, "New message about \"Drill\".");
+        assert!(e.goes_to(crate::domain::events::Route::BookingEvents));
     }
 
     fn owner_event(kind: &str, data: serde_json::Value) -> DomainEvent {

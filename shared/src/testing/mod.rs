@@ -44,6 +44,9 @@ pub struct MemoryStore {
     pub owner_payouts: Mutex<HashMap<(UserId, String), crate::domain::payout_account::OwnerPayout>>,
     /// Members' records, counted as rentals complete after a return.
     pub member_stats: Mutex<HashMap<UserId, crate::domain::user::MemberStats>>,
+    pub messages: Mutex<Vec<crate::domain::message::Message>>,
+    /// (sender, window) -> messages sent in it.
+    pub message_counts: Mutex<HashMap<(UserId, String), u32>>,
 }
 
 impl MemoryStore {
@@ -104,6 +107,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 mod bookings;
+mod messages;
 pub use bookings::confirmed_booking;
 // The port contract every store keeps, shared with the DynamoDB integration test.
 mod calendar;

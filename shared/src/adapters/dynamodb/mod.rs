@@ -6,6 +6,7 @@ mod audit;
 mod bookings;
 mod calendar;
 pub mod listings;
+mod messages;
 mod notifications;
 pub mod outbox;
 mod owner_payouts;

@@ -4,6 +4,7 @@
 //! makes its own users and listings, so it runs on a shared table in parallel with anything.
 //! The money ports' part is in `payouts`.
 
+mod messages;
 mod payouts;
 mod search;
 mod stays;
@@ -19,8 +20,8 @@ use crate::domain::user::{Profile, UserId};
 use crate::error::AppError;
 use crate::ports::{
     AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, DueBookings, IdempotencyKey,
-    ListingSnapshots, ListingWriter, MemberRecords, NotificationStore, Outbox, OwnerPayouts, PayoutAccountStore,
-    PayoutStore, ProfileStore, Recorded,
+    ListingSnapshots, ListingWriter, MemberRecords, MessageStore, NotificationStore, Outbox, OwnerPayouts,
+    PayoutAccountStore, PayoutStore, ProfileStore, Recorded,
 };
 
 /// `expect` for a contract: a failure is the rule that broke, as an error the caller reports.
@@ -71,6 +72,7 @@ pub trait ContractStore:
     + ListingSnapshots
     + DueBookings
     + MemberRecords
+    + MessageStore
 {
 }
 impl<T> ContractStore for T where
@@ -89,6 +91,7 @@ impl<T> ContractStore for T where
         + ListingSnapshots
         + DueBookings
         + MemberRecords
+        + MessageStore
 {
 }
 
@@ -102,6 +105,7 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     outbox(store).await?;
     listing_snapshots(store).await?;
     stays::due_lists_and_member_records(store).await?;
+    messages::message_threads(store).await?;
     payouts::payout_accounts(store).await?;
     payouts::owner_payouts(store).await?;
     payouts::payouts(store).await

@@ -1,0 +1,84 @@
+//! `GET /bookings/{id}/messages` (the booking's renter or owner): its thread, newest first,
+//! paged with a signed cursor bound to the booking and the caller. Anyone else gets 404
+//! (decision 0037).
+
+mod wiring;
+pub use wiring::run;
+
+use lambda_http::{Body, Request, Response};
+use shared::domain::booking::BookingId;
+use shared::http::path_param;
+use shared::identity::Caller;
+use shared::paging::{Paging, QueryParams};
+use shared::ports::{BookingReader, CursorKeys, MessageStore};
+use shared::AppError;
+
+pub struct Deps<S, K> {
+    pub store: S,
+    pub cursor_keys: K,
+}
+
+pub async fn handle<S, K>(req: Request, deps: &Deps<S, K>) -> Result<Response<Body>, AppError>
+where
+    S: BookingReader + MessageStore,
+    K: CursorKeys,
+{
+    let caller = Caller::from_request(&req)?;
+    let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
+    let params = QueryParams::only(&req, &["limit", "cursor"])?;
+    shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
+    let scope = format!("messages|{id}|{}", caller.user_id);
+    let paging = Paging::from_params(&deps.cursor_keys, &params, scope).await?;
+    let page = deps.store.messages(&id, paging.limit, paging.start.clone()).await?;
+    paging.respond(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::cursor::CursorKey;
+    use shared::testing::{confirmed_booking, FixedClock, MemoryStore};
+
+    fn request(id: &str, sub: &str, query: &str) -> Request {
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/list-messages.json")).unwrap();
+        v["pathParameters"]["id"] = serde_json::json!(id);
+        v["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = serde_json::json!(sub);
+        v["rawQueryString"] = serde_json::json!(query);
+        lambda_http::request::from_str(&v.to_string()).unwrap()
+    }
+
+    async fn page(
+        deps: &Deps<MemoryStore, CursorKey>,
+        id: &str,
+        sub: &str,
+        query: &str,
+    ) -> Result<serde_json::Value, AppError> {
+        let resp = handle(request(id, sub, query), deps).await?;
+        let Body::Text(t) = resp.body() else { panic!("a JSON body") };
+        Ok(serde_json::from_str(t).unwrap())
+    }
+
+    #[tokio::test]
+    async fn pages_the_thread_newest_first_for_its_parties_only() {
+        let deps = Deps { store: MemoryStore::default(), cursor_keys: CursorKey::new(b"test-key-0123456789") };
+        let b = confirmed_booking("2026-12-01", 3, 1000).unwrap();
+        deps.store.seed_booking(&b).await;
+        let clock = FixedClock::default();
+        for n in 0..3 {
+            let at = shared::domain::Clock::now(&clock) + chrono::Duration::seconds(n);
+            shared::messages::post(&deps.store, &b.id, &b.renter_id, &format!("m{n}"), at).await.unwrap();
+        }
+        let first = page(&deps, b.id.as_str(), "owner", "limit=2").await.unwrap();
+        let texts = |v: &serde_json::Value| {
+            v["items"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(texts(&first), ["m2", "m1"]);
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let rest = page(&deps, b.id.as_str(), "owner", &format!("limit=2&cursor={cursor}")).await.unwrap();
+        assert_eq!((texts(&rest), rest["next_cursor"].is_null()), (vec!["m0".to_owned()], true));
+        let err = page(&deps, b.id.as_str(), "renter", &format!("cursor={cursor}")).await.unwrap_err();
+        assert_eq!(err.status(), 400, "a cursor is the caller's own");
+        assert_eq!(page(&deps, b.id.as_str(), "stranger", "").await.unwrap_err().status(), 404);
+    }
+}

@@ -1,0 +1,237 @@
+//! Messages between a booking's renter and owner (decision 0037). Until the booking is paid,
+//! contact details are masked as a message is written, so the platform never stores a way
+//! around it: e-mail addresses, phone numbers (9 or more digits, whatever the separators) and
+//! links (a scheme, `www.`, or a host ending in a common top-level domain).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::booking::BookingId;
+use crate::domain::user::UserId;
+use crate::error::AppError;
+
+id_type!(
+    /// A message's id: a UUID v7, so ids sort by time.
+    MessageId,
+    uuid "message"
+);
+
+pub const MAX_MESSAGE_CHARS: usize = 5_000;
+/// How many messages one sender may send per minute and per day (UTC), over all their threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendLimits {
+    pub per_minute: u32,
+    pub per_day: u32,
+}
+
+impl SendLimits {
+    /// The platform's limits.
+    pub const DEFAULT: SendLimits = SendLimits { per_minute: 30, per_day: 200 };
+}
+
+/// `POST /bookings/{id}/messages` as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessageRequest {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub booking_id: BookingId,
+    pub sender_id: UserId,
+    pub text: String,
+    /// Whether contact details were masked (the booking was not paid yet).
+    pub masked: bool,
+    pub sent_at: DateTime<Utc>,
+}
+
+impl Message {
+    /// A message of `sender` in `booking`'s thread: 1-5,000 characters after trimming, no
+    /// control characters but line breaks and tabs; masked unless `paid`.
+    pub fn write(
+        booking: &BookingId,
+        sender: &UserId,
+        raw: &str,
+        paid: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Self, AppError> {
+        let text = raw.trim();
+        if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(AppError::field("text", format!("must be 1-{MAX_MESSAGE_CHARS} characters")));
+        }
+        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err(AppError::field("text", "must not contain control characters"));
+        }
+        let (text, masked) = if paid { (text.to_owned(), false) } else { mask_contacts(text) };
+        Ok(Message {
+            id: MessageId::generate(),
+            booking_id: booking.clone(),
+            sender_id: sender.clone(),
+            text,
+            masked,
+            sent_at: chrono::SubsecRound::trunc_subsecs(now, 3),
+        })
+    }
+}
+
+pub const EMAIL_HIDDEN: &str = "[e-mail hidden]";
+pub const PHONE_HIDDEN: &str = "[phone hidden]";
+pub const LINK_HIDDEN: &str = "[link hidden]";
+
+/// Top-level domains a bare host is recognised by (`rent-my-drill.com`).
+const TLDS: [&str; 24] = [
+    "com", "net", "org", "info", "biz", "io", "co", "app", "me", "ly", "eu", "de", "at", "ch", "fr", "es", "it", "nl",
+    "be", "uk", "us", "pl", "se", "dk",
+];
+
+/// `text` with e-mail addresses, phone numbers and links replaced, and whether any was.
+pub fn mask_contacts(text: &str) -> (String, bool) {
+    let (text, phones) = mask_phones(text);
+    let mut out = String::with_capacity(text.len());
+    let mut masked = phones;
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        out.push_str(&rest[..start]);
+        let word_len = rest[start..].find(char::is_whitespace).unwrap_or(rest.len() - start);
+        let word = &rest[start..start + word_len];
+        match hidden(word) {
+            Some(replacement) => {
+                masked = true;
+                // Keep the brackets and punctuation around what was hidden.
+                let lead = word.len() - word.trim_start_matches(['(', '[', '<', '"', '\'']).len();
+                let tail =
+                    word.len() - word.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '>', '"', '\'']).len();
+                out.push_str(&word[..lead]);
+                out.push_str(replacement);
+                out.push_str(&word[word.len() - tail.min(word.len() - lead)..]);
+            }
+            None => out.push_str(word),
+        }
+        rest = &rest[start + word_len..];
+    }
+    out.push_str(rest);
+    (out, masked)
+}
+
+/// What a whitespace-separated word is replaced with, if it is an address or a link.
+fn hidden(word: &str) -> Option<&'static str> {
+    let core = word.trim_matches(|c: char| "()[]<>\"'.,;:!?".contains(c));
+    let lower = core.to_ascii_lowercase();
+    if let Some((local, domain)) = lower.split_once('@') {
+        if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') {
+            return Some(EMAIL_HIDDEN);
+        }
+    }
+    if lower.contains("://") || lower.starts_with("www.") {
+        return Some(LINK_HIDDEN);
+    }
+    let host = lower.split(['/', '?', '#']).next().unwrap_or("");
+    let labels: Vec<&str> = host.split('.').collect();
+    let is_host = labels.len() >= 2
+        && labels.iter().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && labels.last().is_some_and(|tld| TLDS.contains(tld));
+    is_host.then_some(LINK_HIDDEN)
+}
+
+/// Replaces runs of 9 or more digits (a leading `+`, and spaces, dots, dashes, slashes and
+/// brackets between digits allowed): every phone number, never a date or a price.
+fn mask_phones(text: &str) -> (String, bool) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut masked = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let starts =
+            chars[i].is_ascii_digit() || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+        if starts && is_date(&chars[i..]) {
+            // A date followed by a time is not a phone number.
+            out.extend(&chars[i..i + 10]);
+            i += 10;
+            continue;
+        }
+        if !starts {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // Extend over digits and separators; the run ends at its last digit.
+        let (mut j, mut digits, mut last_digit) = (i, 0, i);
+        while j < chars.len() {
+            let c = chars[j];
+            if c.is_ascii_digit() {
+                digits += 1;
+                last_digit = j;
+            } else if !(" .-/()".contains(c) || (c == '+' && j == i)) {
+                break;
+            }
+            j += 1;
+        }
+        if digits >= 9 {
+            out.push_str(PHONE_HIDDEN);
+            masked = true;
+        } else {
+            out.extend(&chars[i..=last_digit]);
+        }
+        i = last_digit + 1;
+    }
+    (out, masked)
+}
+
+/// Whether `chars` starts with a date: `2026-12-01`, `01.12.2026`, `01/12/2026` or `01-12-2026`.
+fn is_date(chars: &[char]) -> bool {
+    let shape = |pattern: &str| {
+        chars.len() >= 10
+            && pattern.chars().zip(chars).all(|(p, c)| if p == 'd' { c.is_ascii_digit() } else { p == *c })
+            && !chars.get(10).is_some_and(char::is_ascii_digit)
+    };
+    ["dddd-dd-dd", "dd.dd.dddd", "dd/dd/dddd", "dd-dd-dddd"].into_iter().any(shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masked(text: &str) -> String {
+        mask_contacts(text).0
+    }
+
+    #[test]
+    fn masks_addresses_numbers_and_links() {
+        assert_eq!(masked("mail me: ada.l@example.co.uk."), "mail me: [e-mail hidden].");
+        assert_eq!(masked("call +49 151 1234-5678 or (030) 123 45 67"), "call [phone hidden] or ([phone hidden]");
+        assert_eq!(masked("see https://example.com/x?y=1, or www.drills.net"), "see [link hidden], or [link hidden]");
+        assert_eq!(masked("cheaper on rent-my-drill.com!"), "cheaper on [link hidden]!");
+        assert_eq!(masked("(ada@example.com)"), "([e-mail hidden])");
+        assert_eq!(masked("on 2026-12-01 10:30 call 0151 12345678"), "on 2026-12-01 10:30 call [phone hidden]");
+    }
+
+    #[test]
+    fn leaves_dates_prices_and_plain_words() {
+        for text in [
+            "pickup 2026-12-01 at 10:30, return 04.12.2026",
+            "pickup 2026-12-01 10:30",
+            "it costs 1,250.00 EUR; code 123456",
+            "e.g. the blue one, Mr.Smith said so",
+            "ping me @ada",
+            "line one\nline two",
+        ] {
+            assert_eq!(mask_contacts(text), (text.to_owned(), false), "{text}");
+        }
+    }
+
+    #[test]
+    fn messages_are_checked_and_masked_until_paid() {
+        let (b, u) = (BookingId::generate(), UserId::parse("u1").unwrap());
+        let now = Utc::now();
+        let m = Message::write(&b, &u, "  write to bob@example.org  ", false, now).unwrap();
+        assert_eq!((m.text.as_str(), m.masked), ("write to [e-mail hidden]", true));
+        let m = Message::write(&b, &u, "write to bob@example.org", true, now).unwrap();
+        assert_eq!((m.text.as_str(), m.masked), ("write to bob@example.org", false));
+        assert!(Message::write(&b, &u, "   ", false, now).is_err());
+        assert!(Message::write(&b, &u, &"x".repeat(5_001), false, now).is_err());
+        assert!(Message::write(&b, &u, &"é".repeat(5_000), false, now).is_ok());
+        assert!(Message::write(&b, &u, "bell\u{7}", false, now).is_err());
+    }
+}

@@ -1,0 +1,50 @@
+//! Booking threads (decision 0037): a booking's renter and owner write to each other; contact
+//! details are masked until the booking is confirmed (paid); the recipient is told through the event flow.
+
+use chrono::{DateTime, Utc};
+
+use crate::bookings::visible_booking;
+use crate::domain::booking::{BookingId, Party, PaymentStatus};
+use crate::domain::events::{kinds, DomainEvent};
+use crate::domain::message::{Message, SendLimits};
+use crate::domain::user::UserId;
+use crate::error::AppError;
+use crate::ports::{BookingReader, MessageStore};
+
+/// `caller` writes `text` in booking `id`'s thread at `now`. Strangers get 404.
+pub async fn post<S>(
+    store: &S,
+    id: &BookingId,
+    caller: &UserId,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<Message, AppError>
+where
+    S: BookingReader + MessageStore,
+{
+    let (booking, party) = visible_booking(store, id, caller).await?;
+    // Confirmed (or later), or paid and then cancelled: the parties may exchange contacts.
+    let paid = booking.status.is_paid_stay() || booking.payment.status == PaymentStatus::Succeeded;
+    let message = Message::write(&booking.id, caller, text, paid, now)?;
+    let recipient = match party {
+        Party::Renter => &booking.owner_id,
+        Party::Owner => &booking.renter_id,
+    };
+    let event = DomainEvent::new(
+        kinds::MESSAGE_SENT,
+        format!("booking/{}", booking.id),
+        Some(caller.to_string()),
+        message.sent_at,
+        serde_json::json!({
+            "booking_id": booking.id.as_str(),
+            "listing_title": booking.listing_title,
+            "message_id": message.id.as_str(),
+            "sender_id": caller.as_str(),
+            "recipient_id": recipient.as_str(),
+        }),
+    );
+    store.post_message(&message, &event, SendLimits::DEFAULT).await?;
+    tracing::info!(booking_id = %id, message_id = %message.id, masked = message.masked, event_id = %event.id, "message sent");
+    crate::metrics::count("MessagesSent", &[("Masked", if message.masked { "yes" } else { "no" })]);
+    Ok(message)
+}

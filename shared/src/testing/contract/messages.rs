@@ -1,0 +1,71 @@
+//! Booking threads: messages come back newest first, a page at a time, and each sender is held
+//! to its limits per minute and per day (whatever the thread), refused with the wait until the
+//! window ends and nothing stored. Small limits here: the mechanism is the adapter's, the
+//! numbers the workflow's (`SendLimits::DEFAULT`, tested over HTTP).
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+
+use super::{event_for, user, ContractStore, Must, MustFail};
+use crate::domain::booking::BookingId;
+use crate::domain::message::{Message, SendLimits};
+use crate::domain::user::UserId;
+use crate::error::AppError;
+
+async fn send(
+    store: &impl ContractStore,
+    b: &BookingId,
+    from: &UserId,
+    text: &str,
+    at: DateTime<Utc>,
+) -> Result<Message, AppError> {
+    let m = Message::write(b, from, text, true, at)?;
+    let limits = SendLimits { per_minute: 4, per_day: 7 };
+    store.post_message(&m, &event_for(format!("booking/{b}"), "message.sent"), limits).await?;
+    Ok(m)
+}
+
+pub async fn message_threads(store: &impl ContractStore) -> Result<(), String> {
+    let (thread, other) = (BookingId::generate(), BookingId::generate());
+    let (me, you) = (user()?, user()?);
+    // A day far ahead, so no one else's messages share the windows.
+    let day = (Utc::now() + Duration::days(400)).date_naive().and_hms_opt(0, 0, 0).must("midnight")?.and_utc();
+    let minute = day + Duration::hours(10);
+    for n in 0..4 {
+        let on = if n % 2 == 0 { &thread } else { &other };
+        send(store, on, &me, &format!("m{n}"), minute + Duration::seconds(n))
+            .await
+            .must("within the minute's limit")?;
+    }
+    let err =
+        send(store, &thread, &me, "5th", minute + Duration::seconds(45)).await.must_fail("the 5th in a minute")?;
+    assert!(matches!(err, AppError::TooManyRequests { retry_after: 15 }), "{err:?}");
+    send(store, &thread, &you, "the other party", minute + Duration::seconds(46))
+        .await
+        .must("another sender's own limit")?;
+    send(store, &thread, &me, "next minute", minute + Duration::seconds(60)).await.must("a new minute")?;
+
+    let page = store.messages(&thread, 10, None).await.must("a page")?;
+    let texts: Vec<&str> = page.items.iter().map(|m| m.text.as_str()).collect();
+    assert!(page.last_key.is_none(), "one page holds it all");
+    assert_eq!(texts[..3], ["next minute", "the other party", "m2"], "newest first");
+    let all = store.messages(&thread, 100, None).await.must("the thread")?;
+    assert_eq!(all.items.len(), 4, "2 of the first 4, the other party's and the next minute's; not the refused one");
+    let first = store.messages(&thread, 2, None).await.must("a short page")?;
+    let rest = store.messages(&thread, 2, first.last_key.clone()).await.must("the next page")?;
+    assert_eq!(rest.items.first().map(|m| m.id.clone()), all.items.get(2).map(|m| m.id.clone()), "pages continue");
+    let stored = &all.items[0];
+    assert_eq!(
+        (stored.sender_id.clone(), stored.masked, stored.sent_at),
+        (me.clone(), false, (minute + Duration::seconds(60)).trunc_subsecs(3))
+    );
+
+    // 7 a day: 5 sent so far; 2 more in other minutes, then refused till midnight.
+    for n in 0..2 {
+        send(store, &other, &me, "day", minute + Duration::minutes(2 + n)).await.must("within the day's limit")?;
+    }
+    let late = day + Duration::hours(23);
+    let err = send(store, &other, &me, "8th", late).await.must_fail("the 8th in a day")?;
+    assert!(matches!(err, AppError::TooManyRequests { retry_after: 3600 }), "{err:?}");
+    send(store, &other, &me, "a new day", day + Duration::days(1)).await.must("the next day")?;
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! Booking threads over HTTP on the shared stack: the two parties write to each other, contact
+//! details are masked before the booking is confirmed and not after, strangers see nothing,
+//! the recipient is notified, and a sender is held to 30 messages a minute.
+
+use super::*;
+
+async fn say(api: &str, token: &str, booking: &str, text: &str) -> reqwest::Response {
+    http()
+        .post(format!("{api}/bookings/{booking}/messages"))
+        .bearer_auth(token)
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn thread(api: &str, token: &str, booking: &str) -> reqwest::Response {
+    http().get(format!("{api}/bookings/{booking}/messages")).bearer_auth(token).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn parties_talk_masked_until_confirmed_and_rate_limited() {
+    let api = &env().api;
+    let (owner_t, renter_t, stranger_t) =
+        (token(&new_user()).await, token(&new_user()).await, token(&new_user()).await);
+    let listing = listing(api, &owner_t, "request", 14).await;
+    let booking: Value = book(api, &renter_t, &listing, day(40), day(42), None).await.json().await.unwrap();
+    let id = booking["id"].as_str().unwrap().to_owned();
+
+    let contact = "call +49 151 12345678 or mail ada@example.com, see www.ada.de";
+    let resp = say(api, &renter_t, &id, contact).await;
+    assert_eq!(resp.status(), 201);
+    let sent: Value = resp.json().await.unwrap();
+    assert_eq!(sent["text"], "call [phone hidden] or mail [e-mail hidden], see [link hidden]");
+    assert_eq!(sent["masked"], true);
+    assert_eq!(say(api, &stranger_t, &id, "hello").await.status(), 404);
+    assert_eq!(thread(api, &stranger_t, &id).await.status(), 404);
+    assert_eq!(code(say(api, &owner_t, &id, "").await).await, (400, "validation_failed".into()));
+
+    // Accepted and paid: contacts pass.
+    assert_eq!(act(api, &owner_t, &id, "accept", None).await.status(), 200);
+    let config = aws_config(&env().aws_endpoint).await;
+    let store =
+        shared::adapters::dynamodb::DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), env().reference("Table"));
+    let booking_id = shared::domain::booking::BookingId::parse(&id).unwrap();
+    shared::bookings::confirm_payment(&store, &booking_id, Utc::now()).await.unwrap();
+    let reply: Value = say(api, &owner_t, &id, "mail me: otto@example.com").await.json().await.unwrap();
+    assert_eq!((reply["text"].as_str(), reply["masked"].as_bool()), (Some("mail me: otto@example.com"), Some(false)));
+
+    let page: Value = thread(api, &renter_t, &id).await.json().await.unwrap();
+    let texts: Vec<&str> = page["items"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["mail me: otto@example.com", "call [phone hidden] or mail [e-mail hidden], see [link hidden]"]);
+    assert!(!page.to_string().contains("ada@example.com"), "the original was never stored");
+
+    // The owner was told of the renter's message (without its text).
+    eventually(Duration::from_secs(30), "a message notification", || async {
+        let v: Value =
+            http().get(format!("{api}/me/notifications")).bearer_auth(&owner_t).send().await.ok()?.json().await.ok()?;
+        v["items"]
+            .as_array()?
+            .iter()
+            .any(|n| n["type"] == "message.sent" && n["booking_id"] == id.as_str())
+            .then_some(())
+    })
+    .await;
+
+    // 30 a minute: the renter has sent one; a minute boundary may reset the count once.
+    let mut accepted = 1;
+    let retry = loop {
+        let resp = say(api, &renter_t, &id, "are you there?").await;
+        if resp.status() == 429 {
+            break resp.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap();
+        }
+        assert_eq!(resp.status(), 201);
+        accepted += 1;
+        assert!(accepted <= 60, "no limit after {accepted} messages");
+    };
+    assert!(accepted >= 30 && (1..=60).contains(&retry), "{accepted} accepted, retry after {retry}");
+    assert_eq!(say(api, &owner_t, &id, "still here").await.status(), 201, "the other party's limit is its own");
+}
