@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::bookings::visible_booking;
-use crate::domain::booking::{BookingId, Party, PaymentStatus};
+use crate::domain::booking::{BookingId, Party};
 use crate::domain::events::{kinds, DomainEvent};
 use crate::domain::message::{Message, SendLimits};
 use crate::domain::user::UserId;
@@ -23,9 +23,9 @@ where
     S: BookingReader + MessageStore,
 {
     let (booking, party) = visible_booking(store, id, caller).await?;
-    // Confirmed (or later), or paid and then cancelled: the parties may exchange contacts.
-    let paid = booking.status.is_paid_stay() || booking.payment.status == PaymentStatus::Succeeded;
-    let message = Message::write(&booking.id, caller, text, paid, now)?;
+    // Only a standing, paid stay (confirmed or later) lets contacts through; a cancelled one
+    // no longer does, though it was paid (a deal around the platform is what masking stops).
+    let message = Message::write(&booking.id, caller, text, booking.status.is_paid_stay(), now)?;
     let recipient = match party {
         Party::Renter => &booking.owner_id,
         Party::Owner => &booking.renter_id,

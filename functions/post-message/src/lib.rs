@@ -1,5 +1,5 @@
 //! `POST /bookings/{id}/messages` (the booking's renter or owner) with `{"text"}`: 201 with the
-//! message, its recipient told in-app. Until the booking is paid, e-mail addresses, phone
+//! message, its recipient told in-app. Unless the booking is confirmed (or later), e-mail addresses, phone
 //! numbers and links are masked as it is stored (`masked: true`). A sender may send 30
 //! messages a minute and 200 a day over all threads: beyond, 429 with `Retry-After`. Anyone
 //! not a party to the booking gets 404 (decision 0037).
@@ -74,8 +74,13 @@ mod tests {
         let m = post(&deps, paid.id.as_str(), "owner", "mail me at ada@example.com").await.unwrap();
         assert_eq!((m["text"].as_str(), m["masked"].as_bool()), (Some("mail me at ada@example.com"), Some(false)));
         assert_eq!(post(&deps, paid.id.as_str(), "stranger", "hi").await.unwrap_err().status(), 404);
+        let mut cancelled = confirmed_booking("2026-12-01", 3, 1000).unwrap();
+        cancelled.status = BookingStatus::Cancelled;
+        deps.store.seed_booking(&cancelled).await;
+        let m = post(&deps, cancelled.id.as_str(), "owner", "mail me at ada@example.com").await.unwrap();
+        assert_eq!(m["masked"], true, "paid, then cancelled: masked again");
         assert_eq!(post(&deps, paid.id.as_str(), "owner", " ").await.unwrap_err().status(), 400);
-        assert_eq!(deps.store.event_kinds().iter().filter(|k| *k == "message.sent").count(), 2);
+        assert_eq!(deps.store.event_kinds().iter().filter(|k| *k == "message.sent").count(), 3);
     }
 
     #[tokio::test]

@@ -57,7 +57,9 @@ impl Message {
         paid: bool,
         now: DateTime<Utc>,
     ) -> Result<Self, AppError> {
-        let text = raw.trim();
+        // Line breaks as some clients send them (`\r\n`) count as one.
+        let normalized = raw.replace("\r\n", "\n");
+        let text = normalized.trim();
         if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
             return Err(AppError::field("text", format!("must be 1-{MAX_MESSAGE_CHARS} characters")));
         }
@@ -88,10 +90,10 @@ const TLDS: [&str; 24] = [
 
 /// `text` with e-mail addresses, phone numbers and links replaced, and whether any was.
 pub fn mask_contacts(text: &str) -> (String, bool) {
-    let (text, phones) = mask_phones(text);
+    // Addresses and links first, whole words, so a number inside one goes with it.
     let mut out = String::with_capacity(text.len());
-    let mut masked = phones;
-    let mut rest = text.as_str();
+    let mut masked = false;
+    let mut rest = text;
     while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
         out.push_str(&rest[..start]);
         let word_len = rest[start..].find(char::is_whitespace).unwrap_or(rest.len() - start);
@@ -112,11 +114,29 @@ pub fn mask_contacts(text: &str) -> (String, bool) {
         rest = &rest[start + word_len..];
     }
     out.push_str(rest);
-    (out, masked)
+    let (out, phones) = mask_phones(&out);
+    (out, masked || phones)
 }
 
-/// What a whitespace-separated word is replaced with, if it is an address or a link.
+/// What a whitespace-separated word is replaced with, if it is or holds an address or a link
+/// (`see:rent-my-drill.com` and `a,b@c.de` too: punctuation does not separate them).
 fn hidden(word: &str) -> Option<&'static str> {
+    let mut found = None;
+    for part in word.split([',', ';', '(', ')', '"', '\'', '<', '>', '[', ']']) {
+        // `see:host` holds a host after its colon; `https://host` is one link.
+        let after_colon = part.split_once(':').map(|(_, rest)| rest).filter(|rest| !rest.starts_with("//"));
+        for token in std::iter::once(part).chain(after_colon) {
+            match hidden_token(token) {
+                Some(EMAIL_HIDDEN) => return Some(EMAIL_HIDDEN),
+                Some(link) => found = Some(link),
+                None => {}
+            }
+        }
+    }
+    found
+}
+
+fn hidden_token(word: &str) -> Option<&'static str> {
     let core = word.trim_matches(|c: char| "()[]<>\"'.,;:!?".contains(c));
     let lower = core.to_ascii_lowercase();
     if let Some((local, domain)) = lower.split_once('@') {
@@ -179,14 +199,28 @@ fn mask_phones(text: &str) -> (String, bool) {
     (out, masked)
 }
 
-/// Whether `chars` starts with a date: `2026-12-01`, `01.12.2026`, `01/12/2026` or `01-12-2026`.
+/// Whether `chars` starts with a date (`2026-12-01`, `01.12.2026`, `01/12/2026`, `12-01-2026`)
+/// standing alone or followed by a time (` 10:30`): a phone number in a date's shape is not one.
 fn is_date(chars: &[char]) -> bool {
-    let shape = |pattern: &str| {
-        chars.len() >= 10
-            && pattern.chars().zip(chars).all(|(p, c)| if p == 'd' { c.is_ascii_digit() } else { p == *c })
-            && !chars.get(10).is_some_and(char::is_ascii_digit)
+    let number = |from: usize, len: usize| -> Option<u32> {
+        chars.get(from..from + len)?.iter().try_fold(0, |n, c| c.to_digit(10).map(|d| n * 10 + d))
     };
-    ["dddd-dd-dd", "dd.dd.dddd", "dd/dd/dddd", "dd-dd-dddd"].into_iter().any(shape)
+    let valid = |a: u32, b: u32| (1..=31).contains(&a) && (1..=31).contains(&b) && (a <= 12 || b <= 12);
+    let separated = |at: [usize; 2], sep: char| at.iter().all(|i| chars.get(*i) == Some(&sep));
+    let shaped = (separated([4, 7], '-')
+        && number(0, 4).is_some()
+        && number(5, 2).zip(number(8, 2)).is_some_and(|(m, d)| (1..=12).contains(&m) && (1..=31).contains(&d)))
+        || ['.', '/', '-'].into_iter().any(|sep| {
+            separated([2, 5], sep)
+                && number(6, 4).is_some()
+                && number(0, 2).zip(number(3, 2)).is_some_and(|(a, b)| valid(a, b))
+        });
+    let time_follows = chars.get(10) == Some(&' ')
+        && (number(11, 2).is_some() && chars.get(13) == Some(&':')
+            || number(11, 1).is_some() && chars.get(12) == Some(&':'));
+    let ends_here = chars.get(10).is_none_or(|c| !c.is_ascii_digit() && !" .-/()".contains(*c))
+        || (chars.get(10).is_some_and(|c| " .-/(".contains(*c)) && !chars.get(11).is_some_and(char::is_ascii_digit));
+    shaped && (time_follows || ends_here)
 }
 
 #[cfg(test)]
@@ -205,6 +239,12 @@ mod tests {
         assert_eq!(masked("cheaper on rent-my-drill.com!"), "cheaper on [link hidden]!");
         assert_eq!(masked("(ada@example.com)"), "([e-mail hidden])");
         assert_eq!(masked("on 2026-12-01 10:30 call 0151 12345678"), "on 2026-12-01 10:30 call [phone hidden]");
+        // Numbers in a date's shape that are not dates, or go on past one, are phone numbers.
+        assert_eq!(masked("12-34-5678-90"), "[phone hidden]");
+        assert_eq!(masked("0151-12-34 56 78"), "[phone hidden]");
+        // A number inside a link goes with the link; punctuation does not hide a host.
+        assert_eq!(masked("https://x.example/123456789 ok"), "[link hidden] ok");
+        assert_eq!(masked("see:rent-my-drill.com a,b@c.de"), "[link hidden] [e-mail hidden]");
     }
 
     #[test]
@@ -212,6 +252,7 @@ mod tests {
         for text in [
             "pickup 2026-12-01 at 10:30, return 04.12.2026",
             "pickup 2026-12-01 10:30",
+            "back on 12/03/2026, ok?",
             "it costs 1,250.00 EUR; code 123456",
             "e.g. the blue one, Mr.Smith said so",
             "ping me @ada",
@@ -233,5 +274,6 @@ mod tests {
         assert!(Message::write(&b, &u, &"x".repeat(5_001), false, now).is_err());
         assert!(Message::write(&b, &u, &"é".repeat(5_000), false, now).is_ok());
         assert!(Message::write(&b, &u, "bell\u{7}", false, now).is_err());
+        assert_eq!(Message::write(&b, &u, "two\r\nlines", true, now).unwrap().text, "two\nlines");
     }
 }

@@ -34,3 +34,10 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+/// Whole seconds from `at` until `ends` (at least 1), rounded up: a client that waits that long
+/// (a `Retry-After`) is never early.
+pub fn seconds_until(ends: DateTime<Utc>, at: DateTime<Utc>) -> u64 {
+    let ms = (ends - at).num_milliseconds().max(1);
+    (ms / 1000 + i64::from(ms % 1000 != 0)) as u64
+}

@@ -11,14 +11,15 @@ impl MessageStore for MemoryStore {
         let at = message.sent_at;
         let minute = at.duration_trunc(Duration::minutes(1)).map_err(AppError::internal)?;
         let day = at.duration_trunc(Duration::days(1)).map_err(AppError::internal)?;
+        // The day first: when both are full, its (later) end is the one to wait for.
         let windows = [
-            (format!("{minute}"), limits.per_minute, minute + Duration::minutes(1)),
             (format!("{day}"), limits.per_day, day + Duration::days(1)),
+            (format!("{minute}"), limits.per_minute, minute + Duration::minutes(1)),
         ];
         let mut counts = lock(&self.message_counts);
         for (window, limit, ends) in &windows {
             if counts.get(&(message.sender_id.clone(), window.clone())).is_some_and(|n| n >= limit) {
-                return Err(AppError::TooManyRequests { retry_after: (*ends - at).num_seconds().max(1) as u64 });
+                return Err(AppError::TooManyRequests { retry_after: crate::domain::seconds_until(*ends, at) });
             }
         }
         for (window, _, _) in windows {

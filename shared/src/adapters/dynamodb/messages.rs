@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::outbox::event_put;
-use super::{put, s, transaction_failures, DynamoTable, Item, Partition, QueryPage, DEP};
+use super::{put, s, transaction_conflicted, transaction_failures, DynamoTable, Item, Partition, QueryPage, DEP};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::booking::BookingId;
@@ -119,19 +119,31 @@ impl MessageStore for DynamoTable {
             )?,
             event_put(self.table(), event)?,
         ];
-        let err = match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => return Ok(()),
-            Err(e) => e,
-        };
-        let failed = transaction_failures(&err);
-        let retry_after = |until: DateTime<Utc>| (until - at).num_seconds().max(1) as u64;
-        if failed.get(1) == Some(&true) {
-            return Err(AppError::TooManyRequests { retry_after: retry_after(minute + Duration::minutes(1)) });
+        // A sender's sends at the same moment (two tabs) touch the same counters: DynamoDB cancels
+        // all but one with a conflict, having written nothing, so the same writes are tried again.
+        for _ in 0..3 {
+            let err = match self.client().transact_write_items().set_transact_items(Some(writes.clone())).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            if transaction_conflicted(&err) {
+                continue;
+            }
+            let failed = transaction_failures(&err);
+            // The day's window is the later one: when both are full, it is the one to wait for.
+            let full = if failed.get(2) == Some(&true) {
+                Some(day + Duration::days(1))
+            } else if failed.get(1) == Some(&true) {
+                Some(minute + Duration::minutes(1))
+            } else {
+                None
+            };
+            return match full {
+                Some(ends) => Err(AppError::TooManyRequests { retry_after: crate::domain::seconds_until(ends, at) }),
+                None => Err(sdk_error(DEP, err)),
+            };
         }
-        if failed.get(2) == Some(&true) {
-            return Err(AppError::TooManyRequests { retry_after: retry_after(day + Duration::days(1)) });
-        }
-        Err(sdk_error(DEP, err))
+        Err(AppError::Unavailable { dependency: DEP.to_owned() })
     }
 
     async fn messages(

@@ -143,6 +143,22 @@ pub(crate) fn transaction_failures(
     }
 }
 
+/// Whether a transaction was cancelled because another one was writing the same item at the
+/// same moment (`TransactionConflict`): nothing was written, and the same writes may be retried.
+pub(crate) fn transaction_conflicted(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+) -> bool {
+    match err.as_service_error() {
+        Some(
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e),
+        ) => e.cancellation_reasons().iter().any(|r| r.code() == Some("TransactionConflict")),
+        _ => false,
+    }
+}
+
 /// One page from a Query that asked for `limit + 1` items: the first `limit` items, the key to
 /// continue after (only if the extra item showed there is more — never an empty last page),
 /// and what was read (items, bytes) for logs and the search benchmark. With a projection,

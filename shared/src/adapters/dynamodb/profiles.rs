@@ -3,7 +3,7 @@
 //! | item          | PK                 | SK                          |
 //! |---------------|--------------------|-----------------------------|
 //! | profile       | `USER#{user_id}`   | `PROFILE`                   |
-//! | member stats  | `USER#{user_id}`   | `STATS`                     |
+//! | member stats  | `MEMBER#{user_id}` | `STATS`                     |
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
@@ -188,11 +188,17 @@ impl ProfileStore for DynamoTable {
     }
 }
 
+/// The member's counters: a partition of their own, so the completion task's role may update
+/// them and nothing else of the member's.
+fn stats_pk(id: &UserId) -> String {
+    format!("MEMBER#{id}")
+}
+
 /// The counters a completion adds to (`ADD`, so the item appears with the first).
 pub(super) fn member_stats_update(table: &str, user: &UserId, counter: &str) -> Result<TransactWriteItem, AppError> {
     let update = Update::builder()
         .table_name(table)
-        .key("PK", s(profile_pk(user)))
+        .key("PK", s(stats_pk(user)))
         .key("SK", s(STATS_SK))
         .update_expression("ADD #counter :one SET entity = :entity")
         .expression_attribute_names("#counter", counter)
@@ -208,12 +214,12 @@ const STATS_SK: &str = "STATS";
 #[async_trait]
 impl MemberRecords for DynamoTable {
     async fn public_member(&self, id: &UserId) -> Result<Option<(Profile, MemberStats)>, AppError> {
-        let key = |sk: &str| {
-            std::collections::HashMap::from([("PK".to_owned(), s(profile_pk(id))), ("SK".to_owned(), s(sk))])
+        let key = |pk: String, sk: &str| {
+            std::collections::HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
         };
         let keys = KeysAndAttributes::builder()
-            .keys(key(PROFILE_SK))
-            .keys(key(STATS_SK))
+            .keys(key(profile_pk(id), PROFILE_SK))
+            .keys(key(stats_pk(id), STATS_SK))
             .build()
             .map_err(AppError::internal)?;
         let out = self

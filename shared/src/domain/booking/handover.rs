@@ -146,7 +146,7 @@ impl Booking {
     }
 
     /// `by` asks for `step` with `code` at `now`. Only the owner confirms a pickup, with the
-    /// renter's code, from `PICKUP_LEAD` before the start; the renter confirms a return with
+    /// renter's code, from `PICKUP_LEAD` before the start until the end; the renter confirms a return with
     /// the owner's code, the owner without one. A late return costs a daily price per started
     /// day past the end.
     pub fn hand_over(
@@ -170,6 +170,10 @@ impl Booking {
                 "pickup_not_open",
                 format!("the pickup opens at {}", self.pickup_opens_at().to_rfc3339()),
             ));
+        }
+        // Picked up after the stay ended would start it overdue; it ends as never picked up.
+        if step == Step::PickUp && now >= self.ends_at() {
+            return Err(AppError::conflict("pickup_closed", "the stay has ended; it can no longer be picked up"));
         }
         if let Some(expected) = expected {
             if let Some(until) = self.handover.locked_until.filter(|until| *until > now) {
@@ -196,7 +200,7 @@ impl Booking {
         Ok(HandoverOutcome::Moved(next))
     }
 
-    /// A wrong code counted: the fifth within a lock period locks the handover.
+    /// A wrong code counted: the fifth since the last success or lock locks the handover.
     fn wrong_code(&self, now: DateTime<Utc>) -> HandoverOutcome {
         let mut next = self.clone();
         next.updated_at = now;
@@ -251,8 +255,7 @@ fn parse_code(code: Option<&str>) -> Result<&str, AppError> {
 }
 
 fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
-    let seconds = (until - now).num_seconds().max(1);
-    AppError::TooManyRequests { retry_after: seconds as u64 }
+    AppError::TooManyRequests { retry_after: crate::domain::seconds_until(until, now) }
 }
 
 /// `POST /bookings/{id}/pickup` and `/return` as sent.
@@ -322,6 +325,8 @@ mod tests {
         assert_eq!(b.pickup_opens_at(), opens);
         let early = b.hand_over(Step::PickUp, Party::Owner, Some(code), opens - Duration::seconds(1)).unwrap_err();
         assert_eq!(early.code(), "pickup_not_open");
+        let late = b.hand_over(Step::PickUp, Party::Owner, Some(code), b.ends_at()).unwrap_err();
+        assert_eq!(late.code(), "pickup_closed");
         assert!(matches!(b.hand_over(Step::PickUp, Party::Renter, Some(code), opens), Err(AppError::Forbidden)));
         let out = moved(b.hand_over(Step::PickUp, Party::Owner, Some(code), opens).unwrap());
         assert_eq!((out.status, out.handover.picked_up_at, out.version), (BookingStatus::InProgress, Some(opens), 2));

@@ -24,7 +24,9 @@ use super::outbox::event_put;
 use super::profiles::member_stats_update;
 use super::DEP;
 use super::{delete_write, put, timestamp};
-use super::{item_size, key_item, last_key_of, s, start_key, transaction_failures, DynamoTable, Item};
+use super::{
+    item_size, key_item, last_key_of, s, start_key, transaction_conflicted, transaction_failures, DynamoTable, Item,
+};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::booking::{Booking, BookingId, BookingStatus, Party};
@@ -195,7 +197,8 @@ impl BookingWriter for DynamoTable {
             Ok(_) => Ok(()),
             Err(e) => {
                 let failed = transaction_failures(&e);
-                if failed.first() == Some(&true) {
+                // Another write of the booking at the same moment: read again, as for a lost race.
+                if failed.first() == Some(&true) || transaction_conflicted(&e) {
                     Err(AppError::PreconditionFailed)
                 } else if failed.iter().any(|f| *f) {
                     Err(AppError::internal(format!("booking {} does not hold all of its days", previous.id)))
