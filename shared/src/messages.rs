@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::bookings::visible_booking;
 use crate::domain::booking::{BookingId, Party};
 use crate::domain::events::{kinds, DomainEvent};
-use crate::domain::message::{Message, SendLimits};
+use crate::domain::message::{Delivery, Message, MessageId, SendLimits};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{BookingReader, MessageStore};
@@ -43,8 +43,22 @@ where
             "recipient_id": recipient.as_str(),
         }),
     );
-    store.post_message(&message, &event, SendLimits::DEFAULT).await?;
+    let delivery = Delivery { message: &message, recipient, listing_title: &booking.listing_title };
+    store.post_message(delivery, &event, SendLimits::DEFAULT).await?;
     tracing::info!(booking_id = %id, message_id = %message.id, masked = message.masked, event_id = %event.id, "message sent");
     crate::metrics::count("MessagesSent", &[("Masked", if message.masked { "yes" } else { "no" })]);
     Ok(message)
+}
+
+/// `caller` has read booking `id`'s thread up to message `up_to`: their unread count for it.
+/// Strangers get 404, as does a message not in the thread.
+pub async fn mark_read<S>(store: &S, id: &BookingId, caller: &UserId, up_to: &str) -> Result<u64, AppError>
+where
+    S: BookingReader + MessageStore,
+{
+    visible_booking(store, id, caller).await?;
+    let up_to = MessageId::parse(up_to).map_err(|_| AppError::field("up_to", "must be a message id"))?;
+    let unread = store.mark_thread_read(id, caller, &up_to).await?;
+    tracing::info!(booking_id = %id, up_to = %up_to, unread, "thread read");
+    Ok(unread)
 }

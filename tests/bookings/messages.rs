@@ -1,6 +1,7 @@
 //! Booking threads over HTTP on the shared stack: the two parties write to each other, contact
 //! details are masked before the booking is confirmed and not after, strangers see nothing,
-//! the recipient is notified, and a sender is held to 30 messages a minute.
+//! the recipient is notified, inboxes count what is unread until a read receipt, and a sender
+//! is held to 30 messages a minute.
 
 use super::*;
 
@@ -63,6 +64,36 @@ async fn parties_talk_masked_until_confirmed_and_rate_limited() {
             .then_some(())
     })
     .await;
+
+    // The owner's inbox has the thread with the renter's message unread; a read receipt clears
+    // it, and the renter sees the receipt.
+    let threads: Value =
+        http().get(format!("{api}/me/threads")).bearer_auth(&owner_t).send().await.unwrap().json().await.unwrap();
+    let entry = threads["items"].as_array().unwrap().iter().find(|t| t["booking_id"] == id.as_str()).unwrap().clone();
+    assert_eq!(
+        (entry["unread"].as_u64(), entry["last_message_preview"].as_str()),
+        (Some(1), Some("mail me: otto@example.com"))
+    );
+    let renters = page["items"][1]["id"].as_str().unwrap().to_owned();
+    let read = |t: String, up_to: String| {
+        let (api, id) = (api.clone(), id.clone());
+        async move {
+            http()
+                .post(format!("{api}/bookings/{id}/messages/read"))
+                .bearer_auth(t)
+                .json(&json!({ "up_to": up_to }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let resp = read(owner_t.clone(), renters.clone()).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"unread": 0}));
+    let seen: Value = thread(api, &renter_t, &id).await.json().await.unwrap();
+    assert_eq!(seen["other_party_read_up_to"].as_str(), Some(renters.as_str()), "the renter sees the receipt");
+    assert_eq!(read(stranger_t.clone(), renters.clone()).await.status(), 404);
+    assert_eq!(read(owner_t.clone(), uuid::Uuid::now_v7().to_string()).await.status(), 404, "not in this thread");
 
     // 30 a minute: the renter has sent one; a minute boundary may reset the count once.
     let mut accepted = 1;

@@ -15,6 +15,8 @@ bundle::bundle! {
     "flag-late-returns" => flag_late_returns::run,
     "post-message" => post_message::run,
     "list-messages" => list_messages::run,
+    "read-messages" => read_messages::run,
+    "list-threads" => list_threads::run,
     "create-payment" => create_payment::run,
     "payment-worker" => payment_worker::run,
     "stripe-webhook" => stripe_webhook::run,

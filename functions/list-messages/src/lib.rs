@@ -1,13 +1,14 @@
 //! `GET /bookings/{id}/messages` (the booking's renter or owner): its thread, newest first,
-//! paged with a signed cursor bound to the booking and the caller. Anyone else gets 404
-//! (decision 0037).
+//! paged with a signed cursor bound to the booking and the caller, and the read receipt:
+//! `other_party_read_up_to`, the newest message the other party has marked read. Anyone else
+//! gets 404 (decision 0037).
 
 mod wiring;
 pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::booking::BookingId;
-use shared::http::path_param;
+use shared::domain::booking::{BookingId, Party};
+use shared::http::{json, path_param};
 use shared::identity::Caller;
 use shared::paging::{Paging, QueryParams};
 use shared::ports::{BookingReader, CursorKeys, MessageStore};
@@ -26,11 +27,18 @@ where
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
     let params = QueryParams::only(&req, &["limit", "cursor"])?;
-    shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
+    let (booking, party) = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
     let scope = format!("messages|{id}|{}", caller.user_id);
     let paging = Paging::from_params(&deps.cursor_keys, &params, scope).await?;
     let page = deps.store.messages(&id, paging.limit, paging.start.clone()).await?;
-    paging.respond(page)
+    let other = match party {
+        Party::Renter => &booking.owner_id,
+        Party::Owner => &booking.renter_id,
+    };
+    let mut body = serde_json::to_value(paging.view(page)).map_err(AppError::internal)?;
+    body["other_party_read_up_to"] =
+        serde_json::to_value(deps.store.read_up_to(&id, other).await?).map_err(AppError::internal)?;
+    json(200, &body)
 }
 
 #[cfg(test)]
@@ -77,6 +85,12 @@ mod tests {
         let cursor = first["next_cursor"].as_str().unwrap();
         let rest = page(&deps, b.id.as_str(), "owner", &format!("limit=2&cursor={cursor}")).await.unwrap();
         assert_eq!((texts(&rest), rest["next_cursor"].is_null()), (vec!["m0".to_owned()], true));
+        assert!(first["other_party_read_up_to"].is_null(), "the renter has read nothing yet");
+        let newest = first["items"][0]["id"].as_str().unwrap().to_owned();
+        let up_to = shared::domain::message::MessageId::parse(&newest).unwrap();
+        assert_eq!(shared::messages::mark_read(&deps.store, &b.id, &b.owner_id, &newest).await.unwrap(), 0);
+        let renters_view = page(&deps, b.id.as_str(), "renter", "").await.unwrap();
+        assert_eq!(renters_view["other_party_read_up_to"].as_str(), Some(up_to.as_str()), "the owner's read receipt");
         let err = page(&deps, b.id.as_str(), "renter", &format!("cursor={cursor}")).await.unwrap_err();
         assert_eq!(err.status(), 400, "a cursor is the caller's own");
         assert_eq!(page(&deps, b.id.as_str(), "stranger", "").await.unwrap_err().status(), 404);

@@ -78,6 +78,42 @@ impl Message {
     }
 }
 
+/// `POST /bookings/{id}/messages/read` as sent: the newest message the caller has read.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    pub up_to: String,
+}
+
+/// Who a message goes to, and the thread's title, for both parties' inboxes.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub message: &'a Message,
+    pub recipient: &'a UserId,
+    pub listing_title: &'a str,
+}
+
+/// How long a thread's preview of its last message is.
+pub const PREVIEW_CHARS: usize = 100;
+
+/// One of a member's threads as their inbox lists it (`GET /me/threads`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThreadSummary {
+    pub booking_id: BookingId,
+    pub listing_title: String,
+    pub other_party_id: UserId,
+    pub last_message_at: DateTime<Utc>,
+    /// The start of the last message, as stored (masked where it was).
+    pub last_message_preview: String,
+    /// Messages from the other party after the newest one this member has read.
+    pub unread: u64,
+}
+
+/// The start of `text` a preview shows.
+pub fn preview(text: &str) -> String {
+    text.chars().take(PREVIEW_CHARS).collect()
+}
+
 pub const EMAIL_HIDDEN: &str = "[e-mail hidden]";
 pub const PHONE_HIDDEN: &str = "[phone hidden]";
 pub const LINK_HIDDEN: &str = "[link hidden]";

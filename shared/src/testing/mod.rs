@@ -47,6 +47,8 @@ pub struct MemoryStore {
     pub messages: Mutex<Vec<crate::domain::message::Message>>,
     /// (sender, window) -> messages sent in it.
     pub message_counts: Mutex<HashMap<(UserId, String), u32>>,
+    /// (member, booking) -> their inbox entry and how far they read.
+    pub inbox: Mutex<HashMap<(UserId, BookingId), InboxEntry>>,
 }
 
 impl MemoryStore {
@@ -109,6 +111,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod bookings;
 mod messages;
 pub use bookings::confirmed_booking;
+pub use messages::InboxEntry;
 // The port contract every store keeps, shared with the DynamoDB integration test.
 mod calendar;
 pub mod contract;

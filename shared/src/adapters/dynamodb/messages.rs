@@ -5,9 +5,15 @@
 //! | message         | `THREAD#{booking}`  | `MSG#{message id}`         | -              |
 //! | minute counter  | `RATE#{user}`       | `MSG#{yyyy-mm-ddThh:mm}`   | 2 minutes on   |
 //! | day counter     | `RATE#{user}`       | `MSG#{yyyy-mm-dd}`         | 2 days on      |
+//! | inbox entry     | `INBOX#{user}`      | `THREAD#{booking}`         | -              |
 //!
-//! A message, its sender's two counters and its event are one transaction: the counters'
-//! conditions refuse a message over the minute's or the day's limit, and nothing is stored.
+//! Inbox entries are also in GSI1 (`THREADS#{user}` / `T#{last message at}#{booking}`), most
+//! recently active first. An entry counts the messages `received` from the other party and,
+//! as of its `read_up_to`, those `read`: unread is the difference.
+//!
+//! A message, its sender's two counters, both parties' inbox entries and its event are one
+//! transaction: the counters' conditions refuse a message over the minute's or the day's
+//! limit, and nothing is stored.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -20,7 +26,7 @@ use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::booking::BookingId;
 use crate::domain::events::DomainEvent;
-use crate::domain::message::{Message, MessageId, SendLimits};
+use crate::domain::message::{preview, Delivery, Message, MessageId, SendLimits, ThreadSummary};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{MessageStore, Page};
@@ -80,9 +86,69 @@ fn counter(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
+fn inbox_key(user: &UserId, booking: &BookingId) -> [(String, AttributeValue); 2] {
+    [("PK".to_owned(), s(format!("INBOX#{user}"))), ("SK".to_owned(), s(format!("THREAD#{booking}")))]
+}
+
+/// `owner`'s inbox entry of the delivery's thread moved to its message; `received` counts it
+/// when `owner` is the recipient.
+fn inbox_update(table: &str, d: &Delivery<'_>, owner: &UserId, received: bool) -> Result<TransactWriteItem, AppError> {
+    let m = d.message;
+    let other = if owner == d.recipient { &m.sender_id } else { d.recipient };
+    let at = super::timestamp(m.sent_at);
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(inbox_key(owner, &m.booking_id).into_iter().collect()))
+        .update_expression(
+            "SET entity = :entity, booking_id = :booking, listing_title = :title, other_party_id = :other, \
+             last_message_at = :at, preview = :preview, GSI1PK = :gpk, GSI1SK = :gsk ADD received :n",
+        )
+        .expression_attribute_values(":entity", s("inbox_entry"))
+        .expression_attribute_values(":booking", s(m.booking_id.to_string()))
+        .expression_attribute_values(":title", s(d.listing_title))
+        .expression_attribute_values(":other", s(other.to_string()))
+        .expression_attribute_values(":at", s(&at))
+        .expression_attribute_values(":preview", s(preview(&m.text)))
+        .expression_attribute_values(":gpk", s(format!("THREADS#{owner}")))
+        .expression_attribute_values(":gsk", s(format!("T#{at}#{}", m.booking_id)))
+        .expression_attribute_values(":n", AttributeValue::N(u8::from(received).to_string()))
+        .build()
+        .map_err(AppError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+fn number(item: &Item, name: &str) -> u64 {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+fn unread_of(item: &Item) -> u64 {
+    number(item, "received").saturating_sub(number(item, "read"))
+}
+
+fn summary_from(item: Item) -> Result<ThreadSummary, AppError> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let corrupt = |what: &str| AppError::internal(format!("stored inbox entry has an invalid {what}"));
+    Ok(ThreadSummary {
+        booking_id: BookingId::parse(&text("booking_id")).map_err(|_| corrupt("booking_id"))?,
+        listing_title: text("listing_title"),
+        other_party_id: UserId::parse(&text("other_party_id")).map_err(|_| corrupt("other_party_id"))?,
+        last_message_at: DateTime::parse_from_rfc3339(&text("last_message_at"))
+            .map_err(|_| corrupt("last_message_at"))?
+            .to_utc(),
+        last_message_preview: text("preview"),
+        unread: unread_of(&item),
+    })
+}
+
 #[async_trait]
 impl MessageStore for DynamoTable {
-    async fn post_message(&self, message: &Message, event: &DomainEvent, limits: SendLimits) -> Result<(), AppError> {
+    async fn post_message(
+        &self,
+        delivery: Delivery<'_>,
+        event: &DomainEvent,
+        limits: SendLimits,
+    ) -> Result<(), AppError> {
+        let message = delivery.message;
         let at = message.sent_at;
         let minute = at.duration_trunc(Duration::minutes(1)).map_err(AppError::internal)?;
         let day = at.duration_trunc(Duration::days(1)).map_err(AppError::internal)?;
@@ -117,6 +183,8 @@ impl MessageStore for DynamoTable {
                 limits.per_day,
                 day + Duration::days(2),
             )?,
+            inbox_update(self.table(), &delivery, &message.sender_id, false)?,
+            inbox_update(self.table(), &delivery, delivery.recipient, true)?,
             event_put(self.table(), event)?,
         ];
         // A sender's sends at the same moment (two tabs) touch the same counters: DynamoDB cancels
@@ -157,5 +225,105 @@ impl MessageStore for DynamoTable {
             self.newest_first(&Partition::TABLE, thread_pk(booking), "MSG#", limit, start).await?;
         let messages = items.into_iter().map(message_from).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items: messages, last_key, items_read, bytes_read, capacity_units: 0.0 })
+    }
+
+    async fn mark_thread_read(&self, booking: &BookingId, reader: &UserId, up_to: &MessageId) -> Result<u64, AppError> {
+        let up_to_sk = format!("MSG#{up_to}");
+        let found = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(thread_pk(booking)))
+            .key("SK", s(&up_to_sk))
+            .projection_expression("PK")
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        if found.item.is_none() {
+            return Err(AppError::NotFound("message"));
+        }
+        // What the other party sent up to it: counted, never returned.
+        let (mut read, mut start) = (0u64, None);
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
+                .filter_expression("sender_id <> :reader")
+                .expression_attribute_values(":pk", s(thread_pk(booking)))
+                .expression_attribute_values(":first", s("MSG#"))
+                .expression_attribute_values(":last", s(&up_to_sk))
+                .expression_attribute_values(":reader", s(reader.to_string()))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error(DEP, e))?;
+            read += out.count.max(0) as u64;
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let key: std::collections::HashMap<String, AttributeValue> = inbox_key(reader, booking).into_iter().collect();
+        let updated = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key.clone()))
+            .update_expression("SET #read = :read, read_up_to = :up")
+            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(read_up_to) OR read_up_to < :up)")
+            .expression_attribute_names("#read", "read")
+            .expression_attribute_values(":read", AttributeValue::N(read.to_string()))
+            .expression_attribute_values(":up", s(up_to.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match updated {
+            Ok(out) => Ok(unread_of(&out.attributes.unwrap_or_default())),
+            // Read further already (or no entry yet): the count stands as it is.
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
+                let out = self
+                    .client()
+                    .get_item()
+                    .table_name(self.table())
+                    .set_key(Some(key))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(DEP, e))?;
+                Ok(out.item.as_ref().map(unread_of).unwrap_or(0))
+            }
+            Err(e) => Err(sdk_error(DEP, e)),
+        }
+    }
+
+    async fn read_up_to(&self, booking: &BookingId, reader: &UserId) -> Result<Option<MessageId>, AppError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(inbox_key(reader, booking).into_iter().collect()))
+            .projection_expression("read_up_to")
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        let raw = out.item.as_ref().and_then(|i| i.get("read_up_to")).and_then(|v| v.as_s().ok()).cloned();
+        raw.map(|r| MessageId::parse(&r).map_err(|_| AppError::internal("stored read_up_to is not a message id")))
+            .transpose()
+    }
+
+    async fn threads_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<ThreadSummary>, AppError> {
+        let gsi1 = Partition { index: Some("GSI1"), pk_attr: "GSI1PK", sk_attr: "GSI1SK" };
+        let QueryPage { items, last_key, items_read, bytes_read } =
+            self.newest_first(&gsi1, format!("THREADS#{user}"), "T#", limit, start).await?;
+        let threads = items.into_iter().map(summary_from).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items: threads, last_key, items_read, bytes_read, capacity_units: 0.0 })
     }
 }

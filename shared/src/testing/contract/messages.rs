@@ -1,48 +1,51 @@
-//! Booking threads: messages come back newest first, a page at a time, and each sender is held
-//! to its limits per minute and per day (whatever the thread), refused with the wait until the
-//! window ends and nothing stored. Small limits here: the mechanism is the adapter's, the
+//! Booking threads: messages come back newest first, a page at a time; each party's inbox
+//! lists its threads by last activity with what is unread, until a read receipt (which never
+//! moves back); and each sender is held to its limits per minute and per day (whatever the
+//! thread), refused with the wait until the window ends and nothing stored. Small limits here: the mechanism is the adapter's, the
 //! numbers the workflow's (`SendLimits::DEFAULT`, tested over HTTP).
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use super::{event_for, user, ContractStore, Must, MustFail};
 use crate::domain::booking::BookingId;
-use crate::domain::message::{Message, SendLimits};
+use crate::domain::message::{Delivery, Message, MessageId, SendLimits};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 
 async fn send(
     store: &impl ContractStore,
     b: &BookingId,
-    from: &UserId,
+    (from, to): (&UserId, &UserId),
     text: &str,
     at: DateTime<Utc>,
 ) -> Result<Message, AppError> {
     let m = Message::write(b, from, text, true, at)?;
     let limits = SendLimits { per_minute: 4, per_day: 7 };
-    store.post_message(&m, &event_for(format!("booking/{b}"), "message.sent"), limits).await?;
+    let delivery = Delivery { message: &m, recipient: to, listing_title: "Contract tent" };
+    store.post_message(delivery, &event_for(format!("booking/{b}"), "message.sent"), limits).await?;
     Ok(m)
 }
 
 pub async fn message_threads(store: &impl ContractStore) -> Result<(), String> {
     let (thread, other) = (BookingId::generate(), BookingId::generate());
     let (me, you) = (user()?, user()?);
+    let (to_you, to_me) = ((&me, &you), (&you, &me));
     // A day far ahead, so no one else's messages share the windows.
     let day = (Utc::now() + Duration::days(400)).date_naive().and_hms_opt(0, 0, 0).must("midnight")?.and_utc();
     let minute = day + Duration::hours(10);
     for n in 0..4 {
         let on = if n % 2 == 0 { &thread } else { &other };
-        send(store, on, &me, &format!("m{n}"), minute + Duration::seconds(n))
+        send(store, on, to_you, &format!("m{n}"), minute + Duration::seconds(n))
             .await
             .must("within the minute's limit")?;
     }
     let err =
-        send(store, &thread, &me, "5th", minute + Duration::seconds(45)).await.must_fail("the 5th in a minute")?;
+        send(store, &thread, to_you, "5th", minute + Duration::seconds(45)).await.must_fail("the 5th in a minute")?;
     assert!(matches!(err, AppError::TooManyRequests { retry_after: 15 }), "{err:?}");
-    send(store, &thread, &you, "the other party", minute + Duration::seconds(46))
+    send(store, &thread, to_me, "the other party", minute + Duration::seconds(46))
         .await
         .must("another sender's own limit")?;
-    send(store, &thread, &me, "next minute", minute + Duration::seconds(60)).await.must("a new minute")?;
+    send(store, &thread, to_you, "next minute", minute + Duration::seconds(60)).await.must("a new minute")?;
 
     let page = store.messages(&thread, 10, None).await.must("a page")?;
     let texts: Vec<&str> = page.items.iter().map(|m| m.text.as_str()).collect();
@@ -59,13 +62,39 @@ pub async fn message_threads(store: &impl ContractStore) -> Result<(), String> {
         (me.clone(), false, (minute + Duration::seconds(60)).trunc_subsecs(3))
     );
 
+    // Your inbox: the thread last active first, with what I sent unread, until you read it.
+    let inbox = store.threads_of(&you, 10, None).await.must("your inbox")?;
+    let unread: Vec<(BookingId, u64)> = inbox.items.iter().map(|t| (t.booking_id.clone(), t.unread)).collect();
+    assert_eq!(unread, [(thread.clone(), 3), (other.clone(), 2)], "most recently active first");
+    assert_eq!(
+        (inbox.items[0].other_party_id.clone(), inbox.items[0].last_message_preview.as_str()),
+        (me.clone(), "next minute")
+    );
+    let m2 = all.items.iter().find(|m| m.text == "m2").must("m2")?.id.clone();
+    let m0 = all.items.iter().find(|m| m.text == "m0").must("m0")?.id.clone();
+    assert_eq!(
+        store.mark_thread_read(&thread, &you, &m2).await.must("read up to m2")?,
+        1,
+        "the next minute's is unread"
+    );
+    assert_eq!(store.mark_thread_read(&thread, &you, &m0).await.must("read back")?, 1, "a receipt never moves back");
+    assert_eq!(store.read_up_to(&thread, &you).await.must("your receipt")?, Some(m2));
+    assert_eq!(store.read_up_to(&thread, &me).await.must("my receipt")?, None);
+    let err =
+        store.mark_thread_read(&thread, &you, &MessageId::generate()).await.must_fail("a message not in the thread")?;
+    assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+    let mine = store.threads_of(&me, 1, None).await.must("my inbox")?;
+    assert_eq!((mine.items[0].booking_id.clone(), mine.items[0].unread), (thread.clone(), 1), "your one message");
+    let more = store.threads_of(&me, 1, mine.last_key.clone()).await.must("my inbox's next page")?;
+    assert_eq!((more.items.len(), more.last_key.is_none()), (1, true));
+
     // 7 a day: 5 sent so far; 2 more in other minutes, then refused till midnight.
     for n in 0..2 {
-        send(store, &other, &me, "day", minute + Duration::minutes(2 + n)).await.must("within the day's limit")?;
+        send(store, &other, to_you, "day", minute + Duration::minutes(2 + n)).await.must("within the day's limit")?;
     }
     let late = day + Duration::hours(23);
-    let err = send(store, &other, &me, "8th", late).await.must_fail("the 8th in a day")?;
+    let err = send(store, &other, to_you, "8th", late).await.must_fail("the 8th in a day")?;
     assert!(matches!(err, AppError::TooManyRequests { retry_after: 3600 }), "{err:?}");
-    send(store, &other, &me, "a new day", day + Duration::days(1)).await.must("the next day")?;
+    send(store, &other, to_you, "a new day", day + Duration::days(1)).await.must("the next day")?;
     Ok(())
 }
