@@ -90,6 +90,8 @@ async fn parties_talk_masked_until_confirmed_and_rate_limited() {
     let resp = read(owner_t.clone(), renters.clone()).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap(), json!({"unread": 0}));
+    let again = read(owner_t.clone(), renters.clone()).await;
+    assert_eq!(again.json::<Value>().await.unwrap(), json!({"unread": 0}), "a repeated receipt changes nothing");
     let seen: Value = thread(api, &renter_t, &id).await.json().await.unwrap();
     assert_eq!(seen["other_party_read_up_to"].as_str(), Some(renters.as_str()), "the renter sees the receipt");
     assert_eq!(read(stranger_t.clone(), renters.clone()).await.status(), 404);

@@ -1,4 +1,4 @@
-//! Profiles, notifications, the audit log, the event publisher and the health check.
+//! Profiles, messages, notifications, the audit log, the event publisher and the health check.
 
 bundle::bundle! {
     "health" => health::run,
@@ -14,4 +14,8 @@ bundle::bundle! {
     "list-earnings" => list_earnings::run,
     "list-payouts" => list_payouts::run,
     "read-notification" => read_notification::run,
+    "post-message" => post_message::run,
+    "list-messages" => list_messages::run,
+    "read-messages" => read_messages::run,
+    "list-threads" => list_threads::run,
 }
