@@ -229,42 +229,35 @@ impl MessageStore for DynamoTable {
 
     async fn mark_thread_read(&self, booking: &BookingId, reader: &UserId, up_to: &MessageId) -> Result<u64, AppError> {
         let up_to_sk = format!("MSG#{up_to}");
-        let found = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key("PK", s(thread_pk(booking)))
-            .key("SK", s(&up_to_sk))
-            .projection_expression("PK")
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
-        if found.item.is_none() {
-            return Err(AppError::NotFound("message"));
-        }
-        // What the other party sent up to it: counted, never returned.
-        let (mut read, mut start) = (0u64, None);
+        // The thread up to that message, newest first, keys and senders only: the first item
+        // says whether the message is in the thread, the senders what the other party sent.
+        let (mut read, mut start, mut found) = (0u64, None, None);
         loop {
             let out = self
                 .client()
                 .query()
                 .table_name(self.table())
                 .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
-                .filter_expression("sender_id <> :reader")
                 .expression_attribute_values(":pk", s(thread_pk(booking)))
                 .expression_attribute_values(":first", s("MSG#"))
                 .expression_attribute_values(":last", s(&up_to_sk))
-                .expression_attribute_values(":reader", s(reader.to_string()))
-                .select(aws_sdk_dynamodb::types::Select::Count)
+                .projection_expression("SK, sender_id")
+                .scan_index_forward(false)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|e| sdk_error(DEP, e))?;
-            read += out.count.max(0) as u64;
+            let items = out.items.unwrap_or_default();
+            let text = |item: &Item, name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            found = found.or_else(|| Some(items.first().and_then(|i| text(i, "SK")) == Some(up_to_sk.clone())));
+            read += items.iter().filter(|i| text(i, "sender_id").as_deref() != Some(reader.as_str())).count() as u64;
             start = out.last_evaluated_key;
             if start.is_none() {
                 break;
             }
+        }
+        if found != Some(true) {
+            return Err(AppError::NotFound("message"));
         }
         let key: std::collections::HashMap<String, AttributeValue> = inbox_key(reader, booking).into_iter().collect();
         let updated = self
