@@ -49,7 +49,8 @@ async fn pickup_by_code_overdue_return_and_completion() {
     // Starts tomorrow, so the pickup is open now (from 00:00 UTC today).
     let id = booked(&api, &renter_t, &tent, 1, 3).await;
     let later = booked(&api, &renter_t, &tent, 5, 7).await;
-    let locked = booked(&api, &renter_t, &stove, 1, 3).await;
+    // Ends at day 4: later than any clock below but the last, whatever the time of day.
+    let locked = booked(&api, &renter_t, &stove, 1, 4).await;
     let pickup = |t: &str, b: &str, c: &str| {
         let (t, b, c) = (t.to_owned(), b.to_owned(), c.to_owned());
         let api = api.clone();
@@ -133,7 +134,7 @@ async fn pickup_by_code_overdue_return_and_completion() {
     assert_eq!(public["completed_rentals"], json!({"as_renter": 0, "as_owner": 1}));
     assert_eq!(public["verified"], json!({"email": false, "payout_identity": true}), "onboarded with Stripe");
     // The stove, paid and never picked up, completes at its end without counting.
-    assert_eq!(complete(Utc::now() + chrono::Duration::hours(72)).await["completed"], 1);
+    assert_eq!(complete(Utc::now() + chrono::Duration::hours(97)).await["completed"], 1);
     assert_eq!(get(&api, &owner_t, &locked).await["status"], "completed");
     let public: Value = profile(renter.clone()).await.json().await.unwrap();
     assert_eq!(public["completed_rentals"], json!({"as_renter": 1, "as_owner": 0}), "counted once");
