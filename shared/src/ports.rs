@@ -11,8 +11,10 @@ use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
 use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::error::AppError;
 
+mod messages;
 mod payouts;
 mod search;
+pub use messages::*;
 pub use payouts::*;
 pub use search::*;
 
@@ -26,48 +28,6 @@ pub trait ProfileStore: Send + Sync {
         profile: &Profile,
         registered: &DomainEvent,
     ) -> Result<(Profile, bool), AppError>;
-}
-
-/// A booking's messages and its parties' inboxes (decision 0037).
-#[async_trait]
-pub trait MessageStore: Send + Sync {
-    /// Stores the delivery's message with `event` (the outbox), moves both parties' inbox entries
-    /// (the recipient's unread count up), and counts it against its sender's `limits`: at a
-    /// limit, `TooManyRequests` until the window ends, and nothing is stored.
-    async fn post_message(
-        &self,
-        delivery: crate::domain::message::Delivery<'_>,
-        event: &DomainEvent,
-        limits: crate::domain::message::SendLimits,
-    ) -> Result<(), AppError>;
-    /// A page of `booking`'s messages, newest first.
-    async fn messages(
-        &self,
-        booking: &crate::domain::booking::BookingId,
-        limit: u32,
-        start: Option<LastKey>,
-    ) -> Result<Page<crate::domain::message::Message>, AppError>;
-    /// `reader` has read `booking`'s thread up to `up_to` (a message of it): their unread count
-    /// becomes what came from the other party after it. Never moves back. Returns the unread count.
-    async fn mark_thread_read(
-        &self,
-        booking: &crate::domain::booking::BookingId,
-        reader: &UserId,
-        up_to: &crate::domain::message::MessageId,
-    ) -> Result<u64, AppError>;
-    /// The newest message of `booking` that `reader` has marked read, if any.
-    async fn read_up_to(
-        &self,
-        booking: &crate::domain::booking::BookingId,
-        reader: &UserId,
-    ) -> Result<Option<crate::domain::message::MessageId>, AppError>;
-    /// A page of `user`'s threads, most recently active first.
-    async fn threads_of(
-        &self,
-        user: &UserId,
-        limit: u32,
-        start: Option<LastKey>,
-    ) -> Result<Page<crate::domain::message::ThreadSummary>, AppError>;
 }
 
 /// What anyone may see of a member (`GET /users/{id}`).

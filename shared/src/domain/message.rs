@@ -27,6 +27,30 @@ pub struct SendLimits {
 impl SendLimits {
     /// The platform's limits.
     pub const DEFAULT: SendLimits = SendLimits { per_minute: 30, per_day: 200 };
+
+    /// The windows a message sent `at` counts in: its UTC day, then its UTC minute (when both
+    /// are full, the day's later end is the one to wait for).
+    pub fn windows(self, at: DateTime<Utc>) -> Result<[SendWindow; 2], AppError> {
+        use chrono::{Duration, DurationRound};
+        let day = at.duration_trunc(Duration::days(1)).map_err(AppError::internal)?;
+        let minute = at.duration_trunc(Duration::minutes(1)).map_err(AppError::internal)?;
+        Ok([
+            SendWindow { key: day.format("%Y-%m-%d").to_string(), limit: self.per_day, ends: day + Duration::days(1) },
+            SendWindow {
+                key: minute.format("%Y-%m-%dT%H:%M").to_string(),
+                limit: self.per_minute,
+                ends: minute + Duration::minutes(1),
+            },
+        ])
+    }
+}
+
+/// One of a sender's counting windows: its key, its limit and when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendWindow {
+    pub key: String,
+    pub limit: u32,
+    pub ends: DateTime<Utc>,
 }
 
 /// `POST /bookings/{id}/messages` as sent.

@@ -22,23 +22,16 @@ impl MessageStore for MemoryStore {
         limits: SendLimits,
     ) -> Result<(), AppError> {
         let message = delivery.message;
-        use chrono::{Duration, DurationRound};
         let at = message.sent_at;
-        let minute = at.duration_trunc(Duration::minutes(1)).map_err(AppError::internal)?;
-        let day = at.duration_trunc(Duration::days(1)).map_err(AppError::internal)?;
-        // The day first: when both are full, its (later) end is the one to wait for.
-        let windows = [
-            (format!("{day}"), limits.per_day, day + Duration::days(1)),
-            (format!("{minute}"), limits.per_minute, minute + Duration::minutes(1)),
-        ];
+        let windows = limits.windows(at)?;
         let mut counts = lock(&self.message_counts);
-        for (window, limit, ends) in &windows {
-            if counts.get(&(message.sender_id.clone(), window.clone())).is_some_and(|n| n >= limit) {
-                return Err(AppError::TooManyRequests { retry_after: crate::domain::seconds_until(*ends, at) });
+        for w in &windows {
+            if counts.get(&(message.sender_id.clone(), w.key.clone())).is_some_and(|n| *n >= w.limit) {
+                return Err(AppError::TooManyRequests { retry_after: crate::domain::seconds_until(w.ends, at) });
             }
         }
-        for (window, _, _) in windows {
-            *counts.entry((message.sender_id.clone(), window)).or_default() += 1;
+        for w in windows {
+            *counts.entry((message.sender_id.clone(), w.key)).or_default() += 1;
         }
         lock(&self.messages).push(message.clone());
         let mut inbox = lock(&self.inbox);

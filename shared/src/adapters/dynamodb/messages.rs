@@ -3,7 +3,7 @@
 //! | item            | PK                  | SK                         | TTL            |
 //! |-----------------|---------------------|----------------------------|----------------|
 //! | message         | `THREAD#{booking}`  | `MSG#{message id}`         | -              |
-//! | minute counter  | `RATE#{user}`       | `MSG#{yyyy-mm-ddThh:mm}`   | 2 minutes on   |
+//! | minute counter  | `RATE#{user}`       | `MSG#{yyyy-mm-ddThh:mm}`   | a day on       |
 //! | day counter     | `RATE#{user}`       | `MSG#{yyyy-mm-dd}`         | 2 days on      |
 //! | inbox entry     | `INBOX#{user}`      | `THREAD#{booking}`         | -              |
 //!
@@ -17,7 +17,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::outbox::event_put;
@@ -26,7 +26,7 @@ use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
 use crate::domain::booking::BookingId;
 use crate::domain::events::DomainEvent;
-use crate::domain::message::{preview, Delivery, Message, MessageId, SendLimits, ThreadSummary};
+use crate::domain::message::{preview, Delivery, Message, MessageId, SendLimits, SendWindow, ThreadSummary};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{MessageStore, Page};
@@ -63,22 +63,17 @@ fn message_from(item: Item) -> Result<Message, AppError> {
     })
 }
 
-/// A sender's counter for the window `key`, refused at `limit`, gone after `ttl`.
-fn counter(
-    table: &str,
-    sender: &UserId,
-    key: String,
-    limit: u32,
-    expires: DateTime<Utc>,
-) -> Result<TransactWriteItem, AppError> {
+/// A sender's counter for `window`, refused at its limit, kept a day after the window ends.
+fn counter(table: &str, sender: &UserId, window: &SendWindow) -> Result<TransactWriteItem, AppError> {
+    let expires = window.ends + Duration::days(1);
     let update = Update::builder()
         .table_name(table)
         .key("PK", s(format!("RATE#{sender}")))
-        .key("SK", s(format!("MSG#{key}")))
+        .key("SK", s(format!("MSG#{}", window.key)))
         .update_expression("ADD sent :one SET entity = :entity, expires_at = :expires")
         .condition_expression("attribute_not_exists(sent) OR sent < :limit")
         .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+        .expression_attribute_values(":limit", AttributeValue::N(window.limit.to_string()))
         .expression_attribute_values(":entity", s("rate_counter"))
         .expression_attribute_values(":expires", AttributeValue::N(expires.timestamp().to_string()))
         .build()
@@ -150,8 +145,7 @@ impl MessageStore for DynamoTable {
     ) -> Result<(), AppError> {
         let message = delivery.message;
         let at = message.sent_at;
-        let minute = at.duration_trunc(Duration::minutes(1)).map_err(AppError::internal)?;
-        let day = at.duration_trunc(Duration::days(1)).map_err(AppError::internal)?;
+        let windows = limits.windows(at)?;
         let item = serde_dynamo::to_item(MessageItem {
             pk: thread_pk(&message.booking_id),
             sk: format!("MSG#{}", message.id),
@@ -169,20 +163,8 @@ impl MessageStore for DynamoTable {
                 .table_name(self.table())
                 .set_item(Some(item))
                 .condition_expression("attribute_not_exists(PK)"))?,
-            counter(
-                self.table(),
-                &message.sender_id,
-                minute.format("%Y-%m-%dT%H:%M").to_string(),
-                limits.per_minute,
-                minute + Duration::minutes(2),
-            )?,
-            counter(
-                self.table(),
-                &message.sender_id,
-                day.format("%Y-%m-%d").to_string(),
-                limits.per_day,
-                day + Duration::days(2),
-            )?,
+            counter(self.table(), &message.sender_id, &windows[0])?,
+            counter(self.table(), &message.sender_id, &windows[1])?,
             inbox_update(self.table(), &delivery, &message.sender_id, false)?,
             inbox_update(self.table(), &delivery, delivery.recipient, true)?,
             event_put(self.table(), event)?,
@@ -197,17 +179,13 @@ impl MessageStore for DynamoTable {
             if transaction_conflicted(&err) {
                 continue;
             }
+            // The counters are writes 1 and 2, in the windows' order.
             let failed = transaction_failures(&err);
-            // The day's window is the later one: when both are full, it is the one to wait for.
-            let full = if failed.get(2) == Some(&true) {
-                Some(day + Duration::days(1))
-            } else if failed.get(1) == Some(&true) {
-                Some(minute + Duration::minutes(1))
-            } else {
-                None
-            };
+            let full = windows.iter().enumerate().find(|(i, _)| failed.get(i + 1) == Some(&true));
             return match full {
-                Some(ends) => Err(AppError::TooManyRequests { retry_after: crate::domain::seconds_until(ends, at) }),
+                Some((_, w)) => {
+                    Err(AppError::TooManyRequests { retry_after: crate::domain::seconds_until(w.ends, at) })
+                }
                 None => Err(sdk_error(DEP, err)),
             };
         }
