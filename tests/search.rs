@@ -276,6 +276,7 @@ async fn a_rebuild_restores_what_the_index_lost_and_swaps_the_alias() {
         .env("SEARCH_ENDPOINT", search_url())
         .env("SEARCH_INDEX", &alias)
         .env("AWS_ENDPOINT_URL", &env().aws_endpoint)
+        .env("REINDEX_BIN", format!("{root}/target/debug/reindex"))
         .output()
         .await
         .unwrap();
