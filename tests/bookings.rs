@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 mod handover;
 #[path = "bookings/messages.rs"]
 mod messages;
+#[path = "bookings/reviews.rs"]
+mod reviews;
 
 fn day(offset: i64) -> NaiveDate {
     Utc::now().date_naive() + chrono::Duration::days(offset)

@@ -23,6 +23,7 @@ pub mod paging;
 pub mod payments;
 pub mod payouts;
 pub mod ports;
+pub mod reviews;
 pub mod scheduled;
 pub mod secrets;
 pub mod services;

@@ -13,9 +13,11 @@ use crate::error::AppError;
 
 mod messages;
 mod payouts;
+mod reviews;
 mod search;
 pub use messages::*;
 pub use payouts::*;
+pub use reviews::*;
 pub use search::*;
 
 #[async_trait]
@@ -113,6 +115,8 @@ pub struct ListingDetail {
     pub listing: Listing,
     pub photos: Vec<crate::domain::photo::Photo>,
     pub cover: Option<String>,
+    /// Its published reviews' stars (decision 0038).
+    pub rating: crate::domain::review::RatingTotals,
 }
 
 /// The listing page's read: the listing and its photos together (one request where the

@@ -321,6 +321,12 @@ pub struct RatingView {
     pub count: u64,
 }
 
+impl RatingView {
+    pub fn of(totals: crate::domain::review::RatingTotals) -> Self {
+        RatingView { average: totals.average(), count: totals.count }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct CompletedRentalsView {
     pub as_renter: u64,
@@ -341,7 +347,7 @@ impl<'a> PublicProfileView<'a> {
             user_id: p.user_id.as_str(),
             display_name: p.display_name.as_str(),
             member_since: p.created_at.date_naive(),
-            rating: RatingView { average: None, count: 0 },
+            rating: RatingView::of(stats.rating),
             completed_rentals: CompletedRentalsView {
                 as_renter: stats.completed_as_renter,
                 as_owner: stats.completed_as_owner,
@@ -350,6 +356,35 @@ impl<'a> PublicProfileView<'a> {
                 email: p.email_verified,
                 payout_identity: p.payout_account.as_ref().is_some_and(|a| a.details_submitted && a.payouts_enabled),
             },
+        }
+    }
+}
+
+/// A published review as anyone sees it (decision 0038): never the booking or its dates.
+#[derive(Debug, Serialize)]
+pub struct PublicReviewView<'a> {
+    pub listing_id: &'a str,
+    pub listing_title: &'a str,
+    pub author_id: &'a str,
+    /// `renter`: a review of the listing and its owner; `owner`: of the renter.
+    pub author_role: crate::domain::booking::Party,
+    pub subject_id: &'a str,
+    pub rating: u8,
+    pub text: &'a str,
+    pub published_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl<'a> PublicReviewView<'a> {
+    pub fn of(r: &'a crate::domain::review::Review) -> Self {
+        PublicReviewView {
+            listing_id: r.listing_id.as_str(),
+            listing_title: &r.listing_title,
+            author_id: r.author_id.as_str(),
+            author_role: r.author_role,
+            subject_id: r.subject_id.as_str(),
+            rating: r.rating,
+            text: &r.text,
+            published_at: r.published_at,
         }
     }
 }

@@ -18,4 +18,5 @@ bundle::bundle! {
     "stripe-webhook" => stripe_webhook::run,
     "stripe-connect-webhook" => stripe_connect_webhook::run,
     "transfer-payouts" => transfer_payouts::run,
+    "publish-reviews" => publish_reviews::run,
 }

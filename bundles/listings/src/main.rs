@@ -1,4 +1,4 @@
-//! Listings, their availability, search (and its indexer) and photos (not `process-photo`, built on its own).
+//! Listings, their availability, search (and its indexer), photos and reviews (not `process-photo`, built on its own).
 
 bundle::bundle! {
     "create-listing" => create_listing::run,
@@ -15,4 +15,5 @@ bundle::bundle! {
     "list-photos" => list_photos::run,
     "update-photo" => update_photo::run,
     "delete-photo" => delete_photo::run,
+    "list-listing-reviews" => list_listing_reviews::run,
 }

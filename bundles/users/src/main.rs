@@ -1,4 +1,4 @@
-//! Profiles, messages, notifications, the audit log, the event publisher and the health check.
+//! Profiles, messages, reviews, notifications, the audit log, the event publisher and the health check.
 
 bundle::bundle! {
     "health" => health::run,
@@ -18,4 +18,6 @@ bundle::bundle! {
     "list-messages" => list_messages::run,
     "read-messages" => read_messages::run,
     "list-threads" => list_threads::run,
+    "write-review" => write_review::run,
+    "list-user-reviews" => list_user_reviews::run,
 }

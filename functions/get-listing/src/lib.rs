@@ -12,7 +12,7 @@ use shared::domain::listing::{ListingId, ListingStatus};
 use shared::domain::photo::PhotoStatus;
 use shared::http::{header, json, path_param, with_header};
 use shared::ports::{ListingDetail, ListingDetailReader, ListingRenters, ViewerIdentity};
-use shared::views::PhotoView;
+use shared::views::{PhotoView, RatingView};
 use shared::AppError;
 
 pub struct Deps<S, V> {
@@ -27,6 +27,7 @@ struct ListingWithPhotos<'a> {
     #[serde(flatten)]
     listing: &'a Listing,
     photos: Vec<PhotoView>,
+    rating: RatingView,
 }
 
 pub async fn handle<S, V>(req: Request, deps: &Deps<S, V>) -> Result<Response<Body>, AppError>
@@ -37,7 +38,7 @@ where
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let viewer = deps.viewer.viewer(header(&req, "authorization")).await?;
     let viewer_id = viewer.as_ref().map(|c| &c.user_id);
-    let ListingDetail { listing, photos, cover } =
+    let ListingDetail { listing, photos, cover, rating } =
         deps.store.listing_detail(&id).await?.ok_or(AppError::NotFound("listing"))?;
     let visible = listing.visible_to(viewer_id)
         || match (listing.status, viewer_id) {
@@ -52,7 +53,7 @@ where
         .filter(|p| p.status == PhotoStatus::Ready)
         .map(|p| PhotoView::new(p, cover.as_deref(), &deps.media_base_url))
         .collect();
-    let body = ListingWithPhotos { listing: &listing, photos };
+    let body = ListingWithPhotos { listing: &listing, photos, rating: RatingView::of(rating) };
     let mut response = with_header(json(200, &body)?, "etag", &listing.etag())?;
     if viewer.is_none() && listing.status == ListingStatus::Active {
         // Anonymous views of active listings may be cached briefly by browsers and CDNs.

@@ -60,7 +60,7 @@ mod tests {
             .member_stats
             .lock()
             .unwrap()
-            .insert(id.clone(), MemberStats { completed_as_renter: 3, completed_as_owner: 1 });
+            .insert(id.clone(), MemberStats { completed_as_renter: 3, completed_as_owner: 1, ..Default::default() });
 
         let resp = handle(request("member-1"), &deps).await.unwrap();
         assert_eq!(resp.headers()["cache-control"], "public, max-age=30");

@@ -27,7 +27,7 @@ where
     let id = ListingId::parse(&path_param(&req, "id", "listing")?)?;
     let viewer = deps.viewer.viewer(header(&req, "authorization")).await?;
     let viewer_id = viewer.as_ref().map(|c| &c.user_id);
-    let ListingDetail { listing, photos, cover } = deps
+    let ListingDetail { listing, photos, cover, .. } = deps
         .store
         .listing_detail(&id)
         .await?

@@ -80,6 +80,7 @@ impl DomainEvent {
             Route::BookingEvents => {
                 self.kind.starts_with("booking.")
                     || self.kind == kinds::MESSAGE_SENT
+                    || self.kind.starts_with("review.")
                     || self.kind == kinds::PAYOUT_FAILED
                     || (self.kind == kinds::PAYOUT_ACCOUNT_UPDATED && self.data["tell_owner"] == true)
             }
@@ -110,6 +111,10 @@ pub mod kinds {
     pub const BOOKING_COMPLETED: &str = "booking.completed";
     /// A message in a booking's thread (its recipient is told).
     pub const MESSAGE_SENT: &str = "message.sent";
+    /// A party reviewed the other, still hidden (the other is asked for theirs).
+    pub const REVIEW_WRITTEN: &str = "review.written";
+    /// A review became public (its subject is told).
+    pub const REVIEW_PUBLISHED: &str = "review.published";
 }
 
 #[cfg(test)]

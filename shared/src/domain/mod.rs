@@ -15,6 +15,7 @@ pub mod payment;
 pub mod payout;
 pub mod payout_account;
 pub mod photo;
+pub mod review;
 pub mod search;
 pub mod search_index;
 pub mod user;

@@ -52,7 +52,7 @@ pub fn for_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
     match event.kind.as_str() {
         kind if kind.starts_with("booking.") => for_booking_event(event),
         kinds::PAYOUT_ACCOUNT_UPDATED | kinds::PAYOUT_FAILED => for_payout_event(event),
-        kinds::MESSAGE_SENT => for_message_event(event),
+        kinds::MESSAGE_SENT | kinds::REVIEW_WRITTEN | kinds::REVIEW_PUBLISHED => for_recipient_event(event),
         _ => Ok(Vec::new()),
     }
 }
@@ -127,25 +127,33 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
     Ok(vec![make(user(&data.renter_id)?, "renter", renter_text), make(user(&data.owner_id)?, "owner", owner_text)])
 }
 
-/// What `message.sent` carries (`messages::post`): never the text.
+/// What `message.sent` and `review.*` carry (`messages::post`, `reviews`): never the text.
 #[derive(Debug, Deserialize)]
-struct MessageSentData {
+struct RecipientEventData {
     booking_id: String,
     listing_title: String,
     recipient_id: String,
 }
 
-/// One notification for the message's recipient.
-fn for_message_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
-    let invalid = |what: String| AppError::bad_request("invalid_event", format!("message event {}: {what}", event.id));
-    let data: MessageSentData = serde_json::from_value(event.data.clone()).map_err(|e| invalid(e.to_string()))?;
+/// One notification for the event's recipient: the new message's, or the reviewed member.
+fn for_recipient_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
+    let invalid = |what: String| AppError::bad_request("invalid_event", format!("{} {}: {what}", event.kind, event.id));
+    let data: RecipientEventData = serde_json::from_value(event.data.clone()).map_err(|e| invalid(e.to_string()))?;
     let user_id = UserId::parse(&data.recipient_id).map_err(|_| invalid("invalid recipient".into()))?;
+    let title = &data.listing_title;
+    let text = match event.kind.as_str() {
+        kinds::REVIEW_WRITTEN => {
+            format!("You were reviewed for \"{title}\". Write your review to read it: both appear once both are in.")
+        }
+        kinds::REVIEW_PUBLISHED => format!("A review of you for \"{title}\" is published."),
+        _ => format!("New message about \"{title}\"."),
+    };
     Ok(vec![Notification {
         id: format!("{}-recipient", event.id),
         user_id,
         kind: event.kind.clone(),
         booking_id: Some(data.booking_id),
-        text: format!("New message about \"{}\".", data.listing_title),
+        text,
         read: false,
         created_at: event.occurred_at,
         read_at: None,

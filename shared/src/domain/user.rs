@@ -134,6 +134,8 @@ impl Profile {
 pub struct MemberStats {
     pub completed_as_renter: u64,
     pub completed_as_owner: u64,
+    /// Their published reviews' stars (decision 0038).
+    pub rating: super::review::RatingTotals,
 }
 
 /// `PATCH /me` as sent: every field optional; `phone: null` clears the number.

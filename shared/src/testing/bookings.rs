@@ -173,3 +173,13 @@ pub fn confirmed_booking(start: &str, days: i64, daily: i64) -> Result<Booking, 
         version: 1,
     })
 }
+
+/// [`confirmed_booking`] picked up and returned at `at`: its parties may review each other
+/// from then for 14 days.
+pub fn returned_booking(start: &str, at: DateTime<Utc>) -> Result<Booking, AppError> {
+    use crate::domain::booking::Transition;
+    let b = confirmed_booking(start, 3, 1000)?;
+    let mut b = b.moved(Transition::PickUp, at)?.moved(Transition::Return, at)?;
+    b.handover.returned_at = Some(at);
+    Ok(b)
+}

@@ -14,7 +14,8 @@ impl crate::ports::ListingDetailReader for MemoryStore {
     async fn listing_detail(&self, id: &ListingId) -> Result<Option<crate::ports::ListingDetail>, AppError> {
         let Some(listing) = self.get_listing(id).await? else { return Ok(None) };
         let (photos, cover) = crate::ports::PhotoStore::photos_of(self, id).await?;
-        Ok(Some(crate::ports::ListingDetail { listing, photos, cover }))
+        let rating = lock(&self.listing_ratings).get(id).copied().unwrap_or_default();
+        Ok(Some(crate::ports::ListingDetail { listing, photos, cover, rating }))
     }
 }
 
@@ -30,7 +31,7 @@ impl crate::ports::ListingPhotoReader for MemoryStore {
         id: &ListingId,
         photo: &crate::domain::photo::PhotoId,
     ) -> Result<Option<crate::ports::ListingPhoto>, AppError> {
-        let Some(crate::ports::ListingDetail { listing, photos, cover }) =
+        let Some(crate::ports::ListingDetail { listing, photos, cover, .. }) =
             crate::ports::ListingDetailReader::listing_detail(self, id).await?
         else {
             return Ok(None);

@@ -49,6 +49,9 @@ pub struct MemoryStore {
     pub message_counts: Mutex<HashMap<(UserId, String), u32>>,
     /// (member, booking) -> their inbox entry and how far they read.
     pub inbox: Mutex<HashMap<(UserId, BookingId), InboxEntry>>,
+    /// (booking, author) -> their review.
+    pub reviews: Mutex<HashMap<(BookingId, Party), crate::domain::review::Review>>,
+    pub listing_ratings: Mutex<HashMap<ListingId, crate::domain::review::RatingTotals>>,
 }
 
 impl MemoryStore {
@@ -110,7 +113,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 mod bookings;
 mod messages;
-pub use bookings::confirmed_booking;
+pub use bookings::{confirmed_booking, returned_booking};
 pub use messages::InboxEntry;
 // The port contract every store keeps, shared with the DynamoDB integration test.
 mod calendar;
@@ -121,6 +124,7 @@ mod payments;
 mod payouts;
 mod photos;
 mod profiles;
+mod reviews;
 mod search;
 pub use search::{InspectIndex, MemoryIndex};
 

@@ -14,6 +14,7 @@ mod payments;
 mod payouts;
 mod photos;
 mod profiles;
+mod reviews;
 
 use std::collections::{BTreeMap, HashMap};
 

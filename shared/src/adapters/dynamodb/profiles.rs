@@ -190,7 +190,7 @@ impl ProfileStore for DynamoTable {
 
 /// The member's counters: a partition of their own, so the completion task's role may update
 /// them and nothing else of the member's.
-fn stats_pk(id: &UserId) -> String {
+pub(super) fn stats_pk(id: &UserId) -> String {
     format!("MEMBER#{id}")
 }
 
@@ -209,7 +209,7 @@ pub(super) fn member_stats_update(table: &str, user: &UserId, counter: &str) -> 
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-const STATS_SK: &str = "STATS";
+pub(super) const STATS_SK: &str = "STATS";
 
 #[async_trait]
 impl MemberRecords for DynamoTable {
@@ -248,6 +248,7 @@ impl MemberRecords for DynamoTable {
         let stats = MemberStats {
             completed_as_renter: count(stats, "completed_as_renter"),
             completed_as_owner: count(stats, "completed_as_owner"),
+            rating: stats.map(super::reviews::rating_totals).unwrap_or_default(),
         };
         Ok(Some((profile, stats)))
     }

@@ -31,7 +31,7 @@ id_type!(
 );
 
 /// Who may act on a booking, and as what.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     Renter,

@@ -6,6 +6,7 @@
 
 mod messages;
 mod payouts;
+mod reviews;
 mod search;
 mod stays;
 pub use search::search_index;
@@ -20,8 +21,8 @@ use crate::domain::user::{Profile, UserId};
 use crate::error::AppError;
 use crate::ports::{
     AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, DueBookings, IdempotencyKey,
-    ListingSnapshots, ListingWriter, MemberRecords, MessageStore, NotificationStore, Outbox, OwnerPayouts,
-    PayoutAccountStore, PayoutStore, ProfileStore, Recorded,
+    ListingDetailReader, ListingSnapshots, ListingWriter, MemberRecords, MessageStore, NotificationStore, Outbox,
+    OwnerPayouts, PayoutAccountStore, PayoutStore, ProfileStore, Recorded, ReviewStore,
 };
 
 /// `expect` for a contract: a failure is the rule that broke, as an error the caller reports.
@@ -73,6 +74,8 @@ pub trait ContractStore:
     + DueBookings
     + MemberRecords
     + MessageStore
+    + ReviewStore
+    + ListingDetailReader
 {
 }
 impl<T> ContractStore for T where
@@ -92,6 +95,8 @@ impl<T> ContractStore for T where
         + DueBookings
         + MemberRecords
         + MessageStore
+        + ReviewStore
+        + ListingDetailReader
 {
 }
 
@@ -106,6 +111,7 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     listing_snapshots(store).await?;
     stays::due_lists_and_member_records(store).await?;
     messages::message_threads(store).await?;
+    reviews::reviews_blind_and_rated_once(store).await?;
     payouts::payout_accounts(store).await?;
     payouts::owner_payouts(store).await?;
     payouts::payouts(store).await

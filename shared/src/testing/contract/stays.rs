@@ -64,8 +64,8 @@ pub async fn due_lists_and_member_records(store: &impl ContractStore) -> Result<
 
     let record = |who| async move { store.public_member(who).await.must("a member")?.must("a profile") };
     let counted = (
-        MemberStats { completed_as_renter: 1, completed_as_owner: 0 },
-        MemberStats { completed_as_renter: 0, completed_as_owner: 1 },
+        MemberStats { completed_as_renter: 1, ..Default::default() },
+        MemberStats { completed_as_owner: 1, ..Default::default() },
     );
     assert_eq!((record(&renter).await?.1, record(&owner).await?.1), counted, "one rental, counted once each");
     let err = store.move_booking(&back, &done, None).await.must_fail("completing again")?;

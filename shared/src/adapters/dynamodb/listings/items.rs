@@ -13,7 +13,7 @@ use crate::domain::money::{Currency, Money};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 
-pub(super) fn listing_pk(id: &ListingId) -> String {
+pub(in crate::adapters::dynamodb) fn listing_pk(id: &ListingId) -> String {
     format!("LISTING#{id}")
 }
 pub(super) const LISTING_SK: &str = "LISTING";

@@ -27,6 +27,7 @@ use crate::ports::{
 
 mod items;
 mod snapshot;
+pub(super) use items::listing_pk;
 use items::*;
 pub use snapshot::listing_of_stream_keys;
 
@@ -50,8 +51,9 @@ impl ListingReader for DynamoTable {
 #[async_trait]
 impl ListingDetailReader for DynamoTable {
     async fn listing_detail(&self, id: &ListingId) -> Result<Option<ListingDetail>, AppError> {
-        // The listing, its photos and their counter share the partition and sort together:
-        // `LISTING` < `PHOTO#{id}` < `PHOTOS` (its `DAY#` items sort before, `RENTER#` after).
+        // The listing, its rating, its photos and their counter share the partition and sort
+        // together: `LISTING` < `LISTING#RATING` < `PHOTO#{id}` < `PHOTOS` (its `DAY#` items
+        // sort before, `RENTER#` after).
         // One query instead of a GetItem and a Query; at most 22 small items, one page.
         let out = self
             .client()
@@ -71,8 +73,11 @@ impl ListingDetailReader for DynamoTable {
         let (listing, photo_items): (Vec<Item>, Vec<Item>) =
             out.items.unwrap_or_default().into_iter().partition(|i| sort_key(i) == Some(LISTING_SK));
         let Some(listing) = listing.into_iter().next().map(listing_from_item).transpose()? else { return Ok(None) };
+        let (rating, photo_items): (Vec<Item>, Vec<Item>) =
+            photo_items.into_iter().partition(|i| sort_key(i) == Some(super::reviews::LISTING_RATING_SK));
         let (photos, cover) = super::photos::photos_from_items(photo_items)?;
-        Ok(Some(ListingDetail { listing, photos, cover }))
+        let rating = rating.first().map(super::reviews::rating_totals).unwrap_or_default();
+        Ok(Some(ListingDetail { listing, photos, cover, rating }))
     }
 }
 

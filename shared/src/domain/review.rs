@@ -1,0 +1,209 @@
+//! Reviews (decision 0038). Once a stay is returned or completed, each party may review the
+//! other once, within 14 days: the renter rates the listing and its owner, the owner rates the
+//! renter. Blind: a review stays hidden until both have written theirs or the window closes, so
+//! neither can answer the other's in kind.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::booking::{Booking, BookingId, BookingStatus, Party};
+use crate::domain::listing::ListingId;
+use crate::domain::user::UserId;
+use crate::error::{AppError, FieldError};
+
+/// How long after the stay's end (its return, or its end date) the parties may review.
+pub const REVIEW_WINDOW: Duration = Duration::days(14);
+pub const MAX_REVIEW_CHARS: usize = 2_000;
+
+string_enum!(
+    /// Hidden until both parties wrote theirs or the window closed; then published.
+    ReviewStatus {
+        Hidden => "hidden",
+        Published => "published",
+    }
+);
+
+/// `POST /bookings/{id}/reviews` as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteReviewRequest {
+    pub rating: i64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Review {
+    pub booking_id: BookingId,
+    pub listing_id: ListingId,
+    pub listing_title: String,
+    pub author_id: UserId,
+    /// As what the author wrote: a renter reviews the listing and its owner, an owner the renter.
+    pub author_role: Party,
+    /// The member reviewed (the owner, or the renter).
+    pub subject_id: UserId,
+    /// 1 to 5 stars.
+    pub rating: u8,
+    pub text: String,
+    pub status: ReviewStatus,
+    pub written_at: DateTime<Utc>,
+    pub window_closes_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// When the parties of `booking` may review each other: from the return (or the end date, for
+/// a stay that was never handed over) for 14 days. `None` until the stay is returned or completed.
+pub fn review_window(booking: &Booking) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    if !matches!(booking.status, BookingStatus::Returned | BookingStatus::Completed) {
+        return None;
+    }
+    let opens = booking.handover.returned_at.unwrap_or_else(|| booking.ends_at());
+    Some((opens, opens + REVIEW_WINDOW))
+}
+
+impl Review {
+    /// `author`'s review of the other party of `booking` at `now`, hidden. Refused before the
+    /// stay is returned or completed, after the window, and for a rating or text out of bounds.
+    pub fn write(
+        booking: &Booking,
+        author: Party,
+        rating: i64,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Self, AppError> {
+        let Some((_, closes)) = review_window(booking) else {
+            return Err(AppError::Conflict {
+                code: "booking_not_finished",
+                message: "reviews open once the item is returned (or the booking completed)".into(),
+            });
+        };
+        if now >= closes {
+            return Err(AppError::Conflict {
+                code: "review_window_closed",
+                message: format!("reviews for this booking closed at {}", closes.to_rfc3339()),
+            });
+        }
+        let mut problems = Vec::new();
+        if !(1..=5).contains(&rating) {
+            problems.push(FieldError::new("rating", "must be a whole number of stars from 1 to 5"));
+        }
+        let text = text.trim();
+        if text.is_empty() {
+            problems.push(FieldError::new("text", "must not be empty"));
+        } else if text.chars().count() > MAX_REVIEW_CHARS {
+            problems.push(FieldError::new("text", format!("must be at most {MAX_REVIEW_CHARS} characters")));
+        } else if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            problems.push(FieldError::new("text", "must not contain control characters"));
+        }
+        if !problems.is_empty() {
+            return Err(AppError::Validation(problems));
+        }
+        let subject_id = match author {
+            Party::Renter => booking.owner_id.clone(),
+            Party::Owner => booking.renter_id.clone(),
+        };
+        let author_id = match author {
+            Party::Renter => booking.renter_id.clone(),
+            Party::Owner => booking.owner_id.clone(),
+        };
+        Ok(Review {
+            booking_id: booking.id.clone(),
+            listing_id: booking.listing_id.clone(),
+            listing_title: booking.listing_title.clone(),
+            author_id,
+            author_role: author,
+            subject_id,
+            rating: u8::try_from(rating).map_err(AppError::internal)?,
+            text: text.to_owned(),
+            status: ReviewStatus::Hidden,
+            written_at: now,
+            window_closes_at: closes,
+            published_at: None,
+        })
+    }
+
+    /// The review made public at `now`.
+    pub fn published(mut self, now: DateTime<Utc>) -> Self {
+        self.status = ReviewStatus::Published;
+        self.published_at = Some(now);
+        self
+    }
+
+    /// The listing this review rates: the renter's review rates the listing it booked.
+    pub fn rated_listing(&self) -> Option<&ListingId> {
+        (self.author_role == Party::Renter).then_some(&self.listing_id)
+    }
+}
+
+/// The sum and count of a listing's or a member's published ratings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RatingTotals {
+    pub sum: u64,
+    pub count: u64,
+}
+
+impl RatingTotals {
+    /// The mean to two decimals; `None` without ratings.
+    pub fn average(self) -> Option<f64> {
+        (self.count > 0).then(|| (self.sum as f64 / self.count as f64 * 100.0).round() / 100.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::booking::Transition;
+    use crate::testing::confirmed_booking;
+
+    fn at(t: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(t).unwrap().to_utc()
+    }
+
+    fn returned() -> Booking {
+        // 2026-12-01 to 2026-12-04, picked up on the first day, returned on the 3rd at noon.
+        let b = confirmed_booking("2026-12-01", 3, 1000).unwrap();
+        let b = b.moved(Transition::PickUp, at("2026-12-01T09:00:00Z")).unwrap();
+        let mut b = b.moved(Transition::Return, at("2026-12-03T12:00:00Z")).unwrap();
+        b.handover.returned_at = Some(at("2026-12-03T12:00:00Z"));
+        b
+    }
+
+    #[test]
+    fn the_window_opens_at_the_return_for_fourteen_days() {
+        let b = returned();
+        let (opens, closes) = review_window(&b).unwrap();
+        assert_eq!((opens, closes), (at("2026-12-03T12:00:00Z"), at("2026-12-17T12:00:00Z")));
+        let r = Review::write(&b, Party::Renter, 5, "  Great drill ", at("2026-12-17T11:59:59Z")).unwrap();
+        assert_eq!((r.subject_id.as_str(), r.text.as_str(), r.status), ("owner", "Great drill", ReviewStatus::Hidden));
+        assert_eq!(r.rated_listing(), Some(&b.listing_id));
+        let err = Review::write(&b, Party::Owner, 5, "ok", closes).unwrap_err();
+        assert!(matches!(err, AppError::Conflict { code: "review_window_closed", .. }), "{err:?}");
+        let o = Review::write(&b, Party::Owner, 4, "Careful renter", opens).unwrap();
+        assert_eq!((o.subject_id.as_str(), o.rated_listing()), ("renter", None));
+    }
+
+    #[test]
+    fn not_before_the_return_and_never_out_of_bounds() {
+        let b = confirmed_booking("2026-12-01", 3, 1000).unwrap();
+        let err = Review::write(&b, Party::Renter, 5, "early", at("2026-12-02T00:00:00Z")).unwrap_err();
+        assert!(matches!(err, AppError::Conflict { code: "booking_not_finished", .. }), "{err:?}");
+        let b = returned();
+        let now = at("2026-12-04T00:00:00Z");
+        for (rating, text) in [(0, "x"), (6, "x"), (3, " "), (3, "bad\u{0}byte")] {
+            assert_eq!(
+                Review::write(&b, Party::Renter, rating, text, now).unwrap_err().status(),
+                400,
+                "{rating} {text:?}"
+            );
+        }
+        let long = "a".repeat(MAX_REVIEW_CHARS + 1);
+        assert_eq!(Review::write(&b, Party::Renter, 3, &long, now).unwrap_err().status(), 400);
+        assert!(Review::write(&b, Party::Renter, 3, &long[1..], now).is_ok());
+    }
+
+    #[test]
+    fn averages_to_two_decimals() {
+        assert_eq!(RatingTotals::default().average(), None);
+        assert_eq!(RatingTotals { sum: 14, count: 3 }.average(), Some(4.67));
+    }
+}

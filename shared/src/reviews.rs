@@ -1,0 +1,113 @@
+//! Reviews (decision 0038): each party writes blind; the second review publishes both at once,
+//! and a scheduled task publishes whatever is left when the window closes.
+
+use chrono::{DateTime, Utc};
+
+use crate::bookings::visible_booking;
+use crate::domain::booking::BookingId;
+use crate::domain::events::{kinds, DomainEvent};
+use crate::domain::review::{Review, ReviewStatus, WriteReviewRequest};
+use crate::domain::user::UserId;
+use crate::error::AppError;
+use crate::ports::{BookingReader, ReviewStore};
+
+/// `kind` about `r`, for its subject (they are told).
+fn event(kind: &'static str, r: &Review, at: DateTime<Utc>) -> DomainEvent {
+    DomainEvent::new(
+        kind,
+        format!("booking/{}", r.booking_id),
+        Some(r.author_id.to_string()),
+        at,
+        serde_json::json!({
+            "booking_id": r.booking_id.as_str(),
+            "listing_id": r.listing_id.as_str(),
+            "listing_title": r.listing_title,
+            "author_role": r.author_role,
+            "rating": r.rating,
+            "recipient_id": r.subject_id.as_str(),
+        }),
+    )
+}
+
+/// `caller` reviews the other party of booking `id` at `now`. Strangers get 404; a second
+/// review by the same party 409. Written hidden, or, when the other party's is in, both
+/// published at once.
+pub async fn write<S>(
+    store: &S,
+    id: &BookingId,
+    caller: &UserId,
+    body: &WriteReviewRequest,
+    now: DateTime<Utc>,
+) -> Result<Review, AppError>
+where
+    S: BookingReader + ReviewStore,
+{
+    let (booking, party) = visible_booking(store, id, caller).await?;
+    let mine = Review::write(&booking, party, body.rating, &body.text, now)?;
+    // The other party may write at the same moment: the store refuses whichever write finds
+    // the situation changed, and it is decided again from what is stored then.
+    for _ in 0..3 {
+        let stored = store.booking_reviews(id).await?;
+        if stored.iter().any(|r| r.author_role == party) {
+            return Err(AppError::conflict("already_reviewed", "you have reviewed this booking already"));
+        }
+        let outcome = match stored.into_iter().next() {
+            Some(theirs) if theirs.status == ReviewStatus::Hidden => {
+                let (mine, theirs) = (mine.clone().published(now), theirs.published(now));
+                let events = [event(kinds::REVIEW_PUBLISHED, &theirs, now), event(kinds::REVIEW_PUBLISHED, &mine, now)];
+                store.add_review(&mine, Some(&theirs), &events).await.map(|()| mine)
+            }
+            // Theirs went public when the window closed (by the task's clock): mine follows.
+            Some(_) => {
+                let mine = mine.clone().published(now);
+                store.add_review(&mine, None, &[event(kinds::REVIEW_PUBLISHED, &mine, now)]).await.map(|()| mine)
+            }
+            None => {
+                store.add_review(&mine, None, &[event(kinds::REVIEW_WRITTEN, &mine, now)]).await.map(|()| mine.clone())
+            }
+        };
+        match outcome {
+            Err(AppError::PreconditionFailed) => continue,
+            Ok(review) => {
+                tracing::info!(booking_id = %id, author_role = ?party, status = review.status.as_str(), "review written");
+                crate::metrics::count("ReviewsWritten", &[("Status", review.status.as_str())]);
+                return Ok(review);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(AppError::Unavailable { dependency: "reviews".into() })
+}
+
+/// Publishes up to `limit` reviews whose window closed by `now`: (due, published, skipped).
+/// A review published meanwhile (the other party wrote, another run) is skipped, unchanged.
+pub async fn publish_due<S: ReviewStore>(
+    store: &S,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<(usize, usize, usize), AppError> {
+    let due = store.due_reviews(now, limit).await?;
+    let (mut published, mut skipped) = (0, 0);
+    for (booking, role) in &due {
+        let hidden = store
+            .booking_reviews(booking)
+            .await?
+            .into_iter()
+            .find(|r| r.author_role == *role && r.status == ReviewStatus::Hidden);
+        let Some(review) = hidden else {
+            skipped += 1;
+            continue;
+        };
+        let review = review.published(now);
+        if store.publish_review(&review, &event(kinds::REVIEW_PUBLISHED, &review, now)).await? {
+            tracing::info!(booking_id = %booking, author_role = ?role, "review published at the window's close");
+            published += 1;
+        } else {
+            skipped += 1;
+        }
+    }
+    if published > 0 {
+        crate::metrics::emit("ReviewsPublishedAtClose", crate::metrics::Unit::Count, published as f64, &[]);
+    }
+    Ok((due.len(), published, skipped))
+}
