@@ -6,27 +6,90 @@ use chrono::{DateTime, Utc};
 use crate::bookings::visible_booking;
 use crate::domain::booking::BookingId;
 use crate::domain::events::{kinds, DomainEvent};
-use crate::domain::review::{Review, ReviewStatus, WriteReviewRequest};
+use crate::domain::review::{
+    AnswerRequest, RemovalRequest, Review, ReviewId, ReviewStatus, WriteReviewRequest, OPERATORS_GROUP,
+};
 use crate::domain::user::UserId;
 use crate::error::AppError;
+use crate::identity::Caller;
 use crate::ports::{BookingReader, ReviewStore};
 
-/// `kind` about `r`, for its subject (they are told).
+/// `kind` about `r`, by its author, for its subject (they are told).
 fn event(kind: &'static str, r: &Review, at: DateTime<Utc>) -> DomainEvent {
-    DomainEvent::new(
-        kind,
-        format!("booking/{}", r.booking_id),
-        Some(r.author_id.to_string()),
-        at,
-        serde_json::json!({
-            "booking_id": r.booking_id.as_str(),
-            "listing_id": r.listing_id.as_str(),
-            "listing_title": r.listing_title,
-            "author_role": r.author_role,
-            "rating": r.rating,
-            "recipient_id": r.subject_id.as_str(),
-        }),
-    )
+    event_to(kind, r, &r.author_id, &r.subject_id, at, serde_json::Value::Null)
+}
+
+/// `kind` about `r` by `actor`, telling `recipient`, with `extra` fields (an object) in its data.
+fn event_to(
+    kind: &'static str,
+    r: &Review,
+    actor: &UserId,
+    recipient: &UserId,
+    at: DateTime<Utc>,
+    extra: serde_json::Value,
+) -> DomainEvent {
+    let mut data = serde_json::json!({
+        "review_id": r.id().to_string(),
+        "booking_id": r.booking_id.as_str(),
+        "listing_id": r.listing_id.as_str(),
+        "listing_title": r.listing_title,
+        "author_role": r.author_role,
+        "rating": r.rating,
+        "recipient_id": recipient.as_str(),
+    });
+    if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
+    DomainEvent::new(kind, format!("booking/{}", r.booking_id), Some(actor.to_string()), at, data)
+}
+
+/// `caller` answers review `id` at `now` (the reviewed member, once, while it is public).
+pub async fn answer<S: ReviewStore>(
+    store: &S,
+    id: &str,
+    caller: &UserId,
+    body: &AnswerRequest,
+    now: DateTime<Utc>,
+) -> Result<Review, AppError> {
+    let id = ReviewId::parse(id)?;
+    let stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
+    let answered = stored.answered(caller, &body.text, now)?;
+    let told = event_to(kinds::REVIEW_ANSWERED, &answered, caller, &answered.author_id, now, serde_json::Value::Null);
+    if !store.update_review(&stored, &answered, &told).await? {
+        // Answered (or removed) meanwhile: say which, from what is stored now.
+        let now_stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
+        now_stored.answered(caller, &body.text, now)?;
+        return Err(AppError::Unavailable { dependency: "reviews".into() });
+    }
+    tracing::info!(review_id = %id, "review answered");
+    Ok(answered)
+}
+
+/// Operator `caller` removes review `id` for `reason` at `now`: its stars are taken back, its
+/// author told, and the event (with the operator and the reason) is the audit record.
+pub async fn remove<S: ReviewStore>(
+    store: &S,
+    id: &str,
+    caller: &Caller,
+    body: &RemovalRequest,
+    now: DateTime<Utc>,
+) -> Result<Review, AppError> {
+    if !caller.is_in_group(OPERATORS_GROUP) {
+        return Err(AppError::Forbidden);
+    }
+    let id = ReviewId::parse(id)?;
+    let stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
+    let removed = stored.removed(&caller.user_id, &body.reason, now)?;
+    let extra = serde_json::json!({ "reason": removed.removal.as_ref().map(|r| r.reason.as_str()) });
+    let told = event_to(kinds::REVIEW_REMOVED, &removed, &caller.user_id, &removed.author_id, now, extra);
+    if !store.update_review(&stored, &removed, &told).await? {
+        let now_stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
+        now_stored.removed(&caller.user_id, &body.reason, now)?;
+        return Err(AppError::Unavailable { dependency: "reviews".into() });
+    }
+    tracing::info!(review_id = %id, operator_id = %caller.user_id, "review removed");
+    crate::metrics::count("ReviewsRemoved", &[]);
+    Ok(removed)
 }
 
 /// `caller` reviews the other party of booking `id` at `now`. Strangers get 404; a second

@@ -363,6 +363,7 @@ impl<'a> PublicProfileView<'a> {
 /// A published review as anyone sees it (decision 0038): never the booking or its dates.
 #[derive(Debug, Serialize)]
 pub struct PublicReviewView<'a> {
+    pub id: String,
     pub listing_id: &'a str,
     pub listing_title: &'a str,
     pub author_id: &'a str,
@@ -372,11 +373,29 @@ pub struct PublicReviewView<'a> {
     pub rating: u8,
     pub text: &'a str,
     pub published_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The reviewed member's answer, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<&'a crate::domain::review::Answer>,
+}
+
+/// A review as its author or the member answering it sees it: the whole review and its id.
+#[derive(Debug, Serialize)]
+pub struct ReviewView<'a> {
+    pub id: String,
+    #[serde(flatten)]
+    pub review: &'a crate::domain::review::Review,
+}
+
+impl<'a> ReviewView<'a> {
+    pub fn of(review: &'a crate::domain::review::Review) -> Self {
+        ReviewView { id: review.id().to_string(), review }
+    }
 }
 
 impl<'a> PublicReviewView<'a> {
     pub fn of(r: &'a crate::domain::review::Review) -> Self {
         PublicReviewView {
+            id: r.id().to_string(),
             listing_id: r.listing_id.as_str(),
             listing_title: &r.listing_title,
             author_id: r.author_id.as_str(),
@@ -385,6 +404,7 @@ impl<'a> PublicReviewView<'a> {
             rating: r.rating,
             text: &r.text,
             published_at: r.published_at,
+            answer: r.answer.as_ref(),
         }
     }
 }

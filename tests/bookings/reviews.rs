@@ -99,4 +99,36 @@ async fn blind_reviews_published_together_or_at_the_close_and_rated_once() {
     let resp = review(api, &owner_t, &lone, 4, "Fine renter").await;
     assert_eq!(resp.json::<Value>().await.unwrap()["status"], "published");
     assert_eq!(rating(format!("{api}/users/{renter}")).await, json!({"average": 3.5, "count": 2}));
+
+    // The owner answers the renter's review of the tent, once; only the owner may.
+    let answer = |t: String, review_id: String, text: &'static str| async move {
+        let url = format!("{api}/reviews/{review_id}/answer");
+        http().post(url).bearer_auth(t).json(&json!({ "text": text })).send().await.unwrap()
+    };
+    let tent_review = format!("{id}.renter");
+    assert_eq!(answer(renter_t.clone(), tent_review.clone(), "Me").await.status(), 403);
+    assert_eq!(answer(owner_t.clone(), tent_review.clone(), "Glad it kept you dry").await.status(), 200);
+    let again = answer(owner_t.clone(), tent_review.clone(), "Again").await;
+    assert_eq!(code(again).await, (409, "already_answered".into()));
+    let listed = get_json(tent_reviews.clone()).await;
+    assert_eq!(
+        (listed["items"][0]["id"].as_str(), listed["items"][0]["answer"]["text"].as_str()),
+        (Some(tent_review.as_str()), Some("Glad it kept you dry"))
+    );
+    told(renter_t.clone(), "review.answered").await;
+
+    // An operator removes the stove's review: gone from the lists, its stars taken back.
+    let operator_t = token_for(api, json!({"sub": new_user(), "groups": ["operators"]})).await;
+    let lone = lone.as_str();
+    let remove = |t: String| async move {
+        let url = format!("{api}/reviews/{lone}.renter/removal");
+        http().post(url).bearer_auth(t).json(&json!({ "reason": "Off-topic" })).send().await.unwrap()
+    };
+    assert_eq!(remove(owner_t.clone()).await.status(), 403, "operators only");
+    assert_eq!(remove(operator_t.clone()).await.status(), 200);
+    assert_eq!(code(remove(operator_t).await).await, (409, "review_removed".into()));
+    assert!(texts(format!("{api}/listings/{stove}/reviews")).await.is_empty());
+    assert_eq!(rating(format!("{api}/listings/{stove}")).await, json!({"average": null, "count": 0}));
+    assert_eq!(rating(format!("{api}/users/{owner}")).await, json!({"average": 5.0, "count": 1}));
+    told(renter_t.clone(), "review.removed").await;
 }

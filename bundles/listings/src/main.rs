@@ -16,4 +16,6 @@ bundle::bundle! {
     "update-photo" => update_photo::run,
     "delete-photo" => delete_photo::run,
     "list-listing-reviews" => list_listing_reviews::run,
+    "answer-review" => answer_review::run,
+    "remove-review" => remove_review::run,
 }

@@ -15,6 +15,7 @@ use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
 use shared::ports::{BookingReader, ReviewStore};
+use shared::views::ReviewView;
 use shared::AppError;
 
 pub struct Deps<S, C> {
@@ -31,7 +32,7 @@ where
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
     let body = json_body::<WriteReviewRequest>(&req)?;
     let review = shared::reviews::write(&deps.store, &id, &caller.user_id, &body, deps.clock.now()).await?;
-    json(201, &review)
+    json(201, &ReviewView::of(&review))
 }
 
 #[cfg(test)]

@@ -115,6 +115,10 @@ pub mod kinds {
     pub const REVIEW_WRITTEN: &str = "review.written";
     /// A review became public (its subject is told).
     pub const REVIEW_PUBLISHED: &str = "review.published";
+    /// The reviewed member answered a review (its author is told).
+    pub const REVIEW_ANSWERED: &str = "review.answered";
+    /// An operator removed a review (its author is told; the audit trail keeps who and why).
+    pub const REVIEW_REMOVED: &str = "review.removed";
 }
 
 #[cfg(test)]

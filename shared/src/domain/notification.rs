@@ -52,7 +52,11 @@ pub fn for_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> {
     match event.kind.as_str() {
         kind if kind.starts_with("booking.") => for_booking_event(event),
         kinds::PAYOUT_ACCOUNT_UPDATED | kinds::PAYOUT_FAILED => for_payout_event(event),
-        kinds::MESSAGE_SENT | kinds::REVIEW_WRITTEN | kinds::REVIEW_PUBLISHED => for_recipient_event(event),
+        kinds::MESSAGE_SENT
+        | kinds::REVIEW_WRITTEN
+        | kinds::REVIEW_PUBLISHED
+        | kinds::REVIEW_ANSWERED
+        | kinds::REVIEW_REMOVED => for_recipient_event(event),
         _ => Ok(Vec::new()),
     }
 }
@@ -146,6 +150,8 @@ fn for_recipient_event(event: &DomainEvent) -> Result<Vec<Notification>, AppErro
             format!("You were reviewed for \"{title}\". Write your review to read it: both appear once both are in.")
         }
         kinds::REVIEW_PUBLISHED => format!("A review of you for \"{title}\" is published."),
+        kinds::REVIEW_ANSWERED => format!("Your review for \"{title}\" was answered."),
+        kinds::REVIEW_REMOVED => format!("Your review for \"{title}\" was removed for breaking the review rules."),
         _ => format!("New message about \"{title}\"."),
     };
     Ok(vec![Notification {

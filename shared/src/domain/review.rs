@@ -14,14 +14,82 @@ use crate::error::{AppError, FieldError};
 /// How long after the stay's end (its return, or its end date) the parties may review.
 pub const REVIEW_WINDOW: Duration = Duration::days(14);
 pub const MAX_REVIEW_CHARS: usize = 2_000;
+pub const MAX_ANSWER_CHARS: usize = 1_000;
+pub const MAX_REMOVAL_REASON_CHARS: usize = 500;
+/// The identity provider's group whose members moderate (hide reviews).
+pub const OPERATORS_GROUP: &str = "operators";
 
 string_enum!(
     /// Hidden until both parties wrote theirs or the window closed; then published.
     ReviewStatus {
         Hidden => "hidden",
         Published => "published",
+        /// Hidden by an operator for breaking the rules; its stars are taken back.
+        Removed => "removed",
     }
 );
+
+/// A review's id: its booking and its author's role, `{booking id}.{renter|owner}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewId {
+    pub booking_id: BookingId,
+    pub author_role: Party,
+}
+
+impl ReviewId {
+    /// Anything but a booking id, a dot and a role is `NotFound` (ids are never guessed at).
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let (booking, role) = raw.rsplit_once('.').ok_or(AppError::NotFound("review"))?;
+        let author_role = match role {
+            "renter" => Party::Renter,
+            "owner" => Party::Owner,
+            _ => return Err(AppError::NotFound("review")),
+        };
+        let booking_id = BookingId::parse(booking).map_err(|_| AppError::NotFound("review"))?;
+        Ok(ReviewId { booking_id, author_role })
+    }
+}
+
+impl std::fmt::Display for ReviewId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = match self.author_role {
+            Party::Renter => "renter",
+            Party::Owner => "owner",
+        };
+        write!(f, "{}.{role}", self.booking_id)
+    }
+}
+
+/// The reviewed member's public answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    pub text: String,
+    pub answered_at: DateTime<Utc>,
+}
+
+/// Why and by whom a review was removed (never shown publicly; the audit trail has it too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Removal {
+    pub reason: String,
+    pub operator_id: UserId,
+    pub removed_at: DateTime<Utc>,
+}
+
+/// A free text of 1 to `max` characters after trimming, no control characters but line
+/// breaks and tabs.
+fn text_field(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(text.to_owned())
+}
 
 /// `POST /bookings/{id}/reviews` as sent.
 #[derive(Debug, Deserialize)]
@@ -49,6 +117,23 @@ pub struct Review {
     pub window_closes_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
+    #[serde(skip)]
+    pub removal: Option<Removal>,
+}
+
+/// `POST /reviews/{id}/answer` and `POST /reviews/{id}/removal` as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemovalRequest {
+    pub reason: String,
 }
 
 /// When the parties of `booking` may review each other: from the return (or the end date, for
@@ -87,14 +172,7 @@ impl Review {
         if !(1..=5).contains(&rating) {
             problems.push(FieldError::new("rating", "must be a whole number of stars from 1 to 5"));
         }
-        let text = text.trim();
-        if text.is_empty() {
-            problems.push(FieldError::new("text", "must not be empty"));
-        } else if text.chars().count() > MAX_REVIEW_CHARS {
-            problems.push(FieldError::new("text", format!("must be at most {MAX_REVIEW_CHARS} characters")));
-        } else if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            problems.push(FieldError::new("text", "must not contain control characters"));
-        }
+        let text = text_field("text", text, MAX_REVIEW_CHARS).map_err(|e| problems.push(e)).unwrap_or_default();
         if !problems.is_empty() {
             return Err(AppError::Validation(problems));
         }
@@ -114,12 +192,49 @@ impl Review {
             author_role: author,
             subject_id,
             rating: u8::try_from(rating).map_err(AppError::internal)?,
-            text: text.to_owned(),
+            text,
             status: ReviewStatus::Hidden,
             written_at: now,
             window_closes_at: closes,
             published_at: None,
+            answer: None,
+            removal: None,
         })
+    }
+
+    pub fn id(&self) -> ReviewId {
+        ReviewId { booking_id: self.booking_id.clone(), author_role: self.author_role }
+    }
+
+    /// `by` answers the review at `now`: only its subject, once, and only while it is public
+    /// (a hidden or removed review is `NotFound`, as the public sees it).
+    pub fn answered(&self, by: &UserId, text: &str, now: DateTime<Utc>) -> Result<Self, AppError> {
+        if self.status != ReviewStatus::Published {
+            return Err(AppError::NotFound("review"));
+        }
+        if *by != self.subject_id {
+            return Err(AppError::Forbidden);
+        }
+        if self.answer.is_some() {
+            return Err(AppError::conflict("already_answered", "you have answered this review already"));
+        }
+        let text = text_field("text", text, MAX_ANSWER_CHARS).map_err(|e| AppError::Validation(vec![e]))?;
+        Ok(Review { answer: Some(Answer { text, answered_at: now }), ..self.clone() })
+    }
+
+    /// Operator `by` removes the published review for `reason` at `now`.
+    pub fn removed(&self, by: &UserId, reason: &str, now: DateTime<Utc>) -> Result<Self, AppError> {
+        let reason =
+            text_field("reason", reason, MAX_REMOVAL_REASON_CHARS).map_err(|e| AppError::Validation(vec![e]))?;
+        match self.status {
+            ReviewStatus::Published => {}
+            ReviewStatus::Removed => return Err(AppError::conflict("review_removed", "the review is removed already")),
+            ReviewStatus::Hidden => {
+                return Err(AppError::conflict("review_not_published", "only published reviews can be removed"))
+            }
+        }
+        let removal = Removal { reason, operator_id: by.clone(), removed_at: now };
+        Ok(Review { status: ReviewStatus::Removed, removal: Some(removal), ..self.clone() })
     }
 
     /// The review made public at `now`.
@@ -199,6 +314,40 @@ mod tests {
         let long = "a".repeat(MAX_REVIEW_CHARS + 1);
         assert_eq!(Review::write(&b, Party::Renter, 3, &long, now).unwrap_err().status(), 400);
         assert!(Review::write(&b, Party::Renter, 3, &long[1..], now).is_ok());
+    }
+
+    #[test]
+    fn ids_round_trip_and_nothing_else_parses() {
+        let b = returned();
+        let id = Review::write(&b, Party::Owner, 3, "ok", at("2026-12-04T00:00:00Z")).unwrap().id();
+        assert_eq!(ReviewId::parse(&id.to_string()).unwrap(), id);
+        for bad in ["", "x.renter", &format!("{}.guest", b.id), &format!("{}", b.id)] {
+            assert!(matches!(ReviewId::parse(bad), Err(AppError::NotFound("review"))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_subject_answers_once_and_operators_remove_published_reviews() {
+        let b = returned();
+        let now = at("2026-12-04T00:00:00Z");
+        let r = Review::write(&b, Party::Renter, 2, "Blade was blunt", now).unwrap();
+        let owner = b.owner_id.clone();
+        assert_eq!(r.answered(&owner, "Sorry", now).unwrap_err().status(), 404, "hidden: not there");
+        let r = r.published(now);
+        assert_eq!(r.answered(&b.renter_id, "Me again", now).unwrap_err().status(), 403, "the subject only");
+        assert_eq!(r.answered(&owner, &"a".repeat(MAX_ANSWER_CHARS + 1), now).unwrap_err().status(), 400);
+        let answered = r.answered(&owner, " Sharpened it since ", now).unwrap();
+        assert_eq!(answered.answer.as_ref().map(|a| a.text.as_str()), Some("Sharpened it since"));
+        assert_eq!(answered.answered(&owner, "Twice", now).unwrap_err().status(), 409);
+        let op = UserId::parse("op-1").unwrap();
+        assert_eq!(answered.removed(&op, " ", now).unwrap_err().status(), 400, "a reason is required");
+        let removed = answered.removed(&op, "Personal data", now).unwrap();
+        assert_eq!(
+            (removed.status, removed.removal.as_ref().map(|x| x.reason.as_str())),
+            (ReviewStatus::Removed, Some("Personal data"))
+        );
+        assert_eq!(removed.removed(&op, "Again", now).unwrap_err().status(), 409);
+        assert_eq!(removed.answered(&owner, "Hello?", now).unwrap_err().status(), 404);
     }
 
     #[test]

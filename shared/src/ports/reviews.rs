@@ -8,7 +8,7 @@ use crate::cursor::LastKey;
 use crate::domain::booking::{BookingId, Party};
 use crate::domain::events::DomainEvent;
 use crate::domain::listing::ListingId;
-use crate::domain::review::Review;
+use crate::domain::review::{Review, ReviewId};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::Page;
@@ -29,6 +29,12 @@ pub trait ReviewStore: Send + Sync {
     /// Publishes `review` (given published) with its ratings and `event` if it is still hidden;
     /// `false`, and nothing written, if it is not.
     async fn publish_review(&self, review: &Review, event: &DomainEvent) -> Result<bool, AppError>;
+    /// The review `id`, as stored.
+    async fn get_review(&self, id: &ReviewId) -> Result<Option<Review>, AppError>;
+    /// Stores `next` (answered, or removed) over `previous` with `event`, if the stored review is
+    /// still as read (same status, answered or not); a review leaving `published` takes its
+    /// stars back from the totals. `false`, and nothing written, if it changed.
+    async fn update_review(&self, previous: &Review, next: &Review, event: &DomainEvent) -> Result<bool, AppError>;
     /// Up to `limit` hidden reviews whose window closed by `now`, oldest first.
     async fn due_reviews(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<(BookingId, Party)>, AppError>;
     /// A page of the published reviews of `listing`, newest first.

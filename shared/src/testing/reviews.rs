@@ -1,20 +1,25 @@
 //! Reviews and rating totals, with the adapter's conditions: published once, rated once.
 
 use super::*;
-use crate::domain::review::{RatingTotals, Review, ReviewStatus};
+use crate::domain::review::{RatingTotals, Review, ReviewId, ReviewStatus};
 use crate::ports::ReviewStore;
 
 impl MemoryStore {
-    /// Adds a published review's stars to its subject's totals and its listing's.
-    fn rate(&self, r: &Review) {
+    /// Adds a published review's stars to its subject's totals and its listing's (`back`:
+    /// takes them back).
+    fn rate(&self, r: &Review, back: bool) {
         let stars = u64::from(r.rating);
+        let moved = |t: RatingTotals| match back {
+            false => RatingTotals { sum: t.sum + stars, count: t.count + 1 },
+            true => RatingTotals { sum: t.sum.saturating_sub(stars), count: t.count.saturating_sub(1) },
+        };
         let mut stats = lock(&self.member_stats);
         let rating = &mut stats.entry(r.subject_id.clone()).or_default().rating;
-        *rating = RatingTotals { sum: rating.sum + stars, count: rating.count + 1 };
+        *rating = moved(*rating);
         if let Some(listing) = r.rated_listing() {
             let mut ratings = lock(&self.listing_ratings);
             let totals = ratings.entry(listing.clone()).or_default();
-            *totals = RatingTotals { sum: totals.sum + stars, count: totals.count + 1 };
+            *totals = moved(*totals);
         }
     }
 
@@ -64,7 +69,7 @@ impl ReviewStore for MemoryStore {
         }
         drop(reviews);
         for r in std::iter::once(review).chain(other).filter(|r| r.status == ReviewStatus::Published) {
-            self.rate(r);
+            self.rate(r, false);
         }
         events.iter().for_each(|e| self.outbox(e));
         Ok(())
@@ -78,7 +83,29 @@ impl ReviewStore for MemoryStore {
         }
         reviews.insert(key, review.clone());
         drop(reviews);
-        self.rate(review);
+        self.rate(review, false);
+        self.outbox(event);
+        Ok(true)
+    }
+
+    async fn get_review(&self, id: &ReviewId) -> Result<Option<Review>, AppError> {
+        Ok(lock(&self.reviews).get(&(id.booking_id.clone(), id.author_role)).cloned())
+    }
+
+    async fn update_review(&self, previous: &Review, next: &Review, event: &DomainEvent) -> Result<bool, AppError> {
+        let mut reviews = lock(&self.reviews);
+        let key = (next.booking_id.clone(), next.author_role);
+        let unchanged = reviews
+            .get(&key)
+            .is_some_and(|r| r.status == previous.status && r.answer.is_some() == previous.answer.is_some());
+        if !unchanged {
+            return Ok(false);
+        }
+        reviews.insert(key, next.clone());
+        drop(reviews);
+        if previous.status == ReviewStatus::Published && next.status != ReviewStatus::Published {
+            self.rate(previous, true);
+        }
         self.outbox(event);
         Ok(true)
     }

@@ -24,7 +24,7 @@ use crate::cursor::LastKey;
 use crate::domain::booking::{BookingId, Party};
 use crate::domain::events::DomainEvent;
 use crate::domain::listing::ListingId;
-use crate::domain::review::{RatingTotals, Review, ReviewStatus};
+use crate::domain::review::{Answer, RatingTotals, Removal, Review, ReviewId, ReviewStatus};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{Page, ReviewStore};
@@ -53,6 +53,10 @@ struct ReviewItem {
     window_closes_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     published_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    answer: Option<Answer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    removal: Option<Removal>,
     #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
     gsi1pk: Option<String>,
     #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +100,8 @@ fn review_item(r: &Review) -> Result<Item, AppError> {
         written_at: r.written_at,
         window_closes_at: r.window_closes_at,
         published_at: r.published_at,
+        answer: r.answer.clone(),
+        removal: r.removal.clone(),
         gsi1pk: None,
         gsi1sk: None,
         gsi2pk: None,
@@ -113,10 +119,12 @@ fn review_item(r: &Review) -> Result<Item, AppError> {
                 item.gsi2sk = Some(sk);
             }
         }
-        _ => {
+        (ReviewStatus::Hidden, _) => {
             item.gsi3pk = Some(DUE_PK.into());
             item.gsi3sk = Some(format!("{}#{}#{role}", timestamp(r.window_closes_at), r.booking_id));
         }
+        // Removed: in no list.
+        _ => {}
     }
     serde_dynamo::to_item(item).map_err(AppError::internal)
 }
@@ -141,39 +149,54 @@ fn review_from(item: Item) -> Result<Review, AppError> {
         written_at: i.written_at,
         window_closes_at: i.window_closes_at,
         published_at: i.published_at,
+        answer: i.answer,
+        removal: i.removal,
     })
 }
 
-fn review_put(table: &str, r: &Review, condition: &str) -> Result<TransactWriteItem, AppError> {
+/// `r` written whole, on `condition`, which may compare `#status` with `:hidden` or `:was`
+/// (`was`: the status the caller read).
+fn review_put(table: &str, r: &Review, condition: &str, was: ReviewStatus) -> Result<TransactWriteItem, AppError> {
     let mut p = Put::builder().table_name(table).set_item(Some(review_item(r)?)).condition_expression(condition);
+    if condition.contains("#status") {
+        p = p.expression_attribute_names("#status", "status");
+    }
     if condition.contains(":hidden") {
-        p = p
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":hidden", s(ReviewStatus::Hidden.as_str()));
+        p = p.expression_attribute_values(":hidden", s(ReviewStatus::Hidden.as_str()));
+    }
+    if condition.contains(":was") {
+        p = p.expression_attribute_values(":was", s(was.as_str()));
     }
     put(p)
 }
 
-/// Adds `r`'s stars to one rating total.
-fn rating_add(table: &str, pk: String, sk: &str, r: &Review, entity: &str) -> Result<TransactWriteItem, AppError> {
+/// Adds `r`'s stars to one rating total (`sign` -1: takes them back).
+fn rating_add(
+    table: &str,
+    (pk, sk): (String, &str),
+    r: &Review,
+    sign: i64,
+    entity: &str,
+) -> Result<TransactWriteItem, AppError> {
     let update = Update::builder()
         .table_name(table)
         .key("PK", s(pk))
         .key("SK", s(sk))
         .update_expression("ADD rating_count :one, rating_sum :stars SET entity = if_not_exists(entity, :entity)")
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .expression_attribute_values(":stars", AttributeValue::N(r.rating.to_string()))
+        .expression_attribute_values(":one", AttributeValue::N(sign.to_string()))
+        .expression_attribute_values(":stars", AttributeValue::N((sign * i64::from(r.rating)).to_string()))
         .expression_attribute_values(":entity", s(entity))
         .build()
         .map_err(AppError::internal)?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// The totals a published `r` adds to: its subject's, and its listing's for a renter's review.
-fn ratings(table: &str, r: &Review) -> Result<Vec<TransactWriteItem>, AppError> {
-    let mut writes = vec![rating_add(table, stats_pk(&r.subject_id), STATS_SK, r, "member_stats")?];
+/// The totals a published `r` adds to (`sign` 1) or leaves (-1): its subject's, and its
+/// listing's for a renter's review.
+fn ratings(table: &str, r: &Review, sign: i64) -> Result<Vec<TransactWriteItem>, AppError> {
+    let mut writes = vec![rating_add(table, (stats_pk(&r.subject_id), STATS_SK), r, sign, "member_stats")?];
     if let Some(listing) = r.rated_listing() {
-        writes.push(rating_add(table, listing_pk(listing), LISTING_RATING_SK, r, "listing_rating")?);
+        writes.push(rating_add(table, (listing_pk(listing), LISTING_RATING_SK), r, sign, "listing_rating")?);
     }
     Ok(writes)
 }
@@ -225,9 +248,9 @@ impl ReviewStore for DynamoTable {
         events: &[DomainEvent],
     ) -> Result<(), AppError> {
         let table = self.table();
-        let mut writes = vec![review_put(table, review, "attribute_not_exists(PK)")?];
+        let mut writes = vec![review_put(table, review, "attribute_not_exists(PK)", ReviewStatus::Hidden)?];
         match other {
-            Some(o) => writes.push(review_put(table, o, "#status = :hidden")?),
+            Some(o) => writes.push(review_put(table, o, "#status = :hidden", ReviewStatus::Hidden)?),
             None => {
                 let other_role = match review.author_role {
                     Party::Renter => Party::Owner,
@@ -247,7 +270,7 @@ impl ReviewStore for DynamoTable {
         }
         for r in std::iter::once(review).chain(other) {
             if r.status == ReviewStatus::Published {
-                writes.extend(ratings(table, r)?);
+                writes.extend(ratings(table, r, 1)?);
             }
         }
         for e in events {
@@ -263,8 +286,36 @@ impl ReviewStore for DynamoTable {
     }
 
     async fn publish_review(&self, review: &Review, event: &DomainEvent) -> Result<bool, AppError> {
-        let mut writes = vec![review_put(self.table(), review, "#status = :hidden")?];
-        writes.extend(ratings(self.table(), review)?);
+        let mut writes = vec![review_put(self.table(), review, "#status = :hidden", ReviewStatus::Hidden)?];
+        writes.extend(ratings(self.table(), review, 1)?);
+        writes.push(event_put(self.table(), event)?);
+        self.transact_guarded(writes).await
+    }
+
+    async fn get_review(&self, id: &ReviewId) -> Result<Option<Review>, AppError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(reviews_pk(&id.booking_id)))
+            .key("SK", s(format!("BY#{}", role(id.author_role))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        out.item.map(review_from).transpose()
+    }
+
+    async fn update_review(&self, previous: &Review, next: &Review, event: &DomainEvent) -> Result<bool, AppError> {
+        let condition = if previous.answer.is_some() {
+            "#status = :was AND attribute_exists(answer)"
+        } else {
+            "#status = :was AND attribute_not_exists(answer)"
+        };
+        let mut writes = vec![review_put(self.table(), next, condition, previous.status)?];
+        if previous.status == ReviewStatus::Published && next.status != ReviewStatus::Published {
+            writes.extend(ratings(self.table(), previous, -1)?);
+        }
         writes.push(event_put(self.table(), event)?);
         self.transact_guarded(writes).await
     }

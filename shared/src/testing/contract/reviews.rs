@@ -84,7 +84,25 @@ pub async fn reviews_blind_and_rated_once(store: &impl ContractStore) -> Result<
     let page = store.listing_reviews(&l.id, 1, None).await.must("a page")?;
     assert_eq!(page.items, vec![at_close.clone()], "newest first");
     let rest = store.listing_reviews(&l.id, 1, page.last_key).await.must("the next page")?;
-    assert_eq!((rest.items, rest.last_key.is_none()), (vec![theirs], true), "then the older, and the end");
+    assert_eq!((rest.items, rest.last_key.is_none()), (vec![theirs.clone()], true), "then the older, and the end");
     assert!(store.booking_reviews(&b2.id).await.must("reviews")?.iter().all(|r| r.status == ReviewStatus::Published));
+
+    // The subject answers once; an operator's removal takes the stars back, once.
+    let ev = |kind: &str| event_for(format!("booking/{}", b.id), kind);
+    let answered = theirs.answered(&owner, "Thanks!", later).must("an answer")?;
+    assert!(store.update_review(&theirs, &answered, &ev("review.answered")).await.must("answering")?, "answered");
+    let stale = store.update_review(&theirs, &answered, &ev("review.answered")).await.must("a stale answer")?;
+    assert!(!stale, "read before the answer: nothing written");
+    assert_eq!(store.get_review(&theirs.id()).await.must("the review")?, Some(answered.clone()));
+    let removed = answered.removed(&user()?, "Personal data", later).must("a removal")?;
+    assert!(store.update_review(&answered, &removed, &ev("review.removed")).await.must("removing")?, "removed");
+    let again = store.update_review(&answered, &removed, &ev("review.removed")).await.must("removing again")?;
+    assert!(!again, "removed once");
+    assert_eq!(store.get_review(&theirs.id()).await.must("the review")?, Some(removed), "kept, with why");
+    let detail = store.listing_detail(&l.id).await.must("the listing")?.must("a listing")?;
+    assert_eq!(detail.rating, RatingTotals { sum: 5, count: 1 }, "its stars taken back from the listing");
+    assert_eq!(rating(&owner).await?, RatingTotals { sum: 5, count: 1 }, "and from the owner");
+    let listed = store.listing_reviews(&l.id, 10, None).await.must("a page")?.items;
+    assert_eq!(listed, vec![at_close], "removed: in no list");
     Ok(())
 }
