@@ -315,17 +315,7 @@ pub struct PublicProfileView<'a> {
 }
 
 /// Reviews' average and count; `null` and 0 until a published review exists.
-#[derive(Debug, Serialize)]
-pub struct RatingView {
-    pub average: Option<f64>,
-    pub count: u64,
-}
-
-impl RatingView {
-    pub fn of(totals: crate::domain::review::RatingTotals) -> Self {
-        RatingView { average: totals.average(), count: totals.count }
-    }
-}
+pub use crate::domain::review::Rating as RatingView;
 
 #[derive(Debug, Serialize)]
 pub struct CompletedRentalsView {

@@ -81,8 +81,22 @@ async fn blind_reviews_published_together_or_at_the_close_and_rated_once() {
     assert_eq!(rating(format!("{api}/users/{renter}")).await, json!({"average": 3.0, "count": 1}));
     told(renter_t.clone(), "review.published").await;
 
-    // A review left alone is published when the window closes, once, however often the task runs.
+    // Search shows the rating and sorts by it: the rated tent before a newer unrated listing.
     let stove = listing(api, &owner_t, "instant", 14).await;
+    let ranked = || async {
+        let url = format!("{api}/listings?owner_id={owner}&sort=rating");
+        let v: Value = http().get(url).send().await.ok()?.json().await.ok()?;
+        let items = v["items"].as_array()?.clone();
+        (items.len() == 2 && items[0]["rating"]["count"] == 1).then_some(items)
+    };
+    let items = eventually(Duration::from_secs(20), "the rating indexed", ranked).await;
+    assert_eq!((items[0]["id"].as_str(), items[1]["id"].as_str()), (Some(tent.as_str()), Some(stove.as_str())));
+    assert_eq!(
+        (items[0]["rating"].clone(), items[1]["rating"].clone()),
+        (json!({"average": 5.0, "count": 1}), json!({"average": null, "count": 0}))
+    );
+
+    // A review left alone is published when the window closes, once, however often the task runs.
     let lone = returned_stay(api, &owner_t, &renter_t, &stove).await;
     assert_eq!(review(api, &renter_t, &lone, 2, "Burner did not light").await.status(), 201);
     let closed = Utc::now() + chrono::Duration::days(15);

@@ -43,8 +43,8 @@ where
     let (mut changes, mut positions) = (Vec::new(), Vec::new());
     for (id, position) in &listings {
         match deps.store.snapshot(id, today).await {
-            Ok(Some((listing, days))) => {
-                changes.push(IndexChange::of(&listing, days));
+            Ok(Some((listing, days, rating))) => {
+                changes.push(IndexChange::of(&listing, days, rating));
                 positions.push(*position);
             }
             Ok(None) => tracing::warn!(listing_id = %id, "no such listing; nothing to index"),

@@ -57,8 +57,11 @@ async fn fill(
     let mut documents = 0;
     for chunk in ids.chunks(CHUNK) {
         let snapshots = futures_util::future::try_join_all(chunk.iter().map(|id| table.snapshot(id, today))).await?;
-        let changes: Vec<IndexChange> =
-            snapshots.into_iter().flatten().map(|(listing, days)| IndexChange::of(&listing, days)).collect();
+        let changes: Vec<IndexChange> = snapshots
+            .into_iter()
+            .flatten()
+            .map(|(listing, days, rating)| IndexChange::of(&listing, days, rating))
+            .collect();
         for outcome in engine.write_to(index, &changes).await? {
             outcome?;
         }

@@ -31,6 +31,8 @@ pub enum SearchSort {
     Newest,
     PriceAsc,
     PriceDesc,
+    /// Best rated first (decision 0038).
+    Rating,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -257,7 +259,8 @@ fn parse_sort(raw: Option<&str>, has_text: bool, place: Option<Place>) -> Result
         Some("newest") => SearchSort::Newest,
         Some("price_asc") => SearchSort::PriceAsc,
         Some("price_desc") => SearchSort::PriceDesc,
-        Some(_) => return Err(invalid("sort", "must be relevance, distance, newest, price_asc or price_desc")),
+        Some("rating") => SearchSort::Rating,
+        Some(_) => return Err(invalid("sort", "must be relevance, distance, newest, price_asc, price_desc or rating")),
     };
     match sort {
         SearchSort::Relevance if !has_text => Err(invalid("sort", "relevance needs q")),

@@ -250,6 +250,20 @@ impl Review {
     }
 }
 
+/// Reviews' average (to two decimals) and count, as shown; `None` and 0 until a published
+/// review exists.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rating {
+    pub average: Option<f64>,
+    pub count: u64,
+}
+
+impl Rating {
+    pub fn of(totals: RatingTotals) -> Self {
+        Rating { average: totals.average(), count: totals.count }
+    }
+}
+
 /// The sum and count of a listing's or a member's published ratings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RatingTotals {

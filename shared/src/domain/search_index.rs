@@ -3,6 +3,7 @@
 //! range query. The fields are the index mapping's (`shared/search/listings-index.json`);
 //! a unit test keeps the two in step.
 
+use crate::domain::review::RatingTotals;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
@@ -32,6 +33,16 @@ pub struct SearchDocument {
     pub location: Option<GeoPoint>,
     /// Held and blocked days from the day it was indexed, merged: `[gte, lt)`.
     pub unavailable: Vec<DayRange>,
+    /// Renters' published reviews (decision 0038), for `sort=rating` and the results.
+    pub rating: DocRating,
+}
+
+/// A listing's rating as its document holds it: `average` 0 without reviews (real averages are
+/// 1 to 5), so unrated listings sort last without a `missing` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DocRating {
+    pub average: f64,
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -60,7 +71,7 @@ impl IndexChange {
     /// The change that makes the index agree with `listing` and its held or blocked days:
     /// a document if it is active, none otherwise (drafts, paused and archived listings are
     /// not searchable).
-    pub fn of(listing: &Listing, unavailable_days: Vec<NaiveDate>) -> Self {
+    pub fn of(listing: &Listing, unavailable_days: Vec<NaiveDate>, rating: RatingTotals) -> Self {
         if listing.status != ListingStatus::Active {
             return IndexChange::Remove { id: listing.id.clone(), version: listing.version };
         }
@@ -86,6 +97,7 @@ impl IndexChange {
                 .into_iter()
                 .map(|r| DayRange { gte: r.start, lt: r.end })
                 .collect(),
+            rating: DocRating { average: rating.average().unwrap_or(0.0), count: rating.count },
         };
         IndexChange::Put { id: listing.id.clone(), version: listing.version, doc: Box::new(doc) }
     }
@@ -125,7 +137,9 @@ mod tests {
     fn an_active_listing_is_a_document_with_merged_unavailable_ranges() {
         let l = listing("active", serde_json::json!({"city": " Berlin ", "country": "DE", "lat": 52.5, "lng": 13.4}));
         let days = vec![day("2026-12-03"), day("2026-12-01"), day("2026-12-02"), day("2026-12-09")];
-        let IndexChange::Put { version, doc, .. } = IndexChange::of(&l, days) else { panic!("not a put") };
+        let IndexChange::Put { version, doc, .. } = IndexChange::of(&l, days, Default::default()) else {
+            panic!("not a put")
+        };
         assert_eq!(version, l.version);
         assert_eq!(
             doc.unavailable,
@@ -139,14 +153,25 @@ mod tests {
     }
 
     #[test]
+    fn the_rating_is_an_average_or_zero() {
+        let l = listing("active", serde_json::json!({"city": "Berlin", "country": "DE"}));
+        let IndexChange::Put { doc, .. } = IndexChange::of(&l, vec![], RatingTotals { sum: 14, count: 3 }) else {
+            panic!("not a put")
+        };
+        assert_eq!(doc.rating, DocRating { average: 4.67, count: 3 });
+        let IndexChange::Put { doc, .. } = IndexChange::of(&l, vec![], RatingTotals::default()) else { panic!() };
+        assert_eq!(doc.rating, DocRating { average: 0.0, count: 0 }, "unrated sorts last");
+    }
+
+    #[test]
     fn without_coordinates_there_is_no_location_and_inactive_listings_are_removed() {
         let l = listing("active", serde_json::json!({"city": "Berlin", "country": "DE"}));
-        let IndexChange::Put { doc, .. } = IndexChange::of(&l, vec![]) else { panic!("not a put") };
+        let IndexChange::Put { doc, .. } = IndexChange::of(&l, vec![], Default::default()) else { panic!("not a put") };
         assert!(serde_json::to_value(&doc).unwrap().get("location").is_none());
         let mut l = listing("draft", serde_json::json!({"city": "Berlin", "country": "DE"}));
-        assert!(matches!(IndexChange::of(&l, vec![]), IndexChange::Remove { .. }), "a draft");
+        assert!(matches!(IndexChange::of(&l, vec![], Default::default()), IndexChange::Remove { .. }), "a draft");
         l.status = ListingStatus::Paused;
-        assert!(matches!(IndexChange::of(&l, vec![]), IndexChange::Remove { .. }), "paused");
+        assert!(matches!(IndexChange::of(&l, vec![], Default::default()), IndexChange::Remove { .. }), "paused");
     }
 
     #[test]
@@ -155,7 +180,9 @@ mod tests {
             serde_json::from_str(include_str!("../../search/listings-index.json")).unwrap();
         let mapped = mapping["mappings"]["properties"].as_object().unwrap();
         let l = listing("active", serde_json::json!({"city": "Berlin", "country": "DE", "lat": 1.0, "lng": 2.0}));
-        let IndexChange::Put { doc, .. } = IndexChange::of(&l, vec![day("2026-12-01")]) else { panic!() };
+        let IndexChange::Put { doc, .. } = IndexChange::of(&l, vec![day("2026-12-01")], Default::default()) else {
+            panic!()
+        };
         let doc = serde_json::to_value(&doc).unwrap();
         let mut written: Vec<&String> = doc.as_object().unwrap().keys().collect();
         let mut declared: Vec<&String> = mapped.keys().collect();

@@ -13,10 +13,13 @@ use crate::error::AppError;
 /// document is built from.
 #[async_trait]
 pub trait ListingSnapshots: Send + Sync {
-    /// The listing and its unavailable days from `from` on, in order; `None` if there is no
-    /// such listing.
-    async fn snapshot(&self, id: &ListingId, from: NaiveDate) -> Result<Option<(Listing, Vec<NaiveDate>)>, AppError>;
+    /// The listing, its unavailable days from `from` on, in order, and its rating totals;
+    /// `None` if there is no such listing.
+    async fn snapshot(&self, id: &ListingId, from: NaiveDate) -> Result<Option<ListingSnapshot>, AppError>;
 }
+
+/// What a listing's search document is made of.
+pub type ListingSnapshot = (Listing, Vec<NaiveDate>, crate::domain::review::RatingTotals);
 
 /// The search engine's listing index.
 #[async_trait]
@@ -34,6 +37,7 @@ pub struct SearchHit {
     pub summary: ListingSummary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_km: Option<f64>,
+    pub rating: crate::domain::review::Rating,
 }
 
 /// A count of results under one value of a facet.

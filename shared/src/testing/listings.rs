@@ -84,11 +84,12 @@ impl crate::ports::ListingSnapshots for MemoryStore {
         &self,
         id: &ListingId,
         from: chrono::NaiveDate,
-    ) -> Result<Option<(Listing, Vec<chrono::NaiveDate>)>, AppError> {
+    ) -> Result<Option<crate::ports::ListingSnapshot>, AppError> {
         let Some(listing) = lock(&self.listings).get(id).cloned() else { return Ok(None) };
         let mut days: Vec<_> =
             lock(&self.days).keys().filter(|(l, d)| l == id && *d >= from).map(|(_, d)| *d).collect();
         days.sort_unstable();
-        Ok(Some((listing, days)))
+        let rating = lock(&self.listing_ratings).get(id).copied().unwrap_or_default();
+        Ok(Some((listing, days, rating)))
     }
 }

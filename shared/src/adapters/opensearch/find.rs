@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::{engine_error, error_type, OpenSearch};
 use crate::domain::listing_query::{distance_km, ListingQuery, Place, SearchSort};
 use crate::domain::money::{Currency, Money};
+use crate::domain::review::Rating;
 use crate::domain::search::ListingSummary;
 use crate::error::AppError;
 use crate::ports::{FacetCount, Facets, ListingFinder, PriceBucket, PriceHistogram, SearchHit, SearchResults};
@@ -21,8 +22,8 @@ use crate::ports::{FacetCount, Facets, ListingFinder, PriceBucket, PriceHistogra
 const PRICE_BAND: i64 = 1000;
 
 /// What a result needs of a document.
-const SOURCE: [&str; 9] =
-    ["id", "title", "category", "city", "country", "daily_price", "owner_id", "created_at", "location"];
+const SOURCE: [&str; 10] =
+    ["id", "title", "category", "city", "country", "daily_price", "owner_id", "created_at", "location", "rating"];
 
 fn filters(q: &ListingQuery) -> (Vec<Value>, Vec<Value>) {
     let mut filter = Vec::new();
@@ -70,6 +71,10 @@ fn sort(q: &ListingQuery) -> Value {
         (SearchSort::Distance, Some(Place::Near { lat, lng, .. })) => json!([
             { "_geo_distance": { "location": { "lat": lat, "lon": lng }, "order": "asc", "unit": "km" } }, id
         ]),
+        // Best rated first; among equals the most reviewed; unrated (average 0) last.
+        (SearchSort::Rating, _) => {
+            json!([{ "rating.average": "desc" }, { "rating.count": "desc" }, { "created_at": "desc" }, id])
+        }
         (SearchSort::PriceAsc, _) => json!([{ "daily_price.amount": "asc" }, { "created_at": "asc" }, id]),
         (SearchSort::PriceDesc, _) => {
             json!([{ "daily_price.amount": "desc" }, { "created_at": "desc" }, { "id": "desc" }])
@@ -118,6 +123,15 @@ struct Source {
     owner_id: String,
     created_at: DateTime<Utc>,
     location: Option<Point>,
+    /// Documents written before ratings existed lack it: unrated.
+    #[serde(default)]
+    rating: Option<RawRating>,
+}
+
+#[derive(Deserialize)]
+struct RawRating {
+    average: f64,
+    count: u64,
 }
 
 #[derive(Deserialize)]
@@ -203,6 +217,10 @@ fn hit(q: &ListingQuery, s: Source) -> Result<SearchHit, AppError> {
             created_at: s.created_at,
         },
         distance_km: distance,
+        rating: match s.rating {
+            Some(r) if r.count > 0 => Rating { average: Some(r.average), count: r.count },
+            _ => Rating { average: None, count: 0 },
+        },
     })
 }
 
@@ -298,6 +316,20 @@ mod tests {
         assert_eq!(body["query"]["bool"]["filter"][0]["geo_distance"]["distance"], "10km");
         assert_eq!(body["sort"][0]["_geo_distance"]["location"], json!({"lat": 52.5, "lon": 13.4}));
         assert_eq!(body["search_after"], json!([1.5, "x"]));
+    }
+
+    #[test]
+    fn rating_sorts_best_rated_then_most_reviewed() {
+        let body = search_body(&query(&[("sort", "rating")]), None);
+        let keys: Vec<String> = body["sort"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_object().unwrap().keys().next().unwrap().clone())
+            .collect();
+        assert_eq!(keys, ["rating.average", "rating.count", "created_at", "id"]);
+        assert_eq!(body["sort"][0]["rating.average"], "desc");
+        assert!(body["_source"].as_array().unwrap().contains(&json!("rating")));
     }
 
     #[test]

@@ -110,15 +110,23 @@ impl OpenSearch {
         })
     }
 
-    /// Creates the first index with its alias unless the alias exists; once per process.
+    /// Creates the first index with its alias unless the alias exists, in which case it adds
+    /// the fields the mapping gained since (a new field is all a deploy may bring without
+    /// `scripts/reindex`; existing ones are restated unchanged); once per process.
     async fn ensure_index(&self) -> Result<(), AppError> {
         self.index_ready
             .get_or_try_init(|| async {
+                let mut definition: Value = serde_json::from_str(INDEX_DEFINITION).map_err(AppError::internal)?;
                 let head = self.call(Method::HEAD, &format!("/{}", self.alias), None, false).await?;
                 if head.status.is_success() {
-                    return Ok(());
+                    let fields = json!({ "properties": definition["mappings"]["properties"] });
+                    let path = format!("/{}/_mapping", self.alias);
+                    let put = self.call(Method::PUT, &path, Some(Bytes::from(fields.to_string())), false).await?;
+                    return match put.status {
+                        s if s.is_success() => Ok(()),
+                        s => Err(engine_error("adding new fields to the mapping", s, &put.body)),
+                    };
                 }
-                let mut definition: Value = serde_json::from_str(INDEX_DEFINITION).map_err(AppError::internal)?;
                 definition["aliases"] = json!({ self.alias.as_str(): {} });
                 let index = format!("{}-v1", self.alias);
                 let created = self

@@ -374,7 +374,8 @@ pub async fn listing_snapshots(store: &impl ContractStore) -> Result<(), String>
     create(store, &b, None).await.must("a booking")?;
     store.block_days(&l.id, &range(7, 8)?).await.must("a block")?;
     store.block_days(&l.id, &range(1, 2)?).await.must("an earlier block")?;
-    let (read, days) = store.snapshot(&l.id, day(2)).await.must("a snapshot")?.must("the listing")?;
+    let (read, days, rating) = store.snapshot(&l.id, day(2)).await.must("a snapshot")?.must("the listing")?;
+    assert_eq!(rating, Default::default(), "no reviews, no rating");
     assert_eq!(read, l, "the stored listing");
     assert_eq!(days, vec![day(3), day(4), day(7)], "held and blocked days from the day asked, in order");
     let other = listing(&owner)?;
