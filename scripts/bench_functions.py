@@ -56,7 +56,7 @@ USD_PER_MILLION_REQUESTS = 0.20
 
 # Functions whose first call changes what later ones see run last, in this order.
 LAST = ["update-photo", "delete-photo", "accept-booking", "decline-booking", "cancel-booking", "pickup-booking",
-        "return-booking", "read-messages", "archive-listing"]
+        "return-booking", "read-messages", "write-review", "answer-review", "remove-review", "archive-listing"]
 
 host, port = API.removeprefix("http://").split(":")
 conn = http.client.HTTPConnection(host, int(port), timeout=120)
@@ -181,12 +181,13 @@ def fresh_bookings(calls, mode, renter_is_fixture):
     return ids
 
 
-def paid_bookings(calls, secret):
+def paid_bookings(calls, secret, renter_sub=None):
     """`calls` confirmed bookings of the fixture user's listings whose pickup is open (starting
     today or tomorrow), paid the way Stripe pays: a signed `payment_intent.succeeded` through the
-    webhook function and the payment worker. Returns (booking id, the renter's pickup code)."""
+    webhook function and the payment worker, by `renter_sub` (default: a new user). Returns
+    (booking id, the renter's pickup code)."""
     fixture = token(FIXTURE_USER, "Fixture")
-    renter = token(str(uuid.uuid4()), "Renter")
+    renter = token(renter_sub or str(uuid.uuid4()), "Renter")
     listings = listings_of(fixture, math.ceil(calls / 2), "instant")
     day = lambda n: time.strftime("%Y-%m-%d", time.gmtime(time.time() + n * 86400))
     webhook = json.loads(open(os.path.join(EVENTS, "stripe-webhook.json")).read())
@@ -210,6 +211,37 @@ def paid_bookings(calls, secret):
         assert status == 200 and body["status"] == "confirmed", (status, body)
         out.append((b, body["handover"]["code"]))
     return out
+
+
+def returned_stays(calls, secret):
+    """`calls` stays of the fixture user's listings, paid, picked up and returned now, so their
+    reviews are open: (their ids, their renter's token)."""
+    renter_sub = str(uuid.uuid4())
+    paid = paid_bookings(calls, secret, renter_sub)
+    owner = token(FIXTURE_USER, "Fixture")
+    for b, code in paid:
+        status, body = call("POST", f"/bookings/{b}/pickup", {"code": code}, owner)
+        assert status == 200, (status, body)
+        status, body = call("POST", f"/bookings/{b}/return", {}, owner)
+        assert status == 200 and body["status"] == "returned", (status, body)
+    return [b for b, _ in paid], token(renter_sub, "Renter")
+
+
+REVIEWED = {}
+
+
+def reviewed_stays(calls, secret, pool):
+    """`calls` returned stays (kept under `pool`) whose renter reviewed the fixture user and
+    the fixture user the renter: the renter's review published, unanswered."""
+    if pool not in REVIEWED:
+        stays, renter = returned_stays(calls, secret)
+        owner = token(FIXTURE_USER, "Fixture")
+        for b in stays:
+            for t, text in ((renter, "Worked well, friendly handover."), (owner, "On time and careful.")):
+                status, body = call("POST", f"/bookings/{b}/reviews", {"rating": 4, "text": text}, t)
+                assert status == 201, (status, body)
+        REVIEWED[pool] = stays
+    return REVIEWED[pool]
 
 
 def real_work_events(binary, text, ids, calls, secret):
@@ -243,6 +275,26 @@ def real_work_events(binary, text, ids, calls, secret):
             status, body = call("POST", f"/bookings/{b}/pickup", {"code": code}, owner)
             assert status == 200 and body["status"] == "in_progress", (status, body)
         return lambda: handover(text, ids, paid[next(made)][0], None)
+    if binary == "write-review":
+        # The fixture user (the owner) reviews returned stays; the renter has reviewed every
+        # other one already, so half the calls write a hidden review and half publish both.
+        stays, renter = returned_stays(calls, secret)
+        for b in stays[::2]:
+            status, body = call("POST", f"/bookings/{b}/reviews", {"rating": 5, "text": "Great tent."}, renter)
+            assert status == 201 and body["status"] == "hidden", (status, body)
+        return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], stays[next(made)]))
+    if binary in ("answer-review", "remove-review"):
+        # Each call answers (as the reviewed owner) or removes (as an operator) a published
+        # review of its own.
+        stays = reviewed_stays(calls, secret, binary)
+        return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], stays[next(made)]))
+    if binary == "list-listing-reviews":
+        # A listing with its renters' published reviews (two stays: the pickup window allows no
+        # more on one listing); list-user-reviews reads the fixture user's, a full page.
+        stay = reviewed_stays(calls, secret, "answer-review")[0]
+        status, body = call("GET", f"/bookings/{stay}", token=token(FIXTURE_USER, "Fixture"))
+        assert status == 200, (status, body)
+        return lambda: json.loads(text.replace(ids[FIXTURE_LISTING], body["listing_id"]))
     if binary == "post-message":
         # 40 renters, each with a booking of the fixture user's listings, take turns writing, so
         # no sender reaches the 30-a-minute limit (26 messages each): every call stores one.

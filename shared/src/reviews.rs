@@ -16,14 +16,14 @@ use crate::ports::{BookingReader, ReviewStore};
 
 /// `kind` about `r`, by its author, for its subject (they are told).
 fn event(kind: &'static str, r: &Review, at: DateTime<Utc>) -> DomainEvent {
-    event_to(kind, r, &r.author_id, &r.subject_id, at, serde_json::Value::Null)
+    event_to(kind, r, Some(&r.author_id), &r.subject_id, at, serde_json::Value::Null)
 }
 
 /// `kind` about `r` by `actor`, telling `recipient`, with `extra` fields (an object) in its data.
 fn event_to(
     kind: &'static str,
     r: &Review,
-    actor: &UserId,
+    actor: Option<&UserId>,
     recipient: &UserId,
     at: DateTime<Utc>,
     extra: serde_json::Value,
@@ -40,7 +40,7 @@ fn event_to(
     if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
         data.extend(extra);
     }
-    DomainEvent::new(kind, format!("booking/{}", r.booking_id), Some(actor.to_string()), at, data)
+    DomainEvent::new(kind, format!("booking/{}", r.booking_id), actor.map(UserId::to_string), at, data)
 }
 
 /// `caller` answers review `id` at `now` (the reviewed member, once, while it is public).
@@ -54,7 +54,8 @@ pub async fn answer<S: ReviewStore>(
     let id = ReviewId::parse(id)?;
     let stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
     let answered = stored.answered(caller, &body.text, now)?;
-    let told = event_to(kinds::REVIEW_ANSWERED, &answered, caller, &answered.author_id, now, serde_json::Value::Null);
+    let told =
+        event_to(kinds::REVIEW_ANSWERED, &answered, Some(caller), &answered.author_id, now, serde_json::Value::Null);
     if !store.update_review(&stored, &answered, &told).await? {
         // Answered (or removed) meanwhile: say which, from what is stored now.
         let now_stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
@@ -81,7 +82,7 @@ pub async fn remove<S: ReviewStore>(
     let stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
     let removed = stored.removed(&caller.user_id, &body.reason, now)?;
     let extra = serde_json::json!({ "reason": removed.removal.as_ref().map(|r| r.reason.as_str()) });
-    let told = event_to(kinds::REVIEW_REMOVED, &removed, &caller.user_id, &removed.author_id, now, extra);
+    let told = event_to(kinds::REVIEW_REMOVED, &removed, Some(&caller.user_id), &removed.author_id, now, extra);
     if !store.update_review(&stored, &removed, &told).await? {
         let now_stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
         now_stored.removed(&caller.user_id, &body.reason, now)?;
@@ -162,7 +163,9 @@ pub async fn publish_due<S: ReviewStore>(
             continue;
         };
         let review = review.published(now);
-        if store.publish_review(&review, &event(kinds::REVIEW_PUBLISHED, &review, now)).await? {
+        // Published by the task, not by its author: no actor.
+        let told = event_to(kinds::REVIEW_PUBLISHED, &review, None, &review.subject_id, now, serde_json::Value::Null);
+        if store.publish_review(&review, &told).await? {
             tracing::info!(booking_id = %booking, author_role = ?role, "review published at the window's close");
             published += 1;
         } else {

@@ -20,8 +20,8 @@ pub trait ReviewStore: Send + Sync {
     async fn booking_reviews(&self, booking: &BookingId) -> Result<Vec<Review>, AppError>;
     /// Stores the new `review` with `events`, unless its author reviewed already. With `other`
     /// (the other party's review, hidden as stored, given published), that one is published in
-    /// the same write; without, the other party's review must not be hidden (absent, or
-    /// published already). Every review
+    /// the same write; without, the other party's review must not be hidden (absent,
+    /// published or removed already). Every review
     /// stored published adds its rating to its subject's totals (and its listing's).
     /// `PreconditionFailed` when another write came first: read again.
     async fn add_review(&self, review: &Review, other: Option<&Review>, events: &[DomainEvent])

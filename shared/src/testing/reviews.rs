@@ -59,7 +59,7 @@ impl ReviewStore for MemoryStore {
         let stored_other = reviews.get(&(review.booking_id.clone(), other_role));
         let other_as_expected = match other {
             Some(_) => stored_other.is_some_and(|o| o.status == ReviewStatus::Hidden),
-            None => stored_other.is_none_or(|o| o.status == ReviewStatus::Published),
+            None => stored_other.is_none_or(|o| o.status != ReviewStatus::Hidden),
         };
         if reviews.contains_key(&(review.booking_id.clone(), review.author_role)) || !other_as_expected {
             return Err(AppError::PreconditionFailed);

@@ -208,6 +208,20 @@ pub(super) fn rating_totals(item: &Item) -> RatingTotals {
 }
 
 impl DynamoTable {
+    /// [`DynamoTable::transact_guarded`], with writes cancelled by a concurrent transaction on
+    /// the same items (the member's totals are busy: completions, other reviews) tried again.
+    async fn guarded_retrying(&self, writes: Vec<TransactWriteItem>) -> Result<bool, AppError> {
+        for _ in 0..3 {
+            match self.client().transact_write_items().set_transact_items(Some(writes.clone())).send().await {
+                Ok(_) => return Ok(true),
+                Err(e) if super::transaction_failures(&e).first() == Some(&true) => return Ok(false),
+                Err(e) if super::transaction_conflicted(&e) => continue,
+                Err(e) => return Err(sdk_error(DEP, e)),
+            }
+        }
+        Err(AppError::Unavailable { dependency: DEP.to_owned() })
+    }
+
     async fn published_page(
         &self,
         index: &'static str,
@@ -260,9 +274,9 @@ impl ReviewStore for DynamoTable {
                     .table_name(table)
                     .key("PK", s(reviews_pk(&review.booking_id)))
                     .key("SK", s(format!("BY#{}", role(other_role))))
-                    .condition_expression("attribute_not_exists(PK) OR #status = :published")
+                    .condition_expression("attribute_not_exists(PK) OR #status <> :hidden")
                     .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":published", s(ReviewStatus::Published.as_str()))
+                    .expression_attribute_values(":hidden", s(ReviewStatus::Hidden.as_str()))
                     .build()
                     .map_err(AppError::internal)?;
                 writes.push(TransactWriteItem::builder().condition_check(check).build());
@@ -289,7 +303,7 @@ impl ReviewStore for DynamoTable {
         let mut writes = vec![review_put(self.table(), review, "#status = :hidden", ReviewStatus::Hidden)?];
         writes.extend(ratings(self.table(), review, 1)?);
         writes.push(event_put(self.table(), event)?);
-        self.transact_guarded(writes).await
+        self.guarded_retrying(writes).await
     }
 
     async fn get_review(&self, id: &ReviewId) -> Result<Option<Review>, AppError> {
@@ -317,7 +331,7 @@ impl ReviewStore for DynamoTable {
             writes.extend(ratings(self.table(), previous, -1)?);
         }
         writes.push(event_put(self.table(), event)?);
-        self.transact_guarded(writes).await
+        self.guarded_retrying(writes).await
     }
 
     async fn due_reviews(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<(BookingId, Party)>, AppError> {

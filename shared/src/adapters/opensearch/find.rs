@@ -71,10 +71,14 @@ fn sort(q: &ListingQuery) -> Value {
         (SearchSort::Distance, Some(Place::Near { lat, lng, .. })) => json!([
             { "_geo_distance": { "location": { "lat": lat, "lon": lng }, "order": "asc", "unit": "km" } }, id
         ]),
-        // Best rated first; among equals the most reviewed; unrated (average 0) last.
-        (SearchSort::Rating, _) => {
-            json!([{ "rating.average": "desc" }, { "rating.count": "desc" }, { "created_at": "desc" }, id])
-        }
+        // Best rated first; among equals the most reviewed; unrated (average 0) last. An index
+        // whose mapping has no rating yet (before the indexer's first write) sorts as unrated.
+        (SearchSort::Rating, _) => json!([
+            { "rating.average": { "order": "desc", "unmapped_type": "float" } },
+            { "rating.count": { "order": "desc", "unmapped_type": "integer" } },
+            { "created_at": "desc" },
+            id
+        ]),
         (SearchSort::PriceAsc, _) => json!([{ "daily_price.amount": "asc" }, { "created_at": "asc" }, id]),
         (SearchSort::PriceDesc, _) => {
             json!([{ "daily_price.amount": "desc" }, { "created_at": "desc" }, { "id": "desc" }])
@@ -328,7 +332,7 @@ mod tests {
             .map(|s| s.as_object().unwrap().keys().next().unwrap().clone())
             .collect();
         assert_eq!(keys, ["rating.average", "rating.count", "created_at", "id"]);
-        assert_eq!(body["sort"][0]["rating.average"], "desc");
+        assert_eq!(body["sort"][0]["rating.average"]["order"], "desc");
         assert!(body["_source"].as_array().unwrap().contains(&json!("rating")));
     }
 

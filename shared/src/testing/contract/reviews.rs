@@ -103,6 +103,12 @@ pub async fn reviews_blind_and_rated_once(store: &impl ContractStore) -> Result<
     assert_eq!(detail.rating, RatingTotals { sum: 5, count: 1 }, "its stars taken back from the listing");
     assert_eq!(rating(&owner).await?, RatingTotals { sum: 5, count: 1 }, "and from the owner");
     let listed = store.listing_reviews(&l.id, 10, None).await.must("a page")?.items;
-    assert_eq!(listed, vec![at_close], "removed: in no list");
+    assert_eq!(listed, vec![at_close.clone()], "removed: in no list");
+
+    // The other party's review removed does not block a late writer: theirs is public at once.
+    let gone = at_close.removed(&user()?, "Spam", later).must("a removal")?;
+    assert!(store.update_review(&at_close, &gone, &ev("review.removed")).await.must("removing")?);
+    let late = Review::write(&b2, Party::Owner, 3, "Fine renter", now).must("a review")?.published(now);
+    store.add_review(&late, None, &[ev("review.published")]).await.must("writing after a removal")?;
     Ok(())
 }
