@@ -166,6 +166,15 @@ pub fn with_header(mut response: Response<Body>, name: &'static str, value: &str
     Ok(response)
 }
 
+/// `response` to a public read: browsers and CDNs may keep it 30 s when the caller sent no
+/// token (an anonymous answer is everyone's; decision 0007).
+pub fn cacheable_when_anonymous(req: &Request, response: Response<Body>) -> Result<Response<Body>, AppError> {
+    if header(req, "authorization").is_some() {
+        return Ok(response);
+    }
+    with_header(response, "cache-control", "public, max-age=30")
+}
+
 /// An empty response with `status` (204 and friends).
 pub fn empty(status: u16) -> Result<Response<Body>, AppError> {
     Response::builder().status(status).body(Body::Empty).map_err(AppError::internal)

@@ -8,7 +8,7 @@ pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::user::UserId;
-use shared::http::{header, json, path_param, with_header};
+use shared::http::{cacheable_when_anonymous, json, path_param};
 use shared::ports::MemberRecords;
 use shared::views::PublicProfileView;
 use shared::AppError;
@@ -20,11 +20,7 @@ pub struct Deps<S> {
 pub async fn handle<S: MemberRecords>(req: Request, deps: &Deps<S>) -> Result<Response<Body>, AppError> {
     let id = UserId::parse(&path_param(&req, "id", "user")?)?;
     let (profile, stats) = deps.store.public_member(&id).await?.ok_or(AppError::NotFound("user"))?;
-    let response = json(200, &PublicProfileView::of(&profile, &stats))?;
-    if header(&req, "authorization").is_none() {
-        return with_header(response, "cache-control", "public, max-age=30");
-    }
-    Ok(response)
+    cacheable_when_anonymous(&req, json(200, &PublicProfileView::of(&profile, &stats))?)
 }
 
 #[cfg(test)]

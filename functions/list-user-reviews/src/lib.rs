@@ -7,7 +7,7 @@ pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::user::UserId;
-use shared::http::{header, json, path_param, with_header};
+use shared::http::{cacheable_when_anonymous, json, path_param};
 use shared::paging::{Paging, QueryParams};
 use shared::ports::{CursorKeys, ReviewStore};
 use shared::views::PublicReviewView;
@@ -27,11 +27,7 @@ where
     let params = QueryParams::only(&req, &["limit", "cursor"])?;
     let paging = Paging::from_params(&deps.cursor_keys, &params, format!("user-reviews|{id}")).await?;
     let page = deps.store.member_reviews(&id, paging.limit, paging.start.clone()).await?;
-    let response = json(200, &paging.view(page.map_items(PublicReviewView::of)))?;
-    if header(&req, "authorization").is_none() {
-        return with_header(response, "cache-control", "public, max-age=30");
-    }
-    Ok(response)
+    cacheable_when_anonymous(&req, json(200, &paging.view(page.map_items(PublicReviewView::of)))?)
 }
 
 #[cfg(test)]
