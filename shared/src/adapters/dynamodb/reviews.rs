@@ -154,19 +154,28 @@ fn review_from(item: Item) -> Result<Review, AppError> {
     })
 }
 
-/// `r` written whole, on `condition`, which may compare `#status` with `:hidden` or `:was`
-/// (`was`: the status the caller read).
-fn review_put(table: &str, r: &Review, condition: &str, was: ReviewStatus) -> Result<TransactWriteItem, AppError> {
-    let mut p = Put::builder().table_name(table).set_item(Some(review_item(r)?)).condition_expression(condition);
-    if condition.contains("#status") {
-        p = p.expression_attribute_names("#status", "status");
-    }
-    if condition.contains(":hidden") {
-        p = p.expression_attribute_values(":hidden", s(ReviewStatus::Hidden.as_str()));
-    }
-    if condition.contains(":was") {
-        p = p.expression_attribute_values(":was", s(was.as_str()));
-    }
+/// What the stored review must be for a write over it to land.
+enum Guard {
+    /// Not stored yet.
+    Absent,
+    /// Stored with this status, answered or not.
+    As { status: ReviewStatus, answered: bool },
+}
+
+/// `r` written whole, if the stored review is as `guard` says.
+fn review_put(table: &str, r: &Review, guard: Guard) -> Result<TransactWriteItem, AppError> {
+    let p = Put::builder().table_name(table).set_item(Some(review_item(r)?));
+    let p = match guard {
+        Guard::Absent => p.condition_expression("attribute_not_exists(PK)"),
+        Guard::As { status, answered } => p
+            .condition_expression(if answered {
+                "#status = :was AND attribute_exists(answer)"
+            } else {
+                "#status = :was AND attribute_not_exists(answer)"
+            })
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":was", s(status.as_str())),
+    };
     put(p)
 }
 
@@ -262,9 +271,9 @@ impl ReviewStore for DynamoTable {
         events: &[DomainEvent],
     ) -> Result<(), AppError> {
         let table = self.table();
-        let mut writes = vec![review_put(table, review, "attribute_not_exists(PK)", ReviewStatus::Hidden)?];
+        let mut writes = vec![review_put(table, review, Guard::Absent)?];
         match other {
-            Some(o) => writes.push(review_put(table, o, "#status = :hidden", ReviewStatus::Hidden)?),
+            Some(o) => writes.push(review_put(table, o, Guard::As { status: ReviewStatus::Hidden, answered: false })?),
             None => {
                 let other_role = match review.author_role {
                     Party::Renter => Party::Owner,
@@ -300,7 +309,8 @@ impl ReviewStore for DynamoTable {
     }
 
     async fn publish_review(&self, review: &Review, event: &DomainEvent) -> Result<bool, AppError> {
-        let mut writes = vec![review_put(self.table(), review, "#status = :hidden", ReviewStatus::Hidden)?];
+        let mut writes =
+            vec![review_put(self.table(), review, Guard::As { status: ReviewStatus::Hidden, answered: false })?];
         writes.extend(ratings(self.table(), review, 1)?);
         writes.push(event_put(self.table(), event)?);
         self.guarded_retrying(writes).await
@@ -321,12 +331,8 @@ impl ReviewStore for DynamoTable {
     }
 
     async fn update_review(&self, previous: &Review, next: &Review, event: &DomainEvent) -> Result<bool, AppError> {
-        let condition = if previous.answer.is_some() {
-            "#status = :was AND attribute_exists(answer)"
-        } else {
-            "#status = :was AND attribute_not_exists(answer)"
-        };
-        let mut writes = vec![review_put(self.table(), next, condition, previous.status)?];
+        let guard = Guard::As { status: previous.status, answered: previous.answer.is_some() };
+        let mut writes = vec![review_put(self.table(), next, guard)?];
         if previous.status == ReviewStatus::Published && next.status != ReviewStatus::Published {
             writes.extend(ratings(self.table(), previous, -1)?);
         }
