@@ -347,8 +347,8 @@ def real_work_events(binary, text, ids, calls, secret):
             assert status == 201, (status, body)
         return None
     if binary == "publish-events":
-        # Stream batches of 10 new booking events (each goes to both queues), as Lambda hands
-        # them over: one SendMessageBatch per queue per call.
+        # Stream batches of 10 new booking events (audit entries, decision 0039), as Lambda
+        # hands them over: one SendMessageBatch to the booking-events queue per call.
         template = json.loads(text)["Records"][1]
 
         def batch():
@@ -358,7 +358,10 @@ def real_work_events(binary, text, ids, calls, secret):
                 event = json.loads(r["dynamodb"]["NewImage"]["event"]["S"])
                 event["id"], event["subject"] = str(uuid.uuid4()), f"booking/{uuid.uuid4()}"
                 r["dynamodb"]["NewImage"]["event"]["S"] = json.dumps(event)
-                r["dynamodb"]["Keys"]["SK"]["S"] = r["dynamodb"]["NewImage"]["SK"]["S"] = f"EVENT#{event['id']}"
+                pk, sk = f"AUDIT#{event['subject']}", f"EVT#{event['occurred_at']}#{event['id']}"
+                r["dynamodb"]["Keys"]["PK"]["S"] = r["dynamodb"]["NewImage"]["PK"]["S"] = pk
+                r["dynamodb"]["Keys"]["SK"]["S"] = r["dynamodb"]["NewImage"]["SK"]["S"] = sk
+                r["dynamodb"]["NewImage"]["event_id"]["S"] = event["id"]
                 r["dynamodb"]["SequenceNumber"] = str(next(made) * 10 + i)
                 records.append(r)
             return {"Records": records}
@@ -551,8 +554,8 @@ def main():
                 purge()
                 since_purge = 0
             wall, duration, outcome = invoke(fn, events[fn]())
-            # publish-events sends 20 messages a call (10 to each queue), the others at most one.
-            since_purge += 20 if functions[fn]["binary"] == "publish-events" else 1
+            # publish-events sends 10 messages a call, the others at most one.
+            since_purge += 10 if functions[fn]["binary"] == "publish-events" else 1
             walls[fn].append(wall)
             durations[fn].append(duration)
             outcomes[fn][outcome] = outcomes[fn].get(outcome, 0) + 1

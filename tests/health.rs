@@ -14,7 +14,6 @@ async fn healthy_stack_answers_200_with_every_dependency() {
     let deps = [
         "dynamodb",
         "s3",
-        "sqs:domain-events",
         "sqs:booking-events",
         "sqs:payments",
         "secretsmanager:stripe",

@@ -14,14 +14,18 @@ async fn partial_batch_failure_deletes_good_and_parks_bad_in_dlq() {
     let config = aws_config(&env().aws_endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let queue = runner.reference("DomainEventsQueue");
-    let dlq = runner.reference("DomainEventsDLQ");
+    let queue = runner.reference("BookingEventsQueue");
+    let dlq = runner.reference("BookingEventsDLQ");
     let table = runner.reference("Table");
 
-    let subject = format!("test/{}", uuid::Uuid::new_v4());
+    // The notifications consumer: a new message's recipient is told once.
+    let (booking, recipient) = (uuid::Uuid::now_v7(), uuid::Uuid::new_v4());
+    let subject = format!("booking/{booking}");
     let good = json!({
-        "id": uuid::Uuid::now_v7(), "type": "test.happened", "subject": subject,
-        "occurred_at": "2026-11-21T12:00:00.000Z", "data": {"n": 1}
+        "id": uuid::Uuid::now_v7(), "type": "message.sent", "subject": subject,
+        "occurred_at": "2026-11-21T12:00:00.000Z",
+        "data": {"booking_id": booking, "listing_title": "Drill", "recipient_id": recipient,
+                 "sender_id": uuid::Uuid::new_v4(), "message_id": uuid::Uuid::now_v7()}
     });
     let marker = uuid::Uuid::new_v4().to_string();
     sqs.send_message_batch()
@@ -49,14 +53,15 @@ async fn partial_batch_failure_deletes_good_and_parks_bad_in_dlq() {
         .await
         .unwrap();
 
-    // The good event reaches the audit trail.
-    let pk = format!("AUDIT#{subject}");
-    eventually(Duration::from_secs(20), "the audit entry", || async {
+    // The good event reaches its recipient's notifications.
+    let pk = format!("USER#{recipient}");
+    eventually(Duration::from_secs(20), "the notification", || async {
         let out = dynamodb
             .query()
             .table_name(&table)
-            .key_condition_expression("PK = :pk")
+            .key_condition_expression("PK = :pk AND begins_with(SK, :n)")
             .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()))
+            .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S("NOTIF#".into()))
             .send()
             .await
             .ok()?;
@@ -86,12 +91,13 @@ async fn partial_batch_failure_deletes_good_and_parks_bad_in_dlq() {
     assert_eq!(attrs.get(&QueueAttributeName::ApproximateNumberOfMessages).map(String::as_str), Some("0"));
     assert_eq!(attrs.get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible).map(String::as_str), Some("0"));
 
-    // And the good event was written exactly once despite the batch being retried around it.
+    // And the good event was notified exactly once despite the batch being retried around it.
     let out = dynamodb
         .query()
         .table_name(&table)
-        .key_condition_expression("PK = :pk")
+        .key_condition_expression("PK = :pk AND begins_with(SK, :n)")
         .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S("NOTIF#".into()))
         .send()
         .await
         .unwrap();

@@ -396,10 +396,10 @@ mod tests {
 
     #[test]
     fn filters_read_as_eventbridge_patterns() {
-        let p = json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}});
+        let p = json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVT#"}]}}}});
         check_pattern(&p).unwrap();
-        assert!(matches(&p, &record("1", "INSERT", "EVENT#a")));
-        assert!(!matches(&p, &record("1", "REMOVE", "EVENT#a")));
+        assert!(matches(&p, &record("1", "INSERT", "EVT#a")));
+        assert!(!matches(&p, &record("1", "REMOVE", "EVT#a")));
         assert!(!matches(&p, &record("1", "INSERT", "BOOKING")));
         let other =
             json!({"eventName": [{"anything-but": ["REMOVE"]}], "dynamodb": {"NewImage": {"x": [{"exists": false}]}}});
@@ -435,16 +435,16 @@ mod tests {
             max_retries: Some(1),
             max_record_age: None,
             report_failures: true,
-            filters: vec![json!({"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}})],
+            filters: vec![json!({"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVT#"}]}}}})],
             on_failure: None,
         };
         let stats = Mutex::new(StreamStats::default());
         let records = vec![
             record("1", "INSERT", "B"),
-            record("2", "INSERT", "EVENT#1"),
+            record("2", "INSERT", "EVT#1"),
             record("3", "INSERT", "B"),
-            record("4", "INSERT", "EVENT#2"),
-            record("5", "INSERT", "EVENT#3"),
+            record("4", "INSERT", "EVT#2"),
+            record("5", "INSERT", "EVT#3"),
         ];
         let (batch, through) = next_batch(&records, &spec, &stats);
         assert_eq!(batch.iter().map(|r| sequence(r).unwrap()).collect::<Vec<_>>(), vec!["2", "4"]);

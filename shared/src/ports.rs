@@ -53,11 +53,11 @@ pub trait ProfileUpdater: Send + Sync {
     ) -> Result<Profile, AppError>;
 }
 
-/// The outbox as stored: what the contract checks against every store (and an operator reads
-/// when replaying). Events leave it by TTL; delivery is the stream's job.
+/// The outbox as stored, which is the audit trail (decision 0039): what the contract checks
+/// against every store (and an operator reads when replaying). Delivery is the stream's job.
 #[async_trait]
 pub trait Outbox: Send + Sync {
-    /// The events written for `subject` (e.g. `booking/{id}`) that have not expired, oldest first.
+    /// The events written for `subject` (e.g. `booking/{id}`), oldest first.
     async fn events_of(&self, subject: &str) -> Result<Vec<DomainEvent>, AppError>;
 }
 
@@ -75,12 +75,6 @@ pub trait EventQueues: Send + Sync {
 pub enum Recorded {
     New,
     Duplicate,
-}
-
-#[async_trait]
-pub trait AuditLog: Send + Sync {
-    /// Appends `event` to its subject's audit trail exactly once, keyed by the event id.
-    async fn record(&self, event: &DomainEvent) -> Result<Recorded, AppError>;
 }
 
 /// A dependency the health endpoint checks.

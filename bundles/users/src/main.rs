@@ -1,4 +1,4 @@
-//! Profiles, messages, reviews, notifications, the audit log, the event publisher and the health check.
+//! Profiles, messages, reviews, notifications, the event publisher and the health check.
 
 bundle::bundle! {
     "health" => health::run,
@@ -7,7 +7,6 @@ bundle::bundle! {
     "update-me" => update_me::run,
     "open-payout-account" => open_payout_account::run,
     "get-payout-account" => get_payout_account::run,
-    "audit-log" => audit_log::run,
     "publish-events" => publish_events::run,
     "notifications" => notifications::run,
     "list-notifications" => list_notifications::run,

@@ -99,11 +99,6 @@ pub fn every_dependency(
         }),
         Box::new(S3BucketProbe { client: s3_client(config), bucket: env_required("UPLOADS_BUCKET")? }),
         Box::new(SqsQueueProbe {
-            label: "sqs:domain-events",
-            client: sqs.clone(),
-            queue_url: env_required("EVENTS_QUEUE_URL")?,
-        }),
-        Box::new(SqsQueueProbe {
             label: "sqs:booking-events",
             client: sqs.clone(),
             queue_url: env_required("BOOKING_EVENTS_QUEUE_URL")?,

@@ -17,23 +17,21 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 #[derive(Clone, Debug)]
 pub struct SqsEventQueues {
     client: Client,
-    domain_events: String,
     booking_events: String,
 }
 
 impl SqsEventQueues {
-    pub fn new(client: Client, domain_events: impl Into<String>, booking_events: impl Into<String>) -> Self {
-        Self { client, domain_events: domain_events.into(), booking_events: booking_events.into() }
+    pub fn new(client: Client, booking_events: impl Into<String>) -> Self {
+        Self { client, booking_events: booking_events.into() }
     }
 
-    /// `EVENTS_QUEUE_URL` and `BOOKING_EVENTS_QUEUE_URL`.
+    /// `BOOKING_EVENTS_QUEUE_URL`.
     pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self::new(Client::new(config), env_required("EVENTS_QUEUE_URL")?, env_required("BOOKING_EVENTS_QUEUE_URL")?))
+        Ok(Self::new(Client::new(config), env_required("BOOKING_EVENTS_QUEUE_URL")?))
     }
 
     fn url(&self, route: Route) -> &str {
         match route {
-            Route::DomainEvents => &self.domain_events,
             Route::BookingEvents => &self.booking_events,
         }
     }

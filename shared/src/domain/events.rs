@@ -51,22 +51,20 @@ impl DomainEvent {
     }
 }
 
-/// A queue events are delivered to, for one kind of consumer.
+/// A queue events are delivered to, for one kind of consumer. The audit trail needs none: it
+/// is the outbox itself, written with each change (decision 0039).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
-    /// Every event: the audit trail.
-    DomainEvents,
     /// Events someone is told about (notifications): every booking event, and the owner's
     /// payout news. The queue kept its first name, `booking-events`.
     BookingEvents,
 }
 
 impl Route {
-    pub const ALL: [Route; 2] = [Route::DomainEvents, Route::BookingEvents];
+    pub const ALL: [Route; 1] = [Route::BookingEvents];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Route::DomainEvents => "domain_events",
             Route::BookingEvents => "booking_events",
         }
     }
@@ -76,7 +74,6 @@ impl DomainEvent {
     /// Whether `route`'s consumers want this event.
     pub fn goes_to(&self, route: Route) -> bool {
         match route {
-            Route::DomainEvents => true,
             Route::BookingEvents => {
                 self.kind.starts_with("booking.")
                     || self.kind == kinds::MESSAGE_SENT
@@ -146,8 +143,8 @@ mod tests {
         let at = Utc::now();
         let user = DomainEvent::new(kinds::USER_REGISTERED, "user/u1".into(), None, at, serde_json::json!({}));
         let booking = DomainEvent::new(kinds::BOOKING_ACCEPTED, "booking/b1".into(), None, at, serde_json::json!({}));
-        assert!(user.goes_to(Route::DomainEvents) && !user.goes_to(Route::BookingEvents));
-        assert!(booking.goes_to(Route::DomainEvents) && booking.goes_to(Route::BookingEvents));
+        assert!(!user.goes_to(Route::BookingEvents), "nobody is told of a registration");
+        assert!(booking.goes_to(Route::BookingEvents));
         // Owners are told of failed payouts, and of account changes worth telling; not of the rest.
         let payout = |kind, data| DomainEvent::new(kind, "user/u1".into(), None, at, data);
         assert!(payout(kinds::PAYOUT_FAILED, serde_json::json!({})).goes_to(Route::BookingEvents));

@@ -21,15 +21,14 @@ use crate::domain::Clock;
 use crate::error::AppError;
 use crate::identity::Caller;
 use crate::ports::{
-    AuditLog, BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, EventQueues,
-    IdempotencyKey, ListingReader, ListingRenters, ListingWriter, NotificationStore, OwnerListings, Page, ProfileStore,
-    ProfileUpdater, Recorded, ViewerIdentity,
+    BookingLists, BookingReader, BookingWriter, Calendar, Created, Due, DueBookings, EventQueues, IdempotencyKey,
+    ListingReader, ListingRenters, ListingWriter, NotificationStore, OwnerListings, Page, ProfileStore, ProfileUpdater,
+    Recorded, ViewerIdentity,
 };
 
 #[derive(Default)]
 pub struct MemoryStore {
     pub profiles: Mutex<HashMap<UserId, Profile>>,
-    pub audit: Mutex<HashMap<uuid::Uuid, DomainEvent>>,
     pub listings: Mutex<HashMap<ListingId, Listing>>,
     pub bookings: Mutex<HashMap<BookingId, Booking>>,
     /// (listing, day) -> holder: `booking:{id}` or `block`.

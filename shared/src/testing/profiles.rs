@@ -1,4 +1,4 @@
-//! Profiles and the audit trail.
+//! Profiles and the outbox (the audit trail).
 
 use super::*;
 
@@ -92,18 +92,6 @@ impl crate::ports::PayoutAccountStore for MemoryStore {
             }
             _ => Ok(false),
         }
-    }
-}
-
-#[async_trait]
-impl AuditLog for MemoryStore {
-    async fn record(&self, event: &DomainEvent) -> Result<Recorded, AppError> {
-        let mut audit = lock(&self.audit);
-        if audit.contains_key(&event.id) {
-            return Ok(Recorded::Duplicate);
-        }
-        audit.insert(event.id, event.clone());
-        Ok(Recorded::New)
     }
 }
 

@@ -2,7 +2,6 @@
 //! key layout; all of them: docs/data-model.md, "Data model: one DynamoDB table"), and the
 //! helpers they share.
 
-mod audit;
 mod bookings;
 mod calendar;
 pub mod listings;

@@ -1,43 +1,47 @@
-//! The outbox: every state change writes its domain event as an item in the same transaction
-//! as the change; the table's stream carries it to `publish-events` (decision 0029).
+//! The outbox is the audit trail: every state change writes its domain event as an audit entry
+//! in the same transaction as the change; the table's stream carries the insert to
+//! `publish-events` (decisions 0029, 0039).
 //!
-//! | item   | PK                                              | SK                 | TTL            |
-//! |--------|-------------------------------------------------|--------------------|----------------|
-//! | event  | its subject's partition: `booking/{id}` -> `BOOKING#{id}` | `EVENT#{event id}` | `expires_at`: occurred + 48 h |
+//! | item        | PK                 | SK                                 | TTL |
+//! |-------------|--------------------|------------------------------------|-----|
+//! | audit entry | `AUDIT#{subject}`  | `EVT#{occurred_at}#{event id}`     | -   |
 //!
-//! In the subject's partition because DynamoDB Streams keep order per partition key only:
-//! a booking's events reach the stream, and so its queues, in the order they were written.
-//! The TTL outlives the stream's 24 h retention, so an undelivered event can still be found.
+//! One partition per subject (`AUDIT#booking/{id}`) because DynamoDB Streams keep order per
+//! partition key only: a booking's events reach the stream, and so its queue, in the order they
+//! were written. The trail is kept (it is the record of who did what); nothing else is stored
+//! for delivery, so nothing else grows.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use super::{put, s, Item};
+use super::{put, s, timestamp, Item};
 use crate::domain::events::DomainEvent;
 use crate::error::AppError;
 
-/// The sort-key prefix of outbox items: what the stream's filter selects.
-pub const EVENT_SK_PREFIX: &str = "EVENT#";
-/// How long an outbox item stays after its event occurred.
-const EVENT_TTL_HOURS: i64 = 48;
+/// The sort-key prefix of audit entries: what the stream's filter selects.
+pub const EVENT_SK_PREFIX: &str = "EVT#";
 
-/// The partition key of `subject`'s items: `booking/{id}` -> `BOOKING#{id}`.
-fn subject_pk(subject: &str) -> Result<String, AppError> {
+/// The partition of `subject`'s trail (`booking/{id}` -> `AUDIT#booking/{id}`).
+fn trail_pk(subject: &str) -> Result<String, AppError> {
     match subject.split_once('/') {
-        Some((kind, id)) if !kind.is_empty() && !id.is_empty() => Ok(format!("{}#{id}", kind.to_ascii_uppercase())),
+        Some((kind, id)) if !kind.is_empty() && !id.is_empty() => Ok(format!("AUDIT#{subject}")),
         _ => Err(AppError::internal(format!("event subject {subject:?} is not kind/id"))),
     }
 }
 
-/// The outbox item of `event`.
+/// The audit entry of `event`: the event whole (what the stream delivers) and the fields an
+/// operator reads the trail by.
 pub(crate) fn event_item(event: &DomainEvent) -> Result<Item, AppError> {
     let body = serde_json::to_string(event).map_err(AppError::internal)?;
-    let expires = event.occurred_at.timestamp() + EVENT_TTL_HOURS * 3600;
+    let occurred = timestamp(event.occurred_at);
     Ok(Item::from([
-        ("PK".to_owned(), s(subject_pk(&event.subject)?)),
-        ("SK".to_owned(), s(format!("{EVENT_SK_PREFIX}{}", event.id))),
-        ("entity".to_owned(), s("event")),
+        ("PK".to_owned(), s(trail_pk(&event.subject)?)),
+        ("SK".to_owned(), s(format!("{EVENT_SK_PREFIX}{occurred}#{}", event.id))),
+        ("entity".to_owned(), s("audit")),
+        ("event_id".to_owned(), s(event.id.to_string())),
+        ("type".to_owned(), s(&event.kind)),
+        ("actor".to_owned(), s(event.actor.clone().unwrap_or_default())),
+        ("occurred_at".to_owned(), s(occurred)),
         ("event".to_owned(), s(body)),
-        ("expires_at".to_owned(), AttributeValue::N(expires.to_string())),
     ]))
 }
 
@@ -49,7 +53,7 @@ pub(crate) fn event_put(table: &str, event: &DomainEvent) -> Result<TransactWrit
         .condition_expression("attribute_not_exists(PK)"))
 }
 
-/// The event of a stream record's new image, if the record is an outbox item's insert (the
+/// The event of a stream record's new image, if the record is an audit entry's insert (the
 /// stream's filter passes nothing else; a record that is not one is `None`, and skipped).
 pub fn event_from_stream(
     event_name: &str,
@@ -62,15 +66,15 @@ pub fn event_from_stream(
     }
     Some(match image.get("event") {
         Some(serde_dynamo::AttributeValue::S(body)) => DomainEvent::parse(body),
-        _ => Err(AppError::field("event", "the outbox item has no event")),
+        _ => Err(AppError::field("event", "the audit entry has no event")),
     })
 }
 
-/// The event an outbox item carries, from the item as read.
+/// The event an audit entry carries, from the item as read.
 pub fn event_from_image(image: &Item) -> Result<DomainEvent, AppError> {
     match image.get("event") {
         Some(AttributeValue::S(body)) => DomainEvent::parse(body),
-        _ => Err(AppError::field("event", "the outbox item has no event")),
+        _ => Err(AppError::field("event", "the audit entry has no event")),
     }
 }
 
@@ -82,13 +86,14 @@ impl crate::ports::Outbox for super::DynamoTable {
             .query()
             .table_name(self.table())
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(subject_pk(subject)?))
+            .expression_attribute_values(":pk", s(trail_pk(subject)?))
             .expression_attribute_values(":prefix", s(EVENT_SK_PREFIX))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| crate::adapters::sdk_error(super::DEP, e))?;
-        out.items.unwrap_or_default().iter().map(event_from_image).collect()
+        // Entries the retired audit-log consumer wrote (before decision 0039) carry no event.
+        out.items.unwrap_or_default().iter().filter(|i| i.contains_key("event")).map(event_from_image).collect()
     }
 }
 
@@ -97,7 +102,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_event_lives_in_its_subjects_partition_and_round_trips() {
+    fn an_event_lives_in_its_subjects_trail_and_round_trips() {
         let e = DomainEvent::new(
             "booking.accepted",
             "booking/b-1".into(),
@@ -106,10 +111,11 @@ mod tests {
             serde_json::json!({"a": 1}),
         );
         let item = event_item(&e).unwrap();
-        assert_eq!(item["PK"], s("BOOKING#b-1"));
-        assert_eq!(item["SK"], s(format!("EVENT#{}", e.id)));
+        assert_eq!(item["PK"], s("AUDIT#booking/b-1"));
+        assert_eq!(item["SK"], s(format!("EVT#{}#{}", timestamp(e.occurred_at), e.id)));
+        assert_eq!(item["type"], s("booking.accepted"));
         assert_eq!(event_from_image(&item).unwrap(), e);
-        assert!(subject_pk("nope").is_err());
+        assert!(trail_pk("nope").is_err());
         assert!(event_from_image(&Item::new()).is_err());
     }
 }

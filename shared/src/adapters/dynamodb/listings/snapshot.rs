@@ -1,7 +1,7 @@
 //! A listing, its held or blocked days and its rating, for its search document: one consistent
 //! `Query` of the listing's partition from `DAY#{from}` to `LISTING#RATING` (the days sort
-//! before the listing, with the outbox's `EVENT#` items between them, which are skipped; the
-//! rating right after it).
+//! before the listing, the rating right after it; outbox items written before decision 0039,
+//! `EVENT#`, may sit between them for their 48 h and are skipped).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
