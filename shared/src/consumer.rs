@@ -114,13 +114,15 @@ fn serve_s3<'h, 'a: 'h>(
 /// What a stream handler returns, boxed like [`MessageFuture`].
 pub type StreamFuture<'a> = Pin<Box<dyn Future<Output = Result<DynamoDbEventResponse, AppError>> + Send + 'a>>;
 
-/// Runs `handler` for each DynamoDB stream batch. The handler reports the first record it could
+/// Runs `handler` for each DynamoDB stream batch, read as `T` (the full `DynamoDbEvent`, or a
+/// consumer's leaner view of the same JSON). The handler reports the first record it could
 /// not process as a batch item failure (Lambda checkpoints before it and retries from it), or
 /// fails the invocation when that is the first record, so Lambda bisects the batch and isolates
 /// a poison record.
-pub async fn run_stream<'a, F, Fut>(handler: &'a F) -> Result<(), lambda_runtime::Error>
+pub async fn run_stream<'a, T, F, Fut>(handler: &'a F) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(DynamoDbEvent) -> Fut + Sync + 'a,
+    T: serde::de::DeserializeOwned + Send + 'static,
+    F: Fn(T) -> Fut + Sync + 'a,
     Fut: Future<Output = Result<DynamoDbEventResponse, AppError>> + Send + 'a,
 {
     serve_stream(&move |batch| -> StreamFuture<'a> { Box::pin(handler(batch)) }).await
@@ -135,23 +137,34 @@ pub fn stream_response(
     first_failed: usize,
     nothing_done: &str,
 ) -> Result<DynamoDbEventResponse, AppError> {
+    let failed = batch.records.get(first_failed).map(|r| r.change.sequence_number.clone());
+    stream_response_at(first_failed, failed, nothing_done)
+}
+
+/// [`stream_response`] for any view of the batch: `failed` is the first failed record's
+/// sequence number, `None` when every record was done.
+pub fn stream_response_at(
+    first_failed: usize,
+    failed: Option<Option<String>>,
+    nothing_done: &str,
+) -> Result<DynamoDbEventResponse, AppError> {
     let mut response = DynamoDbEventResponse::default();
-    match batch.records.get(first_failed) {
+    match failed {
         None => {}
         Some(_) if first_failed == 0 => return Err(AppError::internal(nothing_done.to_owned())),
-        Some(record) => {
+        Some(sequence_number) => {
             let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
+            failure.item_identifier = sequence_number;
             response.batch_item_failures.push(failure);
         }
     }
     Ok(response)
 }
 
-fn serve_stream<'h, 'a: 'h>(
-    handler: &'h (dyn Fn(DynamoDbEvent) -> StreamFuture<'a> + Sync + 'a),
+fn serve_stream<'h, 'a: 'h, T: serde::de::DeserializeOwned + Send + 'static>(
+    handler: &'h (dyn Fn(T) -> StreamFuture<'a> + Sync + 'a),
 ) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + 'h>> {
-    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<DynamoDbEvent>| async move {
+    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<T>| async move {
         let span = crate::telemetry::invocation_span(&event.context);
         async move {
             handler(event.payload).await.map_err(|err| {

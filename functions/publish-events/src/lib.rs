@@ -14,14 +14,13 @@
 mod wiring;
 pub use wiring::run;
 
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
-use shared::adapters::dynamodb::outbox::event_from_stream;
+use shared::adapters::dynamodb::outbox::{OutboxBatch, OutboxRecord};
 use shared::domain::events::{DomainEvent, Route};
 use shared::ports::EventQueues;
 use shared::AppError;
 
-pub async fn handle(batch: Event, queues: &impl EventQueues) -> Result<DynamoDbEventResponse, AppError> {
+pub async fn handle(batch: OutboxBatch, queues: &impl EventQueues) -> Result<DynamoDbEventResponse, AppError> {
     let records = &batch.records;
     let (events, mut first_failed) = decode(records);
     for route in Route::ALL {
@@ -44,16 +43,19 @@ pub async fn handle(batch: Event, queues: &impl EventQueues) -> Result<DynamoDbE
     }
     let delivered = events.iter().filter(|(i, _)| *i < first_failed).count();
     tracing::info!(records = records.len(), delivered, failed_at = first_failed, "stream batch done");
-    shared::consumer::stream_response(&batch, first_failed, "the batch's first record was not delivered")
+    let failed = records.get(first_failed).map(|r| r.change.sequence_number.clone());
+    shared::consumer::stream_response_at(first_failed, failed, "the batch's first record was not delivered")
 }
 
 /// The batch's outbox events with their record positions, up to the first record that is not a
 /// valid event; and that record's position (the batch's length when there is none).
-fn decode(records: &[EventRecord]) -> (Vec<(usize, DomainEvent)>, usize) {
+fn decode(records: &[OutboxRecord]) -> (Vec<(usize, DomainEvent)>, usize) {
     let mut events = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        match event_from_stream(&r.event_name, &r.change.keys, &r.change.new_image) {
-            None => tracing::warn!(event_id = %r.event_id, event_name = %r.event_name, "not an outbox insert; skipped"),
+        match r.event() {
+            None => {
+                tracing::warn!(sequence_number = ?r.change.sequence_number, event_name = %r.event_name, "not an outbox insert; skipped")
+            }
             Some(Ok(event)) => events.push((i, event)),
             Some(Err(err)) => {
                 tracing::error!(sequence_number = ?r.change.sequence_number, error = %err.for_log(), "poison record: not an event");
@@ -69,7 +71,7 @@ mod tests {
     use super::*;
     use shared::testing::MemoryQueues;
 
-    fn fixture() -> Event {
+    fn fixture() -> OutboxBatch {
         serde_json::from_str(include_str!("../../../events/publish-events.json")).unwrap()
     }
 
@@ -106,11 +108,7 @@ mod tests {
     async fn a_refusing_queue_retries_from_the_first_undelivered_event_in_order() {
         let mut batch = fixture();
         batch.records.truncate(3);
-        let accepted = event_from_stream(
-            &batch.records[2].event_name,
-            &batch.records[2].change.keys,
-            &batch.records[2].change.new_image,
-        );
+        let accepted = batch.records[2].event();
         let queues = MemoryQueues::default();
         *queues.refuse.lock().unwrap() = Some(accepted.unwrap().unwrap().id);
         let response = handle(batch.clone(), &queues).await.unwrap();

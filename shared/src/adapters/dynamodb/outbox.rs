@@ -12,6 +12,7 @@
 //! for delivery, so nothing else grows.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use serde::Deserialize;
 
 use super::{put, s, timestamp, Item};
 use crate::domain::events::DomainEvent;
@@ -53,21 +54,66 @@ pub(crate) fn event_put(table: &str, event: &DomainEvent) -> Result<TransactWrit
         .condition_expression("attribute_not_exists(PK)"))
 }
 
-/// The event of a stream record's new image, if the record is an audit entry's insert (the
-/// stream's filter passes nothing else; a record that is not one is `None`, and skipped).
-pub fn event_from_stream(
-    event_name: &str,
-    keys: &serde_dynamo::Item,
-    image: &serde_dynamo::Item,
-) -> Option<Result<DomainEvent, AppError>> {
-    let outbox = matches!(keys.get("SK"), Some(serde_dynamo::AttributeValue::S(sk)) if sk.starts_with(EVENT_SK_PREFIX));
-    if event_name != "INSERT" || !outbox {
-        return None;
+/// A table-stream batch as `publish-events` reads it: of each record only what delivery needs
+/// (its name, sort key, sequence number and the new image's `event`). Lambda's JSON is the
+/// full record; the rest (other attributes, the old image) is skipped unread, which costs less
+/// than building every image as attribute maps.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OutboxBatch {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<OutboxRecord>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OutboxRecord {
+    #[serde(rename = "eventName", default)]
+    pub event_name: String,
+    #[serde(rename = "dynamodb", default)]
+    pub change: OutboxChange,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OutboxChange {
+    #[serde(rename = "Keys", default)]
+    keys: OutboxKeys,
+    #[serde(rename = "NewImage", default)]
+    new_image: OutboxImage,
+    #[serde(rename = "SequenceNumber", default)]
+    pub sequence_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct OutboxKeys {
+    #[serde(rename = "SK", default)]
+    sk: Option<StringValue>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct OutboxImage {
+    #[serde(default)]
+    event: Option<StringValue>,
+}
+
+/// A string attribute as the stream writes it (`{"S": "..."}`).
+#[derive(Debug, Clone, Deserialize)]
+struct StringValue {
+    #[serde(rename = "S")]
+    s: String,
+}
+
+impl OutboxRecord {
+    /// The record's event if it is an audit entry's insert (the stream's filter passes nothing
+    /// else; a record that is not one is `None`, and skipped); an error if its event is unreadable.
+    pub fn event(&self) -> Option<Result<DomainEvent, AppError>> {
+        let entry = self.change.keys.sk.as_ref().is_some_and(|sk| sk.s.starts_with(EVENT_SK_PREFIX));
+        if self.event_name != "INSERT" || !entry {
+            return None;
+        }
+        Some(match &self.change.new_image.event {
+            Some(body) => DomainEvent::parse(&body.s),
+            None => Err(AppError::field("event", "the audit entry has no event")),
+        })
     }
-    Some(match image.get("event") {
-        Some(serde_dynamo::AttributeValue::S(body)) => DomainEvent::parse(body),
-        _ => Err(AppError::field("event", "the audit entry has no event")),
-    })
 }
 
 /// The event an audit entry carries, from the item as read.
@@ -117,5 +163,33 @@ mod tests {
         assert_eq!(event_from_image(&item).unwrap(), e);
         assert!(trail_pk("nope").is_err());
         assert!(event_from_image(&Item::new()).is_err());
+    }
+
+    #[test]
+    fn a_stream_record_is_read_for_its_event_only() {
+        let e =
+            DomainEvent::new("booking.accepted", "booking/b-1".into(), None, chrono::Utc::now(), serde_json::json!({}));
+        let body = serde_json::to_string(&e).unwrap();
+        let record = |name: &str, sk: &str| {
+            serde_json::json!({"eventID": "1", "eventName": name, "eventSource": "aws:dynamodb", "dynamodb": {
+                "Keys": {"PK": {"S": "AUDIT#booking/b-1"}, "SK": {"S": sk}},
+                "NewImage": {"PK": {"S": "AUDIT#booking/b-1"}, "SK": {"S": sk}, "event": {"S": body}, "n": {"N": "1"},
+                             "list": {"L": [{"M": {"a": {"BOOL": true}}}]}},
+                "OldImage": {"x": {"NULL": true}},
+                "SequenceNumber": "42", "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"}})
+        };
+        let batch: OutboxBatch = serde_json::from_value(serde_json::json!({"Records": [
+            record("INSERT", "EVT#t#1"), record("MODIFY", "EVT#t#1"), record("INSERT", "LISTING"),
+        ]}))
+        .unwrap();
+        assert_eq!(batch.records[0].event().unwrap().unwrap(), e);
+        assert_eq!(batch.records[0].change.sequence_number.as_deref(), Some("42"));
+        assert!(batch.records[1].event().is_none(), "not an insert");
+        assert!(batch.records[2].event().is_none(), "not an audit entry");
+        let empty: OutboxBatch = serde_json::from_value(serde_json::json!({"Records": [
+            {"eventName": "INSERT", "dynamodb": {"Keys": {"SK": {"S": "EVT#t#2"}}, "SequenceNumber": "43"}}
+        ]}))
+        .unwrap();
+        assert!(empty.records[0].event().unwrap().is_err(), "an entry without its event is poison");
     }
 }
