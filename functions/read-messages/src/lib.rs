@@ -12,7 +12,7 @@ use shared::domain::booking::BookingId;
 use shared::domain::message::ReadRequest;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, MessageStore};
+use shared::ports::MessageStore;
 use shared::AppError;
 
 pub struct Deps<S> {
@@ -21,7 +21,7 @@ pub struct Deps<S> {
 
 pub async fn handle<S>(req: Request, deps: &Deps<S>) -> Result<Response<Body>, AppError>
 where
-    S: BookingReader + MessageStore,
+    S: MessageStore,
 {
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;

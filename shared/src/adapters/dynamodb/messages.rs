@@ -242,31 +242,30 @@ impl MessageStore for DynamoTable {
             .client()
             .update_item()
             .table_name(self.table())
-            .set_key(Some(key.clone()))
+            .set_key(Some(key))
             .update_expression("SET #read = :read, read_up_to = :up")
             .condition_expression("attribute_exists(PK) AND (attribute_not_exists(read_up_to) OR read_up_to < :up)")
             .expression_attribute_names("#read", "read")
             .expression_attribute_values(":read", AttributeValue::N(read.to_string()))
             .expression_attribute_values(":up", s(up_to.to_string()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
             .send()
             .await;
         match updated {
             Ok(out) => Ok(unread_of(&out.attributes.unwrap_or_default())),
-            // Read further already (or no entry yet): the count stands as it is.
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
-                let out = self
-                    .client()
-                    .get_item()
-                    .table_name(self.table())
-                    .set_key(Some(key))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error(DEP, e))?;
-                Ok(out.item.as_ref().map(unread_of).unwrap_or(0))
-            }
-            Err(e) => Err(sdk_error(DEP, e)),
+            Err(e) => match e.as_service_error() {
+                // Read further already: the count stands as it is. No entry: not a party.
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
+                    failed,
+                )) => match &failed.item {
+                    Some(entry) => Ok(unread_of(entry)),
+                    None => Err(AppError::NotFound("booking")),
+                },
+                _ => Err(sdk_error(DEP, e)),
+            },
         }
     }
 

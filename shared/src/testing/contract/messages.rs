@@ -78,11 +78,14 @@ pub async fn message_threads(store: &impl ContractStore) -> Result<(), String> {
         "the next minute's is unread"
     );
     assert_eq!(store.mark_thread_read(&thread, &you, &m0).await.must("read back")?, 1, "a receipt never moves back");
-    assert_eq!(store.read_up_to(&thread, &you).await.must("your receipt")?, Some(m2));
+    assert_eq!(store.read_up_to(&thread, &you).await.must("your receipt")?, Some(m2.clone()));
     assert_eq!(store.read_up_to(&thread, &me).await.must("my receipt")?, None);
     let err =
         store.mark_thread_read(&thread, &you, &MessageId::generate()).await.must_fail("a message not in the thread")?;
     assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+    let stranger = user()?;
+    let err = store.mark_thread_read(&thread, &stranger, &m2).await.must_fail("a stranger's receipt")?;
+    assert!(matches!(err, AppError::NotFound(_)), "not a party: {err:?}");
     let mine = store.threads_of(&me, 1, None).await.must("my inbox")?;
     assert_eq!((mine.items[0].booking_id.clone(), mine.items[0].unread), (thread.clone(), 1), "your one message");
     let more = store.threads_of(&me, 1, mine.last_key.clone()).await.must("my inbox's next page")?;

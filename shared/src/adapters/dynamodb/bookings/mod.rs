@@ -40,6 +40,7 @@ use crate::ports::{
 
 mod items;
 use items::*;
+pub(super) use items::{booking_from, booking_pk, BOOKING_SK};
 
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_TTL_HOURS: i64 = 24;
