@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::bookings::visible_booking;
 use crate::domain::booking::BookingId;
 use crate::domain::events::{kinds, DomainEvent};
 use crate::domain::review::{
@@ -11,7 +12,7 @@ use crate::domain::review::{
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::identity::Caller;
-use crate::ports::ReviewStore;
+use crate::ports::{BookingReader, ReviewStore};
 
 /// `kind` about `r`, by its author, for its subject (they are told).
 fn event(kind: &'static str, r: &Review, at: DateTime<Utc>) -> DomainEvent {
@@ -103,16 +104,14 @@ pub async fn write<S>(
     now: DateTime<Utc>,
 ) -> Result<Review, AppError>
 where
-    S: ReviewStore,
+    S: BookingReader + ReviewStore,
 {
+    let (booking, party) = visible_booking(store, id, caller).await?;
+    let mine = Review::write(&booking, party, body.rating, &body.text, now)?;
     // The other party may write at the same moment: the store refuses whichever write finds
     // the situation changed, and it is decided again from what is stored then.
     for _ in 0..3 {
-        // The booking and its reviews in one read.
-        let (booking, stored) = store.booking_and_reviews(id).await?;
-        let booking = booking.ok_or(AppError::NotFound("booking"))?;
-        let party = booking.party(caller).ok_or(AppError::NotFound("booking"))?;
-        let mine = Review::write(&booking, party, body.rating, &body.text, now)?;
+        let stored = store.booking_reviews(id).await?;
         if stored.iter().any(|r| r.author_role == party) {
             return Err(AppError::conflict("already_reviewed", "you have reviewed this booking already"));
         }

@@ -14,7 +14,7 @@ use shared::domain::review::WriteReviewRequest;
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
-use shared::ports::ReviewStore;
+use shared::ports::{BookingReader, ReviewStore};
 use shared::views::ReviewView;
 use shared::AppError;
 
@@ -25,7 +25,7 @@ pub struct Deps<S, C> {
 
 pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
-    S: ReviewStore,
+    S: BookingReader + ReviewStore,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;

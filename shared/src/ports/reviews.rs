@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::cursor::LastKey;
-use crate::domain::booking::{Booking, BookingId, Party};
+use crate::domain::booking::{BookingId, Party};
 use crate::domain::events::DomainEvent;
 use crate::domain::listing::ListingId;
 use crate::domain::review::{Review, ReviewId};
@@ -18,8 +18,6 @@ use crate::ports::Page;
 pub trait ReviewStore: Send + Sync {
     /// The reviews of `booking` as stored (none, one or both parties').
     async fn booking_reviews(&self, booking: &BookingId) -> Result<Vec<Review>, AppError>;
-    /// The booking `booking` and its reviews as stored, read together (one round trip).
-    async fn booking_and_reviews(&self, booking: &BookingId) -> Result<(Option<Booking>, Vec<Review>), AppError>;
     /// Stores the new `review` with `events`, unless its author reviewed already. With `other`
     /// (the other party's review, hidden as stored, given published), that one is published in
     /// the same write; without, the other party's review must not be hidden (absent,

@@ -48,14 +48,6 @@ impl ReviewStore for MemoryStore {
         Ok(lock(&self.reviews).iter().filter(|((b, _), _)| b == booking).map(|(_, r)| r.clone()).collect())
     }
 
-    async fn booking_and_reviews(
-        &self,
-        booking: &BookingId,
-    ) -> Result<(Option<crate::domain::booking::Booking>, Vec<Review>), AppError> {
-        let found = lock(&self.bookings).get(booking).cloned();
-        Ok((found, self.booking_reviews(booking).await?))
-    }
-
     async fn add_review(
         &self,
         review: &Review,

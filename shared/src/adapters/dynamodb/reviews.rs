@@ -11,18 +11,17 @@
 //! yet), which also adds its rating: the totals move exactly once per review.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::bookings::{booking_from, booking_pk, BOOKING_SK};
 use super::listings::listing_pk;
 use super::outbox::event_put;
 use super::profiles::{stats_pk, STATS_SK};
 use super::{put, s, timestamp, DynamoTable, Item, Partition, QueryPage, DEP};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
-use crate::domain::booking::{Booking, BookingId, Party};
+use crate::domain::booking::{BookingId, Party};
 use crate::domain::events::DomainEvent;
 use crate::domain::listing::ListingId;
 use crate::domain::review::{Answer, RatingTotals, Removal, Review, ReviewId, ReviewStatus};
@@ -263,40 +262,6 @@ impl ReviewStore for DynamoTable {
             .await
             .map_err(|e| sdk_error(DEP, e))?;
         out.items.unwrap_or_default().into_iter().map(review_from).collect()
-    }
-
-    async fn booking_and_reviews(&self, booking: &BookingId) -> Result<(Option<Booking>, Vec<Review>), AppError> {
-        let key = |pk: String, sk: &str| Item::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))]);
-        let keys = KeysAndAttributes::builder()
-            .keys(key(booking_pk(booking), BOOKING_SK))
-            .keys(key(reviews_pk(booking), "BY#owner"))
-            .keys(key(reviews_pk(booking), "BY#renter"))
-            .consistent_read(true)
-            .build()
-            .map_err(AppError::internal)?;
-        let out = self
-            .client()
-            .batch_get_item()
-            .request_items(self.table(), keys)
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
-        if out.unprocessed_keys.as_ref().is_some_and(|k| !k.is_empty()) {
-            // Three small items never exceed a batch's limits; this is throttling.
-            return Err(AppError::Unavailable { dependency: DEP.to_owned() });
-        }
-        let items = out.responses.and_then(|mut r| r.remove(self.table())).unwrap_or_default();
-        let (mut found, mut reviews) = (None, Vec::new());
-        for item in items {
-            if item.get("SK").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk == BOOKING_SK) {
-                found = Some(booking_from(item)?);
-            } else {
-                reviews.push(review_from(item)?);
-            }
-        }
-        // As the query returns them (by sort key): the owner's, then the renter's.
-        reviews.sort_by_key(|r| r.author_role == Party::Renter);
-        Ok((found, reviews))
     }
 
     async fn add_review(

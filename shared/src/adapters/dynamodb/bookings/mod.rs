@@ -40,7 +40,6 @@ use crate::ports::{
 
 mod items;
 use items::*;
-pub(super) use items::{booking_from, booking_pk, BOOKING_SK};
 
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_TTL_HOURS: i64 = 24;
