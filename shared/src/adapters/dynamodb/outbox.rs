@@ -2,14 +2,14 @@
 //! in the same transaction as the change; the table's stream carries the insert to
 //! `publish-events` (decisions 0029, 0039).
 //!
-//! | item        | PK                 | SK                                 | TTL |
-//! |-------------|--------------------|------------------------------------|-----|
-//! | audit entry | `AUDIT#{subject}`  | `EVT#{occurred_at}#{event id}`     | -   |
+//! | item        | PK                 | SK                                 | TTL                       |
+//! |-------------|--------------------|------------------------------------|---------------------------|
+//! | audit entry | `AUDIT#{subject}`  | `EVT#{occurred_at}#{event id}`     | `expires_at`: 2 years on  |
 //!
 //! One partition per subject (`AUDIT#booking/{id}`) because DynamoDB Streams keep order per
 //! partition key only: a booking's events reach the stream, and so its queue, in the order they
-//! were written. The trail is kept (it is the record of who did what); nothing else is stored
-//! for delivery, so nothing else grows.
+//! were written. The trail is kept for two years (the record of who did what, and when); nothing
+//! else is stored for delivery.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::Deserialize;
@@ -20,6 +20,8 @@ use crate::error::AppError;
 
 /// The sort-key prefix of audit entries: what the stream's filter selects.
 pub const EVENT_SK_PREFIX: &str = "EVT#";
+/// How long an audit entry is kept after its event occurred (decision 0039).
+const RETENTION_DAYS: i64 = 730;
 
 /// The partition of `subject`'s trail (`booking/{id}` -> `AUDIT#booking/{id}`).
 fn trail_pk(subject: &str) -> Result<String, AppError> {
@@ -34,6 +36,7 @@ fn trail_pk(subject: &str) -> Result<String, AppError> {
 pub(crate) fn event_item(event: &DomainEvent) -> Result<Item, AppError> {
     let body = serde_json::to_string(event).map_err(AppError::internal)?;
     let occurred = timestamp(event.occurred_at);
+    let expires = (event.occurred_at + chrono::Duration::days(RETENTION_DAYS)).timestamp();
     Ok(Item::from([
         ("PK".to_owned(), s(trail_pk(&event.subject)?)),
         ("SK".to_owned(), s(format!("{EVENT_SK_PREFIX}{occurred}#{}", event.id))),
@@ -43,6 +46,7 @@ pub(crate) fn event_item(event: &DomainEvent) -> Result<Item, AppError> {
         ("actor".to_owned(), s(event.actor.clone().unwrap_or_default())),
         ("occurred_at".to_owned(), s(occurred)),
         ("event".to_owned(), s(body)),
+        ("expires_at".to_owned(), AttributeValue::N(expires.to_string())),
     ]))
 }
 
@@ -160,6 +164,8 @@ mod tests {
         assert_eq!(item["PK"], s("AUDIT#booking/b-1"));
         assert_eq!(item["SK"], s(format!("EVT#{}#{}", timestamp(e.occurred_at), e.id)));
         assert_eq!(item["type"], s("booking.accepted"));
+        let expires = (e.occurred_at + chrono::Duration::days(730)).timestamp();
+        assert_eq!(item["expires_at"], AttributeValue::N(expires.to_string()), "kept two years");
         assert_eq!(event_from_image(&item).unwrap(), e);
         assert!(trail_pk("nope").is_err());
         assert!(event_from_image(&Item::new()).is_err());
