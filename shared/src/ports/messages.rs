@@ -31,8 +31,8 @@ pub trait MessageStore: Send + Sync {
     ) -> Result<Page<Message>, AppError>;
     /// `reader` has read `booking`'s thread up to `up_to` (a message of it): their unread count
     /// becomes what came from the other party after it. Never moves back. Returns the unread count.
-    /// `NotFound` when `up_to` is not in the thread, or `reader` has no inbox entry for it (is not
-    /// one of its parties).
+    /// `NotFound("message")` when `up_to` is not in the thread, and the same when `reader` has no
+    /// inbox entry for it (is not one of its parties): a stranger learns nothing of the thread.
     async fn mark_thread_read(&self, booking: &BookingId, reader: &UserId, up_to: &MessageId) -> Result<u64, AppError>;
     /// The newest message of `booking` that `reader` has marked read, if any.
     async fn read_up_to(&self, booking: &BookingId, reader: &UserId) -> Result<Option<MessageId>, AppError>;

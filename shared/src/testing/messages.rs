@@ -68,7 +68,7 @@ impl MessageStore for MemoryStore {
             .count() as u64;
         let mut inbox = lock(&self.inbox);
         let Some(entry) = inbox.get_mut(&(reader.clone(), booking.clone())) else {
-            return Err(AppError::NotFound("booking"));
+            return Err(AppError::NotFound("message"));
         };
         if entry.read_up_to.as_ref().is_none_or(|r| r.as_str() < up_to.as_str()) {
             entry.read = read;

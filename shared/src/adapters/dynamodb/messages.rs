@@ -257,12 +257,13 @@ impl MessageStore for DynamoTable {
         match updated {
             Ok(out) => Ok(unread_of(&out.attributes.unwrap_or_default())),
             Err(e) => match e.as_service_error() {
-                // Read further already: the count stands as it is. No entry: not a party.
+                // Read further already: the count stands as it is. No entry: not a party, who is
+                // told what a party with a wrong message id is, so nothing about the thread shows.
                 Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
                     failed,
                 )) => match &failed.item {
                     Some(entry) => Ok(unread_of(entry)),
-                    None => Err(AppError::NotFound("booking")),
+                    None => Err(AppError::NotFound("message")),
                 },
                 _ => Err(sdk_error(DEP, e)),
             },

@@ -20,6 +20,9 @@ use crate::error::AppError;
 
 /// The sort-key prefix of audit entries: what the stream's filter selects.
 pub const EVENT_SK_PREFIX: &str = "EVT#";
+/// The sort-key prefix of outbox items written before decision 0039 (kept 48 h), which the
+/// stream's filter still passes so none written during a deployment is skipped.
+const LEGACY_EVENT_SK_PREFIX: &str = "EVENT#";
 /// How long an audit entry is kept after its event occurred (decision 0039).
 const RETENTION_DAYS: i64 = 730;
 
@@ -106,17 +109,16 @@ struct StringValue {
 }
 
 impl OutboxRecord {
-    /// The record's event if it is an audit entry's insert (the stream's filter passes nothing
-    /// else; a record that is not one is `None`, and skipped); an error if its event is unreadable.
+    /// The record's event if it is the insert of an audit entry (or of an outbox item written
+    /// before decision 0039); `None`, and skipped, for anything else, including the entries the
+    /// retired audit-log consumer wrote (no `event`). An error if its event is unreadable.
     pub fn event(&self) -> Option<Result<DomainEvent, AppError>> {
-        let entry = self.change.keys.sk.as_ref().is_some_and(|sk| sk.s.starts_with(EVENT_SK_PREFIX));
-        if self.event_name != "INSERT" || !entry {
+        let sk = self.change.keys.sk.as_ref().map(|sk| sk.s.as_str()).unwrap_or_default();
+        let outbox = sk.starts_with(EVENT_SK_PREFIX) || sk.starts_with(LEGACY_EVENT_SK_PREFIX);
+        if self.event_name != "INSERT" || !outbox {
             return None;
         }
-        Some(match &self.change.new_image.event {
-            Some(body) => DomainEvent::parse(&body.s),
-            None => Err(AppError::field("event", "the audit entry has no event")),
-        })
+        self.change.new_image.event.as_ref().map(|body| DomainEvent::parse(&body.s))
     }
 }
 
@@ -186,9 +188,11 @@ mod tests {
         };
         let batch: OutboxBatch = serde_json::from_value(serde_json::json!({"Records": [
             record("INSERT", "EVT#t#1"), record("MODIFY", "EVT#t#1"), record("INSERT", "LISTING"),
+            record("INSERT", "EVENT#1"),
         ]}))
         .unwrap();
         assert_eq!(batch.records[0].event().unwrap().unwrap(), e);
+        assert_eq!(batch.records[3].event().unwrap().unwrap(), e, "an outbox item of before 0039");
         assert_eq!(batch.records[0].change.sequence_number.as_deref(), Some("42"));
         assert!(batch.records[1].event().is_none(), "not an insert");
         assert!(batch.records[2].event().is_none(), "not an audit entry");
@@ -196,6 +200,11 @@ mod tests {
             {"eventName": "INSERT", "dynamodb": {"Keys": {"SK": {"S": "EVT#t#2"}}, "SequenceNumber": "43"}}
         ]}))
         .unwrap();
-        assert!(empty.records[0].event().unwrap().is_err(), "an entry without its event is poison");
+        assert!(empty.records[0].event().is_none(), "an entry the retired audit-log wrote: skipped");
+        let poison: OutboxBatch = serde_json::from_value(serde_json::json!({"Records": [
+            {"eventName": "INSERT", "dynamodb": {"Keys": {"SK": {"S": "EVT#t#3"}}, "NewImage": {"event": {"S": "{}"}}}}
+        ]}))
+        .unwrap();
+        assert!(poison.records[0].event().unwrap().is_err(), "an unreadable event is poison");
     }
 }
