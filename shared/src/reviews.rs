@@ -52,16 +52,15 @@ pub async fn answer<S: ReviewStore>(
     now: DateTime<Utc>,
 ) -> Result<Review, AppError> {
     let id = ReviewId::parse(id)?;
-    let stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
-    let answered = stored.answered(caller, &body.text, now)?;
-    let told =
-        event_to(kinds::REVIEW_ANSWERED, &answered, Some(caller), &answered.author_id, now, serde_json::Value::Null);
-    if !store.update_review(&stored, &answered, &told).await? {
-        // Answered (or removed) meanwhile: say which, from what is stored now.
-        let now_stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
-        now_stored.answered(caller, &body.text, now)?;
-        return Err(AppError::Unavailable { dependency: "reviews".into() });
-    }
+    let answered = change_review(
+        store,
+        &id,
+        |stored| stored.answered(caller, &body.text, now),
+        |answered| {
+            event_to(kinds::REVIEW_ANSWERED, answered, Some(caller), &answered.author_id, now, serde_json::Value::Null)
+        },
+    )
+    .await?;
     tracing::info!(review_id = %id, "review answered");
     Ok(answered)
 }
@@ -79,18 +78,38 @@ pub async fn remove<S: ReviewStore>(
         return Err(AppError::Forbidden);
     }
     let id = ReviewId::parse(id)?;
-    let stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
-    let removed = stored.removed(&caller.user_id, &body.reason, now)?;
-    let extra = serde_json::json!({ "reason": removed.removal.as_ref().map(|r| r.reason.as_str()) });
-    let told = event_to(kinds::REVIEW_REMOVED, &removed, Some(&caller.user_id), &removed.author_id, now, extra);
-    if !store.update_review(&stored, &removed, &told).await? {
-        let now_stored = store.get_review(&id).await?.ok_or(AppError::NotFound("review"))?;
-        now_stored.removed(&caller.user_id, &body.reason, now)?;
-        return Err(AppError::Unavailable { dependency: "reviews".into() });
-    }
+    let removed = change_review(
+        store,
+        &id,
+        |stored| stored.removed(&caller.user_id, &body.reason, now),
+        |removed| {
+            let extra = serde_json::json!({ "reason": removed.removal.as_ref().map(|r| r.reason.as_str()) });
+            event_to(kinds::REVIEW_REMOVED, removed, Some(&caller.user_id), &removed.author_id, now, extra)
+        },
+    )
+    .await?;
     tracing::info!(review_id = %id, operator_id = %caller.user_id, "review removed");
     crate::metrics::count("ReviewsRemoved", &[]);
     Ok(removed)
+}
+
+/// Stores what `change` makes of review `id`, announced by `tell`, if the review is still as
+/// read. One changed meanwhile (answered, removed) is judged again as stored now, so the caller
+/// gets the reason it no longer applies; 503 if it would apply after all (a race to retry).
+async fn change_review<S: ReviewStore>(
+    store: &S,
+    id: &ReviewId,
+    change: impl Fn(&Review) -> Result<Review, AppError>,
+    tell: impl Fn(&Review) -> DomainEvent,
+) -> Result<Review, AppError> {
+    let stored = store.get_review(id).await?.ok_or(AppError::NotFound("review"))?;
+    let changed = change(&stored)?;
+    if !store.update_review(&stored, &changed, &tell(&changed)).await? {
+        let now_stored = store.get_review(id).await?.ok_or(AppError::NotFound("review"))?;
+        change(&now_stored)?;
+        return Err(AppError::Unavailable { dependency: "reviews".into() });
+    }
+    Ok(changed)
 }
 
 /// `caller` reviews the other party of booking `id` at `now`. Strangers get 404; a second

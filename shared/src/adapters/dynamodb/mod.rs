@@ -211,6 +211,21 @@ impl DynamoTable {
         }
     }
 
+    /// [`DynamoTable::transact_guarded`], with writes cancelled by a concurrent transaction on
+    /// the same items (busy counters: a member's rating totals, say) tried again, three times in
+    /// all, then `Unavailable`.
+    pub(crate) async fn transact_guarded_retrying(&self, writes: Vec<TransactWriteItem>) -> Result<bool, AppError> {
+        for _ in 0..3 {
+            match self.client().transact_write_items().set_transact_items(Some(writes.clone())).send().await {
+                Ok(_) => return Ok(true),
+                Err(e) if transaction_failures(&e).first() == Some(&true) => return Ok(false),
+                Err(e) if transaction_conflicted(&e) => continue,
+                Err(e) => return Err(crate::adapters::sdk_error(DEP, e)),
+            }
+        }
+        Err(AppError::Unavailable { dependency: DEP.to_owned() })
+    }
+
     /// One page of partition `pk`'s items whose sort key starts with `prefix`, highest sort key
     /// first (`limit + 1` read, see [`query_page`]), continuing after `start`.
     pub(crate) async fn newest_first(

@@ -217,20 +217,6 @@ pub(super) fn rating_totals(item: &Item) -> RatingTotals {
 }
 
 impl DynamoTable {
-    /// [`DynamoTable::transact_guarded`], with writes cancelled by a concurrent transaction on
-    /// the same items (the member's totals are busy: completions, other reviews) tried again.
-    async fn guarded_retrying(&self, writes: Vec<TransactWriteItem>) -> Result<bool, AppError> {
-        for _ in 0..3 {
-            match self.client().transact_write_items().set_transact_items(Some(writes.clone())).send().await {
-                Ok(_) => return Ok(true),
-                Err(e) if super::transaction_failures(&e).first() == Some(&true) => return Ok(false),
-                Err(e) if super::transaction_conflicted(&e) => continue,
-                Err(e) => return Err(sdk_error(DEP, e)),
-            }
-        }
-        Err(AppError::Unavailable { dependency: DEP.to_owned() })
-    }
-
     async fn published_page(
         &self,
         index: &'static str,
@@ -313,7 +299,7 @@ impl ReviewStore for DynamoTable {
             vec![review_put(self.table(), review, Guard::As { status: ReviewStatus::Hidden, answered: false })?];
         writes.extend(ratings(self.table(), review, 1)?);
         writes.push(event_put(self.table(), event)?);
-        self.guarded_retrying(writes).await
+        self.transact_guarded_retrying(writes).await
     }
 
     async fn get_review(&self, id: &ReviewId) -> Result<Option<Review>, AppError> {
@@ -337,7 +323,7 @@ impl ReviewStore for DynamoTable {
             writes.extend(ratings(self.table(), previous, -1)?);
         }
         writes.push(event_put(self.table(), event)?);
-        self.guarded_retrying(writes).await
+        self.transact_guarded_retrying(writes).await
     }
 
     async fn due_reviews(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<(BookingId, Party)>, AppError> {
