@@ -7,7 +7,8 @@ emulator and its test read. Run again when moving to a newer API version:
     python scripts/local_stripe/extract_schema.py package/stripe.oas.json
 
 Kept: the response schemas of accounts, account links, transfers, transfer reversals, payouts,
-events and errors with everything they reference; expandable references (never expanded by us)
+events and errors with everything they reference; of `payment_intent` (deposit holds, holds.py)
+and `customer`, the fields the product reads, as `payment_intent_fields` and `customer_fields`; expandable references (never expanded by us)
 reduced to their id form; descriptions dropped; the card-error-only objects of `api_errors`
 (payment_intent, payment_method, setup_intent, source) dropped. And, per emulated operation,
 its request parameters and which are required."""
@@ -22,7 +23,19 @@ OPERATIONS = [
     ("post", "/v1/transfers"),
     ("get", "/v1/transfers"),
     ("post", "/v1/transfers/{id}/reversals"),
+    ("post", "/v1/customers"),
+    ("post", "/v1/payment_intents"),
+    ("post", "/v1/payment_intents/{intent}/capture"),
+    ("post", "/v1/payment_intents/{intent}/cancel"),
 ]
+# Objects whose whole closure is too large to keep: only the fields the product reads and the
+# holds emulation adds, each with its schema (references reduced to ids).
+PARTIAL = {
+    "payment_intent": ["amount", "amount_capturable", "amount_received", "canceled_at", "cancellation_reason",
+                       "capture_method", "client_secret", "currency", "customer", "id", "metadata",
+                       "object", "payment_method", "setup_future_usage", "status", "transfer_group"],
+    "customer": ["email", "id", "metadata", "object"],
+}
 DROPPED_KEYS = {"description", "x-expandableFields", "x-resourceId", "title", "x-stripeBypassValidation"}
 
 
@@ -63,6 +76,16 @@ def main(spec_path):
     for card_only in ("payment_intent", "payment_method", "setup_intent", "source"):
         schemas["api_errors"]["properties"].pop(card_only, None)
     kept = closure(schemas, ROOTS)
+    for name, fields in PARTIAL.items():
+        whole = schemas[name]
+        kept.add(f"{name}_fields")
+        schemas[f"{name}_fields"] = {
+            "type": "object",
+            "properties": {f: whole["properties"][f] for f in fields},
+            "required": [f for f in whole.get("required", []) if f in fields],
+        }
+        if any("$ref" in json.dumps(whole["properties"][f]) for f in fields):
+            raise SystemExit(f"{name}: a kept field references another schema; extend the closure")
     requests = {}
     for method, path in OPERATIONS:
         op = spec["paths"][path][method]

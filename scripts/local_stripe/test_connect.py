@@ -73,7 +73,8 @@ def signed_by(secret, header, body):
     return hmac.compare_digest(expected, parts["v1"])
 
 
-class Connect(unittest.TestCase):
+class LocalStripe(unittest.TestCase):
+    """The local Stripe on a free port, with a receiver for both webhook endpoints."""
     @classmethod
     def setUpClass(cls):
         cls.port = free_port()
@@ -125,6 +126,8 @@ class Connect(unittest.TestCase):
             time.sleep(0.1)
         self.fail(f"no {kind} for {object_id} at {endpoint}")
 
+
+class Connect(LocalStripe):
     def onboarded_account(self, email="owner@example.test"):
         account, _ = self.api("POST", "/v1/accounts", {
             "type": "express", "country": "DE", "email": email, "capabilities[transfers][requested]": "true"})
