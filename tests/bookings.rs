@@ -9,6 +9,8 @@ use chrono::{NaiveDate, Utc};
 use integration_tests::{aws_config, env, eventually, http, new_user, run_scheduled, token, token_for, PrivateRunner};
 use serde_json::{json, Value};
 
+#[path = "bookings/deposits.rs"]
+mod deposits;
 #[path = "bookings/handover.rs"]
 mod handover;
 #[path = "bookings/messages.rs"]
@@ -99,7 +101,8 @@ async fn request_accept_confirm_cancel_with_notifications_and_privacy() {
             q["quote"]["total"].as_i64(),
             q["available"].as_bool()
         ),
-        (Some(3750), Some(375), Some(9125), Some(true))
+        (Some(3750), Some(375), Some(4125), Some(true)),
+        "the rental and the fee; the deposit is held, not charged"
     );
 
     let resp = book(api, &renter_t, &listing, day(10), day(13), None).await;
@@ -107,7 +110,7 @@ async fn request_accept_confirm_cancel_with_notifications_and_privacy() {
     let booking: Value = resp.json().await.unwrap();
     let id = booking["id"].as_str().unwrap().to_owned();
     assert_eq!(booking["status"], "requested");
-    assert_eq!(booking["quote"]["total"], 9125);
+    assert_eq!((booking["quote"]["total"].as_i64(), booking["quote"]["deposit"].as_i64()), (Some(4125), Some(5000)));
     assert_eq!(unavailable(api, &listing).await, vec![(day(10).to_string(), day(13).to_string())]);
 
     // The owner cannot book their own listing; a stranger sees nothing and can do nothing.

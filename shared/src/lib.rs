@@ -10,6 +10,7 @@ pub mod config;
 pub mod connect;
 pub mod consumer;
 pub mod cursor;
+pub mod deposits;
 pub mod domain;
 pub mod error;
 pub mod handover;

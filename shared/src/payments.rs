@@ -64,8 +64,11 @@ pub fn decide(booking: &Booking, event: &StripeEvent, now: DateTime<Utc>) -> Res
                             payment.refund_status = RefundStatus::Requested;
                             payment.refund_amount = total;
                             let q = &booking.quote;
-                            payment.refund_plan =
-                                RefundPlan { rental: q.rental, service_fee: q.service_fee, deposit: q.deposit };
+                            payment.refund_plan = RefundPlan {
+                                rental: q.rental,
+                                service_fee: q.service_fee,
+                                deposit: q.deposit_charged(),
+                            };
                         }
                     }
                     BookingStatus::Requested => payment.review = Some("paid_before_accepted".to_owned()),

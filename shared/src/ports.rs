@@ -11,10 +11,12 @@ use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
 use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::error::AppError;
 
+mod deposits;
 mod messages;
 mod payouts;
 mod reviews;
 mod search;
+pub use deposits::*;
 pub use messages::*;
 pub use payouts::*;
 pub use reviews::*;
@@ -326,9 +328,11 @@ pub struct Refund {
 /// never charges or refunds twice.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
+    /// The rental payment of `booking` by `customer`, whose card is saved for the deposit hold.
     async fn create_intent(
         &self,
         booking: &crate::domain::booking::Booking,
+        customer: &str,
         idempotency_key: &str,
     ) -> Result<PaymentIntent, AppError>;
     async fn get_intent(&self, id: &str) -> Result<PaymentIntent, AppError>;

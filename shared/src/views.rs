@@ -228,8 +228,35 @@ impl<'a> From<&'a crate::domain::payout_account::OwnerPayout> for OwnerPayoutVie
     }
 }
 
+/// A booking's deposit as both parties see it (`GET /bookings/{id}`, decision 0040): where the
+/// hold stands, when it is placed, what settlement took, and why a hold failed.
+#[derive(Debug, Serialize)]
+pub struct DepositView<'a> {
+    pub status: &'static str,
+    pub amount: i64,
+    pub currency: &'static str,
+    pub hold_at: DateTime<Utc>,
+    pub captured: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<&'a str>,
+}
+
+impl<'a> DepositView<'a> {
+    pub fn of(d: &'a crate::domain::deposit::Deposit) -> Self {
+        DepositView {
+            status: d.status().as_str(),
+            amount: d.amount,
+            currency: d.currency.code(),
+            hold_at: d.hold_at,
+            captured: d.settlement.map_or(0, |s| s.captured),
+            failure_code: d.failure_code.as_deref(),
+        }
+    }
+}
+
 /// A booking's money as one of its parties may see it (`GET /bookings/{id}`): the renter what
-/// they paid and got back; the owner their share and where its transfer stands.
+/// they paid and got back, and the deposit held on their card; the owner their share and
+/// where its transfer stands.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum BookingMoneyView {
@@ -256,6 +283,7 @@ impl BookingMoneyView {
     pub fn of(
         booking: &crate::domain::booking::Booking,
         payout: Option<&crate::domain::payout::Payout>,
+        deposit: Option<&crate::domain::deposit::Deposit>,
         viewer: crate::domain::booking::Party,
     ) -> Self {
         use crate::domain::booking::{Party, PaymentStatus};
@@ -267,7 +295,9 @@ impl BookingMoneyView {
                 currency: ledger.currency.code(),
                 paid: if paid { ledger.paid } else { 0 },
                 refunded: if paid { booking.payment.refund_amount } else { 0 },
-                deposit_held: if paid { ledger.deposit_held } else { 0 },
+                // Charged with the rental (before decision 0040) and not refunded, or held now.
+                deposit_held: if paid { ledger.deposit_held } else { 0 }
+                    + deposit.filter(|d| d.hold.is_some() && d.settlement.is_none()).map_or(0, |d| d.amount),
             },
             Party::Owner => {
                 let status = payout.map(|p| p.status());

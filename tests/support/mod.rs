@@ -172,12 +172,16 @@ impl PrivateRunner {
             .spawn()
             .expect("starting local-runner");
         let api = format!("http://127.0.0.1:{port}");
-        // The local Stripe sends Connect events to every stack that asks (owners onboard here too).
+        // The local Stripe sends its events to every stack that asks (owners onboard and renters
+        // pay here too); a stack ignores events about bookings it does not hold.
         if let Ok(stripe) = std::env::var("LOCALSTRIPE_URL") {
             let endpoint =
                 json!({ "url": format!("{api}/webhooks/stripe-connect"), "secret": connect_webhook_secret() });
             let resp = http().post(format!("{stripe}/_config/connect_webhooks/{stack}")).json(&endpoint).send().await;
             assert!(resp.is_ok_and(|r| r.status().is_success()), "configuring the local Stripe's Connect endpoint");
+            let endpoint = json!({ "url": format!("{api}/webhooks/stripe"), "secret": dev_secret("StripeSecret", "webhook_secret") });
+            let resp = http().post(format!("{stripe}/_config/webhooks/{stack}")).json(&endpoint).send().await;
+            assert!(resp.is_ok_and(|r| r.status().is_success()), "configuring the local Stripe's platform endpoint");
         }
         let probe = format!("{api}/_local/resources");
         let resources = eventually(Duration::from_secs(30), "private runner to start", || async {
@@ -197,9 +201,14 @@ impl PrivateRunner {
 
 /// The local Connect endpoint's signing secret (local-runner/dev-secrets.json).
 pub fn connect_webhook_secret() -> String {
+    dev_secret("StripeConnectSecret", "webhook_secret")
+}
+
+/// A field of a local dev secret (local-runner/dev-secrets.json), e.g. the Stripe key.
+pub fn dev_secret(secret: &str, field: &str) -> String {
     let path = format!("{}/local-runner/dev-secrets.json", required("PROJECT_ROOT"));
     let secrets: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("dev secrets")).expect("JSON");
-    secrets["StripeConnectSecret"]["webhook_secret"].as_str().expect("connect webhook secret").to_owned()
+    secrets[secret][field].as_str().unwrap_or_else(|| panic!("{secret}.{field} in the dev secrets")).to_owned()
 }
 
 /// Makes the holder of `token` an owner who may publish: opens their payout account and

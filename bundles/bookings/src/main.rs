@@ -18,5 +18,7 @@ bundle::bundle! {
     "stripe-webhook" => stripe_webhook::run,
     "stripe-connect-webhook" => stripe_connect_webhook::run,
     "transfer-payouts" => transfer_payouts::run,
+    "hold-deposits" => hold_deposits::run,
+    "place-deposit" => place_deposit::run,
     "publish-reviews" => publish_reviews::run,
 }

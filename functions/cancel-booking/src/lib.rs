@@ -1,8 +1,9 @@
 //! `POST /bookings/{id}/cancel` (renter or owner) with `{"reason"}`: -> `cancelled`, releasing
 //! the days in the same transaction. A confirmed, paid booking is refunded through Stripe per
-//! its cancellation policy (`refund_if_cancelled`; an owner's cancellation refunds everything,
-//! the deposit always comes back), with the booking's one refund idempotency key; the refund
-//! is recorded as requested and confirmed by the `charge.refunded` webhook.
+//! its cancellation policy (`refund_if_cancelled`; an owner's cancellation refunds everything),
+//! with the booking's one refund idempotency key; the refund is recorded as requested and
+//! confirmed by the `charge.refunded` webhook. A deposit hold is released (decision 0040); if
+//! Stripe cannot now, `hold-deposits` retries it.
 //! Anyone who is not a party to the booking gets 404; a move the state machine does not
 //! allow is 409 with a code naming the current state.
 
@@ -14,7 +15,7 @@ use shared::domain::booking::{refund_if_cancelled, BookingId, CancelRequest, Ref
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, BookingWriter, PaymentGateway, PayoutStore};
+use shared::ports::{BookingReader, BookingWriter, DepositGateway, DepositStore, PaymentGateway, PayoutStore};
 use shared::AppError;
 
 pub struct Deps<S, G, C> {
@@ -25,8 +26,8 @@ pub struct Deps<S, G, C> {
 
 pub async fn handle<S, G, C>(req: Request, deps: &Deps<S, G, C>) -> Result<Response<Body>, AppError>
 where
-    S: BookingReader + BookingWriter + PayoutStore,
-    G: PaymentGateway,
+    S: BookingReader + BookingWriter + PayoutStore + DepositStore,
+    G: PaymentGateway + DepositGateway,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
@@ -67,6 +68,8 @@ where
     if refund.is_some() {
         shared::payouts::apply_refund(&deps.store, &booking, now).await?;
     }
+    // The cancellation stands whatever happens to the hold.
+    shared::deposits::release_after_cancellation(&deps.store, &deps.gateway, &booking, now).await;
     json(200, &booking)
 }
 
@@ -107,20 +110,29 @@ mod tests {
             b.payment.status = PaymentStatus::Succeeded;
             b.payment.intent_id = Some("pi_9".into());
         }
+        // Its deposit is held already (the hold was placed a lead of 10 days before the start).
+        let paid = deps.store.bookings.lock().unwrap()[&booking.id].clone();
+        let now = deps.clock.now();
+        shared::deposits::ensure_scheduled(&deps.store, &paid, Some("cus_1"), Some("pm_1"), 240, now).await.unwrap();
+        shared::deposits::advance(&deps.store, &deps.gateway, &paid, Default::default(), now).await.unwrap();
+        assert_eq!(deps.gateway.hold_states(), vec!["held"]);
         let mut v: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/cancel-booking.json")).unwrap();
         v["pathParameters"]["id"] = serde_json::json!(booking.id.as_str());
         let resp = handle(lambda_http::request::from_str(&v.to_string()).unwrap(), &deps).await.unwrap();
         assert_eq!(resp.status(), 200);
-        // Renter, more than 48 h ahead: everything back (3 x 12.00 + 10% + 50.00 deposit).
+        assert_eq!(deps.gateway.hold_states(), vec!["released"], "the hold goes with the booking");
+        assert!(deps.store.event_kinds().contains(&"booking.deposit_released".to_owned()));
+        // Renter, more than 48 h ahead: everything back (3 x 12.00 + 10%; the deposit is held,
+        // never charged).
         assert_eq!(
             *deps.gateway.refunds.lock().unwrap(),
-            vec![("pi_9".to_owned(), 3600 + 360 + 5000, format!("refund-{}", booking.id))]
+            vec![("pi_9".to_owned(), 3600 + 360, format!("refund-{}", booking.id))]
         );
         let stored = deps.store.bookings.lock().unwrap()[&booking.id].clone();
         assert_eq!(
             (stored.status, stored.payment.refund_status, stored.payment.refund_amount),
-            (BookingStatus::Cancelled, RefundStatus::Requested, 8960)
+            (BookingStatus::Cancelled, RefundStatus::Requested, 3960)
         );
         let again = handle(lambda_http::request::from_str(&v.to_string()).unwrap(), &deps).await.unwrap_err();
         assert_eq!(again.code(), "booking_is_cancelled");

@@ -1,18 +1,23 @@
 //! Scheduled (hourly): completes `returned` bookings once their claim window
 //! (`CLAIM_WINDOW_HOURS` after the return, default 48) has closed, and `confirmed` bookings
-//! nobody picked up once their (exclusive) end date has come, releasing their days.
-//! Conditional moves make a repeated or concurrent run harmless.
+//! nobody picked up once their (exclusive) end date has come, releasing their days. A booking
+//! completes only once its deposit is settled (decision 0040): this run settles it first,
+//! capturing late fees from the hold (never more than it) and releasing the rest; a deposit
+//! Stripe could not settle now waits for the next run, retried meanwhile by `hold-deposits`.
+//! Idempotency keys and conditional writes make a repeated or concurrent run harmless.
 
 mod wiring;
 pub use wiring::run;
 
+use shared::deposits::Stepped;
 use shared::domain::booking::Transition;
 use shared::domain::Clock;
-use shared::ports::{BookingReader, BookingWriter, Due, DueBookings};
+use shared::ports::{BookingReader, BookingWriter, DepositGateway, DepositStore, Due, DueBookings};
 use shared::AppError;
 
-pub struct Deps<S, C> {
+pub struct Deps<S, G, C> {
     pub store: S,
+    pub gateway: G,
     pub clock: C,
     /// Whether the event may set the clock (`{"now": ...}`): tests and local runs, never prod.
     pub allow_clock_override: bool,
@@ -20,21 +25,42 @@ pub struct Deps<S, C> {
     pub claim_window: chrono::Duration,
 }
 
-pub async fn handle<S, C>(event: serde_json::Value, deps: &Deps<S, C>) -> Result<serde_json::Value, AppError>
+pub async fn handle<S, G, C>(event: serde_json::Value, deps: &Deps<S, G, C>) -> Result<serde_json::Value, AppError>
 where
-    S: DueBookings + BookingReader + BookingWriter,
+    S: DueBookings + BookingReader + BookingWriter + DepositStore,
+    G: DepositGateway,
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
     let store = &deps.store;
-    let settle = Due::Settlement { claim_window: deps.claim_window };
-    let (due_returned, returned, skipped_returned) =
-        shared::bookings::run_due(store, settle, Transition::Complete, now, 100).await?;
-    let (due_idle, idle, skipped_idle) =
-        shared::bookings::run_due(store, Due::Completion, Transition::Complete, now, 100).await?;
-    let (due, moved, skipped) = (due_returned + due_idle, returned + idle, skipped_returned + skipped_idle);
-    tracing::info!(due, completed = moved, returned, never_picked_up = idle, skipped, now = %now, "completion run");
-    Ok(serde_json::json!({ "due": due, "completed": moved, "skipped": skipped }))
+    let (mut due, mut completed, mut waiting, mut skipped) = (0, 0, 0, 0);
+    for what in [Due::Settlement { claim_window: deps.claim_window }, Due::Completion] {
+        let ids = store.due(what, now, 100).await?;
+        due += ids.len();
+        for id in &ids {
+            let Some(booking) = store.get_booking(id).await? else { continue };
+            let settled =
+                match shared::deposits::advance(store, &deps.gateway, &booking, deps.claim_window, now).await? {
+                    Stepped::Failed | Stepped::Busy => false,
+                    _ => shared::deposits::settled(store, id).await?,
+                };
+            if !settled {
+                waiting += 1;
+                continue;
+            }
+            let complete = |current: &shared::domain::booking::Booking| {
+                Ok((current.moved(Transition::Complete, now)?, Transition::Complete.event_kind()))
+            };
+            match shared::bookings::change_booking(store, id, now, None, complete).await {
+                Ok(_) => completed += 1,
+                // Moved meanwhile (another run completed it): nothing to do.
+                Err(AppError::Conflict { .. } | AppError::NotFound(_)) => skipped += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    tracing::info!(due, completed, waiting_for_deposit = waiting, skipped, now = %now, "completion run");
+    Ok(serde_json::json!({ "due": due, "completed": completed, "waiting": waiting, "skipped": skipped }))
 }
 
 #[cfg(test)]
@@ -44,12 +70,13 @@ mod tests {
     use shared::domain::listing::Listing;
     use shared::domain::user::UserId;
     use shared::ports::Calendar;
-    use shared::testing::{FixedClock, MemoryStore};
+    use shared::testing::{FakeGateway, FixedClock, MemoryStore};
 
     #[tokio::test]
     async fn completes_stays_nobody_picked_up_after_their_end_date() {
         let deps = Deps {
             store: MemoryStore::default(),
+            gateway: FakeGateway::default(),
             clock: FixedClock::default(),
             allow_clock_override: true,
             claim_window: chrono::Duration::hours(48),
@@ -90,6 +117,7 @@ mod tests {
     async fn completes_returned_stays_once_the_claim_window_closed() {
         let deps = Deps {
             store: MemoryStore::default(),
+            gateway: FakeGateway::default(),
             clock: FixedClock::default(),
             allow_clock_override: true,
             claim_window: chrono::Duration::hours(48),
@@ -107,5 +135,46 @@ mod tests {
         assert_eq!(handle(at("2026-12-05T11:00:00Z"), &deps).await.unwrap()["due"], 0);
         assert_eq!(deps.store.bookings.lock().unwrap()[&b.id].status, BookingStatus::Completed);
         assert_eq!(deps.store.event_kinds().last().map(String::as_str), Some("booking.completed"));
+    }
+
+    #[tokio::test]
+    async fn settles_the_deposit_before_completing_and_waits_when_stripe_cannot() {
+        use shared::deposits::{ensure_scheduled, Rules};
+        use shared::ports::DepositStore;
+        let deps = Deps {
+            store: MemoryStore::default(),
+            gateway: FakeGateway::default(),
+            clock: FixedClock::default(),
+            allow_clock_override: true,
+            claim_window: chrono::Duration::hours(48),
+        };
+        let b = shared::testing::confirmed_booking("2026-12-01", 3, 1000).unwrap();
+        let rules = Rules { lead_hours: 24, claim_window: deps.claim_window };
+        let d = ensure_scheduled(&deps.store, &b, Some("cus_1"), Some("pm_1"), rules.lead_hours, b.created_at)
+            .await
+            .unwrap()
+            .unwrap();
+        let placed = d.hold_at;
+        shared::deposits::advance(&deps.store, &deps.gateway, &b, rules.claim_window, placed).await.unwrap();
+        assert_eq!(deps.gateway.hold_states(), vec!["held"]);
+        // Back a day and a bit late: two started days at 1,000 each.
+        let out = b.moved(Transition::PickUp, b.pickup_opens_at()).unwrap();
+        let returned_at = chrono::DateTime::parse_from_rfc3339("2026-12-05T10:00:00Z").unwrap().to_utc();
+        let mut back = out.moved(Transition::Return, returned_at).unwrap();
+        (back.handover.returned_at, back.handover.late_fee) = (Some(returned_at), 2000);
+        deps.store.seed_booking(&back).await;
+
+        let at = |t: &str| serde_json::json!({ "now": t });
+        *deps.gateway.holds.lock().unwrap().first_mut().map(|h| &mut h.3).unwrap() = "lapsed".into();
+        let run = handle(at("2026-12-07T10:00:00Z"), &deps).await.unwrap();
+        assert_eq!((run["completed"].as_i64(), run["waiting"].as_i64()), (Some(0), Some(1)), "Stripe refused: wait");
+        assert!(deps.store.get_deposit(&b.id).await.unwrap().unwrap().last_error.is_some());
+        *deps.gateway.holds.lock().unwrap().first_mut().map(|h| &mut h.3).unwrap() = "held".into();
+        let run = handle(at("2026-12-07T11:00:00Z"), &deps).await.unwrap();
+        assert_eq!(run["completed"], 1);
+        assert_eq!(deps.gateway.hold_states(), vec!["captured 2000"], "the late fee from the hold, the rest released");
+        let kinds = deps.store.event_kinds();
+        assert_eq!(kinds[kinds.len() - 2..], ["booking.deposit_captured", "booking.completed"]);
+        assert_eq!(handle(at("2026-12-07T12:00:00Z"), &deps).await.unwrap()["due"], 0, "once");
     }
 }

@@ -1,7 +1,10 @@
 //! The adapters this function runs with in Lambda: its own binary (`main.rs`) and the deploy
 //! bundle (`bundle/`, decision 0027) both start here.
 
+use std::sync::Arc;
+
 use shared::adapters::dynamodb::DynamoTable;
+use shared::adapters::stripe::{StripeHttp, StripeSecrets};
 use shared::config::{aws_sdk_config, env_parsed};
 use shared::domain::SystemClock;
 
@@ -11,8 +14,10 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let claim_window_hours: i64 = env_parsed("CLAIM_WINDOW_HOURS", 48)?;
     let config = aws_sdk_config().await;
+    let secrets = Arc::new(StripeSecrets::from_env(&config)?);
     let deps = crate::Deps {
         store: DynamoTable::from_env(&config)?,
+        gateway: StripeHttp::from_env(secrets)?,
         clock: SystemClock,
         allow_clock_override: std::env::var("STAGE").is_ok_and(|s| s != "prod"),
         claim_window: chrono::Duration::hours(claim_window_hours),

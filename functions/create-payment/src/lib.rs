@@ -1,17 +1,20 @@
 //! `POST /bookings/{id}/payment` (the booking's renter; booking `pending_payment`): creates,
-//! or returns the existing, Stripe PaymentIntent for the booking's total, with
-//! `metadata.booking_id` and an idempotency key derived from the booking and amount, so a
-//! retry never creates a second charge. Answers what Stripe.js needs to confirm it.
+//! or returns the existing, Stripe PaymentIntent for the booking's total (the rental and the
+//! fee; the deposit is held later, decision 0040), with `metadata.booking_id` and an
+//! idempotency key derived from the booking and amount, so a retry never creates a second
+//! charge. The card is saved to the renter's Stripe Customer (opened at their first payment)
+//! for the deposit hold. Answers what Stripe.js needs to confirm it.
 
 mod wiring;
 pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::{BookingId, BookingStatus, Party, PaymentStatus};
+use shared::domain::user::UserId;
 use shared::domain::Clock;
 use shared::http::{json, path_param};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, BookingWriter, IntentIndex, PaymentGateway};
+use shared::ports::{BookingReader, BookingWriter, CustomerStore, DepositGateway, IntentIndex, PaymentGateway};
 use shared::AppError;
 
 pub struct Deps<S, G, C> {
@@ -22,8 +25,8 @@ pub struct Deps<S, G, C> {
 
 pub async fn handle<S, G, C>(req: Request, deps: &Deps<S, G, C>) -> Result<Response<Body>, AppError>
 where
-    S: BookingReader + BookingWriter + IntentIndex,
-    G: PaymentGateway,
+    S: BookingReader + BookingWriter + IntentIndex + CustomerStore,
+    G: PaymentGateway + DepositGateway,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
@@ -44,7 +47,8 @@ where
         }
         // Same booking and amount, same key: Stripe returns the first intent to a retry.
         let key = format!("booking-{}-{}-{}", booking.id, booking.quote.total, booking.quote.currency);
-        let intent = deps.gateway.create_intent(&booking, &key).await?;
+        let customer = customer_of(deps, &caller.user_id).await?;
+        let intent = deps.gateway.create_intent(&booking, &customer, &key).await?;
         deps.store.link_intent(&intent.id, &booking.id).await?;
         let mut next = booking.clone();
         next.payment.intent_id = Some(intent.id.clone());
@@ -81,6 +85,20 @@ where
             "publishable_key": deps.gateway.publishable_key().await?,
         }),
     )
+}
+
+/// The renter's Stripe Customer, opened at their first payment (one per member: the same
+/// idempotency key, and the first link wins a race).
+async fn customer_of<S, G, C>(deps: &Deps<S, G, C>, renter: &UserId) -> Result<String, AppError>
+where
+    S: CustomerStore,
+    G: DepositGateway,
+{
+    if let Some(id) = deps.store.customer_of(renter).await? {
+        return Ok(id);
+    }
+    let id = deps.gateway.create_customer(renter, &format!("customer-{renter}")).await?;
+    deps.store.link_customer(renter, &id).await
 }
 
 #[cfg(test)]
@@ -129,5 +147,7 @@ mod tests {
             (Some(booking.quote.total), Some("EUR"), Some("pk_test_fake"))
         );
         assert_eq!(deps.gateway.intents.lock().unwrap().len(), 1);
+        assert_eq!(deps.gateway.customers.lock().unwrap().len(), 1, "the renter's Customer, opened once");
+        assert_eq!(deps.store.customers.lock().unwrap().get(&booking.renter_id).map(String::as_str), Some("cus_1"));
     }
 }

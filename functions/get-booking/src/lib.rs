@@ -2,8 +2,9 @@
 //! 404 to anyone else, as for an id that does not exist. Each party sees the handover code
 //! they hold now (`handover.code`): the renter's pickup code, the owner's return code. With `money`, the part of its ledger
 //! the viewer may see: the renter what they paid and got back, the owner their share and its
-//! transfer; and, while cancelling would refund anything, `refund_if_cancelled_now`: what the
-//! viewer cancelling now would refund, by the booking's policy.
+//! transfer; with `deposit`, where the deposit hold stands (decision 0040); and, while
+//! cancelling would refund anything, `refund_if_cancelled_now`: what the viewer cancelling
+//! now would refund, by the booking's policy.
 
 mod wiring;
 pub use wiring::run;
@@ -13,8 +14,8 @@ use shared::domain::booking::{refund_if_cancelled, BookingId, PaymentStatus};
 use shared::domain::Clock;
 use shared::http::{json, path_param};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, PayoutStore};
-use shared::views::BookingMoneyView;
+use shared::ports::{BookingReader, DepositStore, PayoutStore};
+use shared::views::{BookingMoneyView, DepositView};
 use shared::AppError;
 
 pub struct Deps<S, C> {
@@ -24,20 +25,22 @@ pub struct Deps<S, C> {
 
 pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
-    S: BookingReader + PayoutStore,
+    S: BookingReader + PayoutStore + DepositStore,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
     let (booking, party) = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
-    // Only a paid booking has a payout.
-    let payout = match booking.payment.status {
-        PaymentStatus::Succeeded => deps.store.get_payout(&id).await?,
-        _ => None,
-    };
+    // Only a paid booking has a payout, and a deposit if its listing asked one.
+    let paid = booking.payment.status == PaymentStatus::Succeeded;
+    let payout = if paid { deps.store.get_payout(&id).await? } else { None };
+    let deposit = if paid && booking.quote.deposit > 0 { deps.store.get_deposit(&id).await? } else { None };
     let mut body = shared::views::booking_for(&booking, party)?;
-    body["money"] =
-        serde_json::to_value(BookingMoneyView::of(&booking, payout.as_ref(), party)).map_err(AppError::internal)?;
+    let money = BookingMoneyView::of(&booking, payout.as_ref(), deposit.as_ref(), party);
+    body["money"] = serde_json::to_value(money).map_err(AppError::internal)?;
+    if let Some(d) = &deposit {
+        body["deposit"] = serde_json::to_value(DepositView::of(d)).map_err(AppError::internal)?;
+    }
     if let Some(plan) = refund_if_cancelled(&booking, party, deps.clock.now()) {
         body["refund_if_cancelled_now"] = serde_json::to_value(plan).map_err(AppError::internal)?;
     }
@@ -78,21 +81,39 @@ mod tests {
         let renter = body(handle(request(booking.id.as_str(), "renter"), &deps).await.unwrap()).await;
         assert_eq!(
             renter["money"],
-            serde_json::json!({"currency": "EUR", "paid": booking.quote.total, "refunded": 0,
-                "deposit_held": booking.quote.deposit})
+            serde_json::json!({"currency": "EUR", "paid": booking.quote.total, "refunded": 0, "deposit_held": 0}),
+            "the deposit is not held yet"
+        );
+        let d = shared::deposits::ensure_scheduled(
+            &deps.store,
+            &booking,
+            Some("cus_1"),
+            Some("pm_1"),
+            24,
+            booking.created_at,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        deps.store.save_deposit(&d.held("pi_7".into(), d.hold_at), Some(d.version), None).await.unwrap();
+        let renter = body(handle(request(booking.id.as_str(), "renter"), &deps).await.unwrap()).await;
+        assert_eq!(renter["money"]["deposit_held"], 5_000);
+        assert_eq!(
+            (renter["deposit"]["status"].as_str(), renter["deposit"]["amount"].as_i64()),
+            (Some("held"), Some(5_000))
         );
         assert!(renter["money"].get("net").is_none(), "the renter does not see the owner's share");
         let stranger = handle(request(booking.id.as_str(), "stranger"), &deps).await.unwrap_err();
         assert_eq!(stranger.status(), 404);
         // What cancelling now would refund, by the viewer's side of the policy (moderate).
         let fee = booking.quote.service_fee;
-        let full = serde_json::json!({"rental": 10_000, "service_fee": fee, "deposit": 5_000});
+        let full = serde_json::json!({"rental": 10_000, "service_fee": fee, "deposit": 0});
         assert_eq!(renter["refund_if_cancelled_now"], full, "19 days ahead");
         let late = Deps { store: deps.store, clock: FixedClock("2026-12-08T12:00:00Z".parse().unwrap()) };
         let renter = body(handle(request(booking.id.as_str(), "renter"), &late).await.unwrap()).await;
         assert_eq!(
             renter["refund_if_cancelled_now"],
-            serde_json::json!({"rental": 5_000, "service_fee": 0, "deposit": 5_000})
+            serde_json::json!({"rental": 5_000, "service_fee": 0, "deposit": 0})
         );
         let owner = body(handle(request(booking.id.as_str(), "owner"), &late).await.unwrap()).await;
         assert_eq!(owner["refund_if_cancelled_now"], full, "an owner's cancellation refunds everything");

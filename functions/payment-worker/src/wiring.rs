@@ -20,6 +20,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         gateway: StripeHttp::from_env(secrets)?,
         clock: SystemClock,
         payout_delay_hours: env_parsed("PAYOUT_DELAY_HOURS", DEFAULT_PAYOUT_DELAY_HOURS)?,
+        deposit_rules: shared::deposits::Rules::from_env()?,
     };
     shared::consumer::run(&|message| crate::handle(message, &deps)).await
 }

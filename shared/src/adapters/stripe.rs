@@ -13,12 +13,14 @@ use serde::Deserialize;
 
 use crate::domain::booking::{Booking, BookingId};
 use crate::domain::country::Country;
+use crate::domain::deposit::Deposit;
 use crate::domain::payout::Payout;
 use crate::domain::payout_account::PayoutAccount;
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{
-    ConnectGateway, OnboardingLink, PaymentGateway, PaymentIntent, Refund, Transfer, TransferGateway, WebhookSecrets,
+    ConnectGateway, DepositGateway, HoldOutcome, OnboardingLink, PaymentGateway, PaymentIntent, Refund, Transfer,
+    TransferGateway, WebhookSecrets,
 };
 use crate::secrets::{SecretCache, SecretSource};
 
@@ -99,6 +101,21 @@ impl<S: SecretSource> StripeHttp<S> {
         form: Option<Vec<(&str, String)>>,
         idempotency_key: Option<&str>,
     ) -> Result<T, AppError> {
+        match self.answer(method, path, form, idempotency_key).await? {
+            Ok(body) => Ok(body),
+            Err(refusal) => Err(AppError::internal(format!("stripe refused {path} with {}", refusal.detail))),
+        }
+    }
+
+    /// Stripe's answer: the body on success, its refusal (4xx but 401 and 429) as data, faults
+    /// and throttling as `Unavailable`.
+    async fn answer<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: Method,
+        path: &str,
+        form: Option<Vec<(&str, String)>>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Result<T, Refusal>, AppError> {
         let key = self.secrets.field("secret_key").await?;
         let mut req = Request::builder()
             .method(method)
@@ -124,6 +141,7 @@ impl<S: SecretSource> StripeHttp<S> {
         let status = resp.status;
         if status.is_success() {
             return serde_json::from_slice::<T>(&resp.body)
+                .map(Ok)
                 .map_err(|e| AppError::internal(format!("stripe answered an unexpected body on {path}: {e}")));
         }
         if status == StatusCode::UNAUTHORIZED {
@@ -134,9 +152,29 @@ impl<S: SecretSource> StripeHttp<S> {
             tracing::warn!(dependency = DEP, status = status.as_u16(), "stripe unavailable");
             return Err(AppError::Unavailable { dependency: DEP.into() });
         }
-        let text = String::from_utf8_lossy(&resp.body);
-        Err(AppError::internal(format!("stripe refused {path} with {status}: {text}")))
+        let error = serde_json::from_slice::<ErrorBody>(&resp.body).map(|b| b.error).unwrap_or_default();
+        let detail = format!("{status}: {}", String::from_utf8_lossy(&resp.body));
+        Ok(Err(Refusal { status, code: error.code.or(error.decline_code).unwrap_or_default(), detail }))
     }
+}
+
+/// A request Stripe refused: its status, its error's code (`card_declined`,
+/// `authentication_required`, ...), and the whole answer for the log.
+struct Refusal {
+    status: StatusCode,
+    code: String,
+    detail: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorFields,
+}
+
+#[derive(Deserialize, Default)]
+struct ErrorFields {
+    code: Option<String>,
+    decline_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -169,11 +207,19 @@ struct RefundBody {
 
 #[async_trait]
 impl<S: SecretSource> PaymentGateway for StripeHttp<S> {
-    async fn create_intent(&self, booking: &Booking, idempotency_key: &str) -> Result<PaymentIntent, AppError> {
+    async fn create_intent(
+        &self,
+        booking: &Booking,
+        customer: &str,
+        idempotency_key: &str,
+    ) -> Result<PaymentIntent, AppError> {
         let form = vec![
             ("amount", booking.quote.total.to_string()),
             ("currency", booking.quote.currency.code().to_ascii_lowercase()),
             ("payment_method_types[]", "card".to_owned()),
+            // The card is saved to the renter's Customer: the deposit is held on it later.
+            ("customer", customer.to_owned()),
+            ("setup_future_usage", "off_session".to_owned()),
             // Ties the charge to the owner's transfer (separate charges and transfers).
             ("transfer_group", booking.id.to_string()),
             ("metadata[booking_id]", booking.id.to_string()),
@@ -210,6 +256,100 @@ impl<S: SecretSource> PaymentGateway for StripeHttp<S> {
 
     async fn publishable_key(&self) -> Result<String, AppError> {
         self.secrets.field("publishable_key").await
+    }
+}
+
+#[derive(Deserialize)]
+struct CustomerBody {
+    id: String,
+}
+
+/// A PaymentIntent id as Stripe makes them (it goes into a path).
+fn intent_path(id: &str, action: &str) -> Result<String, AppError> {
+    if !id.starts_with("pi_") || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(AppError::internal("not a PaymentIntent id"));
+    }
+    Ok(format!("/v1/payment_intents/{id}/{action}"))
+}
+
+/// The parameters every deposit hold carries: manual capture, and what the worker needs to
+/// find its booking (`purpose` keeps it apart from the rental payment).
+fn hold_form(d: &Deposit) -> Vec<(&'static str, String)> {
+    vec![
+        ("amount", d.amount.to_string()),
+        ("currency", d.currency.code().to_ascii_lowercase()),
+        ("customer", d.customer_id.clone()),
+        ("capture_method", "manual".to_owned()),
+        ("metadata[booking_id]", d.booking_id.to_string()),
+        ("metadata[purpose]", "deposit".to_owned()),
+    ]
+}
+
+#[async_trait]
+impl<S: SecretSource> DepositGateway for StripeHttp<S> {
+    async fn create_customer(&self, user: &UserId, key: &str) -> Result<String, AppError> {
+        let form = vec![("metadata[user_id]", user.to_string())];
+        let body: CustomerBody = self.call(Method::POST, "/v1/customers", Some(form), Some(key)).await?;
+        Ok(body.id)
+    }
+
+    async fn hold(&self, deposit: &Deposit, key: &str) -> Result<HoldOutcome, AppError> {
+        let Some(card) = &deposit.payment_method else {
+            return Ok(HoldOutcome::Refused("no_saved_card".to_owned()));
+        };
+        let mut form = hold_form(deposit);
+        form.extend([
+            ("payment_method", card.clone()),
+            ("confirm", "true".to_owned()),
+            ("off_session", "true".to_owned()),
+        ]);
+        match self.answer::<IntentBody>(Method::POST, "/v1/payment_intents", Some(form), Some(key)).await? {
+            Ok(intent) if intent.status == "requires_capture" => Ok(HoldOutcome::Authorized(intent.id)),
+            Ok(intent) => Ok(HoldOutcome::Refused(format!("unexpected_status_{}", intent.status))),
+            // The card or its issuer said no: the renter must act (authenticate, another card).
+            Err(refusal) if refusal.status == StatusCode::PAYMENT_REQUIRED => Ok(HoldOutcome::Refused(refusal.code)),
+            Err(refusal) => Err(AppError::internal(format!("stripe refused a deposit hold with {}", refusal.detail))),
+        }
+    }
+
+    async fn hold_on_session(&self, deposit: &Deposit, key: &str) -> Result<PaymentIntent, AppError> {
+        let mut form = hold_form(deposit);
+        form.extend([
+            ("payment_method_types[]", "card".to_owned()),
+            // The new card replaces the saved one for renewals.
+            ("setup_future_usage", "off_session".to_owned()),
+        ]);
+        let body: IntentBody = self.call(Method::POST, "/v1/payment_intents", Some(form), Some(key)).await?;
+        Ok(body.into())
+    }
+
+    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<(), AppError> {
+        let form = vec![("amount_to_capture", amount.to_string())];
+        let path = intent_path(intent_id, "capture")?;
+        match self.answer::<IntentBody>(Method::POST, &path, Some(form), Some(key)).await? {
+            Ok(_) => Ok(()),
+            Err(refusal) => self.ended_already(intent_id, "succeeded", refusal).await,
+        }
+    }
+
+    async fn release(&self, intent_id: &str, key: &str) -> Result<(), AppError> {
+        let path = intent_path(intent_id, "cancel")?;
+        let form = vec![("cancellation_reason", "requested_by_customer".to_owned())];
+        match self.answer::<IntentBody>(Method::POST, &path, Some(form), Some(key)).await? {
+            Ok(_) => Ok(()),
+            Err(refusal) => self.ended_already(intent_id, "canceled", refusal).await,
+        }
+    }
+}
+
+impl<S: SecretSource> StripeHttp<S> {
+    /// A capture or a release refused because the intent is past it (captured by an earlier
+    /// attempt, lapsed): done if Stripe now reports `wanted`, else the refusal stands.
+    async fn ended_already(&self, intent_id: &str, wanted: &str, refusal: Refusal) -> Result<(), AppError> {
+        if refusal.code == "payment_intent_unexpected_state" && self.get_intent(intent_id).await?.status == wanted {
+            return Ok(());
+        }
+        Err(AppError::internal(format!("stripe refused {intent_id}: {}", refusal.detail)))
     }
 }
 

@@ -106,6 +106,14 @@ pub mod kinds {
     /// An item not back by the end of its stay and the grace period.
     pub const BOOKING_RETURN_OVERDUE: &str = "booking.return_overdue";
     pub const BOOKING_COMPLETED: &str = "booking.completed";
+    /// A deposit hold in force where there was none (the first, or one after a failure).
+    pub const DEPOSIT_HELD: &str = "booking.deposit_held";
+    /// A deposit hold refused, or lapsed: the renter is asked to confirm one with another card.
+    pub const DEPOSIT_FAILED: &str = "booking.deposit_failed";
+    /// A deposit hold cancelled at settlement: nothing taken.
+    pub const DEPOSIT_RELEASED: &str = "booking.deposit_released";
+    /// Part of a deposit hold taken at settlement (late fees), the rest released.
+    pub const DEPOSIT_CAPTURED: &str = "booking.deposit_captured";
     /// A message in a booking's thread (its recipient is told).
     pub const MESSAGE_SENT: &str = "message.sent";
     /// A party reviewed the other, still hidden (the other is asked for theirs).

@@ -5,6 +5,7 @@ mod macros;
 
 pub mod booking;
 pub mod country;
+pub mod deposit;
 pub mod events;
 pub mod listing;
 pub mod listing_query;

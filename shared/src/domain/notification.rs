@@ -43,6 +43,18 @@ pub struct BookingEventData {
     /// The stay's exclusive end date (events before handovers may lack it).
     #[serde(default)]
     pub end_date: Option<chrono::NaiveDate>,
+    /// Deposit events' hold (`deposits`).
+    #[serde(default)]
+    pub deposit: Option<DepositEventData>,
+}
+
+/// What deposit events carry of the hold.
+#[derive(Debug, Deserialize)]
+pub struct DepositEventData {
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub captured: i64,
 }
 
 /// The notifications `event` produces: one for the renter and one for the owner of a booking,
@@ -107,6 +119,35 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
                 format!("\"{title}\" was due back{due} and has not been returned yet. The renter was told."),
             )
         }
+        kinds::DEPOSIT_HELD => (
+            format!("The deposit for \"{title}\" is held on your card (not charged); it is released after the return."),
+            format!("The renter's deposit for \"{title}\" is held on their card."),
+        ),
+        kinds::DEPOSIT_FAILED => (
+            format!(
+                "We could not hold the deposit for \"{title}\" on your card. Confirm the hold with another card on \
+                 the booking."
+            ),
+            format!(
+                "The renter's deposit for \"{title}\" could not be held; they were asked for another card. If it is \
+                 still missing at the start, you may cancel: the renter is refunded in full and you are not penalized."
+            ),
+        ),
+        kinds::DEPOSIT_RELEASED => (
+            format!("The deposit hold for \"{title}\" was released: nothing was taken."),
+            format!("The deposit hold for \"{title}\" was released."),
+        ),
+        kinds::DEPOSIT_CAPTURED => {
+            let taken = deposit_taken(&data).ok_or_else(|| {
+                AppError::bad_request("invalid_event", format!("deposit event {} lacks its amounts", event.id))
+            })?;
+            (
+                format!(
+                    "{taken} of your deposit for \"{title}\" was taken for the late return; the rest was released."
+                ),
+                format!("{taken} of the deposit for \"{title}\" was taken for the late return."),
+            )
+        }
         kinds::BOOKING_COMPLETED => (
             format!("Your rental of \"{title}\" is complete. Thanks!"),
             format!("The rental of \"{title}\" is complete."),
@@ -129,6 +170,12 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
         read_at: None,
     };
     Ok(vec![make(user(&data.renter_id)?, "renter", renter_text), make(user(&data.owner_id)?, "owner", owner_text)])
+}
+
+/// What a deposit event says was taken, as money.
+fn deposit_taken(data: &BookingEventData) -> Option<Money> {
+    let d = data.deposit.as_ref()?;
+    Some(Money { amount: d.captured, currency: Currency::parse(&d.currency)? })
 }
 
 /// What `message.sent` and `review.*` carry (`messages::post`, `reviews`): never the text.

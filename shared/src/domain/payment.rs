@@ -111,9 +111,12 @@ pub struct StripeEventData {
 
 /// Platform event types the payment worker acts on; anything else is acknowledged and not
 /// queued. Transfers are the platform's objects, so their events come to this endpoint.
-pub const HANDLED_EVENTS: [&str; 7] = [
+pub const HANDLED_EVENTS: [&str; 9] = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
+    // Deposit holds: authorized (the renter's own confirmation), and ended (lapsed, cancelled).
+    "payment_intent.amount_capturable_updated",
+    "payment_intent.canceled",
     "charge.refunded",
     "charge.dispute.created",
     "charge.dispute.closed",
@@ -199,6 +202,21 @@ impl StripeEvent {
     pub fn latest_charge(&self) -> Option<&str> {
         let charge = self.data.object.get("latest_charge")?;
         charge.as_str().or_else(|| charge.get("id").and_then(|v| v.as_str()))
+    }
+
+    /// Whether this is about a deposit hold (`metadata.purpose = deposit`), not a rental payment.
+    pub fn is_deposit_hold(&self) -> bool {
+        self.data.object.get("metadata").and_then(|m| m.get("purpose")).and_then(|v| v.as_str()) == Some("deposit")
+    }
+
+    /// The Customer and the card of a PaymentIntent (saved for later when it succeeded with
+    /// `setup_future_usage`).
+    pub fn customer(&self) -> Option<&str> {
+        self.object_str("customer")
+    }
+
+    pub fn payment_method(&self) -> Option<&str> {
+        self.object_str("payment_method")
     }
 
     pub fn failure_code(&self) -> Option<String> {

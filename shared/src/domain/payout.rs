@@ -196,7 +196,7 @@ impl Ledger {
             owner_net,
             service_fee_kept,
             platform_revenue: commission + service_fee_kept,
-            deposit_held: q.deposit - refund.deposit,
+            deposit_held: q.deposit_charged() - refund.deposit,
             transferred: payout.map_or(0, |p| p.transferred),
             reversed: payout.map_or(0, |p| p.reversed),
         }

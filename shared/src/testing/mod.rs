@@ -51,6 +51,9 @@ pub struct MemoryStore {
     /// (booking, author) -> their review.
     pub reviews: Mutex<HashMap<(BookingId, Party), crate::domain::review::Review>>,
     pub listing_ratings: Mutex<HashMap<ListingId, crate::domain::review::RatingTotals>>,
+    pub deposits: Mutex<HashMap<BookingId, crate::domain::deposit::Deposit>>,
+    /// Renters' Stripe Customers.
+    pub customers: Mutex<HashMap<UserId, String>>,
 }
 
 impl MemoryStore {
@@ -117,6 +120,7 @@ pub use messages::InboxEntry;
 // The port contract every store keeps, shared with the DynamoDB integration test.
 mod calendar;
 pub mod contract;
+mod deposits;
 mod listings;
 mod notifications;
 mod payments;

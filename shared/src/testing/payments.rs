@@ -15,6 +15,88 @@ pub struct FakeGateway {
     pub reversals: Mutex<Vec<(String, String, i64)>>,
     /// When set, transfers are refused with this cause, as Stripe answers a 4xx.
     pub refuse_transfers: Mutex<Option<String>>,
+    /// Customers by idempotency key.
+    pub customers: Mutex<Vec<(String, String)>>,
+    /// Deposit holds by idempotency key: (key, intent id, amount, state: held|captured N|released).
+    pub holds: Mutex<Vec<(String, String, i64, String)>>,
+    /// When set, off-session holds are refused with this code, as a card's issuer answers 402.
+    pub refuse_holds: Mutex<Option<String>>,
+}
+
+#[async_trait]
+impl crate::ports::DepositGateway for FakeGateway {
+    async fn create_customer(&self, _user: &UserId, key: &str) -> Result<String, AppError> {
+        let mut customers = lock(&self.customers);
+        if let Some((_, id)) = customers.iter().find(|(k, _)| k == key) {
+            return Ok(id.clone());
+        }
+        let id = format!("cus_{}", customers.len() + 1);
+        customers.push((key.to_owned(), id.clone()));
+        Ok(id)
+    }
+    async fn hold(
+        &self,
+        deposit: &crate::domain::deposit::Deposit,
+        key: &str,
+    ) -> Result<crate::ports::HoldOutcome, AppError> {
+        if let Some(code) = lock(&self.refuse_holds).clone() {
+            return Ok(crate::ports::HoldOutcome::Refused(code));
+        }
+        let mut holds = lock(&self.holds);
+        if let Some((_, id, ..)) = holds.iter().find(|(k, ..)| k == key) {
+            return Ok(crate::ports::HoldOutcome::Authorized(id.clone()));
+        }
+        let id = format!("pi_hold_{}", holds.len() + 1);
+        holds.push((key.to_owned(), id.clone(), deposit.amount, "held".into()));
+        Ok(crate::ports::HoldOutcome::Authorized(id))
+    }
+    async fn hold_on_session(
+        &self,
+        deposit: &crate::domain::deposit::Deposit,
+        key: &str,
+    ) -> Result<crate::ports::PaymentIntent, AppError> {
+        let mut holds = lock(&self.holds);
+        let id = match holds.iter().find(|(k, ..)| k == key) {
+            Some((_, id, ..)) => id.clone(),
+            None => {
+                let id = format!("pi_hold_{}", holds.len() + 1);
+                holds.push((key.to_owned(), id.clone(), deposit.amount, "requires_payment_method".into()));
+                id
+            }
+        };
+        Ok(crate::ports::PaymentIntent {
+            client_secret: format!("{id}_secret_x"),
+            id,
+            amount: deposit.amount,
+            currency: deposit.currency.code().to_owned(),
+            status: "requires_payment_method".into(),
+        })
+    }
+    async fn capture(&self, intent_id: &str, amount: i64, _key: &str) -> Result<(), AppError> {
+        self.settle_hold(intent_id, format!("captured {amount}"))
+    }
+    async fn release(&self, intent_id: &str, _key: &str) -> Result<(), AppError> {
+        self.settle_hold(intent_id, "released".into())
+    }
+}
+
+impl FakeGateway {
+    /// Ends a hold as Stripe would: once (a repeat of the same end is a no-op), never both ways.
+    fn settle_hold(&self, intent_id: &str, state: String) -> Result<(), AppError> {
+        let mut holds = lock(&self.holds);
+        let hold = holds.iter_mut().find(|(_, id, ..)| id == intent_id).ok_or(AppError::NotFound("hold"))?;
+        match hold.3.as_str() {
+            "held" => hold.3 = state,
+            done if done == state => {}
+            done => return Err(AppError::internal(format!("hold {intent_id} is {done} already"))),
+        }
+        Ok(())
+    }
+
+    /// The states of the holds asked for so far, in order.
+    pub fn hold_states(&self) -> Vec<String> {
+        lock(&self.holds).iter().map(|h| h.3.clone()).collect()
+    }
 }
 
 #[async_trait]
@@ -60,7 +142,12 @@ impl crate::ports::TransferGateway for FakeGateway {
 
 #[async_trait]
 impl crate::ports::PaymentGateway for FakeGateway {
-    async fn create_intent(&self, booking: &Booking, _key: &str) -> Result<crate::ports::PaymentIntent, AppError> {
+    async fn create_intent(
+        &self,
+        booking: &Booking,
+        _customer: &str,
+        _key: &str,
+    ) -> Result<crate::ports::PaymentIntent, AppError> {
         let mut intents = lock(&self.intents);
         let intent = crate::ports::PaymentIntent {
             id: format!("pi_{}", intents.len() + 1),
@@ -73,7 +160,18 @@ impl crate::ports::PaymentGateway for FakeGateway {
         Ok(intent)
     }
     async fn get_intent(&self, id: &str) -> Result<crate::ports::PaymentIntent, AppError> {
-        lock(&self.intents).iter().find(|i| i.id == id).cloned().ok_or(AppError::NotFound("payment intent"))
+        if let Some(intent) = lock(&self.intents).iter().find(|i| i.id == id) {
+            return Ok(intent.clone());
+        }
+        let holds = lock(&self.holds);
+        let (_, id, amount, state) = holds.iter().find(|h| h.1 == id).ok_or(AppError::NotFound("payment intent"))?;
+        Ok(crate::ports::PaymentIntent {
+            id: id.clone(),
+            client_secret: format!("{id}_secret_x"),
+            amount: *amount,
+            currency: "EUR".into(),
+            status: state.clone(),
+        })
     }
     async fn refund(
         &self,

@@ -4,6 +4,7 @@
 
 mod bookings;
 mod calendar;
+mod deposits;
 pub mod listings;
 mod messages;
 mod notifications;

@@ -235,7 +235,8 @@ mod tests {
     fn quote_maths_in_minor_units() {
         // EUR (2 decimals): 3 days x 12.35 = 37.05; 10% = 3.705 -> 3.71 (half-up).
         let q = Quote::compute(3, money(1235, "EUR"), money(5000, "EUR"), Pricing::default()).unwrap();
-        assert_eq!((q.rental, q.service_fee, q.total), (3705, 371, 3705 + 371 + 5000));
+        assert_eq!((q.rental, q.service_fee, q.total, q.deposit), (3705, 371, 3705 + 371, 5000), "deposit held apart");
+        assert_eq!(q.deposit_charged(), 0);
         // Exactly half rounds up; below half rounds down.
         assert_eq!(Quote::compute(1, money(5, "EUR"), money(0, "EUR"), fee(1_000)).unwrap().service_fee, 1);
         assert_eq!(Quote::compute(1, money(4, "EUR"), money(0, "EUR"), fee(1_000)).unwrap().service_fee, 0);
@@ -243,7 +244,7 @@ mod tests {
         let q = Quote::compute(2, money(4999, "JPY"), money(10000, "JPY"), fee(1_000)).unwrap();
         assert_eq!(
             (q.rental, q.service_fee, q.total, q.currency),
-            (9998, 1000, 20998, Currency::parse("JPY").unwrap())
+            (9998, 1000, 10998, Currency::parse("JPY").unwrap())
         );
         // KWD (3 decimals): 7 days x 1.255 = 8.785; 12.5% = 1.098125 -> 1.098.
         let q = Quote::compute(7, money(1255, "KWD"), money(0, "KWD"), fee(1_250)).unwrap();
@@ -305,7 +306,7 @@ mod tests {
         let renter = UserId::parse("renter").unwrap();
         let b = Booking::request(&listing("instant"), renter.clone(), range, None, now(), Pricing::default()).unwrap();
         assert_eq!((b.status, b.hold_expires_at), (BookingStatus::PendingPayment, Some(now() + Duration::minutes(30))));
-        assert_eq!(b.quote.total, 3000 + 300 + 2000);
+        assert_eq!((b.quote.total, b.quote.deposit), (3000 + 300, 2000));
         let b = Booking::request(&listing("request"), renter, range, Some("  hi  ".into()), now(), Pricing::default())
             .unwrap();
         assert_eq!(

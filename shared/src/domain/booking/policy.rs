@@ -68,7 +68,8 @@ impl CancellationPolicy {
 impl CancellationPolicy {
     /// What cancelling a stay priced `quote` from `start` at `now` refunds: the owner
     /// cancelling refunds everything; the renter gets the rental per this policy, the service
-    /// fee only with the whole rental. The deposit always comes back.
+    /// fee only with the whole rental. A deposit charged with the rental (bookings from before
+    /// decision 0040) always comes back; a held one is released instead (`deposits`).
     pub fn refund(self, quote: &Quote, start: NaiveDate, by: Party, now: DateTime<Utc>) -> RefundPlan {
         let starts = start.and_time(NaiveTime::MIN).and_utc();
         let rental = match by {
@@ -76,7 +77,7 @@ impl CancellationPolicy {
             Party::Renter => self.renter_refund(quote.rental, starts, now),
         };
         let service_fee = if rental == quote.rental { quote.service_fee } else { 0 };
-        RefundPlan { rental, service_fee, deposit: quote.deposit }
+        RefundPlan { rental, service_fee, deposit: quote.deposit_charged() }
     }
 }
 
@@ -91,7 +92,8 @@ pub fn refund_if_cancelled(booking: &Booking, by: Party, now: DateTime<Utc>) -> 
     let refundable = booking.status == BookingStatus::Confirmed
         && booking.payment.status == PaymentStatus::Succeeded
         && booking.payment.refund_status == RefundStatus::None;
-    refundable.then(|| refund_for_cancellation(booking, by, now))
+    // Nothing to give back (a strict policy late, now that the deposit is never charged): none.
+    refundable.then(|| refund_for_cancellation(booking, by, now)).filter(|plan| plan.total() > 0)
 }
 
 #[cfg(test)]
@@ -103,12 +105,21 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    /// Rental 3,003 (3 x 10.01), fee 300, deposit 5,000; the stay starts 2026-12-10.
+    #[test]
+    fn nothing_to_give_back_offers_no_refund() {
+        let mut b = confirmed_booking("2026-12-10", 3, 1001).unwrap();
+        b.cancellation_policy = CancellationPolicy::Strict;
+        assert_eq!(refund_if_cancelled(&b, Party::Renter, at("2026-12-09T00:00:00Z")), None);
+        assert!(refund_if_cancelled(&b, Party::Owner, at("2026-12-09T00:00:00Z")).is_some());
+    }
+
+    /// Rental 3,003 (3 x 10.01), fee 300, deposit 5,000 (held, not charged: nothing of it to
+    /// refund); the stay starts 2026-12-10.
     #[test]
     fn each_policy_at_its_boundary() {
-        let full = RefundPlan { rental: 3003, service_fee: 300, deposit: 5000 };
-        let half = RefundPlan { rental: 1502, service_fee: 0, deposit: 5000 };
-        let none = RefundPlan { rental: 0, service_fee: 0, deposit: 5000 };
+        let full = RefundPlan { rental: 3003, service_fee: 300, deposit: 0 };
+        let half = RefundPlan { rental: 1502, service_fee: 0, deposit: 0 };
+        let none = RefundPlan { rental: 0, service_fee: 0, deposit: 0 };
         let cases = [
             (CancellationPolicy::Flexible, "2026-12-09T00:00:00Z", full),
             (CancellationPolicy::Flexible, "2026-12-09T00:00:01Z", half),
@@ -128,5 +139,13 @@ mod tests {
                 "an owner's cancellation refunds everything"
             );
         }
+        // A booking from before decision 0040 paid its deposit with the rental: it comes back.
+        let mut legacy = confirmed_booking("2026-12-10", 3, 1001).unwrap();
+        legacy.quote.total += legacy.quote.deposit;
+        legacy.cancellation_policy = CancellationPolicy::Strict;
+        assert_eq!(
+            refund_for_cancellation(&legacy, Party::Renter, at("2026-12-03T00:00:01Z")),
+            RefundPlan { rental: 0, service_fee: 0, deposit: 5000 }
+        );
     }
 }

@@ -21,9 +21,19 @@ pub struct Quote {
     /// The platform's commission on the rental, in basis points (300 = 3%): the owner's share
     /// is the rental less it (`domain::payout`).
     pub owner_commission_bps: i64,
+    /// Held on the renter's card around the stay, not charged (decision 0040).
     pub deposit: i64,
+    /// What the renter pays to book: the rental and the service fee.
     pub total: i64,
     pub currency: crate::domain::money::Currency,
+}
+
+impl Quote {
+    /// The part of `total` that is the deposit: none since decision 0040; bookings made before
+    /// it were charged the deposit with the rental (`total = rental + fee + deposit`).
+    pub fn deposit_charged(&self) -> i64 {
+        (self.total - self.rental - self.service_fee).max(0)
+    }
 }
 
 /// Default service fee: 10%.
@@ -48,7 +58,8 @@ impl Default for Pricing {
 
 impl Quote {
     /// `rental = days x daily`, `fee = rental x rate` rounded half-up to the minor unit,
-    /// `total = rental + fee + deposit`. Overflow is refused, never wrapped.
+    /// `total = rental + fee` (the deposit is held, not charged). Overflow is refused, never
+    /// wrapped.
     pub fn compute(days: i64, daily_price: Money, deposit: Money, pricing: Pricing) -> Result<Self, AppError> {
         let service_fee_bps = pricing.service_fee_bps;
         let overflow = || AppError::bad_request("amount_too_large", "the total is too large to book");
@@ -56,7 +67,7 @@ impl Quote {
         let fee_numerator = rental.checked_mul(service_fee_bps).ok_or_else(overflow)?;
         // Half-up for non-negative amounts: add half the divisor before dividing.
         let service_fee = (fee_numerator + 5_000) / 10_000;
-        let total = rental.checked_add(service_fee).and_then(|t| t.checked_add(deposit.amount)).ok_or_else(overflow)?;
+        let total = rental.checked_add(service_fee).ok_or_else(overflow)?;
         Ok(Quote {
             days,
             daily_price: daily_price.amount,

@@ -4,6 +4,7 @@
 //! makes its own users and listings, so it runs on a shared table in parallel with anything.
 //! The money ports' part is in `payouts`.
 
+mod deposits;
 mod messages;
 mod payouts;
 mod reviews;
@@ -20,9 +21,9 @@ use crate::domain::notification::Notification;
 use crate::domain::user::{Profile, UserId};
 use crate::error::AppError;
 use crate::ports::{
-    BookingLists, BookingReader, BookingWriter, Calendar, Created, DueBookings, IdempotencyKey, ListingDetailReader,
-    ListingSnapshots, ListingWriter, MemberRecords, MessageStore, NotificationStore, Outbox, OwnerPayouts,
-    PayoutAccountStore, PayoutStore, ProfileStore, Recorded, ReviewStore,
+    BookingLists, BookingReader, BookingWriter, Calendar, Created, CustomerStore, DepositStore, DueBookings,
+    IdempotencyKey, ListingDetailReader, ListingSnapshots, ListingWriter, MemberRecords, MessageStore,
+    NotificationStore, Outbox, OwnerPayouts, PayoutAccountStore, PayoutStore, ProfileStore, Recorded, ReviewStore,
 };
 
 /// `expect` for a contract: a failure is the rule that broke, as an error the caller reports.
@@ -75,6 +76,8 @@ pub trait ContractStore:
     + MessageStore
     + ReviewStore
     + ListingDetailReader
+    + DepositStore
+    + CustomerStore
 {
 }
 impl<T> ContractStore for T where
@@ -95,6 +98,8 @@ impl<T> ContractStore for T where
         + MessageStore
         + ReviewStore
         + ListingDetailReader
+        + DepositStore
+        + CustomerStore
 {
 }
 
@@ -112,7 +117,8 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     reviews::reviews_blind_and_rated_once(store).await?;
     payouts::payout_accounts(store).await?;
     payouts::owner_payouts(store).await?;
-    payouts::payouts(store).await
+    payouts::payouts(store).await?;
+    deposits::deposits(store).await
 }
 
 fn user() -> Result<UserId, String> {
