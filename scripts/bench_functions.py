@@ -213,6 +213,25 @@ def paid_bookings(calls, secret, renter_sub=None):
     return out
 
 
+def missing_deposit_booking(secret):
+    """A booking of the fixture user's (as renter), paid by a PaymentIntent without a Customer
+    (as before decision 0040), so its deposit waits for the renter to confirm a hold."""
+    booking = fresh_bookings(1, "instant", renter_is_fixture=True)[0]
+    status, body = call("GET", f"/bookings/{booking}", token=token(FIXTURE_USER, "Fixture"))
+    assert status == 200, (status, body)
+    webhook = json.loads(open(os.path.join(EVENTS, "stripe-webhook.json")).read())
+    paid = {"id": f"pi_{uuid.uuid4().hex[:24]}", "object": "payment_intent", "amount": body["quote"]["total"], "currency": "eur",
+            "latest_charge": f"ch_{uuid.uuid4().hex[:24]}", "metadata": {"booking_id": booking}}
+    event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "payment_intent.succeeded",
+             "created": int(time.time()), "data": {"object": paid}}
+    assert invoke("StripeWebhookFunction", signed(webhook, secret, event))[2] == "200"
+    while pump_payments():
+        pass
+    status, body = call("GET", f"/bookings/{booking}", token=token(FIXTURE_USER, "Fixture"))
+    assert status == 200 and body["deposit"]["status"] == "failed", (status, body)
+    return booking
+
+
 def returned_stays(calls, secret):
     """`calls` stays of the fixture user's listings, paid, picked up and returned now, so their
     reviews are open: (their ids, their renter's token)."""
@@ -264,6 +283,11 @@ def real_work_events(binary, text, ids, calls, secret):
         mode = "instant" if binary == "create-payment" else "request"
         fresh = fresh_bookings(calls, mode, renter_is_fixture=binary in ("create-payment", "cancel-booking"))
         return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], fresh[next(made)]))
+    if binary == "place-deposit":
+        # The first call asks Stripe for the hold the renter confirms; every other answers it
+        # again (a client retrying), as most calls will.
+        booking = missing_deposit_booking(secret)
+        return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], booking))
     if binary in ("pickup-booking", "return-booking"):
         # The owner (the fixture user) confirms: the pickup with the renter's code; the return
         # of items they handed over, without one.

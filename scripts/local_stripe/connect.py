@@ -16,7 +16,9 @@ from spec3 by extract_schema.py; test_connect.py checks the answers against it):
   (url, secret) registers a Connect endpoint; POST /_config/connect/accounts/{id}/payouts
   (amount, currency, outcome=paid|failed) makes the automatic payout Stripe would, and sends
   `payout.paid` or `payout.failed`. Connect events carry `account` and are signed with the
-  Connect endpoint's secret."""
+  Connect endpoint's secret;
+- platform events (localstripe's own too) are sent to a snapshot of the registered endpoints,
+  with retries (`schedule_platform_event`)."""
 import asyncio
 import hashlib
 import hmac
@@ -363,6 +365,18 @@ def send_platform_event(kind, obj):
     webhooks.schedule_webhook(_PlatformEvent(event(kind, obj)))
 
 
+def schedule_platform_event(evt):
+    """Sends a platform event to every registered endpoint, signed with its secret, as
+    localstripe's sender does, but over a copy of the endpoints taken now: its own sender walks
+    the live registry across awaits, so an endpoint registered meanwhile (a test's stack
+    starting) aborts the delivery to every endpoint after it. Failed deliveries are retried
+    (`deliver`)."""
+    body = evt._export()
+    for hook in list(webhooks._webhooks.values()):
+        if hook.events is None or evt.type in hook.events:
+            asyncio.ensure_future(deliver(hook.url, hook.secret, body))
+
+
 def send_connect_event(kind, obj, account, previous=None):
     body = event(kind, obj, account, previous)
     for url, secret in CONNECT_ENDPOINTS.values():
@@ -411,6 +425,7 @@ async def onboarding_pages(request, handler):
 
 def install(app):
     allow_transfer_group_on_payment_intents()
+    webhooks.schedule_webhook = resources.schedule_webhook = schedule_platform_event
     app.middlewares.insert(0, onboarding_pages)
     app.router.add_post("/v1/accounts", create_account)
     app.router.add_get("/v1/accounts/{id}", get_account)

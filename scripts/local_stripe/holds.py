@@ -13,11 +13,17 @@ docs.stripe.com/payments/place-a-hold-on-a-payment-method) and its OpenAPI descr
   `requires_payment_method` and is reported by `payment_intent.payment_failed`;
 - `capture_method=manual`: an authorized intent is `requires_capture` with `amount_capturable`
   and is reported by `payment_intent.amount_capturable_updated`; capture takes
-  `amount_to_capture` (the rest is released) and answers `amount_received`;
+  `amount_to_capture` (the rest is released) and answers `amount_received`; capturing an
+  intent that is not `requires_capture` (cancelled, lapsed, captured) is refused with
+  `payment_intent_unexpected_state`, as Stripe does;
 - cancelling takes `cancellation_reason`, stamps `canceled_at` and sends `payment_intent.canceled`;
-- Idempotency-Key on POST /v1/customers and /v1/payment_intents[/...] (the first answer again);
-- a local control: POST /_config/payment_intents/{id}/lapse ends an uncaptured authorization as
-  the card network does after 7 days (`canceled`, reason `automatic`, `payment_intent.canceled`)."""
+- Idempotency-Key on POST /v1/customers and /v1/payment_intents[/...]: the first answer again
+  for a request that ran (a success, or a card error); a refusal before running (a bad
+  parameter, a wrong state) is not kept, as Stripe keeps none (keys live for the process, not
+  Stripe's 24 hours);
+- a local control: POST /_config/payment_intents/{id}/lapse ends an uncaptured authorization
+  now, as the card network does after 5 to 7 days (`canceled`, reason `automatic`,
+  `payment_intent.canceled`)."""
 import json
 import re
 import time
@@ -26,7 +32,7 @@ from aiohttp import web
 from localstripe import resources
 from localstripe.errors import UserError
 from localstripe.server import get_post_data
-from localstripe.webhooks import schedule_webhook
+from localstripe import webhooks
 
 PaymentIntent, PaymentMethod = resources.PaymentIntent, resources.PaymentMethod
 # Stripe's test payment methods localstripe does not know (docs.stripe.com/testing).
@@ -36,6 +42,7 @@ CANCELLATION_REASONS = {"duplicate", "fraudulent", "requested_by_customer", "aba
 IDEMPOTENT = ("/v1/customers", "/v1/payment_intents")
 IDEMPOTENCY = {}
 CANCEL = re.compile(r"^/v1/payment_intents/(\w+)/cancel$")
+CAPTURE = re.compile(r"^/v1/payment_intents/(\w+)/capture$")
 
 
 def card_error(code, message, intent, decline_code=None):
@@ -77,7 +84,7 @@ def patch_payment_intents():
         if charge.status == "succeeded" and self.setup_future_usage and self.customer:
             PaymentMethod._api_retrieve(self.payment_method).customer = self.customer
         if charge.status == "succeeded" and not charge.captured:
-            schedule_webhook(resources.Event("payment_intent.amount_capturable_updated", self))
+            webhooks.schedule_webhook(resources.Event("payment_intent.amount_capturable_updated", self))
 
     @classmethod
     def _api_create(cls, confirm=None, off_session=None, **data):
@@ -94,11 +101,11 @@ def patch_payment_intents():
         if card._card_number in ALWAYS_AUTHENTICATE:
             # Stripe cannot ask the customer: the intent waits for another payment method.
             intent.payment_method, intent._off_session_error = None, "authentication_required"
-            schedule_webhook(resources.Event("payment_intent.payment_failed", intent))
+            webhooks.schedule_webhook(resources.Event("payment_intent.payment_failed", intent))
             raise card_error("authentication_required", "This payment requires authentication by the customer.", intent)
         intent._create_charge(on_failure_now=lambda: None)
         if intent.latest_charge.status == "failed":
-            schedule_webhook(resources.Event("payment_intent.payment_failed", intent))
+            webhooks.schedule_webhook(resources.Event("payment_intent.payment_failed", intent))
             raise card_error("card_declined", "Your card was declined.", intent, "generic_decline")
         return intent
 
@@ -125,7 +132,7 @@ def patch_payment_intents():
 def canceled(intent, reason):
     intent._canceled, intent.next_action = True, None
     intent.cancellation_reason, intent.canceled_at = reason, int(time.time())
-    schedule_webhook(resources.Event("payment_intent.canceled", intent))
+    webhooks.schedule_webhook(resources.Event("payment_intent.canceled", intent))
     return web.json_response(intent._export())
 
 
@@ -144,12 +151,21 @@ def cancel(request, params):
 
 
 async def lapse(request):
-    """The card network ends an authorization nobody captured (after 7 days on Stripe)."""
+    """The card network ends an authorization nobody captured (after 5 to 7 days on Stripe)."""
     intent = PaymentIntent._api_retrieve(request.match_info["id"])
     if intent.status != "requires_capture":
         raise UserError(400, f"Only an uncaptured authorization can lapse; this one is {intent.status}.",
                         {"code": "payment_intent_unexpected_state"})
     return canceled(intent, "automatic")
+
+
+def check_capturable(path):
+    """Stripe captures only a `requires_capture` intent (localstripe checks just the charge)."""
+    if (capture := CAPTURE.match(path)) is not None:
+        intent = PaymentIntent._api_retrieve(capture.group(1))
+        if intent.status != "requires_capture":
+            raise UserError(400, f"This PaymentIntent could not be captured because it has a status of {intent.status}.",
+                            {"code": "payment_intent_unexpected_state"})
 
 
 @web.middleware
@@ -161,6 +177,7 @@ async def holds(request, handler):
     is_cancel = CANCEL.match(request.path)
     key = request.headers.get("Idempotency-Key")
     if not key:
+        check_capturable(request.path)
         return cancel(request, params) if is_cancel else await handler(request)
     fingerprint = (request.path, json.dumps(params, sort_keys=True))
     if key in IDEMPOTENCY:
@@ -171,12 +188,13 @@ async def holds(request, handler):
                                                            "parameters they were first used with."}}, status=400)
         return web.Response(body=body, status=status, content_type="application/json",
                             headers={"Idempotent-Replayed": "true"})
+    check_capturable(request.path)
     try:
         response = cancel(request, params) if is_cancel else await handler(request)
     except UserError as e:
         response = e.to_response()
-    # Stripe keeps the first answer for a key, errors included, except 5xx and 429.
-    if response.status < 500 and response.status != 429:
+    # Stripe keeps the first answer of a request that ran: a success or a card's refusal (402).
+    if response.status < 300 or response.status == 402:
         IDEMPOTENCY[key] = (fingerprint, response.status, response.body)
     return response
 

@@ -77,6 +77,8 @@ class Holds(LocalStripe):
         again, headers = self.api("POST", f"/v1/payment_intents/{held['id']}/capture", {"amount_to_capture": 300},
                                   key=f"capture-{held['id']}")
         self.assertEqual((again["id"], headers.get("Idempotent-Replayed")), (held["id"], "true"))
+        body, _ = self.api("POST", f"/v1/payment_intents/{held['id']}/capture", {"amount_to_capture": 300}, status=400)
+        self.assertEqual(body["error"]["code"], "payment_intent_unexpected_state", "captured once, never twice")
         self.event("/platform", "payment_intent.succeeded", held["id"])
 
     def test_cancelling_a_hold_tells_and_cannot_be_repeated(self):
@@ -93,6 +95,8 @@ class Holds(LocalStripe):
         body, _ = self.api("POST", f"/v1/payment_intents/{held['id']}/cancel", status=400)
         assert_schema("error", body)
         self.assertEqual(body["error"]["code"], "payment_intent_unexpected_state")
+        body, _ = self.api("POST", f"/v1/payment_intents/{held['id']}/capture", {"amount_to_capture": 100}, status=400)
+        self.assertEqual(body["error"]["code"], "payment_intent_unexpected_state", "a released hold cannot be captured")
         body, _ = self.api("POST", f"/v1/payment_intents/{held['id']}/cancel", {"cancellation_reason": "bored"},
                            status=400)
         self.assertEqual(body["error"]["param"], "cancellation_reason")
@@ -136,6 +140,12 @@ class Holds(LocalStripe):
         self.assertEqual(first["id"], second["id"], "one hold per key")
         body = self.hold(customer, card, amount=2500, key="deposit-b1-1", status=400)
         self.assertEqual(body["error"]["type"], "idempotency_error")
+        # A card error is an answer the key keeps; a refused parameter is not.
+        failing = self.saved_card(customer, "pm_card_authenticationRequired")
+        refused = self.hold(customer, failing, key="deposit-b2-1", status=402)
+        self.assertEqual(self.hold(customer, failing, key="deposit-b2-1", status=402), refused)
+        self.api("POST", "/v1/customers", {"metadata[user_id]": "u3", "colour": "red"}, key="customer-u3", status=400)
+        self.api("POST", "/v1/customers", {"metadata[user_id]": "u3"}, key="customer-u3")
         a, _ = self.api("POST", "/v1/customers", {"metadata[user_id]": "u2"}, key="customer-u2")
         b, _ = self.api("POST", "/v1/customers", {"metadata[user_id]": "u2"}, key="customer-u2")
         self.assertEqual(a["id"], b["id"])

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::booking::{Booking, BookingId, PaymentStatus};
-use crate::domain::deposit::{Deposit, DepositStatus, DepositStep, Need};
+use crate::domain::deposit::{Claim, Deposit, DepositStatus, DepositStep, Need};
 use crate::domain::events::{kinds, DomainEvent};
 use crate::domain::payment::StripeEvent;
 use crate::error::AppError;
@@ -65,14 +65,25 @@ pub async fn ensure_scheduled<S: DepositStore>(
     if let Some(existing) = store.get_deposit(&booking.id).await? {
         return Ok(Some(existing));
     }
-    let Some(customer) = customer else {
-        return Err(AppError::internal(format!(
-            "booking {} was paid without a Customer to hold its deposit",
-            booking.id
-        )));
+    let mut deposit = Deposit::schedule(
+        booking,
+        customer.unwrap_or_default().to_owned(),
+        payment_method.map(str::to_owned),
+        lead_hours,
+        now,
+    );
+    // Paid without a Customer (an intent created before decision 0040): no card to hold off
+    // session, so the renter is asked for one at once.
+    let event = if customer.is_none() {
+        tracing::warn!(booking_id = %booking.id, "paid without a Customer: the renter is asked to confirm a deposit hold");
+        let asked = deposit.refused("no_saved_card".to_owned());
+        let event = announcement(booking, &deposit, &asked, now);
+        deposit = asked;
+        event
+    } else {
+        None
     };
-    let deposit = Deposit::schedule(booking, customer.to_owned(), payment_method.map(str::to_owned), lead_hours, now);
-    match store.save_deposit(&deposit, None, None).await {
+    match store.save_deposit(&deposit, None, event.as_ref()).await {
         Ok(()) => {
             tracing::info!(booking_id = %booking.id, amount = deposit.amount, hold_at = %deposit.hold_at, "deposit hold scheduled");
             Ok(Some(deposit))
@@ -88,7 +99,8 @@ pub async fn settled<S: DepositStore>(store: &S, booking: &BookingId) -> Result<
 }
 
 /// Takes `booking`'s deposit along `Deposit::next_step` until nothing is left to do now (a
-/// renewal is followed by the old hold's cancellation). Returns the last step's outcome.
+/// renewal is followed by the old hold's cancellation; a lost race by a fresh look). Returns
+/// the last step's outcome.
 pub async fn advance<S, G>(
     store: &S,
     gateway: &G,
@@ -101,7 +113,7 @@ where
     G: DepositGateway,
 {
     let mut outcome = Stepped::NoDeposit;
-    for _ in 0..3 {
+    for _ in 0..4 {
         let Some(current) = store.get_deposit(&booking.id).await? else {
             return Ok(outcome);
         };
@@ -110,7 +122,7 @@ where
             return Ok(if outcome == Stepped::NoDeposit { Stepped::Nothing } else { outcome });
         }
         outcome = take(store, gateway, booking, &current, step, now).await?;
-        if matches!(outcome, Stepped::Failed | Stepped::Busy | Stepped::Refused) {
+        if matches!(outcome, Stepped::Failed | Stepped::Refused) {
             return Ok(outcome);
         }
     }
@@ -118,7 +130,8 @@ where
 }
 
 /// After a booking ended without a stay (cancelled): releases its deposit hold, if any. A
-/// Stripe failure is recorded on the deposit (the deposit task retries it), not returned.
+/// Stripe failure is recorded on the deposit (which is then due for the deposit task at
+/// once), not returned: the cancellation stands whatever happens to the hold.
 pub async fn release_after_cancellation<S, G>(store: &S, gateway: &G, booking: &Booking, now: DateTime<Utc>)
 where
     S: DepositStore,
@@ -130,7 +143,9 @@ where
     }
 }
 
-/// One step: the Stripe call, then the record (and its announcement) if nobody changed it.
+/// One step. A call is claimed first (of overlapping looks, the one whose claim is stored makes
+/// it), then made, then its answer recorded from the claimed version; a claimed call found
+/// unrecorded is made again with the same key. A Stripe failure keeps the claim and is retried.
 async fn take<S, G>(
     store: &S,
     gateway: &G,
@@ -143,53 +158,70 @@ where
     S: DepositStore,
     G: DepositGateway,
 {
-    let id = &booking.id;
-    let called = match &step {
+    let (claim, from) = match step {
         DepositStep::Nothing => return Ok(Stepped::Nothing),
-        DepositStep::Hold | DepositStep::Renew => {
-            gateway.hold(current, &current.next_hold_key()).await.map(|outcome| {
-                let (mut next, stepped) = match outcome {
-                    HoldOutcome::Authorized(intent) => (current.held(intent, now), Stepped::Held),
-                    HoldOutcome::Refused(code) => (current.refused(code), Stepped::Refused),
-                };
-                next.holds_placed = current.holds_placed + 1;
-                (next, stepped)
-            })
+        DepositStep::Close { owed } => {
+            let next = current.settled(owed, 0, now);
+            let event = announcement(booking, current, &next, now);
+            return save(store, next, current, event.as_ref(), now, Stepped::Released).await;
         }
-        DepositStep::CancelReplaced(old) => gateway
-            .release(old, &format!("release-{old}"))
-            .await
-            .map(|()| (Deposit { replaced_intent: None, ..current.clone() }, Stepped::Held)),
-        DepositStep::Release(intent) => {
-            let owed = settle_owed(booking, now);
-            let released = gateway.release(intent, &format!("release-{intent}")).await;
-            released.map(|()| (current.settled(owed, 0, now), Stepped::Released))
+        DepositStep::CancelReplaced(old) => {
+            return match gateway.release(&old, &format!("release-{old}")).await {
+                Ok(()) => {
+                    let next = Deposit { replaced_intent: None, last_error: None, ..current.clone() };
+                    save(store, next, current, None, now, Stepped::Held).await
+                }
+                Err(e) => failed(store, current, &e, now).await,
+            };
         }
-        DepositStep::Capture(intent, amount) => {
-            let owed = settle_owed(booking, now);
-            let captured = gateway.capture(intent, *amount, &format!("capture-{intent}")).await;
-            captured.map(|()| (current.settled(owed, *amount, now), Stepped::Captured))
+        DepositStep::Call(claim) => {
+            let claimed = current.claimed(claim.clone());
+            match save(store, claimed.clone(), current, None, now, Stepped::Nothing).await? {
+                Stepped::Busy => return Ok(Stepped::Busy),
+                _ => (claim, Deposit { version: current.version + 1, updated_at: now, ..claimed }),
+            }
         }
-        DepositStep::Close => Ok((current.settled(settle_owed(booking, now), 0, now), Stepped::Released)),
+        DepositStep::Resume(claim) => (claim, current.clone()),
     };
-    let (next, outcome) = match called {
-        Ok(done) => done,
-        Err(e) => {
-            let detail = e.for_log();
-            tracing::warn!(booking_id = %id, code = e.code(), error = %detail, step = ?step, "deposit step failed; retried by the deposit task");
-            (Deposit { last_error: Some(detail.chars().take(300).collect()), ..current.clone() }, Stepped::Failed)
+    let key = claim.key(&booking.id);
+    let answered = match &claim {
+        Claim::Hold { .. } => gateway.hold(&from, &key).await.map(|outcome| match outcome {
+            HoldOutcome::Authorized(intent) => (from.held(intent, None, now), Stepped::Held),
+            HoldOutcome::Refused(code) => (from.refused(code), Stepped::Refused),
+        }),
+        Claim::Capture { intent_id, amount, owed } => gateway.capture(intent_id, *amount, &key).await.map(|taken| {
+            if taken {
+                (from.settled(*owed, *amount, now), Stepped::Captured)
+            } else {
+                // The hold had ended (lapsed) before the capture: nothing to take from it.
+                (Deposit { hold: None, ..from.clone() }.settled(*owed, 0, now), Stepped::Released)
+            }
+        }),
+        Claim::Release { intent_id, owed } => {
+            gateway.release(intent_id, &key).await.map(|()| (from.settled(*owed, 0, now), Stepped::Released))
         }
     };
-    let event = announcement(booking, current, &next, now);
-    save(store, next, current, event.as_ref(), now, outcome).await
+    match answered {
+        Ok((next, outcome)) => {
+            let event = announcement(booking, &from, &next, now);
+            save(store, next, &from, event.as_ref(), now, outcome).await
+        }
+        Err(e) => failed(store, &from, &e, now).await,
+    }
 }
 
-/// What settlement takes for `booking` now (its late fee once the claim window closed).
-fn settle_owed(booking: &Booking, now: DateTime<Utc>) -> i64 {
-    match Need::of(booking, Duration::zero(), now) {
-        Need::Settle(owed) => owed,
-        Need::Keep => 0,
-    }
+/// Records a Stripe failure (the claim, if any, stays: retried with its key by the deposit
+/// task, for which the deposit is now due).
+async fn failed<S: DepositStore>(
+    store: &S,
+    current: &Deposit,
+    e: &AppError,
+    now: DateTime<Utc>,
+) -> Result<Stepped, AppError> {
+    let detail = e.for_log();
+    tracing::warn!(booking_id = %current.booking_id, code = e.code(), error = %detail, "deposit step failed; retried by the deposit task");
+    let next = Deposit { last_error: Some(detail.chars().take(300).collect()), ..current.clone() };
+    save(store, next, current, None, now, Stepped::Failed).await
 }
 
 /// The event a change of a deposit announces: a hold in force where there was none (the
@@ -240,7 +272,12 @@ async fn save<S: DepositStore>(
 /// force; a hold in force ended without us (`payment_intent.canceled`: lapsed, cancelled in
 /// the Dashboard) leaves none, and the renter is asked for another. Anything else (our own
 /// holds, captures and releases, already recorded from Stripe's answers) changes nothing.
-pub async fn follow_hold_event<S>(store: &S, event: &StripeEvent, now: DateTime<Utc>) -> Result<&'static str, AppError>
+pub async fn follow_hold_event<S>(
+    store: &S,
+    event: &StripeEvent,
+    claim_window: Duration,
+    now: DateTime<Utc>,
+) -> Result<&'static str, AppError>
 where
     S: DepositStore + BookingReader,
 {
@@ -253,14 +290,11 @@ where
             return Ok("ignored");
         };
         let next = match event.kind.as_str() {
+            // Settlement cancels a pending hold (`Deposit::settled`), so a pending one is wanted.
             "payment_intent.amount_capturable_updated" if current.pending_intent.as_deref() == Some(intent) => {
-                if current.settlement.is_some() {
-                    tracing::warn!(booking_id = %id, payment_intent = intent, "a hold confirmed after settlement; the deposit task does not release it");
-                    return Ok("no_change");
-                }
-                current.held(intent.to_owned(), now)
+                current.held(intent.to_owned(), event.payment_method().map(str::to_owned), now)
             }
-            "payment_intent.canceled" => match current.lost(intent) {
+            "payment_intent.canceled" => match current.lost(intent, Need::of(&booking, claim_window, now), now) {
                 Some(next) => next,
                 None => return Ok("no_change"),
             },
@@ -366,4 +400,43 @@ where
         }
     }
     Err(AppError::conflict("deposit_busy", "the deposit kept changing; try again"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{confirmed_booking, FakeGateway, MemoryStore};
+
+    #[tokio::test]
+    async fn paid_without_a_customer_asks_the_renter_at_once() {
+        let store = MemoryStore::default();
+        let booking = confirmed_booking("2026-12-10", 3, 4_000).unwrap();
+        let d = ensure_scheduled(&store, &booking, None, None, 24, booking.created_at).await.unwrap().unwrap();
+        assert_eq!((d.status(), d.failure_code.as_deref()), (DepositStatus::Failed, Some("no_saved_card")));
+        assert_eq!(store.event_kinds(), ["booking.deposit_failed"]);
+        let again = ensure_scheduled(&store, &booking, None, None, 24, booking.created_at).await.unwrap();
+        assert_eq!((again, store.event_kinds().len()), (Some(d), 1), "a repeat changes nothing");
+        // The renter's hold to confirm carries no Customer; its authorization puts it in force.
+        let gateway = FakeGateway::default();
+        let intent = replacement_hold(&store, &gateway, &booking, booking.created_at).await.unwrap();
+        let event: StripeEvent = serde_json::from_value(serde_json::json!({
+            "id": "evt_1", "type": "payment_intent.amount_capturable_updated", "created": 1,
+            "data": {"object": {"id": intent.id, "object": "payment_intent",
+                "metadata": {"booking_id": booking.id.as_str(), "purpose": "deposit"}}}
+        }))
+        .unwrap();
+        store.seed_booking(&booking).await;
+        assert_eq!(
+            follow_hold_event(&store, &event, Duration::hours(48), booking.created_at).await.unwrap(),
+            "applied"
+        );
+        assert_eq!(
+            follow_hold_event(&store, &event, Duration::hours(48), booking.created_at).await.unwrap(),
+            "no_change",
+            "redelivered"
+        );
+        let held = store.get_deposit(&booking.id).await.unwrap().unwrap();
+        assert_eq!((held.status(), held.hold.map(|h| h.intent_id)), (DepositStatus::Held, Some(intent.id)));
+        assert_eq!(store.event_kinds(), ["booking.deposit_failed", "booking.requested", "booking.deposit_held"]);
+    }
 }

@@ -134,12 +134,13 @@ async fn held_before_the_stay_then_released_or_taken_for_a_late_return() {
     );
     notified(&api, &owner, "booking.deposit_held", 1).await;
 
-    // Starts in 6 days: scheduled, then held by the deposit task 24 h before the start.
-    let later = booked(&api, &renter, &stove, 6, 9).await;
+    // Starts in 4 days: scheduled, then held by the deposit task 24 h before the start (before
+    // the first hold falls due for renewal).
+    let later = booked(&api, &renter, &stove, 4, 7).await;
     pay(&api, &renter, &later, "pm_card_visa").await;
-    assert_eq!(deposit_becomes(&api, &renter, &later, "scheduled").await["hold_at"], format!("{}T00:00:00Z", day(5)));
+    assert_eq!(deposit_becomes(&api, &renter, &later, "scheduled").await["hold_at"], format!("{}T00:00:00Z", day(3)));
     let task = |at| run_scheduled(&api, "HoldDepositsFunction", at);
-    let lead = day(5).and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let lead = day(3).and_hms_opt(0, 0, 0).unwrap().and_utc();
     assert_eq!(task(lead - chrono::Duration::minutes(1)).await["due"], 0);
     assert_eq!(task(lead).await["held"], 1);
     deposit_becomes(&api, &renter, &later, "held").await;
@@ -226,7 +227,7 @@ async fn a_long_stays_hold_is_renewed_before_it_lapses_new_before_old() {
     let [owner, renter] =
         [token_for(&api, json!({"sub": new_user()})).await, token_for(&api, json!({"sub": new_user()})).await];
     let tent = listing(&api, &owner, "instant", 14).await;
-    // Ten days from tomorrow: the hold must outlive its 7 days.
+    // Ten days from tomorrow: the hold must outlive its authorization (5 days for Visa off-session).
     let id = booked(&api, &renter, &tent, 1, 11).await;
     let start: Value = act(&api, &renter, &id, "payment", None).await.json().await.unwrap();
     confirm_card(start["payment_intent_id"].as_str().unwrap(), "pm_card_visa").await;
@@ -234,8 +235,8 @@ async fn a_long_stays_hold_is_renewed_before_it_lapses_new_before_old() {
     let first = stored_deposit(&runner, &id).await.hold.unwrap();
 
     let task = |at| run_scheduled(&api, "HoldDepositsFunction", at);
-    assert_eq!(task(first.authorized_at + chrono::Duration::days(5)).await["due"], 0, "not yet");
-    let run = task(first.authorized_at + chrono::Duration::days(6)).await;
+    assert_eq!(task(first.authorized_at + chrono::Duration::days(3)).await["due"], 0, "not yet");
+    let run = task(first.authorized_at + chrono::Duration::days(4)).await;
     assert_eq!(run["held"], 1, "{run}");
     let renewed = stored_deposit(&runner, &id).await;
     let second = renewed.hold.clone().unwrap().intent_id;

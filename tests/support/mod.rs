@@ -122,15 +122,26 @@ impl PrivateRunner {
         Self::start_with(label, &format!("{root}/template.yaml"), &[]).await
     }
 
-    /// A runner of any template, with extra runner arguments.
+    /// A runner of any template, with extra runner arguments. The free port it is given may be
+    /// taken by another process before the runner binds it: then it exits, and another port is
+    /// tried.
     pub async fn start_with(label: &str, template: &str, extra: &[String]) -> Self {
+        for _ in 0..3 {
+            if let Some(runner) = Self::try_start(label, template, extra).await {
+                return runner;
+            }
+        }
+        panic!("private runner {label} did not start on three ports");
+    }
+
+    async fn try_start(label: &str, template: &str, extra: &[String]) -> Option<Self> {
         let root = required("PROJECT_ROOT");
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let stack = format!("t-{label}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let log_dir = std::env::var("RENTAL_TEST_LOGS").unwrap_or_else(|_| std::env::temp_dir().display().to_string());
         let log = std::fs::File::create(format!("{log_dir}/runner-{stack}.log")).expect("runner log file");
         let resources_path = format!("{log_dir}/{stack}-resources.json");
-        let child = tokio::process::Command::new(required("LOCAL_RUNNER_BIN"))
+        let mut child = tokio::process::Command::new(required("LOCAL_RUNNER_BIN"))
             .args(["--template", template, "--bin-dir", &format!("{root}/target/debug")])
             .args(["--dev-secrets", &format!("{root}/local-runner/dev-secrets.json")])
             .args([
@@ -184,11 +195,19 @@ impl PrivateRunner {
             assert!(resp.is_ok_and(|r| r.status().is_success()), "configuring the local Stripe's platform endpoint");
         }
         let probe = format!("{api}/_local/resources");
-        let resources = eventually(Duration::from_secs(30), "private runner to start", || async {
-            http().get(&probe).send().await.ok()?.json::<Value>().await.ok()
-        })
-        .await;
-        PrivateRunner { _child: child, api, resources, stack }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(resources)) =
+                async { http().get(&probe).send().await?.json::<Value>().await.map(Some) }.await
+            {
+                return Some(PrivateRunner { _child: child, api, resources, stack });
+            }
+            if child.try_wait().ok().flatten().is_some() {
+                return None;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out after 30s waiting for private runner {stack}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     pub fn reference(&self, logical: &str) -> String {

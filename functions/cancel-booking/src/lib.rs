@@ -63,13 +63,14 @@ where
             }
         })
         .await?;
+    // The deposit hold goes first: the cancellation stands whatever happens to it (a failure is
+    // recorded and retried by the deposit task).
+    shared::deposits::release_after_cancellation(&deps.store, &deps.gateway, &booking, now).await;
     // The owner's payout follows the refund (lowered; the payout task reverses a transfer made).
     // Stripe's `charge.refunded` makes the payment worker repeat this, should it fail here.
     if refund.is_some() {
         shared::payouts::apply_refund(&deps.store, &booking, now).await?;
     }
-    // The cancellation stands whatever happens to the hold.
-    shared::deposits::release_after_cancellation(&deps.store, &deps.gateway, &booking, now).await;
     json(200, &booking)
 }
 

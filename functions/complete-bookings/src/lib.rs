@@ -165,11 +165,12 @@ mod tests {
         deps.store.seed_booking(&back).await;
 
         let at = |t: &str| serde_json::json!({ "now": t });
-        *deps.gateway.holds.lock().unwrap().first_mut().map(|h| &mut h.3).unwrap() = "lapsed".into();
+        *deps.gateway.holds_unavailable.lock().unwrap() = true;
         let run = handle(at("2026-12-07T10:00:00Z"), &deps).await.unwrap();
-        assert_eq!((run["completed"].as_i64(), run["waiting"].as_i64()), (Some(0), Some(1)), "Stripe refused: wait");
-        assert!(deps.store.get_deposit(&b.id).await.unwrap().unwrap().last_error.is_some());
-        *deps.gateway.holds.lock().unwrap().first_mut().map(|h| &mut h.3).unwrap() = "held".into();
+        assert_eq!((run["completed"].as_i64(), run["waiting"].as_i64()), (Some(0), Some(1)), "Stripe is down: wait");
+        let d = deps.store.get_deposit(&b.id).await.unwrap().unwrap();
+        assert!(d.last_error.is_some() && d.claim.is_some(), "the capture claimed, to be made again: {d:?}");
+        *deps.gateway.holds_unavailable.lock().unwrap() = false;
         let run = handle(at("2026-12-07T11:00:00Z"), &deps).await.unwrap();
         assert_eq!(run["completed"], 1);
         assert_eq!(deps.gateway.hold_states(), vec!["captured 2000"], "the late fee from the hold, the rest released");

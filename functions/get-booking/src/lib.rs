@@ -95,7 +95,7 @@ mod tests {
         .await
         .unwrap()
         .unwrap();
-        deps.store.save_deposit(&d.held("pi_7".into(), d.hold_at), Some(d.version), None).await.unwrap();
+        deps.store.save_deposit(&d.held("pi_7".into(), None, d.hold_at), Some(d.version), None).await.unwrap();
         let renter = body(handle(request(booking.id.as_str(), "renter"), &deps).await.unwrap()).await;
         assert_eq!(renter["money"]["deposit_held"], 5_000);
         assert_eq!(

@@ -1,8 +1,9 @@
 //! Scheduled (every 15 minutes): takes due deposits one step along `Deposit::next_step`
 //! (decision 0040): places the hold `DepositHoldLeadHours` before the start on the card the
-//! rental payment saved, renews a hold 6 days old (the new one authorized before the old one
-//! is cancelled), releases the hold of a booking that ended without a stay, and retries a
-//! step Stripe failed. A refused hold (declined, authentication required) flags the deposit
+//! rental payment saved, renews a hold 4 days old (the new one authorized before the old one
+//! is cancelled), finishes a claimed call nobody recorded (a crash, a timeout) and retries a
+//! step Stripe failed (a cancellation's release, say); a hold whose booking ended is released
+//! at the latest when it falls due for renewal. A refused hold (declined, authentication required) flags the deposit
 //! and tells both parties; the renter confirms another card (`POST /bookings/{id}/deposit`).
 //! Settlement at the end of the claim window is `complete-bookings`' (the booking's due list).
 
@@ -115,11 +116,12 @@ mod tests {
         assert_eq!(a.unwrap()["held"].as_u64().unwrap() + b.unwrap()["held"].as_u64().unwrap(), 1);
         assert_eq!(deps.gateway.hold_states(), vec!["held"], "one hold from overlapping runs");
         assert_eq!(deps.store.event_kinds().last().map(String::as_str), Some("booking.deposit_held"));
-        // Picked up; on its sixth day the hold is renewed.
+        // Picked up; 4 days after its authorization the hold is renewed (merchant-initiated
+        // Visa authorizations lapse after 5).
         let out = booking.moved(Transition::PickUp, booking.pickup_opens_at()).unwrap();
         deps.store.bookings.lock().unwrap().insert(booking.id.clone(), out);
-        assert_eq!(handle(at("2026-12-14T23:59:00Z"), &deps).await.unwrap()["due"], 0);
-        let run = handle(at("2026-12-15T00:00:00Z"), &deps).await.unwrap();
+        assert_eq!(handle(at("2026-12-12T23:59:00Z"), &deps).await.unwrap()["due"], 0);
+        let run = handle(at("2026-12-13T00:00:00Z"), &deps).await.unwrap();
         assert_eq!(run["held"], 1);
         assert_eq!(deps.gateway.hold_states(), vec!["released", "held"], "the new hold, then the old one cancelled");
         let d = deps.store.deposits.lock().unwrap()[&booking.id].clone();

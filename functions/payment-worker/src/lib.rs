@@ -46,7 +46,7 @@ where
     let outcome = if event.account.is_some() {
         shared::connect::apply(&deps.store, &event, now).await?
     } else if event.is_deposit_hold() {
-        shared::deposits::follow_hold_event(&deps.store, &event, now).await?
+        shared::deposits::follow_hold_event(&deps.store, &event, deps.deposit_rules.claim_window, now).await?
     } else {
         let outcome = shared::payments::apply(&deps.store, &deps.gateway, &event, now).await?;
         shared::payouts::follow_payment_event(&deps.store, &event, deps.payout_delay_hours, now).await?;

@@ -294,7 +294,7 @@ impl<S: SecretSource> DepositGateway for StripeHttp<S> {
     }
 
     async fn hold(&self, deposit: &Deposit, key: &str) -> Result<HoldOutcome, AppError> {
-        let Some(card) = &deposit.payment_method else {
+        let Some(card) = deposit.payment_method.as_ref().filter(|_| !deposit.customer_id.is_empty()) else {
             return Ok(HoldOutcome::Refused("no_saved_card".to_owned()));
         };
         let mut form = hold_form(deposit);
@@ -306,29 +306,36 @@ impl<S: SecretSource> DepositGateway for StripeHttp<S> {
         match self.answer::<IntentBody>(Method::POST, "/v1/payment_intents", Some(form), Some(key)).await? {
             Ok(intent) if intent.status == "requires_capture" => Ok(HoldOutcome::Authorized(intent.id)),
             Ok(intent) => Ok(HoldOutcome::Refused(format!("unexpected_status_{}", intent.status))),
-            // The card or its issuer said no: the renter must act (authenticate, another card).
-            Err(refusal) if refusal.status == StatusCode::PAYMENT_REQUIRED => Ok(HoldOutcome::Refused(refusal.code)),
-            Err(refusal) => Err(AppError::internal(format!("stripe refused a deposit hold with {}", refusal.detail))),
+            // The card or its issuer said no (402), or Stripe will not take this card any more
+            // (a detached card, say): the renter must act. Retrying would be refused again.
+            Err(refusal) => {
+                tracing::info!(dependency = DEP, status = refusal.status.as_u16(), code = %refusal.code, "deposit hold refused");
+                let code = if refusal.code.is_empty() { "hold_refused".to_owned() } else { refusal.code };
+                Ok(HoldOutcome::Refused(code))
+            }
         }
     }
 
     async fn hold_on_session(&self, deposit: &Deposit, key: &str) -> Result<PaymentIntent, AppError> {
         let mut form = hold_form(deposit);
-        form.extend([
-            ("payment_method_types[]", "card".to_owned()),
+        form.push(("payment_method_types[]", "card".to_owned()));
+        if deposit.customer_id.is_empty() {
+            // Paid before Customers (decision 0040): nothing to save the card to.
+            form.retain(|(name, _)| *name != "customer");
+        } else {
             // The new card replaces the saved one for renewals.
-            ("setup_future_usage", "off_session".to_owned()),
-        ]);
+            form.push(("setup_future_usage", "off_session".to_owned()));
+        }
         let body: IntentBody = self.call(Method::POST, "/v1/payment_intents", Some(form), Some(key)).await?;
         Ok(body.into())
     }
 
-    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<(), AppError> {
+    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<bool, AppError> {
         let form = vec![("amount_to_capture", amount.to_string())];
         let path = intent_path(intent_id, "capture")?;
         match self.answer::<IntentBody>(Method::POST, &path, Some(form), Some(key)).await? {
-            Ok(_) => Ok(()),
-            Err(refusal) => self.ended_already(intent_id, "succeeded", refusal).await,
+            Ok(_) => Ok(true),
+            Err(refusal) => Ok(self.ended_already(intent_id, refusal).await? == "succeeded"),
         }
     }
 
@@ -337,17 +344,24 @@ impl<S: SecretSource> DepositGateway for StripeHttp<S> {
         let form = vec![("cancellation_reason", "requested_by_customer".to_owned())];
         match self.answer::<IntentBody>(Method::POST, &path, Some(form), Some(key)).await? {
             Ok(_) => Ok(()),
-            Err(refusal) => self.ended_already(intent_id, "canceled", refusal).await,
+            Err(refusal) => match self.ended_already(intent_id, refusal).await?.as_str() {
+                "canceled" => Ok(()),
+                status => Err(AppError::internal(format!("a hold to release is {status} at Stripe: {intent_id}"))),
+            },
         }
     }
 }
 
 impl<S: SecretSource> StripeHttp<S> {
     /// A capture or a release refused because the intent is past it (captured by an earlier
-    /// attempt, lapsed): done if Stripe now reports `wanted`, else the refusal stands.
-    async fn ended_already(&self, intent_id: &str, wanted: &str, refusal: Refusal) -> Result<(), AppError> {
-        if refusal.code == "payment_intent_unexpected_state" && self.get_intent(intent_id).await?.status == wanted {
-            return Ok(());
+    /// attempt, cancelled, lapsed): how it ended (`succeeded`, `canceled`); any other refusal
+    /// stands.
+    async fn ended_already(&self, intent_id: &str, refusal: Refusal) -> Result<String, AppError> {
+        if refusal.code == "payment_intent_unexpected_state" {
+            let status = self.get_intent(intent_id).await?.status;
+            if status == "succeeded" || status == "canceled" {
+                return Ok(status);
+            }
         }
         Err(AppError::internal(format!("stripe refused {intent_id}: {}", refusal.detail)))
     }

@@ -2,10 +2,12 @@
 //! at payment is authorized for the deposit (`capture_method=manual`) `DepositHoldLeadHours`
 //! before the start, renewed before the authorization lapses, and at settlement released or
 //! captured in part (late fees, later claims). `Deposit::next_step` is the one rule the
-//! scheduled task, the completion task, cancellations and the payment worker follow.
+//! scheduled task, the completion task, cancellations and the payment worker follow. Every
+//! Stripe call that places or ends a hold is claimed (written) before it is made, so whoever
+//! looks next finishes that call, with the same idempotency key, before anything else.
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::booking::{Booking, BookingId, BookingStatus};
 use super::money::Currency;
@@ -13,8 +15,9 @@ use super::user::UserId;
 
 /// Default lead between placing the hold and the start (00:00 UTC of the start date).
 pub const DEFAULT_HOLD_LEAD_HOURS: i64 = 24;
-/// Card authorizations lapse after 7 days; a hold older than this is renewed first.
-pub const RENEW_AFTER: Duration = Duration::days(6);
+/// Card authorizations lapse after 7 days, merchant-initiated Visa ones (our off-session
+/// holds) after 5: a hold older than this is renewed first.
+pub const RENEW_AFTER: Duration = Duration::days(4);
 
 string_enum!(
     /// Where a booking's deposit stands.
@@ -69,6 +72,8 @@ pub struct Deposit {
     pub holds_placed: u32,
     pub failure_code: Option<String>,
     pub settlement: Option<Settlement>,
+    /// A Stripe call claimed and not yet recorded (see `Claim`).
+    pub claim: Option<Claim>,
     /// The last Stripe error of a step to retry (the due list keeps the deposit while set).
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -85,22 +90,48 @@ pub enum Need {
     Settle(i64),
 }
 
+/// A Stripe call that places or ends a hold, written on the deposit before it is made: until
+/// its answer is recorded, every look makes it again with the same idempotency key (Stripe
+/// answers the first result), so a crash, a timeout or an overlapping run never leaves a hold
+/// unrecorded nor moves money twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum Claim {
+    /// The `number`-th hold asked of Stripe, off-session on the saved card.
+    Hold { number: u32 },
+    /// Capture `amount` of `owed` from the hold; Stripe releases the rest.
+    Capture { intent_id: String, amount: i64, owed: i64 },
+    /// Cancel the hold: nothing taken of `owed`.
+    Release { intent_id: String, owed: i64 },
+}
+
+impl Claim {
+    /// Its idempotency key at Stripe.
+    pub fn key(&self, booking: &BookingId) -> String {
+        match self {
+            Claim::Hold { number } => format!("deposit-{booking}-{number}"),
+            Claim::Capture { intent_id, .. } => format!("capture-{intent_id}"),
+            Claim::Release { intent_id, .. } => format!("release-{intent_id}"),
+        }
+    }
+}
+
 /// What to do next with a deposit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DepositStep {
     Nothing,
-    /// Authorize the deposit off-session on the saved card.
-    Hold,
-    /// Authorize a new hold before this one lapses; the old one is cancelled after.
-    Renew,
-    /// Cancel the hold a renewal or a replacement card made redundant.
+    /// Claim this call, then make it: a hold (the first, or a renewal before the lapse), a
+    /// capture or a release at settlement.
+    Call(Claim),
+    /// A claimed call whose answer was not recorded: make it again, then record it.
+    Resume(Claim),
+    /// Cancel a hold a renewal or a replacement card made redundant (or one the renter
+    /// confirmed too late).
     CancelReplaced(String),
-    /// Cancel the hold: nothing is taken.
-    Release(String),
-    /// Capture this much of the hold; Stripe releases the rest.
-    Capture(String, i64),
-    /// Settle without Stripe: nothing is held (never placed, failed or lapsed).
-    Close,
+    /// Settle without Stripe, `owed` uncollected: nothing is held (never placed, refused, lapsed).
+    Close {
+        owed: i64,
+    },
 }
 
 impl Need {
@@ -148,6 +179,7 @@ impl Deposit {
             holds_placed: 0,
             failure_code: None,
             settlement: None,
+            claim: None,
             last_error: None,
             created_at: now,
             updated_at: now,
@@ -165,27 +197,34 @@ impl Deposit {
         }
     }
 
-    /// The one rule. A replaced hold is cancelled first; a settled deposit has nothing left to
-    /// do; otherwise the booking's need decides: hold when due, renew before the lapse (unless
-    /// a failure waits for the renter), capture or release at settlement.
+    /// The one rule. A claimed call is finished first, then a replaced hold cancelled; a
+    /// settled deposit has nothing left to do; otherwise the booking's need decides: hold when
+    /// due, renew before the lapse (unless a failure waits for the renter), capture or release
+    /// at settlement.
     pub fn next_step(&self, need: Need, now: DateTime<Utc>) -> DepositStep {
+        if let Some(claim) = &self.claim {
+            return DepositStep::Resume(claim.clone());
+        }
         if let Some(old) = &self.replaced_intent {
             return DepositStep::CancelReplaced(old.clone());
         }
         if self.settlement.is_some() {
             return DepositStep::Nothing;
         }
+        let hold = Claim::Hold { number: self.holds_placed + 1 };
         match (need, &self.hold) {
-            (Need::Keep, None) if self.failure_code.is_none() && now >= self.hold_at => DepositStep::Hold,
+            (Need::Keep, None) if self.failure_code.is_none() && now >= self.hold_at => DepositStep::Call(hold),
             (Need::Keep, Some(h)) if self.failure_code.is_none() && now >= h.authorized_at + RENEW_AFTER => {
-                DepositStep::Renew
+                DepositStep::Call(hold)
             }
             (Need::Keep, _) => DepositStep::Nothing,
-            (Need::Settle(owed), Some(h)) if owed > 0 => {
-                DepositStep::Capture(h.intent_id.clone(), owed.min(self.amount))
-            }
-            (Need::Settle(_), Some(h)) => DepositStep::Release(h.intent_id.clone()),
-            (Need::Settle(_), None) => DepositStep::Close,
+            (Need::Settle(owed), Some(h)) if owed > 0 => DepositStep::Call(Claim::Capture {
+                intent_id: h.intent_id.clone(),
+                amount: owed.min(self.amount),
+                owed,
+            }),
+            (Need::Settle(owed), Some(h)) => DepositStep::Call(Claim::Release { intent_id: h.intent_id.clone(), owed }),
+            (Need::Settle(owed), None) => DepositStep::Close { owed },
         }
     }
 
@@ -193,7 +232,8 @@ impl Deposit {
     /// once, a hold at `hold_at`, a renewal before the lapse; never once settled or while a
     /// failure waits for the renter. Settlement itself follows the booking (its due list).
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
-        if self.replaced_intent.is_some() || (self.last_error.is_some() && self.settlement.is_none()) {
+        let unfinished = self.claim.is_some() || self.replaced_intent.is_some();
+        if unfinished || (self.last_error.is_some() && self.settlement.is_none()) {
             return Some(self.updated_at);
         }
         if self.settlement.is_some() || self.failure_code.is_some() {
@@ -202,42 +242,69 @@ impl Deposit {
         Some(self.hold.as_ref().map_or(self.hold_at, |h| h.authorized_at + RENEW_AFTER))
     }
 
-    /// The idempotency key of the next hold asked of Stripe.
+    /// The idempotency key of the next hold asked of Stripe (the renter's, on-session).
     pub fn next_hold_key(&self) -> String {
-        format!("deposit-{}-{}", self.booking_id, self.holds_placed + 1)
+        Claim::Hold { number: self.holds_placed + 1 }.key(&self.booking_id)
+    }
+
+    /// This deposit with `claim` written, before its call is made.
+    pub fn claimed(&self, claim: Claim) -> Deposit {
+        let holds_placed = match claim {
+            Claim::Hold { number } => number,
+            _ => self.holds_placed,
+        };
+        Deposit { claim: Some(claim), holds_placed, ..self.clone() }
     }
 
     /// After Stripe authorized `intent_id` at `now` (off-session, or the renter's own
-    /// confirmation): the hold in force; a hold it replaces is cancelled next.
-    pub fn held(&self, intent_id: String, now: DateTime<Utc>) -> Deposit {
+    /// confirmation with `card`, which later holds use): the hold in force; a hold it replaces
+    /// is cancelled next.
+    pub fn held(&self, intent_id: String, card: Option<String>, now: DateTime<Utc>) -> Deposit {
         let mut next = self.clone();
         if let Some(old) = self.hold.as_ref().filter(|h| h.intent_id != intent_id) {
             next.replaced_intent = Some(old.intent_id.clone());
         }
         next.hold = Some(Hold { intent_id, authorized_at: now });
-        (next.failure_code, next.pending_intent, next.last_error) = (None, None, None);
+        next.payment_method = card.or(next.payment_method);
+        (next.failure_code, next.pending_intent, next.last_error, next.claim) = (None, None, None, None);
         next
     }
 
     /// After Stripe refused a hold (`code`): the renter is asked for another card. A hold
     /// still in force (a failed renewal) stays until it lapses.
     pub fn refused(&self, code: String) -> Deposit {
-        Deposit { failure_code: Some(code), last_error: None, ..self.clone() }
+        Deposit { failure_code: Some(code), last_error: None, claim: None, ..self.clone() }
     }
 
-    /// Settled with `captured` of `owed` taken (0: released).
+    /// Settled with `captured` of `owed` taken (0: released). A hold the renter was still to
+    /// confirm is cancelled next (it may be confirmed meanwhile).
     pub fn settled(&self, owed: i64, captured: i64, now: DateTime<Utc>) -> Deposit {
         let settlement = Settlement { captured, uncollected: (owed - captured).max(0), at: now };
-        Deposit { settlement: Some(settlement), last_error: None, ..self.clone() }
+        let replaced_intent = self.replaced_intent.clone().or_else(|| self.pending_intent.clone());
+        Deposit {
+            settlement: Some(settlement),
+            replaced_intent,
+            pending_intent: None,
+            last_error: None,
+            claim: None,
+            ..self.clone()
+        }
     }
 
-    /// Stripe ended `intent_id` without us (a lapse, a cancellation in the Dashboard): if it
-    /// was the hold in force, none is left and the renter is asked for another.
-    pub fn lost(&self, intent_id: &str) -> Option<Deposit> {
-        if self.settlement.is_some() || self.hold.as_ref().is_none_or(|h| h.intent_id != intent_id) {
+    /// Stripe ended `intent_id` (`payment_intent.canceled`). Our own release or capture in
+    /// flight, an older hold, or a settled deposit: nothing. The hold in force ended without
+    /// us (a lapse, a cancellation in the Dashboard): when the booking needs settlement, it is
+    /// settled with nothing taken; otherwise none is left and the renter is asked for another.
+    pub fn lost(&self, intent_id: &str, need: Need, now: DateTime<Utc>) -> Option<Deposit> {
+        let ours = matches!(&self.claim, Some(Claim::Capture { intent_id: i, .. } | Claim::Release { intent_id: i, .. }) if i == intent_id);
+        if ours || self.settlement.is_some() || self.hold.as_ref().is_none_or(|h| h.intent_id != intent_id) {
             return None;
         }
-        Some(Deposit { hold: None, failure_code: Some("hold_lapsed".into()), ..self.clone() })
+        let gone = Deposit { hold: None, last_error: None, ..self.clone() };
+        Some(match need {
+            Need::Settle(owed) => gone.settled(owed, 0, now),
+            Need::Keep => Deposit { failure_code: Some("hold_lapsed".into()), ..gone },
+        })
     }
 }
 
@@ -273,23 +340,36 @@ mod tests {
         Deposit::schedule(&booking(), "cus_1".into(), Some("pm_1".into()), 24, at("2026-11-01T00:00:00Z"))
     }
 
+    fn hold(number: u32) -> DepositStep {
+        DepositStep::Call(Claim::Hold { number })
+    }
+
     #[test]
     fn held_a_lead_before_the_start_then_renewed_before_the_lapse() {
         let d = deposit();
         assert_eq!((d.hold_at, d.status(), d.amount), (at("2026-12-09T00:00:00Z"), DepositStatus::Scheduled, 20000));
         assert_eq!(d.next_step(Need::Keep, at("2026-12-08T23:59:59Z")), DepositStep::Nothing);
-        assert_eq!(d.next_step(Need::Keep, d.hold_at), DepositStep::Hold);
+        assert_eq!(d.next_step(Need::Keep, d.hold_at), hold(1));
         assert_eq!(d.due_at(), Some(d.hold_at));
-        let held = d.held("pi_1".into(), d.hold_at);
-        assert_eq!((held.status(), held.due_at()), (DepositStatus::Held, Some(d.hold_at + RENEW_AFTER)));
+        // Claimed before the call: whoever looks next makes that call again, same key.
+        let claimed = d.claimed(Claim::Hold { number: 1 });
+        assert_eq!(claimed.next_step(Need::Settle(0), d.hold_at), DepositStep::Resume(Claim::Hold { number: 1 }));
+        assert_eq!((claimed.due_at(), claimed.holds_placed), (Some(claimed.updated_at), 1));
+        assert_eq!(Claim::Hold { number: 1 }.key(&d.booking_id), format!("deposit-{}-1", d.booking_id));
+        let held = claimed.held("pi_1".into(), None, d.hold_at);
+        assert_eq!(
+            (held.status(), held.due_at(), held.claim.clone()),
+            (DepositStatus::Held, Some(d.hold_at + RENEW_AFTER), None)
+        );
         assert_eq!(held.next_step(Need::Keep, d.hold_at + RENEW_AFTER - Duration::seconds(1)), DepositStep::Nothing);
-        assert_eq!(held.next_step(Need::Keep, d.hold_at + RENEW_AFTER), DepositStep::Renew);
+        assert_eq!(held.next_step(Need::Keep, d.hold_at + RENEW_AFTER), hold(2));
+        assert!(RENEW_AFTER < Duration::days(5), "before a merchant-initiated Visa authorization lapses");
         // The new hold first, then the old one goes.
-        let renewed = held.held("pi_2".into(), d.hold_at + RENEW_AFTER);
-        assert_eq!(renewed.hold.as_ref().unwrap().intent_id, "pi_2");
+        let renewed = held.claimed(Claim::Hold { number: 2 }).held("pi_2".into(), None, d.hold_at + RENEW_AFTER);
+        assert_eq!((renewed.hold.as_ref().unwrap().intent_id.as_str(), renewed.holds_placed), ("pi_2", 2));
         assert_eq!(renewed.next_step(Need::Keep, d.hold_at + RENEW_AFTER), DepositStep::CancelReplaced("pi_1".into()));
         assert_eq!(renewed.due_at(), Some(renewed.updated_at), "at once");
-        let again = renewed.held("pi_2".into(), d.hold_at + RENEW_AFTER);
+        let again = renewed.held("pi_2".into(), None, d.hold_at + RENEW_AFTER);
         assert_eq!(again.replaced_intent, Some("pi_1".into()), "a repeated report replaces nothing new");
     }
 
@@ -309,19 +389,23 @@ mod tests {
         b.status = BookingStatus::Cancelled;
         assert_eq!(Need::of(&b, window, now), Need::Settle(0));
 
-        let held = deposit().held("pi_1".into(), now);
-        assert_eq!(held.next_step(Need::Settle(0), now), DepositStep::Release("pi_1".into()));
-        assert_eq!(held.next_step(Need::Settle(3000), now), DepositStep::Capture("pi_1".into(), 3000));
+        let held = deposit().held("pi_1".into(), None, now);
+        let release = Claim::Release { intent_id: "pi_1".into(), owed: 0 };
+        assert_eq!(held.next_step(Need::Settle(0), now), DepositStep::Call(release.clone()));
+        assert_eq!(release.key(&held.booking_id), "release-pi_1");
+        let capture = |amount, owed| DepositStep::Call(Claim::Capture { intent_id: "pi_1".into(), amount, owed });
+        assert_eq!(held.next_step(Need::Settle(3000), now), capture(3000, 3000));
+        assert_eq!(held.next_step(Need::Settle(50_000), now), capture(20000, 50_000), "never more than the hold");
+        let settled = held
+            .claimed(Claim::Capture { intent_id: "pi_1".into(), amount: 20000, owed: 50_000 })
+            .settled(50_000, 20000, now);
         assert_eq!(
-            held.next_step(Need::Settle(50_000), now),
-            DepositStep::Capture("pi_1".into(), 20000),
-            "never more than the hold"
+            (settled.status(), settled.settlement.unwrap().uncollected, settled.claim.clone()),
+            (DepositStatus::Captured, 30_000, None)
         );
-        let settled = held.settled(50_000, 20000, now);
-        assert_eq!((settled.status(), settled.settlement.unwrap().uncollected), (DepositStatus::Captured, 30_000));
         assert_eq!(settled.next_step(Need::Settle(50_000), now), DepositStep::Nothing, "exactly once");
         assert_eq!(settled.due_at(), None);
-        assert_eq!(deposit().next_step(Need::Settle(0), now), DepositStep::Close, "nothing was ever held");
+        assert_eq!(deposit().next_step(Need::Settle(0), now), DepositStep::Close { owed: 0 }, "nothing was ever held");
         assert_eq!(held.settled(0, 0, now).status(), DepositStatus::Released);
     }
 
@@ -329,19 +413,34 @@ mod tests {
     fn a_failed_or_lapsed_hold_waits_for_the_renter() {
         let d = deposit();
         let now = d.hold_at;
-        let failed = d.refused("authentication_required".into());
-        assert_eq!((failed.status(), failed.due_at()), (DepositStatus::Failed, None));
+        let failed = d.claimed(Claim::Hold { number: 1 }).refused("authentication_required".into());
+        assert_eq!((failed.status(), failed.due_at(), failed.claim.clone()), (DepositStatus::Failed, None, None));
         assert_eq!(failed.next_step(Need::Keep, now), DepositStep::Nothing, "not retried off-session");
-        let replaced = failed.held("pi_9".into(), now);
-        assert_eq!((replaced.status(), replaced.failure_code.clone()), (DepositStatus::Held, None));
-        let lapsed = replaced.lost("pi_9").unwrap();
+        let pending = Deposit { pending_intent: Some("pi_9".into()), ..failed.clone() };
+        let replaced = pending.held("pi_9".into(), Some("pm_new".into()), now);
+        assert_eq!(
+            (replaced.status(), replaced.failure_code.clone(), replaced.pending_intent.clone()),
+            (DepositStatus::Held, None, None)
+        );
+        assert_eq!(replaced.payment_method.as_deref(), Some("pm_new"), "later holds use the renter's new card");
+        let lapsed = replaced.lost("pi_9", Need::Keep, now).unwrap();
         assert_eq!((lapsed.status(), lapsed.failure_code.as_deref()), (DepositStatus::Failed, Some("hold_lapsed")));
-        assert!(replaced.lost("pi_other").is_none(), "an old or released hold's end changes nothing");
-        assert!(replaced.settled(0, 0, now).lost("pi_9").is_none());
+        assert!(replaced.lost("pi_other", Need::Keep, now).is_none(), "an old or released hold's end changes nothing");
+        assert!(replaced.settled(0, 0, now).lost("pi_9", Need::Keep, now).is_none());
+        let releasing = replaced.claimed(Claim::Release { intent_id: "pi_9".into(), owed: 0 });
+        assert!(releasing.lost("pi_9", Need::Settle(0), now).is_none(), "our own release, not a lapse");
+        let ended = replaced.lost("pi_9", Need::Settle(0), now).unwrap();
+        assert_eq!(ended.status(), DepositStatus::Released, "ended at settlement: nothing to take, nobody to ask");
         // A renewal refused keeps the hold in force until it lapses, and is not retried.
-        let renewing = d.held("pi_1".into(), now).refused("card_declined".into());
+        let renewing = d.held("pi_1".into(), None, now).refused("card_declined".into());
         assert_eq!(renewing.next_step(Need::Keep, now + RENEW_AFTER), DepositStep::Nothing);
-        assert_eq!(renewing.next_step(Need::Settle(0), now), DepositStep::Release("pi_1".into()));
+        assert_eq!(
+            renewing.next_step(Need::Settle(0), now),
+            DepositStep::Call(Claim::Release { intent_id: "pi_1".into(), owed: 0 })
+        );
+        // Settled while the renter was still to confirm a hold: that one is cancelled next.
+        let settled = pending.settled(0, 0, now);
+        assert_eq!(settled.next_step(Need::Settle(0), now), DepositStep::CancelReplaced("pi_9".into()));
         assert_eq!(d.next_hold_key(), format!("deposit-{}-1", d.booking_id));
     }
 }

@@ -128,10 +128,16 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
                 "We could not hold the deposit for \"{title}\" on your card. Confirm the hold with another card on \
                  the booking."
             ),
-            format!(
-                "The renter's deposit for \"{title}\" could not be held; they were asked for another card. If it is \
-                 still missing at the start, you may cancel: the renter is refunded in full and you are not penalized."
-            ),
+            // Before the pickup the owner may still cancel; once the item is out, they may not.
+            if data.status == "confirmed" {
+                format!(
+                    "The renter's deposit for \"{title}\" could not be held; they were asked for another card. If it \
+                     is still missing at the start, you may cancel: the renter is refunded in full and you are not \
+                     penalized."
+                )
+            } else {
+                format!("The renter's deposit for \"{title}\" is no longer held; they were asked for another card.")
+            },
         ),
         kinds::DEPOSIT_RELEASED => (
             format!("The deposit hold for \"{title}\" was released: nothing was taken."),

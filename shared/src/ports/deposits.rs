@@ -55,8 +55,9 @@ pub trait DepositGateway: Send + Sync {
     async fn hold(&self, deposit: &Deposit, key: &str) -> Result<HoldOutcome, AppError>;
     /// A hold for the renter to confirm with a card of their choice (saved for later holds).
     async fn hold_on_session(&self, deposit: &Deposit, key: &str) -> Result<PaymentIntent, AppError>;
-    /// Captures `amount` of hold `intent_id`; the rest is released. Done already: `Ok`.
-    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<(), AppError>;
+    /// Captures `amount` of hold `intent_id`; the rest is released. Done already: `Ok(true)`;
+    /// the hold had ended (lapsed, cancelled) so nothing could be taken: `Ok(false)`.
+    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<bool, AppError>;
     /// Cancels hold `intent_id`. Ended already (cancelled, lapsed): `Ok`.
     async fn release(&self, intent_id: &str, key: &str) -> Result<(), AppError>;
 }

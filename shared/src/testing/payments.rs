@@ -21,6 +21,8 @@ pub struct FakeGateway {
     pub holds: Mutex<Vec<(String, String, i64, String)>>,
     /// When set, off-session holds are refused with this code, as a card's issuer answers 402.
     pub refuse_holds: Mutex<Option<String>>,
+    /// When set, deposit calls fail as an unreachable Stripe does.
+    pub holds_unavailable: Mutex<bool>,
 }
 
 #[async_trait]
@@ -39,6 +41,7 @@ impl crate::ports::DepositGateway for FakeGateway {
         deposit: &crate::domain::deposit::Deposit,
         key: &str,
     ) -> Result<crate::ports::HoldOutcome, AppError> {
+        self.reachable()?;
         if let Some(code) = lock(&self.refuse_holds).clone() {
             return Ok(crate::ports::HoldOutcome::Refused(code));
         }
@@ -72,15 +75,28 @@ impl crate::ports::DepositGateway for FakeGateway {
             status: "requires_payment_method".into(),
         })
     }
-    async fn capture(&self, intent_id: &str, amount: i64, _key: &str) -> Result<(), AppError> {
-        self.settle_hold(intent_id, format!("captured {amount}"))
+    async fn capture(&self, intent_id: &str, amount: i64, _key: &str) -> Result<bool, AppError> {
+        self.reachable()?;
+        let state = lock(&self.holds).iter().find(|h| h.1 == intent_id).map(|h| h.3.clone());
+        if matches!(state.as_deref(), Some("lapsed" | "released")) {
+            return Ok(false);
+        }
+        self.settle_hold(intent_id, format!("captured {amount}")).map(|()| true)
     }
     async fn release(&self, intent_id: &str, _key: &str) -> Result<(), AppError> {
+        self.reachable()?;
         self.settle_hold(intent_id, "released".into())
     }
 }
 
 impl FakeGateway {
+    fn reachable(&self) -> Result<(), AppError> {
+        match *lock(&self.holds_unavailable) {
+            true => Err(AppError::Unavailable { dependency: "stripe".into() }),
+            false => Ok(()),
+        }
+    }
+
     /// Ends a hold as Stripe would: once (a repeat of the same end is a no-op), never both ways.
     fn settle_hold(&self, intent_id: &str, state: String) -> Result<(), AppError> {
         let mut holds = lock(&self.holds);

@@ -16,7 +16,7 @@ use super::outbox::event_put;
 use super::{is_condition_failure, put, s, timestamp, DynamoTable, Item, DEP};
 use crate::adapters::sdk_error;
 use crate::domain::booking::BookingId;
-use crate::domain::deposit::{Deposit, Hold, Settlement};
+use crate::domain::deposit::{Claim, Deposit, Hold, Settlement};
 use crate::domain::events::DomainEvent;
 use crate::domain::money::Currency;
 use crate::domain::user::UserId;
@@ -63,6 +63,9 @@ struct DepositItem {
     captured: i64,
     #[serde(default)]
     uncollected: i64,
+    /// A Stripe call claimed and not yet recorded (`call`: hold, capture, release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claim: Option<Claim>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_error: Option<String>,
     created_at: DateTime<Utc>,
@@ -95,6 +98,7 @@ fn deposit_item(d: &Deposit) -> Result<Item, AppError> {
         settled_at: d.settlement.map(|s| s.at),
         captured: d.settlement.map_or(0, |s| s.captured),
         uncollected: d.settlement.map_or(0, |s| s.uncollected),
+        claim: d.claim.clone(),
         last_error: d.last_error.clone(),
         created_at: d.created_at,
         updated_at: d.updated_at,
@@ -120,6 +124,7 @@ fn deposit_from(item: Item) -> Result<Deposit, AppError> {
         holds_placed: i.holds_placed,
         failure_code: i.failure_code,
         settlement: i.settled_at.map(|at| Settlement { captured: i.captured, uncollected: i.uncollected, at }),
+        claim: i.claim,
         last_error: i.last_error,
         created_at: i.created_at,
         updated_at: i.updated_at,
@@ -221,7 +226,10 @@ mod tests {
         let item = deposit_item(&d).unwrap();
         assert_eq!((item["GSI3PK"].clone(), item["SK"].clone()), (s(DUE_PK), s(DEPOSIT_SK)));
         assert_eq!(deposit_from(item).unwrap(), d);
-        let held = d.held("pi_1".into(), now);
+        let claimed =
+            d.claimed(crate::domain::deposit::Claim::Capture { intent_id: "pi_0".into(), amount: 5, owed: 9 });
+        assert_eq!(deposit_from(deposit_item(&claimed).unwrap()).unwrap(), claimed, "with its claim");
+        let held = d.held("pi_1".into(), Some("pm_2".into()), now);
         assert_eq!(deposit_from(deposit_item(&held).unwrap()).unwrap(), held);
         let settled = held.settled(500, 300, now);
         let item = deposit_item(&settled).unwrap();

@@ -25,15 +25,16 @@ pub async fn deposits(store: &impl ContractStore) -> Result<(), String> {
     assert!(listed(due(d.hold_at).await.must("due")?), "due at its lead time");
 
     let now = d.hold_at.trunc_subsecs(3);
-    let mut held = d.held("pi_contract".into(), now);
+    let mut held = d.held("pi_contract".into(), None, now);
     (held.version, held.updated_at) = (d.version + 1, now);
     let told = event_for(subject.clone(), "booking.deposit_held");
     store.save_deposit(&held, Some(d.version), Some(&told)).await.must("held")?;
     let stale = event_for(subject.clone(), "booking.stale");
     let refused = store.save_deposit(&held, Some(d.version), Some(&stale)).await.must_fail("from an old version")?;
     assert!(matches!(refused, AppError::PreconditionFailed), "{refused:?}");
-    assert!(!listed(due(now + Duration::days(5)).await.must("due")?), "held: due again at its renewal only");
-    assert!(listed(due(now + Duration::days(6)).await.must("due")?), "due for renewal");
+    let renewal = now + crate::domain::deposit::RENEW_AFTER;
+    assert!(!listed(due(renewal - Duration::seconds(1)).await.must("due")?), "held: due again at its renewal only");
+    assert!(listed(due(renewal).await.must("due")?), "due for renewal");
 
     let mut settled = held.settled(0, 0, now);
     (settled.version, settled.updated_at) = (held.version + 1, now);
