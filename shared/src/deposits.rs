@@ -186,7 +186,7 @@ where
     let key = claim.key(&booking.id);
     let answered = match &claim {
         Claim::Hold { .. } => gateway.hold(&from, &key).await.map(|outcome| match outcome {
-            HoldOutcome::Authorized(intent) => (from.held(intent, None, now), Stepped::Held),
+            HoldOutcome::Authorized(intent) => (from.authorized(intent, now), Stepped::Held),
             HoldOutcome::Refused(code) => (from.refused(code), Stepped::Refused),
         }),
         Claim::Capture { intent_id, amount, owed } => gateway.capture(intent_id, *amount, &key).await.map(|taken| {
@@ -286,7 +286,21 @@ where
         return Ok("ignored");
     };
     for _ in 0..3 {
-        let (Some(current), Some(booking)) = (store.get_deposit(&id).await?, store.get_booking(&id).await?) else {
+        let Some(current) = store.get_deposit(&id).await? else {
+            return Ok("ignored");
+        };
+        // A claimed call is being made: its answer is recorded first. A lapse is found by that
+        // call itself (a capture or release of an ended hold, a renewal replacing it); the
+        // renter's confirmation waits (the queue redelivers it), or it could lose the claim.
+        if current.claim.is_some() {
+            let confirmation = event.kind == "payment_intent.amount_capturable_updated"
+                && current.pending_intent.as_deref() == Some(intent);
+            if confirmation {
+                return Err(AppError::conflict("deposit_busy", "a deposit call is in flight; the event is retried"));
+            }
+            return Ok("no_change");
+        }
+        let Some(booking) = store.get_booking(&id).await? else {
             return Ok("ignored");
         };
         let next = match event.kind.as_str() {
@@ -426,6 +440,12 @@ mod tests {
         }))
         .unwrap();
         store.seed_booking(&booking).await;
+        // While a claimed call is in flight, the confirmation waits for its answer (redelivered).
+        let pending = store.get_deposit(&booking.id).await.unwrap().unwrap();
+        lock_in(&store, &Deposit { claim: Some(Claim::Hold { number: 9 }), ..pending.clone() });
+        let waiting = follow_hold_event(&store, &event, Duration::hours(48), booking.created_at).await.unwrap_err();
+        assert_eq!(waiting.code(), "deposit_busy");
+        lock_in(&store, &pending);
         assert_eq!(
             follow_hold_event(&store, &event, Duration::hours(48), booking.created_at).await.unwrap(),
             "applied"
@@ -438,5 +458,9 @@ mod tests {
         let held = store.get_deposit(&booking.id).await.unwrap().unwrap();
         assert_eq!((held.status(), held.hold.map(|h| h.intent_id)), (DepositStatus::Held, Some(intent.id)));
         assert_eq!(store.event_kinds(), ["booking.deposit_failed", "booking.requested", "booking.deposit_held"]);
+    }
+
+    fn lock_in(store: &MemoryStore, d: &Deposit) {
+        store.deposits.lock().unwrap().insert(d.booking_id.clone(), d.clone());
     }
 }

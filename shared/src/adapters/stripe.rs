@@ -306,6 +306,12 @@ impl<S: SecretSource> DepositGateway for StripeHttp<S> {
         match self.answer::<IntentBody>(Method::POST, "/v1/payment_intents", Some(form), Some(key)).await? {
             Ok(intent) if intent.status == "requires_capture" => Ok(HoldOutcome::Authorized(intent.id)),
             Ok(intent) => Ok(HoldOutcome::Refused(format!("unexpected_status_{}", intent.status))),
+            // Another request with this key is still running at Stripe (409): a fault to retry,
+            // never a refusal, or its authorization would go unrecorded.
+            Err(refusal) if refusal.status == StatusCode::CONFLICT || refusal.code.starts_with("idempotency") => {
+                tracing::warn!(dependency = DEP, code = %refusal.code, "deposit hold answered by another request");
+                Err(AppError::Unavailable { dependency: DEP.into() })
+            }
             // The card or its issuer said no (402), or Stripe will not take this card any more
             // (a detached card, say): the renter must act. Retrying would be refused again.
             Err(refusal) => {

@@ -258,7 +258,7 @@ impl Deposit {
 
     /// After Stripe authorized `intent_id` at `now` (off-session, or the renter's own
     /// confirmation with `card`, which later holds use): the hold in force; a hold it replaces
-    /// is cancelled next.
+    /// is cancelled next. A claim stays: only the answer to that call clears it.
     pub fn held(&self, intent_id: String, card: Option<String>, now: DateTime<Utc>) -> Deposit {
         let mut next = self.clone();
         if let Some(old) = self.hold.as_ref().filter(|h| h.intent_id != intent_id) {
@@ -266,8 +266,13 @@ impl Deposit {
         }
         next.hold = Some(Hold { intent_id, authorized_at: now });
         next.payment_method = card.or(next.payment_method);
-        (next.failure_code, next.pending_intent, next.last_error, next.claim) = (None, None, None, None);
+        (next.failure_code, next.pending_intent, next.last_error) = (None, None, None);
         next
+    }
+
+    /// The answer to a claimed hold: Stripe authorized `intent_id` at `now`; the claim is done.
+    pub fn authorized(&self, intent_id: String, now: DateTime<Utc>) -> Deposit {
+        Deposit { claim: None, ..self.held(intent_id, None, now) }
     }
 
     /// After Stripe refused a hold (`code`): the renter is asked for another card. A hold
@@ -356,7 +361,7 @@ mod tests {
         assert_eq!(claimed.next_step(Need::Settle(0), d.hold_at), DepositStep::Resume(Claim::Hold { number: 1 }));
         assert_eq!((claimed.due_at(), claimed.holds_placed), (Some(claimed.updated_at), 1));
         assert_eq!(Claim::Hold { number: 1 }.key(&d.booking_id), format!("deposit-{}-1", d.booking_id));
-        let held = claimed.held("pi_1".into(), None, d.hold_at);
+        let held = claimed.authorized("pi_1".into(), d.hold_at);
         assert_eq!(
             (held.status(), held.due_at(), held.claim.clone()),
             (DepositStatus::Held, Some(d.hold_at + RENEW_AFTER), None)
@@ -365,7 +370,7 @@ mod tests {
         assert_eq!(held.next_step(Need::Keep, d.hold_at + RENEW_AFTER), hold(2));
         assert!(RENEW_AFTER < Duration::days(5), "before a merchant-initiated Visa authorization lapses");
         // The new hold first, then the old one goes.
-        let renewed = held.claimed(Claim::Hold { number: 2 }).held("pi_2".into(), None, d.hold_at + RENEW_AFTER);
+        let renewed = held.claimed(Claim::Hold { number: 2 }).authorized("pi_2".into(), d.hold_at + RENEW_AFTER);
         assert_eq!((renewed.hold.as_ref().unwrap().intent_id.as_str(), renewed.holds_placed), ("pi_2", 2));
         assert_eq!(renewed.next_step(Need::Keep, d.hold_at + RENEW_AFTER), DepositStep::CancelReplaced("pi_1".into()));
         assert_eq!(renewed.due_at(), Some(renewed.updated_at), "at once");
