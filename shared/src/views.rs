@@ -228,6 +228,23 @@ impl<'a> From<&'a crate::domain::payout_account::OwnerPayout> for OwnerPayoutVie
     }
 }
 
+/// What Stripe.js needs to confirm `intent` for `booking` (`PaymentStart` in openapi.yaml): the
+/// rental's payment, or a deposit hold the renter confirms.
+pub fn payment_start(
+    booking: &crate::domain::booking::BookingId,
+    intent: &crate::ports::PaymentIntent,
+    publishable_key: String,
+) -> serde_json::Value {
+    serde_json::json!({
+        "booking_id": booking,
+        "payment_intent_id": intent.id,
+        "client_secret": intent.client_secret,
+        "amount": intent.amount,
+        "currency": intent.currency,
+        "publishable_key": publishable_key,
+    })
+}
+
 /// A booking's deposit as both parties see it (`GET /bookings/{id}`, decision 0040): where the
 /// hold stands, when it is placed, what settlement took, and why a hold failed.
 #[derive(Debug, Serialize)]

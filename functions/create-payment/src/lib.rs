@@ -74,17 +74,7 @@ where
             Err(e) => return Err(e),
         }
     };
-    json(
-        200,
-        &serde_json::json!({
-            "booking_id": booking.id,
-            "payment_intent_id": intent.id,
-            "client_secret": intent.client_secret,
-            "amount": intent.amount,
-            "currency": intent.currency,
-            "publishable_key": deps.gateway.publishable_key().await?,
-        }),
-    )
+    json(200, &shared::views::payment_start(&booking.id, &intent, deps.gateway.publishable_key().await?))
 }
 
 /// The renter's Stripe Customer, opened at their first payment (one per member: the same

@@ -36,17 +36,7 @@ where
     }
     let intent = shared::deposits::replacement_hold(&deps.store, &deps.gateway, &booking, deps.clock.now()).await?;
     tracing::info!(booking_id = %id, payment_intent = %intent.id, "deposit hold for the renter to confirm");
-    json(
-        200,
-        &serde_json::json!({
-            "booking_id": booking.id,
-            "payment_intent_id": intent.id,
-            "client_secret": intent.client_secret,
-            "amount": intent.amount,
-            "currency": intent.currency,
-            "publishable_key": deps.gateway.publishable_key().await?,
-        }),
-    )
+    json(200, &shared::views::payment_start(&booking.id, &intent, deps.gateway.publishable_key().await?))
 }
 
 #[cfg(test)]
