@@ -49,6 +49,7 @@ FIXTURE_USER = "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10"
 FIXTURE_LISTING = "0192d3f4-5a6b-7c8d-9e0f-112233445566"
 FIXTURE_BOOKING = "0192d3f5-0000-7000-8000-0000000000b1"
 FIXTURE_PHOTO = "0192d3f7-0000-7000-8000-0000000000f1"
+FIXTURE_INQUIRY = "0192d3f5-0000-7000-8000-0000000000d1"
 
 # arm64 Lambda list prices (us-east-1 and eu-central-1 alike, first pricing tier).
 USD_PER_GB_SECOND = 0.0000133334
@@ -363,6 +364,47 @@ def real_work_events(binary, text, ids, calls, secret):
             e["body"] = json.dumps({"up_to": message})
             return e
         return receipt
+    if binary in ("open-inquiry", "post-inquiry-message", "read-inquiry-messages"):
+        # Each call by a renter of its own (open-inquiry opens a new inquiry every time; the
+        # others write or read in one inquiry per call, under the 30-a-minute limit) about a
+        # listing of the fixture user, who answers each inquiry once.
+        fixture = token(FIXTURE_USER, "Fixture")
+        listing = listings_of(fixture, 1, "request")[0]
+        renters = [str(uuid.uuid4()) for _ in range(calls if binary != "post-inquiry-message" else 40)]
+        if binary == "open-inquiry":
+            def opening():
+                e = json.loads(text.replace(ids[FIXTURE_LISTING], listing))
+                e["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = renters[next(made)]
+                return e
+            return opening
+        threads = []
+        for sub in renters:
+            status, body = call("POST", f"/listings/{listing}/inquiries", {"message": "Free next weekend?"}, token(sub, "Renter"))
+            assert status == 201, (status, body)
+            inquiry = body["id"]
+            status, body = call("POST", f"/inquiries/{inquiry}/messages", {"text": "Yes, from Friday."}, fixture)
+            assert status == 201, (status, body)
+            threads.append((sub, inquiry, body["id"]))
+
+        def inquiry_event():
+            sub, inquiry, answer = threads[next(made) % len(threads)]
+            e = json.loads(text.replace(FIXTURE_INQUIRY, inquiry))
+            e["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = sub
+            if binary == "read-inquiry-messages":
+                e["body"] = json.dumps({"up_to": answer})
+            return e
+        return inquiry_event
+    if binary == "list-inquiry-messages":
+        # An inquiry with a page of messages, read by the fixture user who owns the listing.
+        fixture, renter = token(FIXTURE_USER, "Fixture"), token(str(uuid.uuid4()), "Renter")
+        listing = listings_of(fixture, 1, "request")[0]
+        status, body = call("POST", f"/listings/{listing}/inquiries", {"message": "Free next weekend?"}, renter)
+        assert status == 201, (status, body)
+        inquiry = body["id"]
+        for n in range(19):
+            status, body = call("POST", f"/inquiries/{inquiry}/messages", {"text": f"Message {n}: is 9 ok?"}, fixture)
+            assert status == 201, (status, body)
+        return lambda: json.loads(text.replace(FIXTURE_INQUIRY, inquiry))
     if binary == "list-messages":
         # A thread with a page of messages to read (the fixture user owns the seeded booking).
         owner = token(FIXTURE_USER, "Fixture")

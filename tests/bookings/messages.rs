@@ -111,3 +111,82 @@ async fn parties_talk_masked_until_confirmed_and_rate_limited() {
     assert!(accepted >= 30 && (1..=60).contains(&retry), "{accepted} accepted, retry after {retry}");
     assert_eq!(say(api, &owner_t, &id, "still here").await.status(), 201, "the other party's limit is its own");
 }
+
+async fn inquire(api: &str, token: &str, listing: &str, message: &str) -> reqwest::Response {
+    http()
+        .post(format!("{api}/listings/{listing}/inquiries"))
+        .bearer_auth(token)
+        .json(&json!({ "message": message }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn in_inquiry(api: &str, token: &str, inquiry: &str, text: &str) -> reqwest::Response {
+    http()
+        .post(format!("{api}/inquiries/{inquiry}/messages"))
+        .bearer_auth(token)
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An inquiry before booking (decision 0041): one open thread per renter and listing, masked,
+/// closed to strangers and to the owner's own listing; the renter's booking adopts it, after
+/// which it takes no messages and a new inquiry opens a new thread.
+#[tokio::test]
+async fn an_inquiry_is_one_thread_per_renter_and_the_booking_adopts_it() {
+    let api = &env().api;
+    let (owner_t, renter_t, stranger_t) =
+        (token(&new_user()).await, token(&new_user()).await, token(&new_user()).await);
+    let listing = listing(api, &owner_t, "request", 14).await;
+    assert_eq!(code(inquire(api, &owner_t, &listing, "my own?").await).await, (409, "own_listing".into()));
+
+    let resp = inquire(api, &renter_t, &listing, "Free next month? Mail ada@example.com").await;
+    assert_eq!(resp.status(), 201);
+    let opened: Value = resp.json().await.unwrap();
+    let id = opened["id"].as_str().unwrap().to_owned();
+    assert_eq!(opened["message"]["text"], "Free next month? Mail [e-mail hidden]");
+    let again: Value = inquire(api, &renter_t, &listing, "Or the one after?").await.json().await.unwrap();
+    assert_eq!(again["id"].as_str(), Some(id.as_str()), "one open inquiry per renter and listing");
+
+    // The owner answers (masked too) and reads it; strangers see nothing.
+    let reply = in_inquiry(api, &owner_t, &id, "Yes! Call 0151 2345 6789").await;
+    assert_eq!(reply.status(), 201);
+    assert_eq!(reply.json::<Value>().await.unwrap()["text"], "Yes! Call [phone hidden]");
+    assert_eq!(in_inquiry(api, &stranger_t, &id, "me too").await.status(), 404);
+    let read = |t: String| http().get(format!("{api}/inquiries/{id}/messages")).bearer_auth(t).send();
+    assert_eq!(read(stranger_t.clone()).await.unwrap().status(), 404);
+    let page: Value = read(owner_t.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    assert!(page["inquiry"]["booking_id"].is_null());
+    let newest = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let receipt = http()
+        .post(format!("{api}/inquiries/{id}/messages/read"))
+        .bearer_auth(&renter_t)
+        .json(&json!({ "up_to": newest }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(receipt.json::<Value>().await.unwrap(), json!({"unread": 0}));
+    let threads: Value =
+        http().get(format!("{api}/me/threads")).bearer_auth(&owner_t).send().await.unwrap().json().await.unwrap();
+    let entry = threads["items"].as_array().unwrap().iter().find(|t| t["inquiry_id"] == id.as_str()).unwrap().clone();
+    assert_eq!((entry["unread"].as_u64(), entry.get("booking_id")), (Some(2), None), "the owner's inbox");
+    eventually(Duration::from_secs(30), "an inquiry notification", || async {
+        let v: Value =
+            http().get(format!("{api}/me/notifications")).bearer_auth(&owner_t).send().await.ok()?.json().await.ok()?;
+        v["items"].as_array()?.iter().any(|n| n["inquiry_id"] == id.as_str()).then_some(())
+    })
+    .await;
+
+    // The renter books: the booking names the inquiry, which names it and closes.
+    let booking: Value = book(api, &renter_t, &listing, day(50), day(52), None).await.json().await.unwrap();
+    assert_eq!(booking["inquiry_id"].as_str(), Some(id.as_str()));
+    let page: Value = read(renter_t.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(page["inquiry"]["booking_id"], booking["id"]);
+    assert_eq!(code(in_inquiry(api, &renter_t, &id, "and?").await).await, (409, "inquiry_booked".into()));
+    let next: Value = inquire(api, &renter_t, &listing, "Another date?").await.json().await.unwrap();
+    assert_ne!(next["id"].as_str(), Some(id.as_str()), "a new inquiry after the booking");
+}

@@ -1,4 +1,5 @@
-//! Listings, their availability, search (and its indexer), photos and reviews (not `process-photo`, built on its own).
+//! Listings, their availability, search (and its indexer), photos, reviews and inquiries (opened
+//! and read here, written and listed in `users`; not `process-photo`, built on its own).
 
 bundle::bundle! {
     "create-listing" => create_listing::run,
@@ -18,4 +19,6 @@ bundle::bundle! {
     "list-listing-reviews" => list_listing_reviews::run,
     "answer-review" => answer_review::run,
     "remove-review" => remove_review::run,
+    "open-inquiry" => open_inquiry::run,
+    "read-inquiry-messages" => read_inquiry_messages::run,
 }

@@ -14,6 +14,8 @@ bundle::bundle! {
     "list-payouts" => list_payouts::run,
     "read-notification" => read_notification::run,
     "post-message" => post_message::run,
+    "post-inquiry-message" => post_inquiry_message::run,
+    "list-inquiry-messages" => list_inquiry_messages::run,
     "list-messages" => list_messages::run,
     "read-messages" => read_messages::run,
     "list-threads" => list_threads::run,

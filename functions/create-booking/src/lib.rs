@@ -2,7 +2,9 @@
 //! active listing. The booking and one hold per day are written in one transaction, so two
 //! bookings can never hold the same day (409 `dates_unavailable` for the loser). `instant`
 //! listings go to `pending_payment` (30 min hold), `request` listings to `requested` (24 h).
-//! An `Idempotency-Key` makes a retried POST return the same booking, not a second one.
+//! An `Idempotency-Key` makes a retried POST return the same booking, not a second one. The
+//! renter's open inquiry about the listing, if any, is adopted: the booking names it
+//! (`inquiry_id`) and it takes no more messages (decision 0041).
 
 mod wiring;
 pub use wiring::run;
@@ -13,7 +15,7 @@ use shared::domain::events::kinds;
 use shared::domain::Clock;
 use shared::http::{header, json, json_body, with_header};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, BookingWriter, Created, IdempotencyKey, ListingReader};
+use shared::ports::{BookingReader, BookingWriter, Created, IdempotencyKey, InquiryStore, ListingReader};
 use shared::AppError;
 
 pub struct Deps<S, C> {
@@ -25,7 +27,7 @@ pub struct Deps<S, C> {
 
 pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
-    S: ListingReader + BookingReader + BookingWriter,
+    S: ListingReader + BookingReader + BookingWriter + InquiryStore,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
@@ -34,7 +36,8 @@ where
     let range = DateRange::parse(&body.start_date, &body.end_date)?;
     let listing = shared::bookings::public_listing(&deps.store, &body.listing_id).await?;
     let now = deps.clock.now();
-    let booking = Booking::request(&listing, caller.user_id.clone(), range, body.message, now, deps.pricing)?;
+    let mut booking = Booking::request(&listing, caller.user_id.clone(), range, body.message, now, deps.pricing)?;
+    booking.inquiry_id = deps.store.open_inquiry(&listing.id, &caller.user_id).await?.map(|i| i.id);
     let idempotency = key.map(|key| IdempotencyKey {
         scope: caller.user_id.to_string(),
         key,
@@ -112,6 +115,28 @@ mod tests {
             201,
             "end is exclusive"
         );
+    }
+
+    #[tokio::test]
+    async fn adopts_the_renters_open_inquiry_once() {
+        let (deps, listing) = setup().await;
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/create-booking.json")).unwrap();
+        let renter =
+            UserId::parse(fixture["requestContext"]["authorizer"]["jwt"]["claims"]["sub"].as_str().unwrap()).unwrap();
+        let (inquiry, _, _) =
+            shared::messages::inquire(&deps.store, listing.id.as_str(), &renter, "free then?", deps.clock.now())
+                .await
+                .unwrap();
+        let first = handle(request(&listing, "2026-12-01", "2026-12-04", None), &deps).await.unwrap();
+        let Body::Text(t) = first.body() else { panic!("a JSON body") };
+        let booking: serde_json::Value = serde_json::from_str(t).unwrap();
+        assert_eq!(booking["inquiry_id"].as_str(), Some(inquiry.id.as_str()));
+        let adopted = deps.store.inquiries.lock().unwrap()[&inquiry.id].clone();
+        assert_eq!(adopted.booking_id.map(String::from), booking["id"].as_str().map(str::to_owned));
+        let second = handle(request(&listing, "2026-12-10", "2026-12-12", None), &deps).await.unwrap();
+        let Body::Text(t) = second.body() else { panic!("a JSON body") };
+        assert!(serde_json::from_str::<serde_json::Value>(t).unwrap().get("inquiry_id").is_none(), "adopted once");
     }
 
     #[tokio::test]

@@ -8,9 +8,10 @@ pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::{BookingId, Party};
+use shared::domain::message::ThreadId;
 use shared::http::{json, path_param};
 use shared::identity::Caller;
-use shared::paging::{Paging, QueryParams};
+use shared::paging::QueryParams;
 use shared::ports::{BookingReader, CursorKeys, MessageStore};
 use shared::AppError;
 
@@ -28,17 +29,15 @@ where
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
     let params = QueryParams::only(&req, &["limit", "cursor"])?;
     let (booking, party) = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
-    let scope = format!("messages|{id}|{}", caller.user_id);
-    let paging = Paging::from_params(&deps.cursor_keys, &params, scope).await?;
-    let page = deps.store.messages(&id, paging.limit, paging.start.clone()).await?;
     let other = match party {
         Party::Renter => &booking.owner_id,
         Party::Owner => &booking.renter_id,
     };
-    let mut body = serde_json::to_value(paging.view(page)).map_err(AppError::internal)?;
-    body["other_party_read_up_to"] =
-        serde_json::to_value(deps.store.read_up_to(&id, other).await?).map_err(AppError::internal)?;
-    json(200, &body)
+    let thread = ThreadId::Booking(id);
+    json(
+        200,
+        &shared::messages::page_of(&deps.store, &deps.cursor_keys, &params, &thread, &caller.user_id, other).await?,
+    )
 }
 
 #[cfg(test)]
@@ -88,7 +87,12 @@ mod tests {
         assert!(first["other_party_read_up_to"].is_null(), "the renter has read nothing yet");
         let newest = first["items"][0]["id"].as_str().unwrap().to_owned();
         let up_to = shared::domain::message::MessageId::parse(&newest).unwrap();
-        assert_eq!(shared::messages::mark_read(&deps.store, &b.id, &b.owner_id, &newest).await.unwrap(), 0);
+        assert_eq!(
+            shared::messages::mark_read(&deps.store, &ThreadId::Booking(b.id.clone()), &b.owner_id, &newest)
+                .await
+                .unwrap(),
+            0
+        );
         let renters_view = page(&deps, b.id.as_str(), "renter", "").await.unwrap();
         assert_eq!(renters_view["other_party_read_up_to"].as_str(), Some(up_to.as_str()), "the owner's read receipt");
         let err = page(&deps, b.id.as_str(), "renter", &format!("cursor={cursor}")).await.unwrap_err();

@@ -9,7 +9,7 @@ pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::BookingId;
-use shared::domain::message::ReadRequest;
+use shared::domain::message::{ReadRequest, ThreadId};
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
 use shared::ports::MessageStore;
@@ -26,7 +26,7 @@ where
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
     let body = json_body::<ReadRequest>(&req)?;
-    let unread = shared::messages::mark_read(&deps.store, &id, &caller.user_id, &body.up_to).await?;
+    let unread = shared::messages::mark_read(&deps.store, &ThreadId::Booking(id), &caller.user_id, &body.up_to).await?;
     json(200, &serde_json::json!({ "unread": unread }))
 }
 

@@ -1,12 +1,14 @@
-//! Messages between a booking's renter and owner (decision 0037). Until the booking is paid,
-//! contact details are masked as a message is written, so the platform never stores a way
-//! around it: e-mail addresses, phone numbers (9 or more digits, whatever the separators) and
-//! links (a scheme, `www.`, or a host ending in a common top-level domain).
+//! Messages between a booking's renter and owner (decision 0037), or an inquiry's before any
+//! booking (decision 0041). Until the booking is paid, contact details are masked as a message
+//! is written, so the platform never stores a way around it: e-mail addresses, phone numbers
+//! (9 or more digits, whatever the separators) and links (a scheme, `www.`, or a host ending in
+//! a common top-level domain).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::booking::BookingId;
+use crate::domain::inquiry::{Inquiry, InquiryId};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 
@@ -60,10 +62,54 @@ pub struct PostMessageRequest {
     pub text: String,
 }
 
+/// The thread a message is in: a booking's, or an inquiry's before any booking (decision 0041).
+/// Sent as `booking_id` or `inquiry_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum ThreadId {
+    #[serde(rename = "booking_id")]
+    Booking(BookingId),
+    #[serde(rename = "inquiry_id")]
+    Inquiry(InquiryId),
+}
+
+impl ThreadId {
+    /// What its items are keyed by: both kinds are UUIDs, so keys never collide.
+    pub fn key(&self) -> &str {
+        match self {
+            ThreadId::Booking(id) => id.as_str(),
+            ThreadId::Inquiry(id) => id.as_str(),
+        }
+    }
+
+    /// The subject of its events (`booking/{id}`, `inquiry/{id}`).
+    pub fn subject(&self) -> String {
+        match self {
+            ThreadId::Booking(id) => format!("booking/{id}"),
+            ThreadId::Inquiry(id) => format!("inquiry/{id}"),
+        }
+    }
+
+    /// The thread of stored ids: `booking_id` unless `inquiry_id` is set.
+    pub fn parse(booking_id: Option<&str>, inquiry_id: Option<&str>) -> Result<Self, AppError> {
+        match (booking_id, inquiry_id) {
+            (_, Some(i)) => Ok(ThreadId::Inquiry(InquiryId::parse(i)?)),
+            (Some(b), None) => Ok(ThreadId::Booking(BookingId::parse(b)?)),
+            (None, None) => Err(AppError::NotFound("thread")),
+        }
+    }
+}
+
+impl std::fmt::Display for ThreadId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Message {
     pub id: MessageId,
-    pub booking_id: BookingId,
+    #[serde(flatten)]
+    pub thread: ThreadId,
     pub sender_id: UserId,
     pub text: String,
     /// Whether contact details were masked (the booking was not paid yet).
@@ -72,10 +118,10 @@ pub struct Message {
 }
 
 impl Message {
-    /// A message of `sender` in `booking`'s thread: 1-5,000 characters after trimming, no
-    /// control characters but line breaks and tabs; masked unless `paid`.
+    /// A message of `sender` in `thread`: 1-5,000 characters after trimming, no control
+    /// characters but line breaks and tabs; masked unless `paid`.
     pub fn write(
-        booking: &BookingId,
+        thread: &ThreadId,
         sender: &UserId,
         raw: &str,
         paid: bool,
@@ -93,7 +139,7 @@ impl Message {
         let (text, masked) = if paid { (text.to_owned(), false) } else { mask_contacts(text) };
         Ok(Message {
             id: MessageId::generate(),
-            booking_id: booking.clone(),
+            thread: thread.clone(),
             sender_id: sender.clone(),
             text,
             masked,
@@ -115,6 +161,9 @@ pub struct Delivery<'a> {
     pub message: &'a Message,
     pub recipient: &'a UserId,
     pub listing_title: &'a str,
+    /// The inquiry this message opens (its first): stored with it, as its renter's one open
+    /// inquiry about the listing.
+    pub opens: Option<&'a Inquiry>,
 }
 
 /// How long a thread's preview of its last message is.
@@ -123,7 +172,8 @@ pub const PREVIEW_CHARS: usize = 100;
 /// One of a member's threads as their inbox lists it (`GET /me/threads`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThreadSummary {
-    pub booking_id: BookingId,
+    #[serde(flatten)]
+    pub thread: ThreadId,
     pub listing_title: String,
     pub other_party_id: UserId,
     pub last_message_at: DateTime<Utc>,
@@ -324,7 +374,7 @@ mod tests {
 
     #[test]
     fn messages_are_checked_and_masked_until_paid() {
-        let (b, u) = (BookingId::generate(), UserId::parse("u1").unwrap());
+        let (b, u) = (ThreadId::Booking(BookingId::generate()), UserId::parse("u1").unwrap());
         let now = Utc::now();
         let m = Message::write(&b, &u, "  write to bob@example.org  ", false, now).unwrap();
         assert_eq!((m.text.as_str(), m.masked), ("write to [e-mail hidden]", true));
@@ -335,5 +385,19 @@ mod tests {
         assert!(Message::write(&b, &u, &"é".repeat(5_000), false, now).is_ok());
         assert!(Message::write(&b, &u, "bell\u{7}", false, now).is_err());
         assert_eq!(Message::write(&b, &u, "two\r\nlines", true, now).unwrap().text, "two\nlines");
+    }
+
+    #[test]
+    fn a_message_names_its_thread_by_kind() {
+        let u = UserId::parse("u1").unwrap();
+        let inquiry = ThreadId::Inquiry(InquiryId::generate());
+        let m = serde_json::to_value(Message::write(&inquiry, &u, "hi", false, Utc::now()).unwrap()).unwrap();
+        assert_eq!((m["inquiry_id"].as_str(), m.get("booking_id")), (Some(inquiry.key()), None));
+        assert_eq!(
+            ThreadId::parse(Some(inquiry.key()), None).unwrap(),
+            ThreadId::Booking(BookingId::parse(inquiry.key()).unwrap())
+        );
+        assert_eq!(ThreadId::parse(None, Some(inquiry.key())).unwrap(), inquiry);
+        assert_eq!(inquiry.subject(), format!("inquiry/{inquiry}"));
     }
 }

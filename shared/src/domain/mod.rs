@@ -7,6 +7,7 @@ pub mod booking;
 pub mod country;
 pub mod deposit;
 pub mod events;
+pub mod inquiry;
 pub mod listing;
 pub mod listing_query;
 pub mod message;

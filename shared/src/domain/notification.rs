@@ -25,6 +25,9 @@ pub struct Notification {
     /// The booking it is about; none for news about the owner's payouts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
+    /// The inquiry it is about (a message in one, decision 0041).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inquiry_id: Option<String>,
     pub text: String,
     pub read: bool,
     pub created_at: DateTime<Utc>,
@@ -170,6 +173,7 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
         user_id,
         kind: event.kind.clone(),
         booking_id: Some(data.booking_id.clone()),
+        inquiry_id: None,
         text,
         read: false,
         created_at: event.occurred_at,
@@ -187,7 +191,11 @@ fn deposit_taken(data: &BookingEventData) -> Option<Money> {
 /// What `message.sent` and `review.*` carry (`messages::post`, `reviews`): never the text.
 #[derive(Debug, Deserialize)]
 struct RecipientEventData {
-    booking_id: String,
+    /// A message in an inquiry's thread names the inquiry instead (decision 0041).
+    #[serde(default)]
+    booking_id: Option<String>,
+    #[serde(default)]
+    inquiry_id: Option<String>,
     listing_title: String,
     recipient_id: String,
 }
@@ -211,7 +219,8 @@ fn for_recipient_event(event: &DomainEvent) -> Result<Vec<Notification>, AppErro
         id: format!("{}-recipient", event.id),
         user_id,
         kind: event.kind.clone(),
-        booking_id: Some(data.booking_id),
+        booking_id: data.booking_id,
+        inquiry_id: data.inquiry_id,
         text,
         read: false,
         created_at: event.occurred_at,
@@ -265,6 +274,7 @@ fn for_payout_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError> 
         user_id: owner,
         kind: event.kind.clone(),
         booking_id: None,
+        inquiry_id: None,
         text,
         read: false,
         created_at: event.occurred_at,
@@ -389,6 +399,11 @@ mod tests {
         assert_eq!((ns[0].user_id.as_str(), ns[0].booking_id.as_deref()), ("u-owner", Some("b1")));
         assert_eq!(ns[0].text, "New message about \"Drill\".");
         assert!(e.goes_to(crate::domain::events::Route::BookingEvents));
+        let mut inquiry = e.clone();
+        inquiry.data = serde_json::json!({"inquiry_id": "i1", "listing_title": "Drill", "message_id": "m2",
+            "sender_id": "u-renter", "recipient_id": "u-owner"});
+        let ns = for_event(&inquiry).unwrap();
+        assert_eq!((ns[0].booking_id.as_deref(), ns[0].inquiry_id.as_deref()), (None, Some("i1")));
     }
 
     fn owner_event(kind: &str, data: serde_json::Value) -> DomainEvent {

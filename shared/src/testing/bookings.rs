@@ -37,6 +37,12 @@ impl BookingWriter for MemoryStore {
             idem.insert((k.scope.clone(), k.key.clone()), (k.fingerprint.clone(), booking.id.clone()));
         }
         lock(&self.bookings).insert(booking.id.clone(), booking.clone());
+        if let Some(id) = &booking.inquiry_id {
+            lock(&self.open_inquiries).remove(&(booking.listing_id.clone(), booking.renter_id.clone()));
+            if let Some(inquiry) = lock(&self.inquiries).get_mut(id) {
+                inquiry.booking_id = Some(booking.id.clone());
+            }
+        }
         self.outbox(event);
         Ok(Created::New)
     }
@@ -163,6 +169,7 @@ pub fn confirmed_booking(start: &str, days: i64, daily: i64) -> Result<Booking, 
         quote,
         cancellation_policy: CancellationPolicy::default(),
         message: None,
+        inquiry_id: None,
         hold_expires_at: None,
         cancelled_by: None,
         cancel_reason: None,

@@ -46,8 +46,11 @@ pub struct MemoryStore {
     pub messages: Mutex<Vec<crate::domain::message::Message>>,
     /// (sender, window) -> messages sent in it.
     pub message_counts: Mutex<HashMap<(UserId, String), u32>>,
-    /// (member, booking) -> their inbox entry and how far they read.
-    pub inbox: Mutex<HashMap<(UserId, BookingId), InboxEntry>>,
+    /// (member, thread) -> their inbox entry and how far they read.
+    pub inbox: Mutex<HashMap<(UserId, crate::domain::message::ThreadId), InboxEntry>>,
+    pub inquiries: Mutex<HashMap<crate::domain::inquiry::InquiryId, crate::domain::inquiry::Inquiry>>,
+    /// (listing, renter) -> their open inquiry about it.
+    pub open_inquiries: Mutex<HashMap<(ListingId, UserId), crate::domain::inquiry::InquiryId>>,
     /// (booking, author) -> their review.
     pub reviews: Mutex<HashMap<(BookingId, Party), crate::domain::review::Review>>,
     pub listing_ratings: Mutex<HashMap<ListingId, crate::domain::review::RatingTotals>>,
@@ -116,7 +119,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod bookings;
 mod messages;
 pub use bookings::{confirmed_booking, returned_booking};
-pub use messages::InboxEntry;
+pub use messages::{inquiry_of, InboxEntry};
 // The port contract every store keeps, shared with the DynamoDB integration test.
 mod calendar;
 pub mod contract;

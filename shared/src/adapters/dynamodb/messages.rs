@@ -1,19 +1,21 @@
-//! A booking's messages and their senders' rate counters (decision 0037).
+//! A thread's messages and their senders' rate counters (decision 0037). A thread is a
+//! booking's or an inquiry's (decision 0041), keyed by its id (both UUIDs).
 //!
 //! | item            | PK                  | SK                         | TTL            |
 //! |-----------------|---------------------|----------------------------|----------------|
-//! | message         | `THREAD#{booking}`  | `MSG#{message id}`         | -              |
+//! | message         | `THREAD#{thread}`   | `MSG#{message id}`         | -              |
 //! | minute counter  | `RATE#{user}`       | `MSG#{yyyy-mm-ddThh:mm}`   | a day on       |
 //! | day counter     | `RATE#{user}`       | `MSG#{yyyy-mm-dd}`         | 2 days on      |
-//! | inbox entry     | `INBOX#{user}`      | `THREAD#{booking}`         | -              |
+//! | inbox entry     | `INBOX#{user}`      | `THREAD#{thread}`          | -              |
 //!
-//! Inbox entries are also in GSI1 (`THREADS#{user}` / `T#{last message at}#{booking}`), most
+//! Inbox entries are also in GSI1 (`THREADS#{user}` / `T#{last message at}#{thread}`), most
 //! recently active first. An entry counts the messages `received` from the other party and,
 //! as of its `read_up_to`, those `read`: unread is the difference.
 //!
 //! A message, its sender's two counters, both parties' inbox entries and its event are one
 //! transaction: the counters' conditions refuse a message over the minute's or the day's
-//! limit, and nothing is stored.
+//! limit, and nothing is stored. An inquiry's first message opens it in the same transaction
+//! (`inquiries::opening`).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -24,9 +26,8 @@ use super::outbox::event_put;
 use super::{put, s, transaction_conflicted, transaction_failures, DynamoTable, Item, Partition, QueryPage, DEP};
 use crate::adapters::sdk_error;
 use crate::cursor::LastKey;
-use crate::domain::booking::BookingId;
 use crate::domain::events::DomainEvent;
-use crate::domain::message::{preview, Delivery, Message, MessageId, SendLimits, SendWindow, ThreadSummary};
+use crate::domain::message::{preview, Delivery, Message, MessageId, SendLimits, SendWindow, ThreadId, ThreadSummary};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{MessageStore, Page};
@@ -39,15 +40,26 @@ struct MessageItem {
     sk: String,
     entity: String,
     id: String,
-    booking_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    booking_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inquiry_id: Option<String>,
     sender_id: String,
     text: String,
     masked: bool,
     sent_at: DateTime<Utc>,
 }
 
-fn thread_pk(booking: &BookingId) -> String {
-    format!("THREAD#{booking}")
+fn thread_pk(thread: &ThreadId) -> String {
+    format!("THREAD#{}", thread.key())
+}
+
+/// The attribute naming `thread` (`booking_id`, `inquiry_id`) and its value.
+fn thread_attribute(thread: &ThreadId) -> (&'static str, String) {
+    match thread {
+        ThreadId::Booking(id) => ("booking_id", id.to_string()),
+        ThreadId::Inquiry(id) => ("inquiry_id", id.to_string()),
+    }
 }
 
 fn message_from(item: Item) -> Result<Message, AppError> {
@@ -55,7 +67,7 @@ fn message_from(item: Item) -> Result<Message, AppError> {
     let corrupt = |what: &str| AppError::internal(format!("stored message {} has an invalid {what}", i.id));
     Ok(Message {
         id: MessageId::parse(&i.id).map_err(|_| corrupt("id"))?,
-        booking_id: BookingId::parse(&i.booking_id).map_err(|_| corrupt("booking_id"))?,
+        thread: ThreadId::parse(i.booking_id.as_deref(), i.inquiry_id.as_deref()).map_err(|_| corrupt("thread"))?,
         sender_id: UserId::parse(&i.sender_id).map_err(|_| corrupt("sender_id"))?,
         text: i.text,
         masked: i.masked,
@@ -81,8 +93,8 @@ fn counter(table: &str, sender: &UserId, window: &SendWindow) -> Result<Transact
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-fn inbox_key(user: &UserId, booking: &BookingId) -> [(String, AttributeValue); 2] {
-    [("PK".to_owned(), s(format!("INBOX#{user}"))), ("SK".to_owned(), s(format!("THREAD#{booking}")))]
+fn inbox_key(user: &UserId, thread: &ThreadId) -> [(String, AttributeValue); 2] {
+    [("PK".to_owned(), s(format!("INBOX#{user}"))), ("SK".to_owned(), s(thread_pk(thread)))]
 }
 
 /// `owner`'s inbox entry of the delivery's thread moved to its message; `received` counts it
@@ -91,21 +103,23 @@ fn inbox_update(table: &str, d: &Delivery<'_>, owner: &UserId, received: bool) -
     let m = d.message;
     let other = if owner == d.recipient { &m.sender_id } else { d.recipient };
     let at = super::timestamp(m.sent_at);
+    let (thread_name, thread_id) = thread_attribute(&m.thread);
     let update = Update::builder()
         .table_name(table)
-        .set_key(Some(inbox_key(owner, &m.booking_id).into_iter().collect()))
+        .set_key(Some(inbox_key(owner, &m.thread).into_iter().collect()))
         .update_expression(
-            "SET entity = :entity, booking_id = :booking, listing_title = :title, other_party_id = :other, \
+            "SET entity = :entity, #thread = :thread, listing_title = :title, other_party_id = :other, \
              last_message_at = :at, preview = :preview, GSI1PK = :gpk, GSI1SK = :gsk ADD received :n",
         )
+        .expression_attribute_names("#thread", thread_name)
         .expression_attribute_values(":entity", s("inbox_entry"))
-        .expression_attribute_values(":booking", s(m.booking_id.to_string()))
+        .expression_attribute_values(":thread", s(thread_id))
         .expression_attribute_values(":title", s(d.listing_title))
         .expression_attribute_values(":other", s(other.to_string()))
         .expression_attribute_values(":at", s(&at))
         .expression_attribute_values(":preview", s(preview(&m.text)))
         .expression_attribute_values(":gpk", s(format!("THREADS#{owner}")))
-        .expression_attribute_values(":gsk", s(format!("T#{at}#{}", m.booking_id)))
+        .expression_attribute_values(":gsk", s(format!("T#{at}#{}", m.thread.key())))
         .expression_attribute_values(":n", AttributeValue::N(u8::from(received).to_string()))
         .build()
         .map_err(AppError::internal)?;
@@ -122,9 +136,10 @@ fn unread_of(item: &Item) -> u64 {
 
 fn summary_from(item: Item) -> Result<ThreadSummary, AppError> {
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let named = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str);
     let corrupt = |what: &str| AppError::internal(format!("stored inbox entry has an invalid {what}"));
     Ok(ThreadSummary {
-        booking_id: BookingId::parse(&text("booking_id")).map_err(|_| corrupt("booking_id"))?,
+        thread: ThreadId::parse(named("booking_id"), named("inquiry_id")).map_err(|_| corrupt("thread"))?,
         listing_title: text("listing_title"),
         other_party_id: UserId::parse(&text("other_party_id")).map_err(|_| corrupt("other_party_id"))?,
         last_message_at: DateTime::parse_from_rfc3339(&text("last_message_at"))
@@ -146,19 +161,24 @@ impl MessageStore for DynamoTable {
         let message = delivery.message;
         let at = message.sent_at;
         let windows = limits.windows(at)?;
+        let (booking_id, inquiry_id) = match &message.thread {
+            ThreadId::Booking(id) => (Some(id.to_string()), None),
+            ThreadId::Inquiry(id) => (None, Some(id.to_string())),
+        };
         let item = serde_dynamo::to_item(MessageItem {
-            pk: thread_pk(&message.booking_id),
+            pk: thread_pk(&message.thread),
             sk: format!("MSG#{}", message.id),
             entity: "message".into(),
             id: message.id.to_string(),
-            booking_id: message.booking_id.to_string(),
+            booking_id,
+            inquiry_id,
             sender_id: message.sender_id.to_string(),
             text: message.text.clone(),
             masked: message.masked,
             sent_at: at,
         })
         .map_err(AppError::internal)?;
-        let writes = vec![
+        let mut writes = vec![
             put(Put::builder()
                 .table_name(self.table())
                 .set_item(Some(item))
@@ -169,6 +189,10 @@ impl MessageStore for DynamoTable {
             inbox_update(self.table(), &delivery, delivery.recipient, true)?,
             event_put(self.table(), event)?,
         ];
+        // Last, so a taken marker is the last write's failure.
+        if let Some(inquiry) = delivery.opens {
+            writes.extend(super::inquiries::opening(self.table(), inquiry)?);
+        }
         // A sender's sends at the same moment (two tabs) touch the same counters: DynamoDB cancels
         // all but one with a conflict, having written nothing, so the same writes are tried again.
         for _ in 0..3 {
@@ -181,6 +205,9 @@ impl MessageStore for DynamoTable {
             }
             // The counters are writes 1 and 2, in the windows' order.
             let failed = transaction_failures(&err);
+            if delivery.opens.is_some() && failed.last() == Some(&true) {
+                return Err(AppError::conflict("inquiry_open", "you have an open inquiry about this listing"));
+            }
             let full = windows.iter().enumerate().find(|(i, _)| failed.get(i + 1) == Some(&true));
             return match full {
                 Some((_, w)) => {
@@ -192,20 +219,15 @@ impl MessageStore for DynamoTable {
         Err(AppError::Unavailable { dependency: DEP.to_owned() })
     }
 
-    async fn messages(
-        &self,
-        booking: &BookingId,
-        limit: u32,
-        start: Option<LastKey>,
-    ) -> Result<Page<Message>, AppError> {
+    async fn messages(&self, thread: &ThreadId, limit: u32, start: Option<LastKey>) -> Result<Page<Message>, AppError> {
         // Message ids are UUID v7: SK order is time order, newest first.
         let QueryPage { items, last_key, items_read, bytes_read } =
-            self.newest_first(&Partition::TABLE, thread_pk(booking), "MSG#", limit, start).await?;
+            self.newest_first(&Partition::TABLE, thread_pk(thread), "MSG#", limit, start).await?;
         let messages = items.into_iter().map(message_from).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items: messages, last_key, items_read, bytes_read, capacity_units: 0.0 })
     }
 
-    async fn mark_thread_read(&self, booking: &BookingId, reader: &UserId, up_to: &MessageId) -> Result<u64, AppError> {
+    async fn mark_thread_read(&self, thread: &ThreadId, reader: &UserId, up_to: &MessageId) -> Result<u64, AppError> {
         let up_to_sk = format!("MSG#{up_to}");
         // The thread up to that message, newest first, keys and senders only: the first item
         // says whether the message is in the thread, the senders what the other party sent.
@@ -216,7 +238,7 @@ impl MessageStore for DynamoTable {
                 .query()
                 .table_name(self.table())
                 .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
-                .expression_attribute_values(":pk", s(thread_pk(booking)))
+                .expression_attribute_values(":pk", s(thread_pk(thread)))
                 .expression_attribute_values(":first", s("MSG#"))
                 .expression_attribute_values(":last", s(&up_to_sk))
                 .projection_expression("SK, sender_id")
@@ -237,7 +259,7 @@ impl MessageStore for DynamoTable {
         if found != Some(true) {
             return Err(AppError::NotFound("message"));
         }
-        let key: std::collections::HashMap<String, AttributeValue> = inbox_key(reader, booking).into_iter().collect();
+        let key: std::collections::HashMap<String, AttributeValue> = inbox_key(reader, thread).into_iter().collect();
         let updated = self
             .client()
             .update_item()
@@ -270,12 +292,12 @@ impl MessageStore for DynamoTable {
         }
     }
 
-    async fn read_up_to(&self, booking: &BookingId, reader: &UserId) -> Result<Option<MessageId>, AppError> {
+    async fn read_up_to(&self, thread: &ThreadId, reader: &UserId) -> Result<Option<MessageId>, AppError> {
         let out = self
             .client()
             .get_item()
             .table_name(self.table())
-            .set_key(Some(inbox_key(reader, booking).into_iter().collect()))
+            .set_key(Some(inbox_key(reader, thread).into_iter().collect()))
             .projection_expression("read_up_to")
             .send()
             .await

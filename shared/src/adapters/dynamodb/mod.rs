@@ -5,6 +5,7 @@
 mod bookings;
 mod calendar;
 mod deposits;
+mod inquiries;
 pub mod listings;
 mod messages;
 mod notifications;

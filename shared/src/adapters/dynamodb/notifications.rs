@@ -29,6 +29,8 @@ struct NotificationItem {
     kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     booking_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inquiry_id: Option<String>,
     text: String,
     read: bool,
     created_at: DateTime<Utc>,
@@ -50,6 +52,7 @@ fn notification_item(n: &Notification) -> Result<Item, AppError> {
         user_id: n.user_id.to_string(),
         kind: n.kind.clone(),
         booking_id: n.booking_id.clone(),
+        inquiry_id: n.inquiry_id.clone(),
         text: n.text.clone(),
         read: n.read,
         created_at: n.created_at,
@@ -68,6 +71,7 @@ fn notification_from(item: Item) -> Result<Notification, AppError> {
         id: i.id,
         kind: i.kind,
         booking_id: i.booking_id,
+        inquiry_id: i.inquiry_id,
         text: i.text,
         read: i.read,
         created_at: i.created_at,
@@ -150,6 +154,7 @@ mod tests {
             user_id: UserId::parse("u-2").unwrap(),
             kind: "booking.accepted".into(),
             booking_id: Some("b-1".into()),
+            inquiry_id: None,
             text: "Your booking was accepted".into(),
             read: false,
             created_at: now,

@@ -6,6 +6,7 @@
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::inquiry::InquiryId;
 use crate::domain::listing::{BookingMode, Listing, ListingId, ListingStatus};
 use crate::domain::user::UserId;
 use crate::error::AppError;
@@ -53,6 +54,9 @@ pub struct Booking {
     pub cancellation_policy: CancellationPolicy,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The renter's inquiry about the listing this booking followed (decision 0041).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inquiry_id: Option<InquiryId>,
     /// While the booking holds dates without being confirmed: when the hold lapses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_expires_at: Option<DateTime<Utc>>,
@@ -138,6 +142,7 @@ impl Booking {
             quote,
             cancellation_policy: listing.cancellation_policy,
             message,
+            inquiry_id: None,
             hold_expires_at: Some(now + hold),
             cancelled_by: None,
             cancel_reason: None,

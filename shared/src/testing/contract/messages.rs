@@ -1,33 +1,47 @@
-//! Booking threads: messages come back newest first, a page at a time; each party's inbox
-//! lists its threads by last activity with what is unread, until a read receipt (which never
-//! moves back); and each sender is held to its limits per minute and per day (whatever the
-//! thread), refused with the wait until the window ends and nothing stored. Small limits here: the mechanism is the adapter's, the
-//! numbers the workflow's (`SendLimits::DEFAULT`, tested over HTTP).
+//! Threads (a booking's, an inquiry's): messages come back newest first, a page at a time;
+//! each party's inbox lists its threads by last activity with what is unread, until a read
+//! receipt (which never moves back); and each sender is held to its limits per minute and per
+//! day (whatever the thread), refused with the wait until the window ends and nothing stored.
+//! Small limits here: the mechanism is the adapter's, the numbers the workflow's
+//! (`SendLimits::DEFAULT`, tested over HTTP). Inquiries: one open per renter and listing, until
+//! a booking adopts it.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
-use super::{event_for, user, ContractStore, Must, MustFail};
+use super::{book, create, event_for, listing, range, user, ContractStore, Must, MustFail};
 use crate::domain::booking::BookingId;
-use crate::domain::message::{Delivery, Message, MessageId, SendLimits};
+use crate::domain::inquiry::{Inquiry, InquiryId};
+use crate::domain::message::{Delivery, Message, MessageId, SendLimits, ThreadId};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 
 async fn send(
     store: &impl ContractStore,
-    b: &BookingId,
+    thread: &ThreadId,
     (from, to): (&UserId, &UserId),
     text: &str,
     at: DateTime<Utc>,
 ) -> Result<Message, AppError> {
-    let m = Message::write(b, from, text, true, at)?;
+    open(store, thread, (from, to), text, at, None).await
+}
+
+async fn open(
+    store: &impl ContractStore,
+    thread: &ThreadId,
+    (from, to): (&UserId, &UserId),
+    text: &str,
+    at: DateTime<Utc>,
+    opens: Option<&Inquiry>,
+) -> Result<Message, AppError> {
+    let m = Message::write(thread, from, text, true, at)?;
     let limits = SendLimits { per_minute: 4, per_day: 7 };
-    let delivery = Delivery { message: &m, recipient: to, listing_title: "Contract tent" };
-    store.post_message(delivery, &event_for(format!("booking/{b}"), "message.sent"), limits).await?;
+    let delivery = Delivery { message: &m, recipient: to, listing_title: "Contract tent", opens };
+    store.post_message(delivery, &event_for(thread.subject(), "message.sent"), limits).await?;
     Ok(m)
 }
 
 pub async fn message_threads(store: &impl ContractStore) -> Result<(), String> {
-    let (thread, other) = (BookingId::generate(), BookingId::generate());
+    let (thread, other) = (ThreadId::Booking(BookingId::generate()), ThreadId::Inquiry(InquiryId::generate()));
     let (me, you) = (user()?, user()?);
     let (to_you, to_me) = ((&me, &you), (&you, &me));
     // A day far ahead, so no one else's messages share the windows.
@@ -64,7 +78,7 @@ pub async fn message_threads(store: &impl ContractStore) -> Result<(), String> {
 
     // Your inbox: the thread last active first, with what I sent unread, until you read it.
     let inbox = store.threads_of(&you, 10, None).await.must("your inbox")?;
-    let unread: Vec<(BookingId, u64)> = inbox.items.iter().map(|t| (t.booking_id.clone(), t.unread)).collect();
+    let unread: Vec<(ThreadId, u64)> = inbox.items.iter().map(|t| (t.thread.clone(), t.unread)).collect();
     assert_eq!(unread, [(thread.clone(), 3), (other.clone(), 2)], "most recently active first");
     assert_eq!(
         (inbox.items[0].other_party_id.clone(), inbox.items[0].last_message_preview.as_str()),
@@ -87,7 +101,7 @@ pub async fn message_threads(store: &impl ContractStore) -> Result<(), String> {
     let err = store.mark_thread_read(&thread, &stranger, &m2).await.must_fail("a stranger's receipt")?;
     assert!(matches!(err, AppError::NotFound(_)), "not a party: {err:?}");
     let mine = store.threads_of(&me, 1, None).await.must("my inbox")?;
-    assert_eq!((mine.items[0].booking_id.clone(), mine.items[0].unread), (thread.clone(), 1), "your one message");
+    assert_eq!((mine.items[0].thread.clone(), mine.items[0].unread), (thread.clone(), 1), "your one message");
     let more = store.threads_of(&me, 1, mine.last_key.clone()).await.must("my inbox's next page")?;
     assert_eq!((more.items.len(), more.last_key.is_none()), (1, true));
 
@@ -99,5 +113,38 @@ pub async fn message_threads(store: &impl ContractStore) -> Result<(), String> {
     let err = send(store, &other, to_you, "8th", late).await.must_fail("the 8th in a day")?;
     assert!(matches!(err, AppError::TooManyRequests { retry_after: 3600 }), "{err:?}");
     send(store, &other, to_you, "a new day", day + Duration::days(1)).await.must("the next day")?;
+    Ok(())
+}
+
+/// An inquiry is opened with its first message, once per renter and listing (a second opening
+/// stores nothing), read by id and as the renter's open one, until their booking adopts it.
+pub async fn inquiries(store: &impl ContractStore) -> Result<(), String> {
+    let (owner, renter) = (user()?, user()?);
+    let drill = listing(&owner)?;
+    let at = Utc::now().trunc_subsecs(3);
+    let first = Inquiry::open(&drill, &renter, at).must("an inquiry")?;
+    let thread = ThreadId::Inquiry(first.id.clone());
+    open(store, &thread, (&renter, &owner), "is it free?", at, Some(&first)).await.must("opened")?;
+    assert_eq!(store.inquiry(&first.id).await.must("read")?, Some(first.clone()));
+    assert_eq!(store.open_inquiry(&drill.id, &renter).await.must("the open one")?, Some(first.clone()));
+    assert_eq!(store.open_inquiry(&drill.id, &owner).await.must("none")?, None, "the renter's own");
+
+    let second = Inquiry::open(&drill, &renter, at).must("another")?;
+    let twice = ThreadId::Inquiry(second.id.clone());
+    let err =
+        open(store, &twice, (&renter, &owner), "again", at, Some(&second)).await.must_fail("a second open one")?;
+    assert_eq!(err.code(), "inquiry_open");
+    assert_eq!(store.inquiry(&second.id).await.must("read")?, None, "nothing stored");
+    assert!(store.messages(&twice, 10, None).await.must("its thread")?.items.is_empty());
+
+    let mut booking = book(&drill, &renter, range(3, 5)?)?;
+    booking.inquiry_id = Some(first.id.clone());
+    create(store, &booking, None).await.must("a booking adopting it")?;
+    assert_eq!(store.open_inquiry(&drill.id, &renter).await.must("none open")?, None);
+    let adopted = store.inquiry(&first.id).await.must("read")?.must("kept")?;
+    assert_eq!(adopted.booking_id, Some(booking.id.clone()));
+    let stored = store.get_booking(&booking.id).await.must("the booking")?.must("stored")?;
+    assert_eq!(stored.inquiry_id, Some(first.id.clone()));
+    open(store, &twice, (&renter, &owner), "a new one", at, Some(&second)).await.must("a new inquiry after")?;
     Ok(())
 }

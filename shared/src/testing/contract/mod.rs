@@ -22,7 +22,7 @@ use crate::domain::user::{Profile, UserId};
 use crate::error::AppError;
 use crate::ports::{
     BookingLists, BookingReader, BookingWriter, Calendar, Created, CustomerStore, DepositStore, DueBookings,
-    IdempotencyKey, ListingDetailReader, ListingSnapshots, ListingWriter, MemberRecords, MessageStore,
+    IdempotencyKey, InquiryStore, ListingDetailReader, ListingSnapshots, ListingWriter, MemberRecords, MessageStore,
     NotificationStore, Outbox, OwnerPayouts, PayoutAccountStore, PayoutStore, ProfileStore, Recorded, ReviewStore,
 };
 
@@ -74,6 +74,7 @@ pub trait ContractStore:
     + DueBookings
     + MemberRecords
     + MessageStore
+    + InquiryStore
     + ReviewStore
     + ListingDetailReader
     + DepositStore
@@ -96,6 +97,7 @@ impl<T> ContractStore for T where
         + DueBookings
         + MemberRecords
         + MessageStore
+        + InquiryStore
         + ReviewStore
         + ListingDetailReader
         + DepositStore
@@ -114,6 +116,7 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     listing_snapshots(store).await?;
     stays::due_lists_and_member_records(store).await?;
     messages::message_threads(store).await?;
+    messages::inquiries(store).await?;
     reviews::reviews_blind_and_rated_once(store).await?;
     payouts::payout_accounts(store).await?;
     payouts::owner_payouts(store).await?;
@@ -306,6 +309,7 @@ pub async fn records_once(store: &impl ContractStore) -> Result<(), String> {
         user_id: me.clone(),
         kind: "booking.accepted".into(),
         booking_id: Some(uuid::Uuid::now_v7().to_string()),
+        inquiry_id: None,
         text: "Accepted".into(),
         read: false,
         created_at: now,

@@ -10,6 +10,7 @@ use crate::domain::booking::{
     Booking, BookingId, BookingStatus, CancellationPolicy, Handover, HandoverCode, Party, PaymentState, PaymentStatus,
     Quote, RefundPlan, RefundStatus,
 };
+use crate::domain::inquiry::InquiryId;
 use crate::domain::listing::ListingId;
 use crate::domain::money::Currency;
 use crate::domain::user::UserId;
@@ -63,6 +64,8 @@ pub(super) struct BookingItem {
     currency: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inquiry_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     hold_expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,6 +171,7 @@ impl From<&Booking> for BookingItem {
             total: b.quote.total,
             currency: b.quote.currency.code().into(),
             message: b.message.clone(),
+            inquiry_id: b.inquiry_id.as_ref().map(ToString::to_string),
             hold_expires_at: b.hold_expires_at,
             cancelled_by: b.cancelled_by.map(|p| party_name(p).to_owned()),
             cancel_reason: b.cancel_reason.clone(),
@@ -230,6 +234,7 @@ impl TryFrom<BookingItem> for Booking {
                 Some(raw) => CancellationPolicy::parse(raw).ok_or_else(|| corrupt("cancellation_policy"))?,
             },
             message: i.message.clone(),
+            inquiry_id: i.inquiry_id.as_deref().map(InquiryId::parse).transpose().map_err(|_| corrupt("inquiry_id"))?,
             hold_expires_at: i.hold_expires_at,
             cancelled_by: i
                 .cancelled_by

@@ -126,6 +126,16 @@ impl BookingWriter for DynamoTable {
             &[],
         )?);
         writes.push(event_put(self.table(), event)?);
+        // After the event: the days' failures are found by position up to it.
+        if let Some(inquiry) = &booking.inquiry_id {
+            writes.extend(super::inquiries::adoption(
+                self.table(),
+                inquiry,
+                &booking.listing_id,
+                &booking.renter_id,
+                &booking.id,
+            )?);
+        }
         let err = match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => return Ok(Created::New),
             Err(e) => e,
@@ -152,9 +162,9 @@ impl BookingWriter for DynamoTable {
                 .ok_or_else(|| AppError::internal("idempotency record names a missing booking"))?;
             return Ok(Created::Replayed(earlier));
         }
-        // The days sit between the past-renter marker and the event (last).
-        let days = &failed[if idempotency.is_some() { 3 } else { 2 }..failed.len().saturating_sub(1)];
-        if days.iter().any(|f| *f) {
+        // The days sit between the past-renter marker and the event.
+        let first_day = if idempotency.is_some() { 3 } else { 2 };
+        if failed.iter().skip(first_day).take(booking.range().days() as usize).any(|f| *f) {
             return Err(dates_unavailable());
         }
         Err(AppError::internal("booking transaction cancelled for another reason"))
