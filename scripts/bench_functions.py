@@ -300,6 +300,21 @@ def real_work_events(binary, text, ids, calls, secret):
             status, body = call("POST", f"/bookings/{b}/pickup", {"code": code}, owner)
             assert status == 200 and body["status"] == "in_progress", (status, body)
         return lambda: handover(text, ids, paid[next(made)][0], None)
+    if binary in ("write-condition-report", "list-condition-reports"):
+        # Paid stays of the fixture user's listings whose pickup is open: each call writes the
+        # owner's (the fixture user's) pickup report of one in turn (its next version), or
+        # reads a stay with both parties' pickup reports.
+        paid = paid_bookings(10, secret)
+        if binary == "write-condition-report":
+            return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], paid[next(made) % len(paid)][0]))
+        stay = paid[0][0]
+        status, body = call("GET", f"/bookings/{stay}", token=token(FIXTURE_USER, "Fixture"))
+        assert status == 200, (status, body)
+        renter = token(body["renter_id"], "Renter")
+        for t in (renter, token(FIXTURE_USER, "Fixture")):
+            status, body = call("PUT", f"/bookings/{stay}/condition-reports/pickup", {"notes": "Body clean, lens hood scratched.", "checklist": [{"item": "lens", "ok": True}]}, t)
+            assert status == 201, (status, body)
+        return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], stay))
     if binary == "write-review":
         # The fixture user (the owner) reviews returned stays; the renter has reviewed every
         # other one already, so half the calls write a hidden review and half publish both.
@@ -365,12 +380,13 @@ def real_work_events(binary, text, ids, calls, secret):
             return e
         return receipt
     if binary in ("open-inquiry", "post-inquiry-message", "read-inquiry-messages"):
-        # Each call by a renter of its own (open-inquiry opens a new inquiry every time; the
-        # others write or read in one inquiry per call, under the 30-a-minute limit) about a
-        # listing of the fixture user, who answers each inquiry once.
-        fixture = token(FIXTURE_USER, "Fixture")
-        listing = listings_of(fixture, 1, "request")[0]
-        renters = [str(uuid.uuid4()) for _ in range(calls if binary != "post-inquiry-message" else 40)]
+        # A listing of the fixture user; each call by a renter of its own: open-inquiry opens
+        # a new inquiry every time. For the others each renter opened one (a message of theirs);
+        # 40 renters take turns writing in theirs (26 each, under the 30-a-minute limit), or
+        # the fixture user marks each one read, one inquiry per call. The fixture user sends
+        # nothing: its limits stay for the other functions.
+        listing = listings_of(token(FIXTURE_USER, "Fixture"), 1, "request")[0]
+        renters = [str(uuid.uuid4()) for _ in range(40 if binary == "post-inquiry-message" else calls)]
         if binary == "open-inquiry":
             def opening():
                 e = json.loads(text.replace(ids[FIXTURE_LISTING], listing))
@@ -381,28 +397,26 @@ def real_work_events(binary, text, ids, calls, secret):
         for sub in renters:
             status, body = call("POST", f"/listings/{listing}/inquiries", {"message": "Free next weekend?"}, token(sub, "Renter"))
             assert status == 201, (status, body)
-            inquiry = body["id"]
-            status, body = call("POST", f"/inquiries/{inquiry}/messages", {"text": "Yes, from Friday."}, fixture)
-            assert status == 201, (status, body)
-            threads.append((sub, inquiry, body["id"]))
+            threads.append((sub, body["id"], body["message"]["id"]))
 
         def inquiry_event():
-            sub, inquiry, answer = threads[next(made) % len(threads)]
+            sub, inquiry, asked = threads[next(made) % len(threads)]
             e = json.loads(text.replace(FIXTURE_INQUIRY, inquiry))
-            e["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = sub
-            if binary == "read-inquiry-messages":
-                e["body"] = json.dumps({"up_to": answer})
+            if binary == "post-inquiry-message":
+                e["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = sub
+            else:
+                e["body"] = json.dumps({"up_to": asked})
             return e
         return inquiry_event
     if binary == "list-inquiry-messages":
-        # An inquiry with a page of messages, read by the fixture user who owns the listing.
-        fixture, renter = token(FIXTURE_USER, "Fixture"), token(str(uuid.uuid4()), "Renter")
-        listing = listings_of(fixture, 1, "request")[0]
+        # An inquiry of 20 messages (its renter's), read by the fixture user who owns the listing.
+        renter = token(str(uuid.uuid4()), "Renter")
+        listing = listings_of(token(FIXTURE_USER, "Fixture"), 1, "request")[0]
         status, body = call("POST", f"/listings/{listing}/inquiries", {"message": "Free next weekend?"}, renter)
         assert status == 201, (status, body)
         inquiry = body["id"]
         for n in range(19):
-            status, body = call("POST", f"/inquiries/{inquiry}/messages", {"text": f"Message {n}: is 9 ok?"}, fixture)
+            status, body = call("POST", f"/inquiries/{inquiry}/messages", {"text": f"Message {n}: is 9 ok?"}, renter)
             assert status == 201, (status, body)
         return lambda: json.loads(text.replace(FIXTURE_INQUIRY, inquiry))
     if binary == "list-messages":

@@ -15,6 +15,8 @@ mod deposits;
 mod handover;
 #[path = "bookings/messages.rs"]
 mod messages;
+#[path = "bookings/reports.rs"]
+mod reports;
 #[path = "bookings/reviews.rs"]
 mod reviews;
 

@@ -24,6 +24,7 @@ pub mod paging;
 pub mod payments;
 pub mod payouts;
 pub mod ports;
+pub mod reports;
 pub mod reviews;
 pub mod scheduled;
 pub mod secrets;

@@ -14,11 +14,13 @@ use crate::error::AppError;
 mod deposits;
 mod messages;
 mod payouts;
+mod reports;
 mod reviews;
 mod search;
 pub use deposits::*;
 pub use messages::*;
 pub use payouts::*;
+pub use reports::*;
 pub use reviews::*;
 pub use search::*;
 

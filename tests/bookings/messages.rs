@@ -145,10 +145,14 @@ async fn an_inquiry_is_one_thread_per_renter_and_the_booking_adopts_it() {
 
     let resp = inquire(api, &renter_t, &listing, "Free next month? Mail ada@example.com").await;
     assert_eq!(resp.status(), 201);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
     let opened: Value = resp.json().await.unwrap();
     let id = opened["id"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/inquiries/{id}/messages"));
     assert_eq!(opened["message"]["text"], "Free next month? Mail [e-mail hidden]");
-    let again: Value = inquire(api, &renter_t, &listing, "Or the one after?").await.json().await.unwrap();
+    let resp = inquire(api, &renter_t, &listing, "Or the one after?").await;
+    assert_eq!(resp.status(), 200, "written in the open one");
+    let again: Value = resp.json().await.unwrap();
     assert_eq!(again["id"].as_str(), Some(id.as_str()), "one open inquiry per renter and listing");
 
     // The owner answers (masked too) and reads it; strangers see nothing.

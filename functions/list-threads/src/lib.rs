@@ -1,5 +1,6 @@
-//! `GET /me/threads` (auth): the caller's booking threads, most recently active first, each
-//! with its last message's start and the caller's unread count, paged with a signed cursor
+//! `GET /me/threads` (auth): the caller's threads (bookings' and inquiries'), most recently
+//! active first, each with its last message's start and the caller's unread count, paged with
+//! a signed cursor
 //! bound to the caller (decision 0037).
 
 mod wiring;

@@ -105,6 +105,8 @@ pub mod kinds {
     pub const BOOKING_RETURNED: &str = "booking.returned";
     /// An item not back by the end of its stay and the grace period.
     pub const BOOKING_RETURN_OVERDUE: &str = "booking.return_overdue";
+    /// A party wrote or edited their condition report of the pickup or the return.
+    pub const CONDITION_REPORTED: &str = "booking.condition_reported";
     pub const BOOKING_COMPLETED: &str = "booking.completed";
     /// A deposit hold in force where there was none (the first, or one after a failure).
     pub const DEPOSIT_HELD: &str = "booking.deposit_held";

@@ -4,6 +4,7 @@
 mod macros;
 
 pub mod booking;
+pub mod condition;
 pub mod country;
 pub mod deposit;
 pub mod events;

@@ -49,6 +49,11 @@ pub struct BookingEventData {
     /// Deposit events' hold (`deposits`).
     #[serde(default)]
     pub deposit: Option<DepositEventData>,
+    /// A condition report's stage and author (`reports`).
+    #[serde(default)]
+    pub stage: Option<String>,
+    #[serde(default)]
+    pub author: Option<String>,
 }
 
 /// What deposit events carry of the hold.
@@ -161,6 +166,7 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
             format!("Your rental of \"{title}\" is complete. Thanks!"),
             format!("The rental of \"{title}\" is complete."),
         ),
+        kinds::CONDITION_REPORTED => return condition_reported(event, &data),
         _ => return Ok(Vec::new()),
     };
     let user = |raw: &str| {
@@ -180,6 +186,37 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
         read_at: None,
     };
     Ok(vec![make(user(&data.renter_id)?, "renter", renter_text), make(user(&data.owner_id)?, "owner", owner_text)])
+}
+
+/// A condition report tells the other party (its author knows): one notification.
+fn condition_reported(event: &DomainEvent, data: &BookingEventData) -> Result<Vec<Notification>, AppError> {
+    let invalid =
+        || AppError::bad_request("invalid_event", format!("report event {} lacks its stage or author", event.id));
+    let stage = match data.stage.as_deref() {
+        Some("pickup") => "pickup",
+        Some("return") => "return",
+        _ => return Err(invalid()),
+    };
+    let (recipient, role, author) = match data.author.as_deref() {
+        Some("renter") => (&data.owner_id, "owner", "The renter"),
+        Some("owner") => (&data.renter_id, "renter", "The owner"),
+        _ => return Err(invalid()),
+    };
+    let user_id = UserId::parse(recipient).map_err(|_| invalid())?;
+    Ok(vec![Notification {
+        id: format!("{}-{role}", event.id),
+        user_id,
+        kind: event.kind.clone(),
+        booking_id: Some(data.booking_id.clone()),
+        inquiry_id: None,
+        text: format!(
+            "{author} recorded the condition of \"{}\" at the {stage}. Read it on the booking, and add yours.",
+            data.listing_title
+        ),
+        read: false,
+        created_at: event.occurred_at,
+        read_at: None,
+    }])
 }
 
 /// What a deposit event says was taken, as money.
@@ -205,6 +242,11 @@ fn for_recipient_event(event: &DomainEvent) -> Result<Vec<Notification>, AppErro
     let invalid = |what: String| AppError::bad_request("invalid_event", format!("{} {}: {what}", event.kind, event.id));
     let data: RecipientEventData = serde_json::from_value(event.data.clone()).map_err(|e| invalid(e.to_string()))?;
     let user_id = UserId::parse(&data.recipient_id).map_err(|_| invalid("invalid recipient".into()))?;
+    // A message names its booking or its inquiry; a review always its booking.
+    let names_inquiry = event.kind == kinds::MESSAGE_SENT && data.inquiry_id.is_some();
+    if data.booking_id.is_none() && !names_inquiry {
+        return Err(invalid("no booking_id".into()));
+    }
     let title = &data.listing_title;
     let text = match event.kind.as_str() {
         kinds::REVIEW_WRITTEN => {
@@ -385,6 +427,23 @@ mod tests {
     }
 
     #[test]
+    fn a_condition_report_tells_the_other_party() {
+        let mut e = event(kinds::CONDITION_REPORTED, "x");
+        e.data["stage"] = serde_json::json!("return");
+        e.data["author"] = serde_json::json!("owner");
+        let ns = for_event(&e).unwrap();
+        assert_eq!(ns.len(), 1);
+        assert_eq!(ns[0].user_id.as_str(), "u-renter");
+        assert!(
+            ns[0].text.starts_with("The owner recorded the condition of \"Drill\" at the return."),
+            "{}",
+            ns[0].text
+        );
+        e.data["author"] = serde_json::json!("stranger");
+        assert_eq!(for_event(&e).unwrap_err().code(), "invalid_event");
+    }
+
+    #[test]
     fn a_message_tells_its_recipient_without_its_text() {
         let e = DomainEvent::new(
             kinds::MESSAGE_SENT,
@@ -404,6 +463,9 @@ mod tests {
             "sender_id": "u-renter", "recipient_id": "u-owner"});
         let ns = for_event(&inquiry).unwrap();
         assert_eq!((ns[0].booking_id.as_deref(), ns[0].inquiry_id.as_deref()), (None, Some("i1")));
+        let mut review = inquiry.clone();
+        review.kind = kinds::REVIEW_PUBLISHED.into();
+        assert_eq!(for_event(&review).unwrap_err().code(), "invalid_event", "a review names its booking");
     }
 
     fn owner_event(kind: &str, data: serde_json::Value) -> DomainEvent {

@@ -51,6 +51,7 @@ pub struct MemoryStore {
     pub inquiries: Mutex<HashMap<crate::domain::inquiry::InquiryId, crate::domain::inquiry::Inquiry>>,
     /// (listing, renter) -> their open inquiry about it.
     pub open_inquiries: Mutex<HashMap<(ListingId, UserId), crate::domain::inquiry::InquiryId>>,
+    pub reports: Mutex<Vec<crate::domain::condition::ConditionReport>>,
     /// (booking, author) -> their review.
     pub reviews: Mutex<HashMap<(BookingId, Party), crate::domain::review::Review>>,
     pub listing_ratings: Mutex<HashMap<ListingId, crate::domain::review::RatingTotals>>,
@@ -130,6 +131,7 @@ mod payments;
 mod payouts;
 mod photos;
 mod profiles;
+mod reports;
 mod reviews;
 mod search;
 pub use search::{InspectIndex, MemoryIndex};

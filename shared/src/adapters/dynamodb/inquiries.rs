@@ -1,11 +1,13 @@
 //! Inquiries before a booking (decision 0041).
 //!
-//! | item        | PK                  | SK                  |
-//! |-------------|---------------------|---------------------|
-//! | inquiry     | `INQUIRY#{id}`      | `INQUIRY`           |
-//! | open marker | `LISTING#{listing}` | `INQUIRY#{renter}`  |
+//! | item        | PK                                | SK             |
+//! |-------------|-----------------------------------|----------------|
+//! | inquiry     | `INQUIRY#{id}`                    | `INQUIRY`      |
+//! | open marker | `OPEN_INQUIRY#{listing}#{renter}` | `OPEN_INQUIRY` |
 //!
-//! The marker holds the whole inquiry, so a renter's open one is one read; its put, conditioned
+//! The marker has a partition of its own, so the functions that write or delete it need no
+//! grant on listings. It holds the whole inquiry, so a renter's open one is one (strongly
+//! consistent) read; its put, conditioned
 //! on there being none, goes with the inquiry's first message (`messages.rs`), which makes it
 //! one open inquiry per renter and listing. A booking adopts it in its own transaction: the
 //! marker goes, and the inquiry records the booking.
@@ -46,7 +48,7 @@ fn record_key(id: &InquiryId) -> (String, String) {
 }
 
 fn marker_key(listing: &ListingId, renter: &UserId) -> (String, String) {
-    (format!("LISTING#{listing}"), format!("INQUIRY#{renter}"))
+    (format!("OPEN_INQUIRY#{listing}#{renter}"), "OPEN_INQUIRY".to_owned())
 }
 
 fn item_of(i: &Inquiry, (pk, sk): (String, String), entity: &str) -> Result<Item, AppError> {
@@ -128,6 +130,9 @@ impl DynamoTable {
             .table_name(self.table())
             .key("PK", s(pk))
             .key("SK", s(sk))
+            // A marker just put by a racing first inquiry, or just deleted by the booking that
+            // adopted it, must be seen (`messages::inquire`, `create-booking`).
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| sdk_error(DEP, e))?;

@@ -15,6 +15,7 @@ mod payments;
 mod payouts;
 mod photos;
 mod profiles;
+mod reports;
 mod reviews;
 
 use std::collections::{BTreeMap, HashMap};

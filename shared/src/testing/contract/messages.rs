@@ -14,6 +14,7 @@ use crate::domain::inquiry::{Inquiry, InquiryId};
 use crate::domain::message::{Delivery, Message, MessageId, SendLimits, ThreadId};
 use crate::domain::user::UserId;
 use crate::error::AppError;
+use crate::ports::{Created, IdempotencyKey};
 
 async fn send(
     store: &impl ContractStore,
@@ -137,9 +138,23 @@ pub async fn inquiries(store: &impl ContractStore) -> Result<(), String> {
     assert_eq!(store.inquiry(&second.id).await.must("read")?, None, "nothing stored");
     assert!(store.messages(&twice, 10, None).await.must("its thread")?.items.is_empty());
 
+    // A booking that adopts it, with its Idempotency-Key: the replay and a clash on its days
+    // are told apart as without an inquiry (the adoption's writes come after the days').
     let mut booking = book(&drill, &renter, range(3, 5)?)?;
     booking.inquiry_id = Some(first.id.clone());
-    create(store, &booking, None).await.must("a booking adopting it")?;
+    let key =
+        IdempotencyKey { scope: renter.to_string(), key: uuid::Uuid::new_v4().to_string(), fingerprint: "f".into() };
+    create(store, &booking, Some(&key)).await.must("a booking adopting it")?;
+    let mut retried = book(&drill, &renter, range(3, 5)?)?;
+    retried.inquiry_id = Some(first.id.clone());
+    match create(store, &retried, Some(&key)).await.must("the same key")? {
+        Created::Replayed(earlier) => assert_eq!(earlier.id, booking.id),
+        Created::New => return Err("a replayed key made a second booking".into()),
+    }
+    let mut clash = book(&drill, &renter, range(4, 6)?)?;
+    clash.inquiry_id = Some(first.id.clone());
+    let err = create(store, &clash, None).await.must_fail("a day taken")?;
+    assert_eq!(err.code(), "dates_unavailable");
     assert_eq!(store.open_inquiry(&drill.id, &renter).await.must("none open")?, None);
     let adopted = store.inquiry(&first.id).await.must("read")?.must("kept")?;
     assert_eq!(adopted.booking_id, Some(booking.id.clone()));

@@ -136,9 +136,17 @@ impl BookingWriter for DynamoTable {
                 &booking.id,
             )?);
         }
-        let err = match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => return Ok(Created::New),
-            Err(e) => e,
+        // A racing write of one of its items (another booking's day, the renter's inquiry
+        // opening) cancels it with a conflict, nothing written: the same writes go again.
+        let mut tries = 0;
+        let err = loop {
+            match self.client().transact_write_items().set_transact_items(Some(writes.clone())).send().await {
+                Ok(_) => return Ok(Created::New),
+                Err(e) if tries < 2 && transaction_conflicted(&e) && !transaction_failures(&e).contains(&true) => {
+                    tries += 1
+                }
+                Err(e) => break e,
+            }
         };
         let failed = transaction_failures(&err);
         if failed.is_empty() {

@@ -1,0 +1,121 @@
+//! Condition reports (decision 0042), in their booking's partition.
+//!
+//! | item    | PK              | SK                         |
+//! |---------|-----------------|----------------------------|
+//! | report  | `BOOKING#{id}`  | `REPORT#{stage}#{party}`   |
+//!
+//! A report and its event are one transaction, conditioned on the version it replaces.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::outbox::event_put;
+use super::{put, s, transaction_failures, DynamoTable, Item, DEP};
+use crate::adapters::sdk_error;
+use crate::domain::booking::{BookingId, Party};
+use crate::domain::condition::{ChecklistEntry, ConditionReport, ReportStage};
+use crate::domain::events::DomainEvent;
+use crate::domain::user::UserId;
+use crate::error::AppError;
+use crate::ports::ReportStore;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ReportItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity: String,
+    booking_id: String,
+    stage: String,
+    author: String,
+    author_id: String,
+    notes: String,
+    checklist: Vec<ChecklistEntry>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: u64,
+}
+
+fn party_str(p: Party) -> &'static str {
+    match p {
+        Party::Renter => "renter",
+        Party::Owner => "owner",
+    }
+}
+
+fn report_from(item: Item) -> Result<ConditionReport, AppError> {
+    let i: ReportItem = serde_dynamo::from_item(item).map_err(AppError::internal)?;
+    let corrupt = |what: &str| AppError::internal(format!("stored report {} has an invalid {what}", i.sk));
+    Ok(ConditionReport {
+        booking_id: BookingId::parse(&i.booking_id).map_err(|_| corrupt("booking_id"))?,
+        stage: ReportStage::parse(&i.stage).ok_or_else(|| corrupt("stage"))?,
+        author: match i.author.as_str() {
+            "renter" => Party::Renter,
+            "owner" => Party::Owner,
+            _ => return Err(corrupt("author")),
+        },
+        author_id: UserId::parse(&i.author_id).map_err(|_| corrupt("author_id"))?,
+        notes: i.notes,
+        checklist: i.checklist,
+        created_at: i.created_at,
+        updated_at: i.updated_at,
+        version: i.version,
+    })
+}
+
+#[async_trait]
+impl ReportStore for DynamoTable {
+    async fn reports(&self, booking: &BookingId) -> Result<Vec<ConditionReport>, AppError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(format!("BOOKING#{booking}")))
+            .expression_attribute_values(":prefix", s("REPORT#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        out.items.unwrap_or_default().into_iter().map(report_from).collect()
+    }
+
+    async fn put_report(&self, r: &ConditionReport, event: &DomainEvent) -> Result<(), AppError> {
+        let author = party_str(r.author);
+        let item = serde_dynamo::to_item(ReportItem {
+            pk: format!("BOOKING#{}", r.booking_id),
+            sk: format!("REPORT#{}#{author}", r.stage.as_str()),
+            entity: "condition_report".into(),
+            booking_id: r.booking_id.to_string(),
+            stage: r.stage.as_str().into(),
+            author: author.into(),
+            author_id: r.author_id.to_string(),
+            notes: r.notes.clone(),
+            checklist: r.checklist.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        })
+        .map_err(AppError::internal)?;
+        let mut report = Put::builder().table_name(self.table()).set_item(Some(item));
+        report = if r.version <= 1 {
+            report.condition_expression("attribute_not_exists(PK)")
+        } else {
+            report
+                .condition_expression("version = :previous")
+                .expression_attribute_values(":previous", AttributeValue::N((r.version - 1).to_string()))
+        };
+        let writes = vec![put(report)?, event_put(self.table(), event)?];
+        let err = match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        if transaction_failures(&err).first() == Some(&true) {
+            return Err(AppError::conflict("report_changed", "the report was edited meanwhile; read it and try again"));
+        }
+        Err(sdk_error(DEP, err))
+    }
+}

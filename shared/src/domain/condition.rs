@@ -1,0 +1,234 @@
+//! Condition reports (issue 23, decision 0042): each party records the item's condition at the
+//! pickup and at the return, in notes and a checklist, while the stage's window is open: the
+//! pickup's from when the pickup opens (24 h before the start) until 24 h after the pickup, the
+//! return's from the pickup until 24 h after the return. Then a report is kept as it is.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::booking::{Booking, BookingId, BookingStatus, Party};
+use super::user::UserId;
+use crate::error::{AppError, FieldError};
+
+string_enum!(
+    /// The handover a report is about.
+    ReportStage { Pickup => "pickup", Return => "return" }
+);
+
+pub const MAX_NOTES_CHARS: usize = 5_000;
+pub const MAX_CHECKLIST_ENTRIES: usize = 30;
+pub const MAX_ITEM_CHARS: usize = 100;
+pub const MAX_ENTRY_NOTE_CHARS: usize = 500;
+/// How long after its handover a stage's reports may still be edited.
+pub const EDIT_WINDOW: Duration = Duration::hours(24);
+
+/// `PUT /bookings/{id}/condition-reports/{stage}` as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub notes: String,
+    #[serde(default)]
+    pub checklist: Vec<ChecklistEntry>,
+}
+
+/// One checked point: what was looked at, whether it was fine, and a word on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistEntry {
+    pub item: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A party's report of one stage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConditionReport {
+    pub booking_id: BookingId,
+    pub stage: ReportStage,
+    pub author: Party,
+    pub author_id: UserId,
+    pub notes: String,
+    pub checklist: Vec<ChecklistEntry>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// The text rules: trimmed, within its length, no control characters but line breaks and tabs.
+fn text(field: &str, raw: &str, max: usize, required: bool, errors: &mut Vec<FieldError>) -> String {
+    let t = raw.replace("\r\n", "\n").trim().to_owned();
+    if (required && t.is_empty()) || t.chars().count() > max {
+        errors.push(FieldError::new(field, format!("must be {}-{max} characters", u8::from(required))));
+    } else if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        errors.push(FieldError::new(field, "must not contain control characters"));
+    }
+    t
+}
+
+impl ReportRequest {
+    /// The notes and checklist as stored; every problem at once.
+    pub fn parse(self) -> Result<(String, Vec<ChecklistEntry>), AppError> {
+        let mut errors = Vec::new();
+        let notes = text("notes", &self.notes, MAX_NOTES_CHARS, false, &mut errors);
+        if self.checklist.len() > MAX_CHECKLIST_ENTRIES {
+            errors.push(FieldError::new("checklist", format!("must have at most {MAX_CHECKLIST_ENTRIES} entries")));
+        }
+        let checklist = self
+            .checklist
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| ChecklistEntry {
+                item: text(&format!("checklist[{i}].item"), &e.item, MAX_ITEM_CHARS, true, &mut errors),
+                ok: e.ok,
+                note: e
+                    .note
+                    .map(|n| text(&format!("checklist[{i}].note"), &n, MAX_ENTRY_NOTE_CHARS, false, &mut errors))
+                    .filter(|n| !n.is_empty()),
+            })
+            .collect::<Vec<_>>();
+        if notes.is_empty() && checklist.is_empty() {
+            errors.push(FieldError::new("notes", "a report needs notes or a checklist"));
+        }
+        if errors.is_empty() {
+            Ok((notes, checklist))
+        } else {
+            Err(AppError::Validation(errors))
+        }
+    }
+}
+
+impl ReportStage {
+    /// When `booking`'s reports of this stage stop being editable: none while its handover has
+    /// not happened yet.
+    pub fn closes_at(self, booking: &Booking) -> Option<DateTime<Utc>> {
+        let handover = match self {
+            ReportStage::Pickup => booking.handover.picked_up_at,
+            ReportStage::Return => booking.handover.returned_at,
+        };
+        handover.map(|at| at + EDIT_WINDOW)
+    }
+
+    /// Whether this stage's reports of `booking` may be written at `now`: 409 `report_not_open`
+    /// before (or for a booking that never went ahead), `report_closed` after.
+    pub fn check_open(self, booking: &Booking, now: DateTime<Utc>) -> Result<(), AppError> {
+        use BookingStatus::*;
+        let went_ahead = matches!(booking.status, Confirmed | InProgress | Returned | Completed);
+        let opened = match self {
+            ReportStage::Pickup => went_ahead && now >= booking.pickup_opens_at(),
+            ReportStage::Return => went_ahead && booking.handover.picked_up_at.is_some(),
+        };
+        if !opened {
+            let when = match self {
+                ReportStage::Pickup => "from 24 hours before the start of a confirmed booking",
+                ReportStage::Return => "once the item is picked up",
+            };
+            return Err(AppError::conflict("report_not_open", format!("{} reports open {when}", self.as_str())));
+        }
+        match self.closes_at(booking) {
+            Some(closes) if now >= closes => Err(AppError::conflict(
+                "report_closed",
+                format!("{} reports could be edited until {}", self.as_str(), closes.to_rfc3339()),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl ConditionReport {
+    /// `author`'s report of `stage` with these contents at `now`: a new one, or `previous`
+    /// edited (same creation, next version).
+    pub fn write(
+        booking: &Booking,
+        stage: ReportStage,
+        author: Party,
+        (notes, checklist): (String, Vec<ChecklistEntry>),
+        previous: Option<&ConditionReport>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let now = now.trunc_subsecs(3);
+        ConditionReport {
+            booking_id: booking.id.clone(),
+            stage,
+            author,
+            author_id: match author {
+                Party::Renter => booking.renter_id.clone(),
+                Party::Owner => booking.owner_id.clone(),
+            },
+            notes,
+            checklist,
+            created_at: previous.map_or(now, |p| p.created_at),
+            updated_at: now,
+            version: previous.map_or(1, |p| p.version + 1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::booking::{HandoverOutcome, Step};
+
+    fn booking() -> Booking {
+        crate::testing::confirmed_booking("2026-12-10", 3, 1000).unwrap()
+    }
+
+    fn request(notes: &str, checklist: serde_json::Value) -> ReportRequest {
+        serde_json::from_value(serde_json::json!({ "notes": notes, "checklist": checklist })).unwrap()
+    }
+
+    #[test]
+    fn contents_are_checked_all_at_once() {
+        let (notes, list) =
+            request(" scratch on the lid\r\n", serde_json::json!([{"item": "lens", "ok": true, "note": " "}]))
+                .parse()
+                .unwrap();
+        assert_eq!((notes.as_str(), list[0].note.as_ref()), ("scratch on the lid", None));
+        let Err(AppError::Validation(errors)) =
+            request(&"x".repeat(5_001), serde_json::json!([{"item": "", "ok": false}])).parse()
+        else {
+            panic!("invalid");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["notes", "checklist[0].item"]);
+        assert!(request("", serde_json::json!([])).parse().is_err(), "something to report");
+        let many: Vec<_> = (0..31).map(|i| serde_json::json!({"item": format!("p{i}"), "ok": true})).collect();
+        assert!(request("ok", serde_json::json!(many)).parse().is_err());
+        assert!(request("bell\u{7}", serde_json::json!([])).parse().is_err());
+    }
+
+    #[test]
+    fn each_stage_is_open_from_its_start_to_a_day_after_its_handover() {
+        let mut b = booking();
+        let opens = b.pickup_opens_at();
+        let pickup = ReportStage::Pickup;
+        assert_eq!(pickup.check_open(&b, opens - Duration::seconds(1)).unwrap_err().code(), "report_not_open");
+        pickup.check_open(&b, opens).unwrap();
+        assert_eq!(ReportStage::Return.check_open(&b, opens).unwrap_err().code(), "report_not_open");
+
+        b = match b.hand_over(Step::PickUp, Party::Owner, Some(b.handover.pickup_code.as_str()), opens).unwrap() {
+            HandoverOutcome::Moved(next) => next,
+            HandoverOutcome::Refused { error, .. } => panic!("refused: {error:?}"),
+        };
+        assert_eq!(pickup.closes_at(&b), Some(opens + EDIT_WINDOW));
+        pickup.check_open(&b, opens + EDIT_WINDOW - Duration::seconds(1)).unwrap();
+        assert_eq!(pickup.check_open(&b, opens + EDIT_WINDOW).unwrap_err().code(), "report_closed");
+        ReportStage::Return.check_open(&b, opens + Duration::days(30)).unwrap();
+
+        let mut cancelled = booking();
+        cancelled.status = BookingStatus::Cancelled;
+        assert_eq!(pickup.check_open(&cancelled, opens).unwrap_err().code(), "report_not_open");
+    }
+
+    #[test]
+    fn an_edit_keeps_the_creation_and_counts_versions() {
+        let b = booking();
+        let t0 = Utc::now();
+        let first = ConditionReport::write(&b, ReportStage::Pickup, Party::Renter, ("a".into(), vec![]), None, t0);
+        assert_eq!((first.version, first.author_id.clone()), (1, b.renter_id.clone()));
+        let later = t0 + Duration::hours(1);
+        let edit =
+            ConditionReport::write(&b, ReportStage::Pickup, Party::Renter, ("b".into(), vec![]), Some(&first), later);
+        assert_eq!((edit.version, edit.created_at, edit.updated_at), (2, first.created_at, later.trunc_subsecs(3)));
+    }
+}
