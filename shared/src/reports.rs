@@ -3,33 +3,29 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::bookings::visible_booking;
 use crate::domain::booking::{Booking, BookingId, Party};
 use crate::domain::condition::{ConditionReport, ReportRequest, ReportStage};
 use crate::domain::events::kinds;
 use crate::domain::review::OPERATORS_GROUP;
 use crate::error::AppError;
 use crate::identity::Caller;
-use crate::ports::{BookingReader, ReportStore};
+use crate::ports::ReportStore;
 
 /// `caller` writes (or edits) their report of `stage` of booking `id` at `now`. Strangers get
 /// 404, as does a stage that is not `pickup` or `return`.
-pub async fn write<S>(
+pub async fn write<S: ReportStore>(
     store: &S,
     id: &BookingId,
     caller: &Caller,
     stage: &str,
     request: ReportRequest,
     now: DateTime<Utc>,
-) -> Result<ConditionReport, AppError>
-where
-    S: BookingReader + ReportStore,
-{
+) -> Result<ConditionReport, AppError> {
     let stage = ReportStage::parse(stage).ok_or(AppError::NotFound("report stage"))?;
     let contents = request.parse()?;
-    let (booking, party) = visible_booking(store, id, &caller.user_id).await?;
+    let (booking, reports) = store.booking_reports(id).await?.ok_or(AppError::NotFound("booking"))?;
+    let party = booking.party(&caller.user_id).ok_or(AppError::NotFound("booking"))?;
     stage.check_open(&booking, now)?;
-    let reports = store.reports(&booking.id).await?;
     let previous = reports.iter().find(|r| r.stage == stage && r.author == party);
     let report = ConditionReport::write(&booking, stage, party, contents, previous, now);
     let mut event = crate::bookings::event(kinds::CONDITION_REPORTED, &booking, Some(&caller.user_id), now);
@@ -42,29 +38,20 @@ where
     Ok(report)
 }
 
-/// Booking `id` for a reader of its reports: its parties and operators; 404 for anyone else.
-pub async fn readable_booking<S: BookingReader>(
-    store: &S,
-    id: &BookingId,
-    caller: &Caller,
-) -> Result<Booking, AppError> {
-    let booking = store.get_booking(id).await?.ok_or(AppError::NotFound("booking"))?;
+/// Whether `caller` may read `booking`'s reports: its parties and operators.
+fn may_read(booking: &Booking, caller: &Caller) -> bool {
     let party: Option<Party> = booking.party(&caller.user_id);
-    if party.is_none() && !caller.is_in_group(OPERATORS_GROUP) {
-        return Err(AppError::NotFound("booking"));
-    }
-    Ok(booking)
+    party.is_some() || caller.is_in_group(OPERATORS_GROUP)
 }
 
-/// Booking `id`'s reports as `caller` sees them, each with when it stops being editable.
-pub async fn list<S>(store: &S, id: &BookingId, caller: &Caller) -> Result<serde_json::Value, AppError>
-where
-    S: BookingReader + ReportStore,
-{
-    let booking = readable_booking(store, id, caller).await?;
-    let items = store
-        .reports(id)
-        .await?
+/// Booking `id`'s reports as `caller` sees them, each with when it stops being editable; 404
+/// for anyone but its parties and operators.
+pub async fn list<S: ReportStore>(store: &S, id: &BookingId, caller: &Caller) -> Result<serde_json::Value, AppError> {
+    let (booking, reports) = store.booking_reports(id).await?.ok_or(AppError::NotFound("booking"))?;
+    if !may_read(&booking, caller) {
+        return Err(AppError::NotFound("booking"));
+    }
+    let items = reports
         .into_iter()
         .map(|r| {
             let closes = r.stage.closes_at(&booking);

@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 use shared::domain::booking::BookingId;
 use shared::http::{json, path_param};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, ReportStore};
+use shared::ports::ReportStore;
 use shared::AppError;
 
 pub struct Deps<S> {
@@ -18,7 +18,7 @@ pub struct Deps<S> {
 
 pub async fn handle<S>(req: Request, deps: &Deps<S>) -> Result<Response<Body>, AppError>
 where
-    S: BookingReader + ReportStore,
+    S: ReportStore,
 {
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;

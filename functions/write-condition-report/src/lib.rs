@@ -14,7 +14,7 @@ use shared::domain::condition::ReportRequest;
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
-use shared::ports::{BookingReader, ReportStore};
+use shared::ports::ReportStore;
 use shared::AppError;
 
 pub struct Deps<S, C> {
@@ -24,7 +24,7 @@ pub struct Deps<S, C> {
 
 pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
-    S: BookingReader + ReportStore,
+    S: ReportStore,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;

@@ -6,11 +6,15 @@ use crate::ports::ReportStore;
 
 #[async_trait]
 impl ReportStore for MemoryStore {
-    async fn reports(&self, booking: &BookingId) -> Result<Vec<ConditionReport>, AppError> {
+    async fn booking_reports(&self, id: &BookingId) -> Result<Option<(Booking, Vec<ConditionReport>)>, AppError> {
+        let Some(booking) = lock(&self.bookings).get(id).cloned() else {
+            return Ok(None);
+        };
         let mut mine: Vec<ConditionReport> =
-            lock(&self.reports).iter().filter(|r| &r.booking_id == booking).cloned().collect();
+            lock(&self.reports).iter().filter(|r| &r.booking_id == id).cloned().collect();
+        // The adapter's key order: `REPORT#{stage}#{party}`.
         mine.sort_by_key(|r| (r.stage.as_str(), matches!(r.author, Party::Renter)));
-        Ok(mine)
+        Ok(Some((booking, mine)))
     }
 
     async fn put_report(&self, report: &ConditionReport, event: &DomainEvent) -> Result<(), AppError> {

@@ -4,17 +4,21 @@
 //! |---------|-----------------|----------------------------|
 //! | report  | `BOOKING#{id}`  | `REPORT#{stage}#{party}`   |
 //!
-//! A report and its event are one transaction, conditioned on the version it replaces.
+//! A report and its event are one transaction, conditioned on the version it replaces. The
+//! booking and its reports are one query of the partition, from `BOOKING` to the last
+//! `REPORT#…` (the deposit and payout items sort between and are skipped): every call a
+//! function saves is about a tenth of a millisecond of CPU (docs/benchmarks.md).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::bookings::{booking_from, booking_pk, BOOKING_SK};
 use super::outbox::event_put;
-use super::{put, s, transaction_failures, DynamoTable, Item, DEP};
+use super::{put, s, sort_key, transaction_failures, DynamoTable, Item, DEP};
 use crate::adapters::sdk_error;
-use crate::domain::booking::{BookingId, Party};
+use crate::domain::booking::{Booking, BookingId, Party};
 use crate::domain::condition::{ChecklistEntry, ConditionReport, ReportStage};
 use crate::domain::events::DomainEvent;
 use crate::domain::user::UserId;
@@ -68,19 +72,28 @@ fn report_from(item: Item) -> Result<ConditionReport, AppError> {
 
 #[async_trait]
 impl ReportStore for DynamoTable {
-    async fn reports(&self, booking: &BookingId) -> Result<Vec<ConditionReport>, AppError> {
+    async fn booking_reports(&self, id: &BookingId) -> Result<Option<(Booking, Vec<ConditionReport>)>, AppError> {
         let out = self
             .client()
             .query()
             .table_name(self.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(format!("BOOKING#{booking}")))
-            .expression_attribute_values(":prefix", s("REPORT#"))
+            .key_condition_expression("PK = :pk AND SK BETWEEN :booking AND :last")
+            .expression_attribute_values(":pk", s(booking_pk(id)))
+            .expression_attribute_values(":booking", s(BOOKING_SK))
+            .expression_attribute_values(":last", s("REPORT#~"))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| sdk_error(DEP, e))?;
-        out.items.unwrap_or_default().into_iter().map(report_from).collect()
+        let (mut booking, mut reports) = (None, Vec::new());
+        for item in out.items.unwrap_or_default() {
+            match sort_key(&item) {
+                Some(BOOKING_SK) => booking = Some(booking_from(item)?),
+                Some(sk) if sk.starts_with("REPORT#") => reports.push(report_from(item)?),
+                _ => {}
+            }
+        }
+        Ok(booking.map(|b| (b, reports)))
     }
 
     async fn put_report(&self, r: &ConditionReport, event: &DomainEvent) -> Result<(), AppError> {

@@ -7,6 +7,7 @@
 mod deposits;
 mod messages;
 mod payouts;
+mod reports;
 mod reviews;
 mod search;
 mod stays;
@@ -23,7 +24,8 @@ use crate::error::AppError;
 use crate::ports::{
     BookingLists, BookingReader, BookingWriter, Calendar, Created, CustomerStore, DepositStore, DueBookings,
     IdempotencyKey, InquiryStore, ListingDetailReader, ListingSnapshots, ListingWriter, MemberRecords, MessageStore,
-    NotificationStore, Outbox, OwnerPayouts, PayoutAccountStore, PayoutStore, ProfileStore, Recorded, ReviewStore,
+    NotificationStore, Outbox, OwnerPayouts, PayoutAccountStore, PayoutStore, ProfileStore, Recorded, ReportStore,
+    ReviewStore,
 };
 
 /// `expect` for a contract: a failure is the rule that broke, as an error the caller reports.
@@ -75,6 +77,7 @@ pub trait ContractStore:
     + MemberRecords
     + MessageStore
     + InquiryStore
+    + ReportStore
     + ReviewStore
     + ListingDetailReader
     + DepositStore
@@ -98,6 +101,7 @@ impl<T> ContractStore for T where
         + MemberRecords
         + MessageStore
         + InquiryStore
+        + ReportStore
         + ReviewStore
         + ListingDetailReader
         + DepositStore
@@ -117,6 +121,7 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     stays::due_lists_and_member_records(store).await?;
     messages::message_threads(store).await?;
     messages::inquiries(store).await?;
+    reports::condition_reports(store).await?;
     reviews::reviews_blind_and_rated_once(store).await?;
     payouts::payout_accounts(store).await?;
     payouts::owner_payouts(store).await?;

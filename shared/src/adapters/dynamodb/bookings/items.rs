@@ -16,10 +16,10 @@ use crate::domain::money::Currency;
 use crate::domain::user::UserId;
 use crate::error::AppError;
 
-pub(super) fn booking_pk(id: &BookingId) -> String {
+pub(in crate::adapters::dynamodb) fn booking_pk(id: &BookingId) -> String {
     format!("BOOKING#{id}")
 }
-pub(super) const BOOKING_SK: &str = "BOOKING";
+pub(in crate::adapters::dynamodb) const BOOKING_SK: &str = "BOOKING";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct BookingItem {
@@ -297,7 +297,7 @@ fn party_of(raw: &str) -> Option<Party> {
     }
 }
 
-pub(super) fn booking_from(item: Item) -> Result<Booking, AppError> {
+pub(in crate::adapters::dynamodb) fn booking_from(item: Item) -> Result<Booking, AppError> {
     serde_dynamo::from_item::<_, BookingItem>(item).map_err(AppError::internal)?.try_into()
 }
 

@@ -40,6 +40,8 @@ use crate::ports::{
 
 mod items;
 use items::*;
+/// For the adapters that read a booking with its partition's other items (condition reports).
+pub(super) use items::{booking_from, booking_pk, BOOKING_SK};
 
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_TTL_HOURS: i64 = 24;
