@@ -302,11 +302,19 @@ def real_work_events(binary, text, ids, calls, secret):
         return lambda: handover(text, ids, paid[next(made)][0], None)
     if binary in ("write-condition-report", "list-condition-reports"):
         # Paid stays of the fixture user's listings whose pickup is open: each call writes the
-        # owner's (the fixture user's) pickup report of one in turn (its next version), or
+        # owner's (the fixture user's) pickup report of one in turn (its next version: the
+        # notes change each call; the same contents again would store nothing), or
         # reads a stay with both parties' pickup reports.
         paid = paid_bookings(10, secret)
         if binary == "write-condition-report":
-            return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], paid[next(made) % len(paid)][0]))
+            def edit():
+                n = next(made)
+                e = json.loads(text.replace(ids[FIXTURE_BOOKING], paid[n % len(paid)][0]))
+                body = json.loads(e["body"])
+                body["notes"] = f"{body['notes']} (check {n})"  # new contents: a new version each call
+                e["body"] = json.dumps(body)
+                return e
+            return edit
         stay = paid[0][0]
         status, body = call("GET", f"/bookings/{stay}", token=token(FIXTURE_USER, "Fixture"))
         assert status == 200, (status, body)

@@ -235,7 +235,8 @@ async fn a_replayed_stream_batch_delivers_nothing_twice() {
     )
     .await;
     let id = b["id"].as_str().unwrap().to_owned();
-    eventually(Duration::from_secs(20), "the first delivery", || async {
+    // A poison record the test beside this one writes holds the stream up to its 20 retries.
+    eventually(Duration::from_secs(60), "the first delivery", || async {
         (notified(&db, &table, &owner, &id).await.len() == 1).then_some(())
     })
     .await;

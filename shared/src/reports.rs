@@ -11,8 +11,8 @@ use crate::error::AppError;
 use crate::identity::Caller;
 use crate::ports::ReportStore;
 
-/// `caller` writes (or edits) their report of `stage` of booking `id` at `now`. Strangers get
-/// 404, as does a stage that is not `pickup` or `return`.
+/// `caller` writes (or edits) their report of `stage` of booking `id` at `now`: the report, and
+/// whether it is new. Strangers get 404, as does a stage that is not `pickup` or `return`.
 pub async fn write<S: ReportStore>(
     store: &S,
     id: &BookingId,
@@ -20,13 +20,17 @@ pub async fn write<S: ReportStore>(
     stage: &str,
     request: ReportRequest,
     now: DateTime<Utc>,
-) -> Result<ConditionReport, AppError> {
+) -> Result<(ConditionReport, bool), AppError> {
     let stage = ReportStage::parse(stage).ok_or(AppError::NotFound("report stage"))?;
     let contents = request.parse()?;
     let (booking, reports) = store.booking_reports(id).await?.ok_or(AppError::NotFound("booking"))?;
     let party = booking.party(&caller.user_id).ok_or(AppError::NotFound("booking"))?;
     stage.check_open(&booking, now)?;
     let previous = reports.iter().find(|r| r.stage == stage && r.author == party);
+    if let Some(same) = previous.filter(|p| p.same_as(&contents)) {
+        tracing::info!(booking_id = %id, stage = stage.as_str(), version = same.version, "condition report unchanged");
+        return Ok((same.clone(), false));
+    }
     let report = ConditionReport::write(&booking, stage, party, contents, previous, now);
     let mut event = crate::bookings::event(kinds::CONDITION_REPORTED, &booking, Some(&caller.user_id), now);
     event.data["stage"] = serde_json::json!(stage.as_str());
@@ -35,7 +39,8 @@ pub async fn write<S: ReportStore>(
     store.put_report(&report, &event).await?;
     tracing::info!(booking_id = %id, stage = stage.as_str(), version = report.version, event_id = %event.id, "condition report written");
     crate::metrics::count("ConditionReportsWritten", &[("Stage", stage.as_str())]);
-    Ok(report)
+    let new = previous.is_none();
+    Ok((report, new))
 }
 
 /// Whether `caller` may read `booking`'s reports: its parties and operators.

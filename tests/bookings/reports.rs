@@ -50,6 +50,10 @@ async fn parties_report_each_handover_while_it_is_open_and_strangers_see_nothing
     assert_eq!((edited["version"].as_u64(), edited["author"].as_str()), (Some(2), Some("renter")));
     assert_eq!(report(api, &owner_t, &id, "pickup", notes("all there")).await.status(), 201);
     assert_eq!(report(api, &stranger_t, &id, "pickup", notes("me")).await.status(), 404);
+    assert_eq!(report(api, &operator_t, &id, "pickup", notes("ops")).await.status(), 404, "operators read only");
+    let again = report(api, &owner_t, &id, "pickup", notes("all there")).await;
+    assert_eq!(again.status(), 200, "a retried PUT");
+    assert_eq!(again.json::<Value>().await.unwrap()["version"], 1, "is no new version");
     assert_eq!(
         code(report(api, &renter_t, &id, "return", notes("early")).await).await,
         (409, "report_not_open".into())
@@ -87,14 +91,32 @@ async fn parties_report_each_handover_while_it_is_open_and_strangers_see_nothing
     assert_eq!(report(api, &renter_t, &id, "return", notes("strap came off")).await.status(), 201);
 
     // A day after the pickup (its time moved back in the store), the pickup's reports close.
-    let now = store.get_booking(&booking_id).await.unwrap().unwrap();
-    let mut earlier = now.clone();
-    earlier.handover.picked_up_at = Some(Utc::now() - chrono::Duration::hours(25));
-    earlier.version += 1;
-    store.move_booking(&now, &earlier, None).await.unwrap();
+    let back_in_time = |pickup: bool| {
+        let (store, booking_id) = (store.clone(), booking_id.clone());
+        async move {
+            let now = store.get_booking(&booking_id).await.unwrap().unwrap();
+            let mut earlier = now.clone();
+            let at = Some(Utc::now() - chrono::Duration::hours(25));
+            if pickup {
+                earlier.handover.picked_up_at = at;
+            } else {
+                earlier.handover.returned_at = at;
+            }
+            earlier.version += 1;
+            store.move_booking(&now, &earlier, None).await.unwrap();
+        }
+    };
+    back_in_time(true).await;
     assert_eq!(code(report(api, &owner_t, &id, "pickup", notes("late")).await).await, (409, "report_closed".into()));
     let v: Value = reports(api, &owner_t, &id).await.json().await.unwrap();
     let closes = v["items"][0]["editable_until"].as_str().unwrap();
     assert!(chrono::DateTime::parse_from_rfc3339(closes).unwrap() < Utc::now(), "closed at {closes}");
+    assert!(v["items"][2]["editable_until"].is_null(), "the return's open while the item is out");
     assert_eq!(report(api, &owner_t, &id, "return", notes("back soon")).await.status(), 201, "the return's still open");
+
+    // Returned (the owner confirms), then a day on: the return's close too.
+    assert_eq!(act(api, &owner_t, &id, "return", Some(json!({}))).await.status(), 200);
+    assert_eq!(report(api, &owner_t, &id, "return", notes("back, lens hood cracked")).await.status(), 200);
+    back_in_time(false).await;
+    assert_eq!(code(report(api, &renter_t, &id, "return", notes("late")).await).await, (409, "report_closed".into()));
 }

@@ -1,6 +1,6 @@
 //! `GET /bookings/{id}/condition-reports` (the booking's renter or owner, or an operator): the
-//! parties' reports of the pickup and the return, each with `editable_until` (none while its
-//! handover is to come). Anyone else gets 404, as for the booking (decision 0042).
+//! parties' reports of the pickup and the return, each with `editable_until` (none while the
+//! item is out, for the return's). Anyone else gets 404, as for the booking (decision 0042).
 
 mod wiring;
 pub use wiring::run;
@@ -58,7 +58,12 @@ mod tests {
                 (Some("all there"), Some("pickup")),
                 "{sub}"
             );
-            assert!(v["items"][0]["editable_until"].is_null(), "open until a day after the pickup, which is to come");
+            let closes = v["items"][0]["editable_until"].as_str().unwrap();
+            assert_eq!(
+                closes,
+                serde_json::json!(b.ends_at()).as_str().unwrap(),
+                "before the pickup: the stay's end at the latest"
+            );
         }
         assert_eq!(handle(request(b.id.as_str(), "stranger", "[renters]"), &deps).await.unwrap_err().status(), 404);
     }

@@ -1,6 +1,7 @@
 //! `PUT /bookings/{id}/condition-reports/{stage}` (the booking's renter or owner; `stage` is
 //! `pickup` or `return`) with `{"notes", "checklist"?}`: writes the caller's report of that
-//! handover, 201 the first time and 200 for an edit (its next version). Open from the pickup's
+//! handover, 201 the first time and 200 for an edit (its next version; the same contents again
+//! are no edit: the report as it is). Open from the pickup's
 //! opening (24 h before the start) or the pickup (the return's) until 24 h after that stage's
 //! handover: else 409 `report_not_open` or `report_closed`. The other party is told. Anyone not
 //! a party gets 404 (decision 0042).
@@ -31,8 +32,8 @@ where
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
     let stage = path_param(&req, "stage", "report stage")?;
     let body = json_body::<ReportRequest>(&req)?;
-    let report = shared::reports::write(&deps.store, &id, &caller, &stage, body, deps.clock.now()).await?;
-    json(if report.version == 1 { 201 } else { 200 }, &report)
+    let (report, new) = shared::reports::write(&deps.store, &id, &caller, &stage, body, deps.clock.now()).await?;
+    json(if new { 201 } else { 200 }, &report)
 }
 
 #[cfg(test)]
@@ -69,6 +70,9 @@ mod tests {
         );
         assert_eq!(handle(request(b.id.as_str(), "pickup", "owner", notes("ok")), &deps).await.unwrap().status(), 201);
         assert_eq!(deps.store.reports.lock().unwrap().len(), 2, "one per party and stage");
+        let again = handle(request(b.id.as_str(), "pickup", "owner", notes("ok")), &deps).await.unwrap();
+        assert_eq!(again.status(), 200, "a retried PUT");
+        assert_eq!(deps.store.reports.lock().unwrap()[1].version, 1, "is no new version");
         let kinds = deps.store.event_kinds();
         assert_eq!(kinds.iter().filter(|k| *k == "booking.condition_reported").count(), 3, "each version announced");
 

@@ -18,7 +18,8 @@ string_enum!(
 pub const MAX_NOTES_CHARS: usize = 5_000;
 pub const MAX_CHECKLIST_ENTRIES: usize = 30;
 pub const MAX_ITEM_CHARS: usize = 100;
-pub const MAX_ENTRY_NOTE_CHARS: usize = 500;
+/// Short enough that a full report (30 entries) fits the API's 64 KiB body in any script.
+pub const MAX_ENTRY_NOTE_CHARS: usize = 200;
 /// How long after its handover a stage's reports may still be edited.
 pub const EDIT_WINDOW: Duration = Duration::hours(24);
 
@@ -58,8 +59,10 @@ pub struct ConditionReport {
 /// The text rules: trimmed, within its length, no control characters but line breaks and tabs.
 fn text(field: &str, raw: &str, max: usize, required: bool, errors: &mut Vec<FieldError>) -> String {
     let t = raw.replace("\r\n", "\n").trim().to_owned();
-    if (required && t.is_empty()) || t.chars().count() > max {
-        errors.push(FieldError::new(field, format!("must be {}-{max} characters", u8::from(required))));
+    if required && t.is_empty() {
+        errors.push(FieldError::new(field, format!("must be 1-{max} characters")));
+    } else if t.chars().count() > max {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
     } else if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         errors.push(FieldError::new(field, "must not contain control characters"));
     }
@@ -99,14 +102,20 @@ impl ReportRequest {
 }
 
 impl ReportStage {
-    /// When `booking`'s reports of this stage stop being editable: none while its handover has
-    /// not happened yet.
+    /// When `booking`'s reports of this stage stop being editable: a day after its handover;
+    /// before the pickup, the stay's end at the latest (no pickup after it); for a booking that
+    /// did not go ahead, its last change. None while the item is out (the return's is to come).
     pub fn closes_at(self, booking: &Booking) -> Option<DateTime<Utc>> {
-        let handover = match self {
-            ReportStage::Pickup => booking.handover.picked_up_at,
-            ReportStage::Return => booking.handover.returned_at,
-        };
-        handover.map(|at| at + EDIT_WINDOW)
+        use BookingStatus::*;
+        if !matches!(booking.status, Confirmed | InProgress | Returned | Completed) {
+            return Some(booking.updated_at);
+        }
+        match self {
+            ReportStage::Pickup => {
+                Some(booking.handover.picked_up_at.map_or_else(|| booking.ends_at(), |at| at + EDIT_WINDOW))
+            }
+            ReportStage::Return => booking.handover.returned_at.map(|at| at + EDIT_WINDOW),
+        }
     }
 
     /// Whether this stage's reports of `booking` may be written at `now`: 409 `report_not_open`
@@ -128,7 +137,11 @@ impl ReportStage {
         match self.closes_at(booking) {
             Some(closes) if now >= closes => Err(AppError::conflict(
                 "report_closed",
-                format!("{} reports could be edited until {}", self.as_str(), closes.to_rfc3339()),
+                format!(
+                    "{} reports could be edited until {}",
+                    self.as_str(),
+                    closes.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                ),
             )),
             _ => Ok(()),
         }
@@ -137,7 +150,8 @@ impl ReportStage {
 
 impl ConditionReport {
     /// `author`'s report of `stage` with these contents at `now`: a new one, or `previous`
-    /// edited (same creation, next version).
+    /// edited (same creation, next version). Contents the same as `previous`'s are no edit:
+    /// see `same_as`.
     pub fn write(
         booking: &Booking,
         stage: ReportStage,
@@ -161,6 +175,14 @@ impl ConditionReport {
             updated_at: now,
             version: previous.map_or(1, |p| p.version + 1),
         }
+    }
+}
+
+impl ConditionReport {
+    /// Whether these contents are what the report already says (a retried or repeated PUT:
+    /// no new version, nothing announced).
+    pub fn same_as(&self, (notes, checklist): &(String, Vec<ChecklistEntry>)) -> bool {
+        &self.notes == notes && &self.checklist == checklist
     }
 }
 
@@ -206,18 +228,36 @@ mod tests {
         pickup.check_open(&b, opens).unwrap();
         assert_eq!(ReportStage::Return.check_open(&b, opens).unwrap_err().code(), "report_not_open");
 
-        b = match b.hand_over(Step::PickUp, Party::Owner, Some(b.handover.pickup_code.as_str()), opens).unwrap() {
-            HandoverOutcome::Moved(next) => next,
-            HandoverOutcome::Refused { error, .. } => panic!("refused: {error:?}"),
-        };
+        let never_picked_up = b.clone();
+        b = moved(b.hand_over(Step::PickUp, Party::Owner, Some(b.handover.pickup_code.as_str()), opens).unwrap());
         assert_eq!(pickup.closes_at(&b), Some(opens + EDIT_WINDOW));
         pickup.check_open(&b, opens + EDIT_WINDOW - Duration::seconds(1)).unwrap();
         assert_eq!(pickup.check_open(&b, opens + EDIT_WINDOW).unwrap_err().code(), "report_closed");
+        assert_eq!(ReportStage::Return.closes_at(&b), None, "open while the item is out");
         ReportStage::Return.check_open(&b, opens + Duration::days(30)).unwrap();
+        let back = opens + Duration::days(2);
+        let step = Step::Return { grace: Duration::hours(2) };
+        b = moved(b.hand_over(step, Party::Owner, None, back).unwrap());
+        ReportStage::Return.check_open(&b, back + EDIT_WINDOW - Duration::seconds(1)).unwrap();
+        assert_eq!(ReportStage::Return.check_open(&b, back + EDIT_WINDOW).unwrap_err().code(), "report_closed");
+
+        // Never picked up: the pickup's close with the stay, whatever happens after.
+        let mut completed = never_picked_up;
+        completed.status = BookingStatus::Completed;
+        assert_eq!(pickup.closes_at(&completed), Some(completed.ends_at()));
+        assert_eq!(pickup.check_open(&completed, completed.ends_at()).unwrap_err().code(), "report_closed");
 
         let mut cancelled = booking();
         cancelled.status = BookingStatus::Cancelled;
         assert_eq!(pickup.check_open(&cancelled, opens).unwrap_err().code(), "report_not_open");
+        assert_eq!(pickup.closes_at(&cancelled), Some(cancelled.updated_at), "closed when it was cancelled");
+    }
+
+    fn moved(outcome: HandoverOutcome) -> Booking {
+        match outcome {
+            HandoverOutcome::Moved(next) => next,
+            HandoverOutcome::Refused { error, .. } => panic!("refused: {error:?}"),
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod condition;
 pub mod country;
 pub mod deposit;
 pub mod events;
+pub mod evidence;
 pub mod inquiry;
 pub mod listing;
 pub mod listing_query;

@@ -54,6 +54,8 @@ pub struct BookingEventData {
     pub stage: Option<String>,
     #[serde(default)]
     pub author: Option<String>,
+    #[serde(default)]
+    pub report_version: Option<u64>,
 }
 
 /// What deposit events carry of the hold.
@@ -166,6 +168,8 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
             format!("Your rental of \"{title}\" is complete. Thanks!"),
             format!("The rental of \"{title}\" is complete."),
         ),
+        // Told of a new report; its edits are in the audit trail.
+        kinds::CONDITION_REPORTED if data.report_version.unwrap_or(1) > 1 => return Ok(Vec::new()),
         kinds::CONDITION_REPORTED => return condition_reported(event, &data),
         _ => return Ok(Vec::new()),
     };
@@ -439,6 +443,9 @@ mod tests {
             "{}",
             ns[0].text
         );
+        e.data["report_version"] = serde_json::json!(2);
+        assert!(for_event(&e).unwrap().is_empty(), "an edit is not told");
+        e.data["report_version"] = serde_json::json!(1);
         e.data["author"] = serde_json::json!("stranger");
         assert_eq!(for_event(&e).unwrap_err().code(), "invalid_event");
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bookings::{booking_from, booking_pk, BOOKING_SK};
 use super::outbox::event_put;
-use super::{put, s, sort_key, transaction_failures, DynamoTable, Item, DEP};
+use super::{put, s, sort_key, transaction_conflicted, transaction_failures, DynamoTable, Item, DEP};
 use crate::adapters::sdk_error;
 use crate::domain::booking::{Booking, BookingId, Party};
 use crate::domain::condition::{ChecklistEntry, ConditionReport, ReportStage};
@@ -126,7 +126,8 @@ impl ReportStore for DynamoTable {
             Ok(_) => return Ok(()),
             Err(e) => e,
         };
-        if transaction_failures(&err).first() == Some(&true) {
+        // Stale, or an edit of the same report at the same moment: either way, read and retry.
+        if transaction_failures(&err).first() == Some(&true) || transaction_conflicted(&err) {
             return Err(AppError::conflict("report_changed", "the report was edited meanwhile; read it and try again"));
         }
         Err(sdk_error(DEP, err))
