@@ -5,7 +5,8 @@
 //! process's peak RSS with the file read, and what the check added to it. Run by
 //! `scripts/bench-evidence`.
 //!
-//!   bench-evidence write PATH
+//!   bench-evidence write PATH [--indirect]   (the image stream's /Length an indirect object:
+//!                                             its end found by its keyword, the slow path)
 //!   bench-evidence check PATH [RUNS]
 
 use std::io::Write;
@@ -45,15 +46,16 @@ fn object(out: &mut Vec<u8>, offsets: &mut Vec<usize>, body: &[u8]) -> usize {
     n
 }
 
-fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
-    let mut s = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+fn stream(dict: &str, data: &[u8], indirect: bool) -> Vec<u8> {
+    let length = if indirect { "9999 0 R".to_owned() } else { data.len().to_string() };
+    let mut s = format!("<< {dict} /Length {length} >>\nstream\n").into_bytes();
     s.extend_from_slice(data);
     s.extend_from_slice(b"\nendstream");
     s
 }
 
 /// The benchmark's PDF: classic cross-reference table, every kind of object the check reads.
-fn document() -> Vec<u8> {
+fn document(indirect: bool) -> Vec<u8> {
     let (mut out, mut offsets) = (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec(), Vec::new());
     let pages = 200;
     object(&mut out, &mut offsets, b"<< /Type /Catalog /Pages 2 0 R >>");
@@ -68,15 +70,15 @@ fn document() -> Vec<u8> {
         object(&mut out, &mut offsets, page.as_bytes());
         let text =
             format!("BT /F1 12 Tf 72 712 Td (Damage report, page {p}: scratch on the lens hood) Tj ET\n").repeat(12);
-        object(&mut out, &mut offsets, &stream("", text.as_bytes()));
+        object(&mut out, &mut offsets, &stream("", text.as_bytes(), false));
     }
     let image_bytes = MAX_EVIDENCE_BYTES - 1024 * 1024;
-    object(&mut out, &mut offsets, &stream("/Type /XObject /Subtype /Image /Width 4000 /Height 3000 /BitsPerComponent 8 /ColorSpace /DeviceRGB /Filter /DCTDecode", &noise(image_bytes)));
+    object(&mut out, &mut offsets, &stream("/Type /XObject /Subtype /Image /Width 4000 /Height 3000 /BitsPerComponent 8 /ColorSpace /DeviceRGB /Filter /DCTDecode", &noise(image_bytes), indirect));
     let objects: String = (0..2000)
         .map(|i| format!("<< /Type /Annot /Subtype /Text /Contents (note {i}) /Rect [0 0 10 10] >>\n"))
         .collect();
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(objects.as_bytes(), 6);
-    object(&mut out, &mut offsets, &stream("/Type /ObjStm /N 2000 /First 0 /Filter /FlateDecode", &packed));
+    object(&mut out, &mut offsets, &stream("/Type /ObjStm /N 2000 /First 0 /Filter /FlateDecode", &packed, false));
     let xref = out.len();
     write!(out, "xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).unwrap();
     for o in &offsets {
@@ -90,7 +92,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match (args.get(1).map(String::as_str), args.get(2)) {
         (Some("write"), Some(path)) => {
-            let file = document();
+            let file = document(args.get(3).map(String::as_str) == Some("--indirect"));
             assert!(file.len() <= MAX_EVIDENCE_BYTES, "{} bytes", file.len());
             std::fs::write(path, file).expect("the PDF written");
         }
