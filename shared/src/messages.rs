@@ -31,10 +31,7 @@ where
     // no longer does, though it was paid (a deal around the platform is what masking stops).
     let thread = ThreadId::Booking(booking.id.clone());
     let message = Message::write(&thread, caller, text, booking.status.is_paid_stay(), now)?;
-    let recipient = match party {
-        Party::Renter => &booking.owner_id,
-        Party::Owner => &booking.renter_id,
-    };
+    let recipient = booking.other_party(party);
     let delivery = Delivery { message: &message, recipient, listing_title: &booking.listing_title, opens: None };
     send(store, delivery).await?;
     Ok(message)

@@ -67,7 +67,7 @@ mod tests {
     #[tokio::test]
     async fn its_parties_page_it_with_the_inquiry_and_receipts() {
         let deps = Deps { store: MemoryStore::default(), cursor_keys: CursorKey::new(b"test-key-0123456789") };
-        let inquiry = inquiry_of(&deps.store, "renter", "owner").await;
+        let inquiry = inquiry_of(&deps.store, "renter", "owner").await.unwrap();
         let later = FixedClock::default().now() + chrono::Duration::minutes(1);
         shared::messages::post_in_inquiry(&deps.store, &inquiry.id, &inquiry.owner_id, "yes", later).await.unwrap();
         let first = page(&deps, inquiry.id.as_str(), "renter", "limit=1").await.unwrap();

@@ -7,7 +7,7 @@ mod wiring;
 pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::booking::{BookingId, Party};
+use shared::domain::booking::BookingId;
 use shared::domain::message::ThreadId;
 use shared::http::{json, path_param};
 use shared::identity::Caller;
@@ -29,10 +29,7 @@ where
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
     let params = QueryParams::only(&req, &["limit", "cursor"])?;
     let (booking, party) = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
-    let other = match party {
-        Party::Renter => &booking.owner_id,
-        Party::Owner => &booking.renter_id,
-    };
+    let other = booking.other_party(party);
     let thread = ThreadId::Booking(id);
     json(
         200,

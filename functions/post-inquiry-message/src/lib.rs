@@ -51,7 +51,7 @@ mod tests {
     #[tokio::test]
     async fn parties_write_masked_until_a_booking_adopts_it() {
         let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default() };
-        let inquiry = inquiry_of(&deps.store, "renter", "owner").await;
+        let inquiry = inquiry_of(&deps.store, "renter", "owner").await.unwrap();
         let resp = handle(request(inquiry.id.as_str(), "owner", "see www.drills.example.com"), &deps).await.unwrap();
         assert_eq!(resp.status(), 201);
         let Body::Text(t) = resp.body() else { panic!("a JSON body") };

@@ -47,7 +47,7 @@ mod tests {
     #[tokio::test]
     async fn the_owner_reads_what_the_renter_asked() {
         let deps = Deps { store: MemoryStore::default() };
-        let inquiry = inquiry_of(&deps.store, "renter", "owner").await;
+        let inquiry = inquiry_of(&deps.store, "renter", "owner").await.unwrap();
         let later = FixedClock::default().now() + chrono::Duration::minutes(1);
         let second = shared::messages::post_in_inquiry(&deps.store, &inquiry.id, &inquiry.renter_id, "and?", later)
             .await

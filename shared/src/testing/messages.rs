@@ -137,18 +137,17 @@ impl InquiryStore for MemoryStore {
 
 /// An inquiry of `renter` about a listing of `owner` (seeded), opened with "is it free?" at
 /// `FixedClock`'s time.
-pub async fn inquiry_of(store: &MemoryStore, renter: &str, owner: &str) -> Inquiry {
+pub async fn inquiry_of(store: &MemoryStore, renter: &str, owner: &str) -> Result<Inquiry, AppError> {
     let request = serde_json::from_value(serde_json::json!({
         "title": "Drill", "category": "tools", "location": {"city": "Lyon", "country": "FR"},
         "daily_price": {"amount": 1500, "currency": "EUR"}, "deposit": {"amount": 5000, "currency": "EUR"},
         "min_days": 1, "max_days": 14, "booking_mode": "request", "status": "active"
     }))
-    .expect("a listing request");
+    .map_err(AppError::internal)?;
     let now = FixedClock::default().now();
-    let listing = Listing::create(request, UserId::parse(owner).expect("an owner id"), now).expect("a listing");
+    let listing = Listing::create(request, UserId::parse(owner)?, now)?;
     store.seed_listing(&listing).await;
-    let renter = UserId::parse(renter).expect("a renter id");
     let (inquiry, _, _) =
-        crate::messages::inquire(store, listing.id.as_str(), &renter, "is it free?", now).await.expect("opened");
-    inquiry
+        crate::messages::inquire(store, listing.id.as_str(), &UserId::parse(renter)?, "is it free?", now).await?;
+    Ok(inquiry)
 }

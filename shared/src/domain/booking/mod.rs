@@ -169,6 +169,14 @@ impl Booking {
         }
     }
 
+    /// Who `party` deals with in this booking: the owner for the renter, and back.
+    pub fn other_party(&self, party: Party) -> &UserId {
+        match party {
+            Party::Renter => &self.owner_id,
+            Party::Owner => &self.renter_id,
+        }
+    }
+
     /// This booking after `t` at `now`: new status, version + 1, and a fresh hold when it
     /// moves on to payment; no hold once it stops holding days or is confirmed.
     pub fn moved(&self, t: Transition, now: DateTime<Utc>) -> Result<Self, AppError> {

@@ -22,6 +22,12 @@ fn pdf(objects: &[Vec<u8>], trailer: &str) -> Vec<u8> {
     out
 }
 
+/// Where `file`'s cross-reference table starts.
+fn xref_of(file: &[u8]) -> usize {
+    let Some(at) = find(file, b"xref\n0") else { panic!("no cross-reference table") };
+    at
+}
+
 fn basic(extra: &str) -> Vec<Vec<u8>> {
     vec![
         format!("<< /Type /Catalog /Pages 2 0 R {extra} >>").into_bytes(),
@@ -46,7 +52,7 @@ fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
 /// `bytes` with the first `from` replaced by `to` (byte for byte: the header's binary comment
 /// is no UTF-8).
 fn replaced(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
-    let at = find(bytes, from.as_bytes()).expect("the text to replace");
+    let Some(at) = find(bytes, from.as_bytes()) else { panic!("{from:?} is not in the file") };
     [&bytes[..at], to.as_bytes(), &bytes[at + from.len()..]].concat()
 }
 
@@ -68,7 +74,7 @@ fn a_pdf_must_parse() {
     assert_eq!(check(&huge), Err(Refusal::PdfMalformed), "no overflow");
     assert_eq!(check(b"%PDF-x.y\n%%EOF"), Err(Refusal::PdfMalformed));
     // Forgiven as readers do: the offset on the line end before `xref`, junk after `%%EOF`.
-    let xref = find(&good, b"xref\n0").unwrap();
+    let xref = xref_of(&good);
     let early = replaced(&good, &format!("startxref\n{xref}"), &format!("startxref\n{}", xref - 1));
     assert_eq!(check(&early), Ok(()));
     let mut junk = good.clone();
@@ -106,7 +112,7 @@ fn nothing_hides_a_name_from_the_scan() {
     twice.extend_from_slice(b"trailer\n<< /Root 1 0 R >>\nstartxref\n0\n%%EOF\n");
     assert_eq!(check(&twice), Err(Refusal::PdfMalformed), "its startxref leads nowhere");
     let good = pdf(&basic(""), "/Root 1 0 R");
-    let xref = find(&good, b"xref\n0").unwrap();
+    let xref = xref_of(&good);
     let mut revised = pdf(&basic(""), "/Root 1 0 R /Encrypt 9 0 R");
     revised.extend_from_slice(format!("trailer\n<< /Root 1 0 R /Prev 0 >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
     assert_eq!(check(&revised), Err(Refusal::PdfEncrypted));
