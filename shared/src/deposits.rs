@@ -117,7 +117,7 @@ where
         let Some(current) = store.get_deposit(&booking.id).await? else {
             return Ok(outcome);
         };
-        let step = current.next_step(Need::of(booking, claim_window, now), now);
+        let step = current.next_step(Need::of(booking, current.damage.as_ref(), claim_window, now), now);
         if step == DepositStep::Nothing {
             return Ok(if outcome == Stepped::NoDeposit { Stepped::Nothing } else { outcome });
         }
@@ -308,10 +308,12 @@ where
             "payment_intent.amount_capturable_updated" if current.pending_intent.as_deref() == Some(intent) => {
                 current.held(intent.to_owned(), event.payment_method().map(str::to_owned), now)
             }
-            "payment_intent.canceled" => match current.lost(intent, Need::of(&booking, claim_window, now), now) {
-                Some(next) => next,
-                None => return Ok("no_change"),
-            },
+            "payment_intent.canceled" => {
+                match current.lost(intent, Need::of(&booking, current.damage.as_ref(), claim_window, now), now) {
+                    Some(next) => next,
+                    None => return Ok("no_change"),
+                }
+            }
             _ => return Ok("no_change"),
         };
         let announced = announcement(&booking, &current, &next, now);

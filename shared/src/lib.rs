@@ -6,6 +6,7 @@
 
 pub mod adapters;
 pub mod bookings;
+pub mod claims;
 pub mod config;
 pub mod connect;
 pub mod consumer;

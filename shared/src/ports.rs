@@ -11,12 +11,14 @@ use crate::domain::listing::{Listing, ListingId, OwnedListingSummary};
 use crate::domain::user::{Profile, ProfilePatch, UserId};
 use crate::error::AppError;
 
+mod claims;
 mod deposits;
 mod messages;
 mod payouts;
 mod reports;
 mod reviews;
 mod search;
+pub use claims::*;
 pub use deposits::*;
 pub use messages::*;
 pub use payouts::*;

@@ -6,6 +6,7 @@ pub mod http_client;
 pub mod jwks;
 pub mod opensearch;
 pub mod s3;
+pub mod s3_evidence;
 pub mod secrets_manager;
 pub mod sqs;
 pub mod stripe;

@@ -43,53 +43,75 @@ impl UploadUrls for S3Photos {
         valid_for: Duration,
         now: DateTime<Utc>,
     ) -> Result<PresignedUpload, AppError> {
-        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid_for).map_err(AppError::internal)?;
-        // Content-Type and Content-Length are signed: S3 refuses a PUT of another type or size.
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.uploads_bucket)
-            .key(key)
-            .content_type(content_type)
-            .content_length(i64::try_from(size_bytes).map_err(AppError::internal)?)
-            .presigned(config)
-            .await
-            .map_err(|e| AppError::internal(format!("presigning: {e}")))?;
-        let headers: BTreeMap<String, String> = request.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        Ok(PresignedUpload {
-            url: request.uri().to_owned(),
-            method: "PUT",
-            headers,
-            expires_at: now + chrono::Duration::from_std(valid_for).map_err(AppError::internal)?,
-        })
+        presign_put(&self.client, &self.uploads_bucket, key, content_type, size_bytes, valid_for, now).await
     }
+}
+
+/// A PUT URL for `bucket`/`key` that only accepts exactly `content_type` and `size_bytes`.
+pub(crate) async fn presign_put(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    size_bytes: u64,
+    valid_for: Duration,
+    now: DateTime<Utc>,
+) -> Result<PresignedUpload, AppError> {
+    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid_for).map_err(AppError::internal)?;
+    // Content-Type and Content-Length are signed: S3 refuses a PUT of another type or size.
+    let request = client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .content_length(i64::try_from(size_bytes).map_err(AppError::internal)?)
+        .presigned(config)
+        .await
+        .map_err(|e| AppError::internal(format!("presigning: {e}")))?;
+    let headers: BTreeMap<String, String> = request.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    Ok(PresignedUpload {
+        url: request.uri().to_owned(),
+        method: "PUT",
+        headers,
+        expires_at: now + chrono::Duration::from_std(valid_for).map_err(AppError::internal)?,
+    })
+}
+
+/// The bytes of `bucket`/`key`, never reading past `cap` (`None`: gone; `Some(Err(size))`: over).
+pub(crate) async fn read_capped(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    cap: usize,
+) -> Result<Option<Result<Vec<u8>, u64>>, AppError> {
+    let out = match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_no_such_key()) => return Ok(None),
+        Err(e) => return Err(sdk_error(DEP, e)),
+    };
+    let size = u64::try_from(out.content_length.unwrap_or(0)).unwrap_or(0);
+    if size > cap as u64 {
+        return Ok(Some(Err(size)));
+    }
+    // Read at most `cap` + 1 bytes whatever the header said.
+    let mut reader = out.body.into_async_read();
+    let mut bytes = Vec::with_capacity(size as usize);
+    let read = tokio::io::AsyncReadExt::read_to_end(
+        &mut tokio::io::AsyncReadExt::take(&mut reader, cap as u64 + 1),
+        &mut bytes,
+    )
+    .await
+    .map_err(AppError::internal)?;
+    if read > cap {
+        return Ok(Some(Err(read as u64)));
+    }
+    Ok(Some(Ok(bytes)))
 }
 
 #[async_trait]
 impl PhotoObjects for S3Photos {
     async fn read_original(&self, key: &str, cap: usize) -> Result<Option<Result<Vec<u8>, u64>>, AppError> {
-        let out = match self.client.get_object().bucket(&self.uploads_bucket).key(key).send().await {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(sdk_error(DEP, e)),
-        };
-        let size = u64::try_from(out.content_length.unwrap_or(0)).unwrap_or(0);
-        if size > cap as u64 {
-            return Ok(Some(Err(size)));
-        }
-        // Read at most `cap` + 1 bytes whatever the header said.
-        let mut reader = out.body.into_async_read();
-        let mut bytes = Vec::with_capacity(size as usize);
-        let read = tokio::io::AsyncReadExt::read_to_end(
-            &mut tokio::io::AsyncReadExt::take(&mut reader, cap as u64 + 1),
-            &mut bytes,
-        )
-        .await
-        .map_err(AppError::internal)?;
-        if read > cap {
-            return Ok(Some(Err(read as u64)));
-        }
-        Ok(Some(Ok(bytes)))
+        read_capped(&self.client, &self.uploads_bucket, key, cap).await
     }
 
     async fn put_rendition(&self, key: &str, webp: Vec<u8>) -> Result<(), AppError> {

@@ -57,7 +57,7 @@ pub struct ConditionReport {
 }
 
 /// The text rules: trimmed, within its length, no control characters but line breaks and tabs.
-fn text(field: &str, raw: &str, max: usize, required: bool, errors: &mut Vec<FieldError>) -> String {
+pub(crate) fn text(field: &str, raw: &str, max: usize, required: bool, errors: &mut Vec<FieldError>) -> String {
     let t = raw.replace("\r\n", "\n").trim().to_owned();
     if required && t.is_empty() {
         errors.push(FieldError::new(field, format!("must be 1-{max} characters")));

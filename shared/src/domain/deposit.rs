@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::booking::{Booking, BookingId, BookingStatus};
+use super::claim::ClaimId;
 use super::money::Currency;
 use super::user::UserId;
 
@@ -76,9 +77,19 @@ pub struct Deposit {
     pub claim: Option<Claim>,
     /// The last Stripe error of a step to retry (the due list keeps the deposit while set).
     pub last_error: Option<String>,
+    /// The owner's damage claim against it, if any (decision 0043).
+    pub damage: Option<Damage>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
+}
+
+/// A damage claim against the deposit: while open the hold is kept past the claim window; once
+/// settled, `owed` is taken with any late fee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    pub claim_id: ClaimId,
+    pub owed: Option<i64>,
 }
 
 /// What the booking needs of its deposit now.
@@ -136,19 +147,22 @@ pub enum DepositStep {
 
 impl Need {
     /// What `booking` needs of its deposit at `now`, its claim window closing `claim_window`
-    /// after the return.
-    pub fn of(booking: &Booking, claim_window: Duration, now: DateTime<Utc>) -> Need {
+    /// after the return and `damage` claimed against it: a claim keeps the hold until it is
+    /// settled, then is owed at once with the late fee.
+    pub fn of(booking: &Booking, damage: Option<&Damage>, claim_window: Duration, now: DateTime<Utc>) -> Need {
         let late_fee = booking.handover.late_fee;
         match booking.status {
             BookingStatus::Requested | BookingStatus::PendingPayment | BookingStatus::InProgress => Need::Keep,
             // Never picked up: nothing to claim once the stay is over.
             BookingStatus::Confirmed if now.date_naive() >= booking.end_date => Need::Settle(0),
             BookingStatus::Confirmed => Need::Keep,
-            BookingStatus::Returned => match booking.handover.returned_at {
-                Some(at) if now >= at + claim_window => Need::Settle(late_fee),
-                _ => Need::Keep,
+            BookingStatus::Returned | BookingStatus::Completed => match (damage, booking.handover.returned_at) {
+                (Some(Damage { owed: None, .. }), _) => Need::Keep,
+                (Some(Damage { owed: Some(owed), .. }), _) => Need::Settle(late_fee.saturating_add(*owed)),
+                (None, _) if booking.status == BookingStatus::Completed => Need::Settle(late_fee),
+                (None, Some(at)) if now >= at + claim_window => Need::Settle(late_fee),
+                (None, _) => Need::Keep,
             },
-            BookingStatus::Completed => Need::Settle(late_fee),
             BookingStatus::Cancelled | BookingStatus::Expired | BookingStatus::Declined => Need::Settle(0),
         }
     }
@@ -181,6 +195,7 @@ impl Deposit {
             settlement: None,
             claim: None,
             last_error: None,
+            damage: None,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -232,7 +247,8 @@ impl Deposit {
     /// once, a hold at `hold_at`, a renewal before the lapse; never once settled or while a
     /// failure waits for the renter. Settlement itself follows the booking (its due list).
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
-        let unfinished = self.claim.is_some() || self.replaced_intent.is_some();
+        let claim_settled = self.settlement.is_none() && self.damage.as_ref().is_some_and(|d| d.owed.is_some());
+        let unfinished = self.claim.is_some() || self.replaced_intent.is_some() || claim_settled;
         if unfinished || (self.last_error.is_some() && self.settlement.is_none()) {
             return Some(self.updated_at);
         }
@@ -240,6 +256,16 @@ impl Deposit {
             return None;
         }
         Some(self.hold.as_ref().map_or(self.hold_at, |h| h.authorized_at + RENEW_AFTER))
+    }
+
+    /// Whether a claim may still be put on it: not settled, nor being settled.
+    pub fn settleable(&self) -> bool {
+        self.settlement.is_none() && !matches!(self.claim, Some(Claim::Capture { .. } | Claim::Release { .. }))
+    }
+
+    /// This deposit with `damage` claimed against it (filed, then settled).
+    pub fn with_damage(&self, damage: Damage, now: DateTime<Utc>) -> Deposit {
+        Deposit { damage: Some(damage), updated_at: now, ..self.clone() }
     }
 
     /// The idempotency key of the next hold asked of Stripe (the renter's, on-session).
@@ -384,15 +410,25 @@ mod tests {
         let window = Duration::hours(48);
         let now = at("2026-12-12T00:00:00Z");
         b.status = BookingStatus::Confirmed;
-        assert_eq!(Need::of(&b, window, now), Need::Keep);
-        assert_eq!(Need::of(&b, window, at("2026-12-20T00:00:00Z")), Need::Settle(0), "never picked up");
+        assert_eq!(Need::of(&b, None, window, now), Need::Keep);
+        assert_eq!(Need::of(&b, None, window, at("2026-12-20T00:00:00Z")), Need::Settle(0), "never picked up");
         b.status = BookingStatus::Returned;
         b.handover.returned_at = Some(at("2026-12-21T10:00:00Z"));
         b.handover.late_fee = 3000;
-        assert_eq!(Need::of(&b, window, at("2026-12-23T09:59:59Z")), Need::Keep, "the claim window is open");
-        assert_eq!(Need::of(&b, window, at("2026-12-23T10:00:00Z")), Need::Settle(3000));
+        assert_eq!(Need::of(&b, None, window, at("2026-12-23T09:59:59Z")), Need::Keep, "the claim window is open");
+        assert_eq!(Need::of(&b, None, window, at("2026-12-23T10:00:00Z")), Need::Settle(3000));
+        // A claim keeps the hold past the window, then is owed at once with the late fee.
+        let claim_id = crate::domain::claim::ClaimId::generate();
+        let open = Damage { claim_id: claim_id.clone(), owed: None };
+        let settled_claim = Damage { claim_id, owed: Some(7000) };
+        let early = at("2026-12-22T00:00:00Z");
+        assert_eq!(Need::of(&b, Some(&open), window, at("2026-12-30T00:00:00Z")), Need::Keep, "open: kept");
+        assert_eq!(Need::of(&b, Some(&settled_claim), window, early), Need::Settle(10_000), "settled: at once");
+        let claimed = deposit().held("pi_1".into(), None, now).with_damage(settled_claim, early);
+        assert_eq!(claimed.due_at(), Some(early), "the deposit task settles it at once");
+        assert_eq!(claimed.settled(10_000, 10_000, early).due_at(), None);
         b.status = BookingStatus::Cancelled;
-        assert_eq!(Need::of(&b, window, now), Need::Settle(0));
+        assert_eq!(Need::of(&b, None, window, now), Need::Settle(0));
 
         let held = deposit().held("pi_1".into(), None, now);
         let release = Claim::Release { intent_id: "pi_1".into(), owed: 0 };

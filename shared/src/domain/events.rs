@@ -108,6 +108,14 @@ pub mod kinds {
     /// A party wrote or edited their condition report of the pickup or the return.
     pub const CONDITION_REPORTED: &str = "booking.condition_reported";
     pub const BOOKING_COMPLETED: &str = "booking.completed";
+    /// The owner claimed damages against the deposit (the renter is asked to answer).
+    pub const CLAIM_FILED: &str = "booking.claim_filed";
+    /// A claim accepted by the renter, or by nobody answering in time: settled for its amount.
+    pub const CLAIM_ACCEPTED: &str = "booking.claim_accepted";
+    /// A claim contested by the renter: escalated to an operator.
+    pub const CLAIM_CONTESTED: &str = "booking.claim_contested";
+    /// An operator decided a contested claim: settled for the decided amount.
+    pub const CLAIM_DECIDED: &str = "booking.claim_decided";
     /// A deposit hold in force where there was none (the first, or one after a failure).
     pub const DEPOSIT_HELD: &str = "booking.deposit_held";
     /// A deposit hold refused, or lapsed: the renter is asked to confirm one with another card.

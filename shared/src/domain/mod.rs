@@ -4,6 +4,7 @@
 mod macros;
 
 pub mod booking;
+pub mod claim;
 pub mod condition;
 pub mod country;
 pub mod deposit;

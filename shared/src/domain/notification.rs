@@ -56,6 +56,19 @@ pub struct BookingEventData {
     pub author: Option<String>,
     #[serde(default)]
     pub report_version: Option<u64>,
+    /// Claim events' claim (`claims`).
+    #[serde(default)]
+    pub claim: Option<ClaimEventData>,
+}
+
+/// What claim events carry of the claim.
+#[derive(Debug, Deserialize)]
+pub struct ClaimEventData {
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub settled_for: Option<i64>,
+    pub answer_by: DateTime<Utc>,
 }
 
 /// What deposit events carry of the hold.
@@ -159,15 +172,18 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
             })?;
             (
                 format!(
-                    "{taken} of your deposit for \"{title}\" was taken for the late return; the rest was released."
+                    "{taken} of your deposit for \"{title}\" was taken (late return, damage claim); the rest was released."
                 ),
-                format!("{taken} of the deposit for \"{title}\" was taken for the late return."),
+                format!("{taken} of the deposit for \"{title}\" was taken (late return, damage claim)."),
             )
         }
         kinds::BOOKING_COMPLETED => (
             format!("Your rental of \"{title}\" is complete. Thanks!"),
             format!("The rental of \"{title}\" is complete."),
         ),
+        kinds::CLAIM_FILED | kinds::CLAIM_ACCEPTED | kinds::CLAIM_CONTESTED | kinds::CLAIM_DECIDED => {
+            claim_texts(event, &data)?
+        }
         // Told of a new report; its edits are in the audit trail.
         kinds::CONDITION_REPORTED if data.report_version.unwrap_or(1) > 1 => return Ok(Vec::new()),
         kinds::CONDITION_REPORTED => return condition_reported(event, &data),
@@ -221,6 +237,44 @@ fn condition_reported(event: &DomainEvent, data: &BookingEventData) -> Result<Ve
         created_at: event.occurred_at,
         read_at: None,
     }])
+}
+
+/// What the renter and the owner are told of a claim's step.
+fn claim_texts(event: &DomainEvent, data: &BookingEventData) -> Result<(String, String), AppError> {
+    let invalid = || AppError::bad_request("invalid_event", format!("claim event {} lacks its claim", event.id));
+    let claim = data.claim.as_ref().ok_or_else(invalid)?;
+    let currency = Currency::parse(&claim.currency).ok_or_else(invalid)?;
+    let money = |amount| Money { amount, currency };
+    let (title, claimed) = (&data.listing_title, money(claim.amount));
+    let settled = || claim.settled_for.map(money).ok_or_else(invalid);
+    let answer_by = claim.answer_by.format("%Y-%m-%d %H:%M UTC");
+    Ok(match event.kind.as_str() {
+        kinds::CLAIM_FILED => (
+            format!(
+                "The owner of \"{title}\" claims {claimed} from your deposit for damage. Accept or contest it by \
+                 {answer_by}; without an answer it is accepted."
+            ),
+            format!("Your claim of {claimed} for \"{title}\" was filed; the renter has until {answer_by} to answer."),
+        ),
+        kinds::CLAIM_ACCEPTED => {
+            let how = if event.actor.as_deref() == Some("system") { "was not answered in time and is" } else { "was" };
+            (
+                format!("The claim of {claimed} for \"{title}\" {how} accepted; it is taken from your deposit hold."),
+                format!("Your claim of {claimed} for \"{title}\" {how} accepted; it is taken from the deposit hold."),
+            )
+        }
+        kinds::CLAIM_CONTESTED => (
+            format!("You contested the claim for \"{title}\"; an operator will decide."),
+            format!("The renter contested your claim for \"{title}\"; an operator will decide."),
+        ),
+        _ => {
+            let settled = settled()?;
+            (
+                format!("An operator decided the claim for \"{title}\": {settled} is taken from your deposit hold."),
+                format!("An operator decided your claim for \"{title}\": {settled} is taken from the deposit hold."),
+            )
+        }
+    })
 }
 
 /// What a deposit event says was taken, as money.

@@ -16,14 +16,15 @@ use super::outbox::event_put;
 use super::{is_condition_failure, put, s, timestamp, DynamoTable, Item, DEP};
 use crate::adapters::sdk_error;
 use crate::domain::booking::BookingId;
-use crate::domain::deposit::{Claim, Deposit, Hold, Settlement};
+use crate::domain::claim::ClaimId;
+use crate::domain::deposit::{Claim, Damage, Deposit, Hold, Settlement};
 use crate::domain::events::DomainEvent;
 use crate::domain::money::Currency;
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{CustomerStore, DepositStore};
 
-const DEPOSIT_SK: &str = "DEPOSIT";
+pub(super) const DEPOSIT_SK: &str = "DEPOSIT";
 const CUSTOMER_SK: &str = "STRIPE_CUSTOMER";
 const DUE_PK: &str = "DUE#deposit";
 
@@ -68,12 +69,17 @@ struct DepositItem {
     claim: Option<Claim>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_error: Option<String>,
+    /// A damage claim against it, and what it settled for (decision 0043).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claim_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claim_owed: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: u64,
 }
 
-fn deposit_item(d: &Deposit) -> Result<Item, AppError> {
+pub(super) fn deposit_item(d: &Deposit) -> Result<Item, AppError> {
     let id = d.booking_id.to_string();
     let due = d.due_at();
     let item = DepositItem {
@@ -100,6 +106,8 @@ fn deposit_item(d: &Deposit) -> Result<Item, AppError> {
         uncollected: d.settlement.map_or(0, |s| s.uncollected),
         claim: d.claim.clone(),
         last_error: d.last_error.clone(),
+        claim_id: d.damage.as_ref().map(|c| c.claim_id.to_string()),
+        claim_owed: d.damage.as_ref().and_then(|c| c.owed),
         created_at: d.created_at,
         updated_at: d.updated_at,
         version: d.version,
@@ -107,7 +115,7 @@ fn deposit_item(d: &Deposit) -> Result<Item, AppError> {
     serde_dynamo::to_item(item).map_err(AppError::internal)
 }
 
-fn deposit_from(item: Item) -> Result<Deposit, AppError> {
+pub(super) fn deposit_from(item: Item) -> Result<Deposit, AppError> {
     let i: DepositItem = serde_dynamo::from_item(item).map_err(AppError::internal)?;
     let invalid = || AppError::internal("stored deposit has an invalid id");
     Ok(Deposit {
@@ -126,6 +134,10 @@ fn deposit_from(item: Item) -> Result<Deposit, AppError> {
         settlement: i.settled_at.map(|at| Settlement { captured: i.captured, uncollected: i.uncollected, at }),
         claim: i.claim,
         last_error: i.last_error,
+        damage: match i.claim_id {
+            Some(id) => Some(Damage { claim_id: ClaimId::parse(&id).map_err(|_| invalid())?, owed: i.claim_owed }),
+            None => None,
+        },
         created_at: i.created_at,
         updated_at: i.updated_at,
         version: i.version,

@@ -4,6 +4,7 @@
 
 mod bookings;
 mod calendar;
+mod claims;
 mod deposits;
 mod inquiries;
 pub mod listings;

@@ -50,7 +50,7 @@ fn party_str(p: Party) -> &'static str {
     }
 }
 
-fn report_from(item: Item) -> Result<ConditionReport, AppError> {
+pub(super) fn report_from(item: Item) -> Result<ConditionReport, AppError> {
     let i: ReportItem = serde_dynamo::from_item(item).map_err(AppError::internal)?;
     let corrupt = |what: &str| AppError::internal(format!("stored report {} has an invalid {what}", i.sk));
     Ok(ConditionReport {
