@@ -9,6 +9,8 @@ use chrono::{NaiveDate, Utc};
 use integration_tests::{aws_config, env, eventually, http, new_user, run_scheduled, token, token_for, PrivateRunner};
 use serde_json::{json, Value};
 
+#[path = "bookings/claims.rs"]
+mod claims;
 #[path = "bookings/deposits.rs"]
 mod deposits;
 #[path = "bookings/handover.rs"]

@@ -17,13 +17,13 @@ async fn table(runner: &PrivateRunner) -> shared::adapters::dynamodb::DynamoTabl
     shared::adapters::dynamodb::DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), runner.reference("Table"))
 }
 
-async fn stored_deposit(runner: &PrivateRunner, id: &str) -> Deposit {
+pub(super) async fn stored_deposit(runner: &PrivateRunner, id: &str) -> Deposit {
     let id = BookingId::parse(id).unwrap();
     table(runner).await.get_deposit(&id).await.unwrap().expect("the booking's deposit")
 }
 
 /// A call to the local Stripe with the platform's key: GET without a form, else POST.
-async fn stripe(path: &str, form: &[(&str, &str)]) -> Value {
+pub(super) async fn stripe(path: &str, form: &[(&str, &str)]) -> Value {
     let url = format!("{}{path}", local_stripe());
     let req = if form.is_empty() { http().get(url) } else { http().post(url).form(form) };
     send_to_stripe(req, path).await
@@ -42,7 +42,7 @@ async fn send_to_stripe(req: reqwest::RequestBuilder, path: &str) -> Value {
 
 /// The renter pays with `card` through Stripe.js (authenticating when the card asks);
 /// returns once the booking is confirmed.
-async fn pay(api: &str, renter: &str, id: &str, card: &str) {
+pub(super) async fn pay(api: &str, renter: &str, id: &str, card: &str) {
     let start: Value = act(api, renter, id, "payment", None).await.json().await.unwrap();
     assert_eq!(start["amount"], 3 * 1250 + 375, "the rental and the fee, not the deposit: {start}");
     confirm_card(start["payment_intent_id"].as_str().unwrap(), card).await;
@@ -63,11 +63,11 @@ async fn confirm_card(intent: &str, card: &str) {
     }
 }
 
-async fn get(api: &str, token: &str, id: &str) -> Value {
+pub(super) async fn get(api: &str, token: &str, id: &str) -> Value {
     http().get(format!("{api}/bookings/{id}")).bearer_auth(token).send().await.unwrap().json().await.unwrap()
 }
 
-async fn deposit_becomes(api: &str, token: &str, id: &str, status: &str) -> Value {
+pub(super) async fn deposit_becomes(api: &str, token: &str, id: &str, status: &str) -> Value {
     eventually(Duration::from_secs(30), &format!("the deposit to be {status}"), || async {
         let v = get(api, token, id).await;
         (v["deposit"]["status"] == status).then_some(v["deposit"].clone())
@@ -75,13 +75,13 @@ async fn deposit_becomes(api: &str, token: &str, id: &str, status: &str) -> Valu
     .await
 }
 
-async fn booked(api: &str, renter: &str, listing: &str, from: i64, to: i64) -> String {
+pub(super) async fn booked(api: &str, renter: &str, listing: &str, from: i64, to: i64) -> String {
     let v: Value = book(api, renter, listing, day(from), day(to), None).await.json().await.unwrap();
     v["id"].as_str().unwrap_or_else(|| panic!("{v}")).to_owned()
 }
 
 /// `token`'s notifications of `kind`, once there are `count` (they are written asynchronously).
-async fn notified(api: &str, token: &str, kind: &str, count: usize) -> Vec<Value> {
+pub(super) async fn notified(api: &str, token: &str, kind: &str, count: usize) -> Vec<Value> {
     let mine = || async {
         let page = get_json(&format!("{api}/me/notifications"), token).await;
         let found: Vec<Value> = page["items"].as_array()?.iter().filter(|n| n["type"] == kind).cloned().collect();
@@ -92,7 +92,7 @@ async fn notified(api: &str, token: &str, kind: &str, count: usize) -> Vec<Value
     found
 }
 
-async fn get_json(url: &str, token: &str) -> Value {
+pub(super) async fn get_json(url: &str, token: &str) -> Value {
     integration_tests::get_json(url, token).await
 }
 
@@ -252,6 +252,6 @@ async fn a_long_stays_hold_is_renewed_before_it_lapses_new_before_old() {
     notified(&api, &renter, "booking.deposit_held", 1).await;
 }
 
-async fn code_of(resp: reqwest::Response) -> String {
+pub(super) async fn code_of(resp: reqwest::Response) -> String {
     resp.json::<Value>().await.unwrap()["code"].as_str().unwrap_or_default().to_owned()
 }

@@ -1,4 +1,4 @@
-//! The stay: the handover, deposits held on the card, and condition reports.
+//! The stay: the handover, deposits held on the card, condition reports, evidence and claims.
 
 bundle::bundle! {
     "pickup-booking" => pickup_booking::run,
@@ -8,4 +8,13 @@ bundle::bundle! {
     "place-deposit" => place_deposit::run,
     "write-condition-report" => write_condition_report::run,
     "list-condition-reports" => list_condition_reports::run,
+    "create-evidence-upload" => create_evidence_upload::run,
+    "check-evidence" => check_evidence::run,
+    "file-claim" => file_claim::run,
+    "answer-claim" => answer_claim::run,
+    "get-claim" => get_claim::run,
+    "accept-claims" => accept_claims::run,
+    "list-claims" => list_claims::run,
+    "review-claim" => review_claim::run,
+    "decide-claim" => decide_claim::run,
 }

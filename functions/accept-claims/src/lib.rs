@@ -1,0 +1,32 @@
+//! Scheduled (every 15 minutes): a claim the renter did not answer within 48 hours is accepted,
+//! settled for its amount (the deposit task then takes it from the hold); both parties are
+//! told. Overlapping runs and a renter answering at the same moment accept nothing twice: each
+//! step is conditioned on the claim's version (decision 0043).
+
+mod wiring;
+pub use wiring::run;
+
+use shared::domain::Clock;
+use shared::ports::ClaimStore;
+use shared::AppError;
+
+/// Claims accepted per run at most; the next run takes the rest.
+const BATCH: u32 = 200;
+
+pub struct Deps<S, C> {
+    pub store: S,
+    pub clock: C,
+    /// Whether the event may set the clock (`{"now": ...}`): tests and local runs, never prod.
+    pub allow_clock_override: bool,
+}
+
+pub async fn handle<S, C>(event: serde_json::Value, deps: &Deps<S, C>) -> Result<serde_json::Value, AppError>
+where
+    S: ClaimStore,
+    C: Clock,
+{
+    let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
+    let accepted = shared::claims::accept_overdue(&deps.store, now, BATCH).await?;
+    tracing::info!(accepted, now = %now, "claims accepted by the deadline");
+    Ok(serde_json::json!({ "accepted": accepted }))
+}

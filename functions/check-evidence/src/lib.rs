@@ -1,0 +1,62 @@
+//! S3 ObjectCreated on `evidence/` in the private evidence bucket: reads the uploaded file once
+//! (at most 20 MiB), tells its type by its bytes and checks a PDF (parses; not encrypted; no
+//! JavaScript, XFA or launch action), then records the file accepted with its SHA-256 and the
+//! time S3 received it, or refused with a reason code. A refusal is an outcome, not an error.
+//! S3 delivers at least once: only a pending file is ever finished (decision 0043).
+
+mod wiring;
+pub use wiring::run;
+
+use aws_lambda_events::event::s3::S3Event;
+use shared::domain::evidence::file::parse_object_key;
+use shared::ports::{EvidenceObjects, EvidenceStore};
+use shared::AppError;
+
+pub struct Deps<S, O> {
+    pub store: S,
+    pub objects: O,
+}
+
+/// S3 event keys are form-urlencoded (`+` for space, `%2F` and friends).
+fn decode_key(raw: &str) -> String {
+    percent_encoding::percent_decode_str(&raw.replace('+', " ")).decode_utf8_lossy().into_owned()
+}
+
+pub async fn handle<S, O>(event: S3Event, deps: &Deps<S, O>) -> Result<(), AppError>
+where
+    S: EvidenceStore,
+    O: EvidenceObjects,
+{
+    for record in event.records {
+        let key = decode_key(record.s3.object.key.as_deref().unwrap_or_default());
+        let Some((booking, id)) = parse_object_key(&key) else {
+            tracing::warn!(key = %key, "not an evidence upload; ignored");
+            continue;
+        };
+        let Some(file) = deps.store.get_evidence(&booking, &id).await? else {
+            tracing::warn!(evidence_id = %id, "no such evidence file; ignored");
+            continue;
+        };
+        // When S3 received it.
+        let received_at = record.event_time;
+        match shared::claims::check_upload(&deps.store, &deps.objects, &file, received_at).await? {
+            Some(checked) => {
+                let refusal = checked.refusal.map(|r| r.as_str()).unwrap_or("");
+                tracing::info!(booking_id = %booking, evidence_id = %id, status = checked.status.as_str(), refusal, "evidence checked");
+                shared::metrics::count("EvidenceChecked", &[("Status", checked.status.as_str())]);
+            }
+            None => tracing::info!(evidence_id = %id, "already checked, or gone; duplicate or late event"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_arrive_form_urlencoded() {
+        assert_eq!(decode_key("evidence%2Fa%2Fb"), "evidence/a/b");
+    }
+}
