@@ -176,7 +176,9 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
         (case["claim"]["status"].as_str(), case["booking"]["id"].as_str()),
         (Some("escalated"), Some(contested.as_str()))
     );
-    assert!(by_id(case["evidence"].as_array().unwrap(), &photo)["download"]["url"].is_string(), "{case}");
+    let operator_link =
+        by_id(case["evidence"].as_array().unwrap(), &photo)["download"]["url"].as_str().unwrap().to_owned();
+    assert_eq!(reqwest::get(&operator_link).await.unwrap().bytes().await.unwrap().as_ref(), good.as_slice());
     let decision = format!("{api}/admin/claims/{claim_id}/decision");
     assert_eq!(post(decision.clone(), &renter, json!({"amount": 0, "note": "mine"})).await.status(), 403);
     let resp =
