@@ -41,7 +41,8 @@ where
 {
     let case = store.claim_case(id).await?.ok_or(AppError::NotFound("booking"))?;
     let party = case.booking.party(&caller.user_id).ok_or(AppError::NotFound("booking"))?;
-    if case.booking.status != BookingStatus::Returned {
+    let settled = case.deposit.as_ref().is_some_and(|d| d.settlement.is_some());
+    if case.booking.status != BookingStatus::Returned || settled {
         return Err(AppError::conflict("evidence_not_open", "evidence is added between the return and the settlement"));
     }
     if case.evidence.iter().filter(|f| f.uploader == party).count() >= MAX_FILES_PER_PARTY {
@@ -107,6 +108,10 @@ fn claim_event(kind: &str, case: &ClaimCase, claim: &DamageClaim, actor: &str, n
 /// The deposit with `claim` recorded against it (what it owes, once settled), one version on.
 fn deposit_for(case: &ClaimCase, claim: &DamageClaim, now: DateTime<Utc>) -> Result<(Deposit, u64), AppError> {
     let deposit = case.deposit.as_ref().ok_or_else(|| AppError::internal("a claim's booking has no deposit"))?;
+    // A claim is kept on its deposit until settled (decision 0043): a settled one here is a bug.
+    if !deposit.settleable() {
+        return Err(AppError::internal(format!("claim {} written over a settled deposit", claim.id)));
+    }
     let damage = Damage { claim_id: claim.id.clone(), owed: claim.settled_for() };
     Ok((deposit.with_damage(damage, now), deposit.version))
 }
@@ -153,6 +158,9 @@ pub async fn file<S: ClaimStore>(
             .deposit
             .as_ref()
             .ok_or_else(|| AppError::conflict("no_deposit", "this booking has no deposit to claim against"))?;
+        if case.claim.is_some() {
+            return Err(AppError::conflict("claim_exists", "this booking already has a claim"));
+        }
         check_claimable(&case.booking, deposit, window, now)?;
         let new = request.parse(deposit)?;
         check_cited("evidence", &new.evidence, &case.evidence, Party::Owner)?;
@@ -190,9 +198,14 @@ pub async fn answer<S: ClaimStore>(
     .await
 }
 
-/// Accepts every open claim whose answer was due before `now` (at most `limit`): how many.
-pub async fn accept_overdue<S: ClaimStore>(store: &S, now: DateTime<Utc>, limit: u32) -> Result<usize, AppError> {
-    let mut accepted = 0;
+/// Accepts every open claim whose answer was due before `now` (at most `limit`): how many were
+/// accepted, and how many failed (each is retried on the next run; one never stops the rest).
+pub async fn accept_overdue<S: ClaimStore>(
+    store: &S,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<(usize, usize), AppError> {
+    let (mut accepted, mut failed) = (0, 0);
     for id in store.due_claims(now, limit).await? {
         let outcome = step(store, &id, |case| {
             let claim = case.claim.as_ref().ok_or(AppError::NotFound("claim"))?;
@@ -210,10 +223,13 @@ pub async fn accept_overdue<S: ClaimStore>(store: &S, now: DateTime<Utc>, limit:
             Err(AppError::Conflict { code, .. }) if code != "claim_busy" => {
                 tracing::info!(booking_id = %id, code, "claim not accepted by the deadline: answered meanwhile");
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                failed += 1;
+                tracing::warn!(booking_id = %id, code = e.code(), error = %e.for_log(), "claim not accepted; retried next run");
+            }
         }
     }
-    Ok(accepted)
+    Ok((accepted, failed))
 }
 
 /// An operator decides the escalated claim `claim_id`: settled for the decided amount.
@@ -265,8 +281,8 @@ pub async fn evidence_view<O: EvidenceObjects>(
     Ok(views)
 }
 
-/// Booking `id`'s claim as `caller` (a party or an operator) reads it, with every evidence file
-/// of the booking; 404 for anyone else and when there is no claim.
+/// Booking `id`'s claim as `caller` (a party or an operator) reads it (`null` before one is
+/// filed), with every evidence file of the booking; 404 for anyone else.
 pub async fn view<S, O>(
     store: &S,
     objects: &O,

@@ -34,22 +34,27 @@ fn pdf(catalog: &str, trailer: &str) -> Vec<u8> {
     out
 }
 
-/// Asks for an upload as `token` and PUTs `bytes` like a browser; returns the file's id.
-async fn upload(api: &str, token: &str, booking: &str, content_type: &str, bytes: Vec<u8>) -> String {
+/// Asks for an upload as `token` and PUTs `bytes` like a browser; returns the file's id and
+/// the upload the server answered.
+async fn upload(api: &str, token: &str, booking: &str, content_type: &str, bytes: Vec<u8>) -> (String, Value) {
     let body = json!({ "content_type": content_type, "size_bytes": bytes.len() });
     let resp =
         http().post(format!("{api}/bookings/{booking}/evidence")).bearer_auth(token).json(&body).send().await.unwrap();
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
     let v: Value = resp.json().await.unwrap();
-    let url = v["upload"]["url"].as_str().unwrap();
-    assert!(url.contains(&format!("evidence/{booking}/")), "the server chose the key: {url}");
-    let mut put = reqwest::Client::new().put(url).body(bytes);
-    for (k, val) in v["upload"]["headers"].as_object().unwrap() {
+    assert!(v["upload"]["url"].as_str().unwrap().contains(&format!("evidence/{booking}/")), "the server chose the key");
+    let status = put(&v, bytes).await;
+    assert!(status.is_success(), "PUT to S3: {status}");
+    (v["evidence_id"].as_str().unwrap().to_owned(), v)
+}
+
+/// PUTs `bytes` with exactly the headers the server returned.
+async fn put(upload: &Value, bytes: Vec<u8>) -> reqwest::StatusCode {
+    let mut put = reqwest::Client::new().put(upload["upload"]["url"].as_str().unwrap()).body(bytes);
+    for (k, val) in upload["upload"]["headers"].as_object().unwrap() {
         put = put.header(k.as_str(), val.as_str().unwrap());
     }
-    let r = put.send().await.unwrap();
-    assert!(r.status().is_success(), "PUT to S3: {}", r.status());
-    v["evidence_id"].as_str().unwrap().to_owned()
+    put.send().await.unwrap().status()
 }
 
 async fn claim_view(api: &str, token: &str, booking: &str) -> reqwest::Response {
@@ -104,8 +109,8 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
 
     // Evidence: told by its bytes, a PDF checked; refusals carry their reason.
     let good = pdf("", "");
-    let photo = upload(&api, &owner, &contested, "application/pdf", good.clone()).await;
-    let script = upload(
+    let (photo, photo_upload) = upload(&api, &owner, &contested, "application/pdf", good.clone()).await;
+    let (script, _) = upload(
         &api,
         &owner,
         &contested,
@@ -113,8 +118,10 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
         pdf("/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", ""),
     )
     .await;
-    let locked = upload(&api, &owner, &contested, "application/pdf", pdf("", "/Encrypt << /Filter /Standard >>")).await;
-    let text = upload(&api, &owner, &contested, "application/pdf", b"just a text file named claim.pdf".to_vec()).await;
+    let (locked, _) =
+        upload(&api, &owner, &contested, "application/pdf", pdf("", "/Encrypt << /Filter /Standard >>")).await;
+    let (text, _) =
+        upload(&api, &owner, &contested, "application/pdf", b"just a text file named claim.pdf".to_vec()).await;
     let empty = json!({ "content_type": "application/pdf", "size_bytes": 0 });
     let resp = post(format!("{api}/bookings/{contested}/evidence"), &owner, empty).await;
     assert_eq!((resp.status().as_u16(), code_of(resp).await), (400, "validation_failed".to_owned()), "an empty file");
@@ -129,6 +136,10 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
         assert!(f.get("download").is_none(), "a refused file is never served");
     }
     // Served only through a short-lived presigned GET, to the parties and operators.
+    // Its URL cannot replace the checked bytes (a same-length file with a script, say).
+    let swapped = pdf("/OpenAction << /S /JavaScript /JS (x) >>", "");
+    let same_length = [swapped.as_slice(), &vec![b'\n'; good.len().saturating_sub(swapped.len())]].concat();
+    assert_eq!(put(&photo_upload, same_length[..good.len()].to_vec()).await, 412, "create-only");
     let link = accepted["download"]["url"].as_str().unwrap();
     let expires =
         url::Url::parse(link).unwrap().query_pairs().find(|(k, _)| k == "X-Amz-Expires").map(|(_, v)| v.into_owned());

@@ -26,7 +26,8 @@ where
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
-    let accepted = shared::claims::accept_overdue(&deps.store, now, BATCH).await?;
-    tracing::info!(accepted, now = %now, "claims accepted by the deadline");
-    Ok(serde_json::json!({ "accepted": accepted }))
+    let (accepted, failed) = shared::claims::accept_overdue(&deps.store, now, BATCH).await?;
+    shared::metrics::emit("ClaimAcceptancesFailed", shared::metrics::Unit::Count, failed as f64, &[]);
+    tracing::info!(accepted, failed, now = %now, "claims accepted by the deadline");
+    Ok(serde_json::json!({ "accepted": accepted, "failed": failed }))
 }

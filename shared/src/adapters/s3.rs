@@ -43,31 +43,40 @@ impl UploadUrls for S3Photos {
         valid_for: Duration,
         now: DateTime<Utc>,
     ) -> Result<PresignedUpload, AppError> {
-        presign_put(&self.client, &self.uploads_bucket, key, content_type, size_bytes, valid_for, now).await
+        let spec = PutSpec { key, content_type, size_bytes, create_only: false };
+        presign_put(&self.client, &self.uploads_bucket, spec, valid_for, now).await
     }
 }
 
-/// A PUT URL for `bucket`/`key` that only accepts exactly `content_type` and `size_bytes`.
+/// What a presigned PUT accepts: exactly this type and length at this key, and, when
+/// `create_only`, only if nothing is there yet (`If-None-Match: *`: the URL cannot replace it).
+pub(crate) struct PutSpec<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: u64,
+    pub create_only: bool,
+}
+
+/// A PUT URL for `bucket` that only accepts what `spec` says.
 pub(crate) async fn presign_put(
     client: &aws_sdk_s3::Client,
     bucket: &str,
-    key: &str,
-    content_type: &str,
-    size_bytes: u64,
+    spec: PutSpec<'_>,
     valid_for: Duration,
     now: DateTime<Utc>,
 ) -> Result<PresignedUpload, AppError> {
     let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid_for).map_err(AppError::internal)?;
     // Content-Type and Content-Length are signed: S3 refuses a PUT of another type or size.
-    let request = client
+    let mut put = client
         .put_object()
         .bucket(bucket)
-        .key(key)
-        .content_type(content_type)
-        .content_length(i64::try_from(size_bytes).map_err(AppError::internal)?)
-        .presigned(config)
-        .await
-        .map_err(|e| AppError::internal(format!("presigning: {e}")))?;
+        .key(spec.key)
+        .content_type(spec.content_type)
+        .content_length(i64::try_from(spec.size_bytes).map_err(AppError::internal)?);
+    if spec.create_only {
+        put = put.if_none_match("*");
+    }
+    let request = put.presigned(config).await.map_err(|e| AppError::internal(format!("presigning: {e}")))?;
     let headers: BTreeMap<String, String> = request.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
     Ok(PresignedUpload {
         url: request.uri().to_owned(),

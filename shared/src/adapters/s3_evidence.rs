@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::s3::{presign_put, read_capped};
+use super::s3::{presign_put, read_capped, PutSpec};
 use crate::error::AppError;
 use crate::ports::{EvidenceObjects, PresignedUpload, UploadUrls};
 
@@ -37,7 +37,9 @@ impl UploadUrls for S3Evidence {
         valid_for: Duration,
         now: DateTime<Utc>,
     ) -> Result<PresignedUpload, AppError> {
-        presign_put(&self.client, &self.bucket, key, content_type, size_bytes, valid_for, now).await
+        // Create-only: once a file is checked, nothing can replace its bytes through the URL.
+        let spec = PutSpec { key, content_type, size_bytes, create_only: true };
+        presign_put(&self.client, &self.bucket, spec, valid_for, now).await
     }
 }
 

@@ -263,9 +263,10 @@ impl Deposit {
         self.settlement.is_none() && !matches!(self.claim, Some(Claim::Capture { .. } | Claim::Release { .. }))
     }
 
-    /// This deposit with `damage` claimed against it (filed, then settled).
+    /// The next version of this deposit with `damage` claimed against it (filed, then settled):
+    /// written over this one, so a racing step of the deposit task finds it changed.
     pub fn with_damage(&self, damage: Damage, now: DateTime<Utc>) -> Deposit {
-        Deposit { damage: Some(damage), updated_at: now, ..self.clone() }
+        Deposit { damage: Some(damage), updated_at: now, version: self.version + 1, ..self.clone() }
     }
 
     /// The idempotency key of the next hold asked of Stripe (the renter's, on-session).
@@ -426,6 +427,7 @@ mod tests {
         assert_eq!(Need::of(&b, Some(&settled_claim), window, early), Need::Settle(10_000), "settled: at once");
         let claimed = deposit().held("pi_1".into(), None, now).with_damage(settled_claim, early);
         assert_eq!(claimed.due_at(), Some(early), "the deposit task settles it at once");
+        assert_eq!(claimed.version, deposit().version + 1, "a new version: a racing step's write fails");
         assert_eq!(claimed.settled(10_000, 10_000, early).due_at(), None);
         b.status = BookingStatus::Cancelled;
         assert_eq!(Need::of(&b, None, window, now), Need::Settle(0));

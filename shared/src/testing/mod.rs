@@ -58,6 +58,8 @@ pub struct MemoryStore {
     pub deposits: Mutex<HashMap<BookingId, crate::domain::deposit::Deposit>>,
     /// Renters' Stripe Customers.
     pub customers: Mutex<HashMap<UserId, String>>,
+    pub claims: Mutex<HashMap<BookingId, crate::domain::claim::DamageClaim>>,
+    pub evidence: Mutex<Vec<crate::domain::evidence::file::EvidenceFile>>,
 }
 
 impl MemoryStore {
@@ -123,6 +125,7 @@ pub use bookings::{confirmed_booking, returned_booking};
 pub use messages::{inquiry_of, InboxEntry};
 // The port contract every store keeps, shared with the DynamoDB integration test.
 mod calendar;
+mod claims;
 pub mod contract;
 mod deposits;
 mod listings;

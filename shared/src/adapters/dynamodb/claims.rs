@@ -395,7 +395,11 @@ impl ClaimStore for DynamoTable {
             writes.push(put(versioned(write, Some(previous)))?);
         }
         writes.push(event_put(self.table(), event)?);
-        match self.client().transact_write_items().set_transact_items(Some(writes)).send().await {
+        // The event's id as the request token: an SDK retry of a write that landed is answered
+        // as the success it was, not as a failed condition.
+        let token = event.id.to_string();
+        let request = self.client().transact_write_items().set_transact_items(Some(writes)).client_request_token(token);
+        match request.send().await {
             Ok(_) => Ok(()),
             // Stale, or written at the same moment: the caller reads again.
             Err(e) if transaction_failures(&e).contains(&true) || transaction_conflicted(&e) => {

@@ -174,7 +174,7 @@ pub fn parse_ids(field: &str, raw: &[String], errors: &mut Vec<FieldError>) -> V
 }
 
 /// Whether `cited` are all files `party` uploaded to this booking and the check accepted; every
-/// problem at once (422), or 409 `evidence_pending` while one is still being checked.
+/// problem at once (400), or 409 `evidence_pending` while one is still being checked.
 pub fn check_cited(field: &str, cited: &[EvidenceId], files: &[EvidenceFile], party: Party) -> Result<(), AppError> {
     let mut errors = Vec::new();
     let mut pending = false;

@@ -4,6 +4,7 @@
 //! makes its own users and listings, so it runs on a shared table in parallel with anything.
 //! The money ports' part is in `payouts`.
 
+mod claims;
 mod deposits;
 mod messages;
 mod payouts;
@@ -22,10 +23,10 @@ use crate::domain::notification::Notification;
 use crate::domain::user::{Profile, UserId};
 use crate::error::AppError;
 use crate::ports::{
-    BookingLists, BookingReader, BookingWriter, Calendar, Created, CustomerStore, DepositStore, DueBookings,
-    IdempotencyKey, InquiryStore, ListingDetailReader, ListingSnapshots, ListingWriter, MemberRecords, MessageStore,
-    NotificationStore, Outbox, OwnerPayouts, PayoutAccountStore, PayoutStore, ProfileStore, Recorded, ReportStore,
-    ReviewStore,
+    BookingLists, BookingReader, BookingWriter, Calendar, ClaimStore, Created, CustomerStore, DepositStore,
+    DueBookings, EvidenceStore, IdempotencyKey, InquiryStore, ListingDetailReader, ListingSnapshots, ListingWriter,
+    MemberRecords, MessageStore, NotificationStore, Outbox, OwnerPayouts, PayoutAccountStore, PayoutStore,
+    ProfileStore, Recorded, ReportStore, ReviewStore,
 };
 
 /// `expect` for a contract: a failure is the rule that broke, as an error the caller reports.
@@ -82,6 +83,8 @@ pub trait ContractStore:
     + ListingDetailReader
     + DepositStore
     + CustomerStore
+    + ClaimStore
+    + EvidenceStore
 {
 }
 impl<T> ContractStore for T where
@@ -106,6 +109,8 @@ impl<T> ContractStore for T where
         + ListingDetailReader
         + DepositStore
         + CustomerStore
+        + ClaimStore
+        + EvidenceStore
 {
 }
 
@@ -126,7 +131,8 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     payouts::payout_accounts(store).await?;
     payouts::owner_payouts(store).await?;
     payouts::payouts(store).await?;
-    deposits::deposits(store).await
+    deposits::deposits(store).await?;
+    claims::claims(store).await
 }
 
 fn user() -> Result<UserId, String> {

@@ -1,0 +1,108 @@
+//! Damage claims and evidence files, as the DynamoDB adapter keeps them (decision 0043).
+
+use super::*;
+use crate::domain::claim::{ClaimId, ClaimStatus, DamageClaim};
+use crate::domain::deposit::Deposit;
+use crate::domain::evidence::file::{EvidenceFile, EvidenceId, EvidenceStatus};
+use crate::ports::{ClaimCase, ClaimStore, EvidenceStore, Recorded};
+
+#[async_trait]
+impl EvidenceStore for MemoryStore {
+    async fn add_evidence(&self, file: &EvidenceFile) -> Result<(), AppError> {
+        let mut files = lock(&self.evidence);
+        if files.iter().any(|f| f.booking_id == file.booking_id && f.id == file.id) {
+            return Err(AppError::internal("evidence file stored twice"));
+        }
+        files.push(file.clone());
+        Ok(())
+    }
+
+    async fn get_evidence(&self, booking: &BookingId, id: &EvidenceId) -> Result<Option<EvidenceFile>, AppError> {
+        Ok(lock(&self.evidence).iter().find(|f| &f.booking_id == booking && &f.id == id).cloned())
+    }
+
+    async fn finish_evidence(&self, file: &EvidenceFile) -> Result<Recorded, AppError> {
+        let mut files = lock(&self.evidence);
+        match files.iter_mut().find(|f| f.booking_id == file.booking_id && f.id == file.id) {
+            Some(stored) if stored.status == EvidenceStatus::PendingUpload => {
+                *stored = file.clone();
+                Ok(Recorded::New)
+            }
+            _ => Ok(Recorded::Duplicate),
+        }
+    }
+}
+
+#[async_trait]
+impl ClaimStore for MemoryStore {
+    async fn claim_case(&self, id: &BookingId) -> Result<Option<ClaimCase>, AppError> {
+        let Some(booking) = lock(&self.bookings).get(id).cloned() else {
+            return Ok(None);
+        };
+        let mut evidence: Vec<EvidenceFile> =
+            lock(&self.evidence).iter().filter(|f| &f.booking_id == id).cloned().collect();
+        evidence.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.as_str().cmp(b.id.as_str())));
+        let mut reports: Vec<_> = lock(&self.reports).iter().filter(|r| &r.booking_id == id).cloned().collect();
+        reports.sort_by_key(|r| (r.stage.as_str(), matches!(r.author, Party::Renter)));
+        Ok(Some(ClaimCase {
+            booking,
+            claim: lock(&self.claims).get(id).cloned(),
+            deposit: lock(&self.deposits).get(id).cloned(),
+            evidence,
+            reports,
+        }))
+    }
+
+    async fn claim_booking(&self, id: &ClaimId) -> Result<Option<BookingId>, AppError> {
+        Ok(lock(&self.claims).values().find(|c| &c.id == id).map(|c| c.booking_id.clone()))
+    }
+
+    async fn save_claim(
+        &self,
+        next: &DamageClaim,
+        previous_version: Option<u64>,
+        deposit: Option<(&Deposit, u64)>,
+        event: &DomainEvent,
+    ) -> Result<(), AppError> {
+        let mut claims = lock(&self.claims);
+        let mut deposits = lock(&self.deposits);
+        if claims.get(&next.booking_id).map(|c| c.version) != previous_version {
+            return Err(AppError::PreconditionFailed);
+        }
+        if let Some((d, version)) = deposit {
+            if deposits.get(&d.booking_id).map(|stored| stored.version) != Some(version) {
+                return Err(AppError::PreconditionFailed);
+            }
+            deposits.insert(d.booking_id.clone(), d.clone());
+        }
+        claims.insert(next.booking_id.clone(), next.clone());
+        drop((claims, deposits));
+        self.outbox(event);
+        Ok(())
+    }
+
+    async fn due_claims(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
+        let mut due: Vec<_> = lock(&self.claims)
+            .values()
+            .filter(|c| c.status == ClaimStatus::Open && c.answer_by <= now)
+            .map(|c| (c.answer_by, c.booking_id.clone()))
+            .collect();
+        due.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.as_str().cmp(b.1.as_str())));
+        Ok(due.into_iter().take(limit as usize).map(|(_, id)| id).collect())
+    }
+
+    async fn claims_in(
+        &self,
+        status: ClaimStatus,
+        limit: u32,
+        start: Option<LastKey>,
+    ) -> Result<Page<DamageClaim>, AppError> {
+        let mut sorted: Vec<(String, DamageClaim)> = lock(&self.claims)
+            .values()
+            .filter(|c| c.status == status)
+            .map(|c| (format!("{}#{}", c.filed_at.timestamp_millis(), c.id), c.clone()))
+            .collect();
+        sorted.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(page_of(sorted, limit, start))
+    }
+}
