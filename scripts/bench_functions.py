@@ -50,6 +50,7 @@ FIXTURE_LISTING = "0192d3f4-5a6b-7c8d-9e0f-112233445566"
 FIXTURE_BOOKING = "0192d3f5-0000-7000-8000-0000000000b1"
 FIXTURE_PHOTO = "0192d3f7-0000-7000-8000-0000000000f1"
 FIXTURE_INQUIRY = "0192d3f5-0000-7000-8000-0000000000d1"
+FIXTURE_CLAIM = "0192d3f5-0000-7000-8000-0000000000c1"
 
 # arm64 Lambda list prices (us-east-1 and eu-central-1 alike, first pricing tier).
 USD_PER_GB_SECOND = 0.0000133334
@@ -233,10 +234,10 @@ def missing_deposit_booking(secret):
     return booking
 
 
-def returned_stays(calls, secret):
+def returned_stays(calls, secret, renter_sub=None):
     """`calls` stays of the fixture user's listings, paid, picked up and returned now, so their
     reviews are open: (their ids, their renter's token)."""
-    renter_sub = str(uuid.uuid4())
+    renter_sub = renter_sub or str(uuid.uuid4())
     paid = paid_bookings(calls, secret, renter_sub)
     owner = token(FIXTURE_USER, "Fixture")
     for b, code in paid:
@@ -262,6 +263,79 @@ def reviewed_stays(calls, secret, pool):
                 assert status == 201, (status, body)
         REVIEWED[pool] = stays
     return REVIEWED[pool]
+
+
+def put_evidence(upload, data):
+    """PUTs `data` to a presigned evidence upload, with exactly the headers it names."""
+    url = upload["upload"]["url"]
+    host, path = url.split("://", 1)[1].split("/", 1)
+    conn = http.client.HTTPConnection(host, timeout=30)
+    conn.request("PUT", "/" + path, body=data, headers=upload["upload"]["headers"])
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 200, (resp.status, url)
+
+
+def claim_events(binary, text, ids, calls, secret):
+    """Claims' functions on returned stays of the fixture user's listings (it owns them, decision
+    0043): each call asks for an evidence upload (20 per stay), files a claim on a stay of its
+    own, contests one (its renter) or decides one (an operator who is no party); the reads
+    take a claim with two checked PDFs (check-evidence invoked as S3 would) or the escalated
+    queue."""
+    made = iter(range(calls))
+    owner = token(FIXTURE_USER, "Fixture")
+    if binary == "create-evidence-upload":
+        stays, _ = returned_stays(math.ceil(calls / 20), secret)
+        return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], stays[next(made) // 20]))
+    many = binary in ("file-claim", "answer-claim", "decide-claim")
+    renter_sub = str(uuid.uuid4())
+    stays, renter = returned_stays(calls if many else 1, secret, renter_sub)
+    claim = {"amount": 1000, "description": "Cracked lens, see the photos."}
+    if binary == "file-claim":
+        def filing():
+            e = json.loads(text.replace(ids[FIXTURE_BOOKING], stays[next(made)]))
+            e["body"] = json.dumps(claim)
+            return e
+        return filing
+    if binary == "get-claim":
+        pdf = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "claim.pdf"), "rb").read()
+        check = json.loads(open(os.path.join(EVENTS, "check-evidence.json")).read())
+        files = []
+        for _ in range(2):
+            status, up = call("POST", f"/bookings/{stays[0]}/evidence", {"content_type": "application/pdf", "size_bytes": len(pdf)}, owner)
+            assert status == 201, (status, up)
+            put_evidence(up, pdf)
+            check["Records"][0]["s3"]["object"]["key"] = f"evidence/{stays[0]}/{up['evidence_id']}"
+            assert invoke("CheckEvidenceFunction", check)[2] == "ok"
+            files.append(up["evidence_id"])
+        status, body = call("POST", f"/bookings/{stays[0]}/claims", dict(claim, evidence=files), owner)
+        assert status == 201, (status, body)
+        return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], stays[0]))
+    claims = []
+    for b in stays:
+        status, body = call("POST", f"/bookings/{b}/claims", claim, owner)
+        assert status == 201, (status, body)
+        claims.append((b, body["id"]))
+    if binary == "answer-claim":
+        def answering():
+            e = json.loads(text.replace(ids[FIXTURE_BOOKING], claims[next(made)][0]))
+            e["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = renter_sub
+            return e
+        return answering
+    for b, _ in claims:
+        status, body = call("POST", f"/bookings/{b}/claim/answer", {"answer": "contest", "statement": "It was cracked at pickup."}, renter)
+        assert status == 200, (status, body)
+    if binary == "list-claims":
+        return None
+    operator = str(uuid.uuid4())
+
+    def by_operator():
+        e = json.loads(text.replace(FIXTURE_CLAIM, claims[next(made) if binary == "decide-claim" else 0][1]))
+        e["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = operator
+        if binary == "decide-claim":
+            e["body"] = json.dumps({"amount": 500, "note": "Half: the pickup report shows a mark."})
+        return e
+    return by_operator
 
 
 def real_work_events(binary, text, ids, calls, secret):
@@ -434,6 +508,9 @@ def real_work_events(binary, text, ids, calls, secret):
             status, body = call("POST", f"/bookings/{ids[FIXTURE_BOOKING]}/messages", {"text": f"Message {n}: is 9 ok?"}, owner)
             assert status == 201, (status, body)
         return None
+    if binary in ("create-evidence-upload", "file-claim", "answer-claim", "decide-claim", "list-claims",
+                  "review-claim", "get-claim"):
+        return claim_events(binary, text, ids, calls, secret)
     if binary == "publish-events":
         # Stream batches of 10 new booking events (audit entries, decision 0039), as Lambda
         # hands them over: one SendMessageBatch to the booking-events queue per call.

@@ -246,6 +246,10 @@ pub async fn decide<S: ClaimStore>(
     let id = store.claim_booking(claim_id).await?.ok_or(AppError::NotFound("claim"))?;
     step(store, &id, |case| {
         let claim = case.claim.as_ref().filter(|c| c.id == *claim_id).ok_or(AppError::NotFound("claim"))?;
+        // No operator decides a claim of their own booking.
+        if case.booking.party(&caller.user_id).is_some() {
+            return Err(AppError::Forbidden);
+        }
         let (amount, note) = request.parse(claim)?;
         let next = claim.decided(amount, note, caller.user_id.clone(), now)?;
         let event = claim_event(kinds::CLAIM_DECIDED, case, &next, caller.user_id.as_str(), now);
@@ -308,4 +312,22 @@ where
         view["condition_reports"] = serde_json::to_value(&case.reports).map_err(AppError::internal)?;
     }
     Ok(view)
+}
+
+/// Whether operator `caller` may read booking `id`'s messages: once its claim was contested
+/// (escalated, or decided since), so they can weigh what the parties said (issue 25).
+pub async fn operator_may_read_thread<S: ClaimStore>(
+    store: &S,
+    id: &BookingId,
+    caller: &Caller,
+) -> Result<bool, AppError> {
+    if !caller.is_in_group(OPERATORS_GROUP) {
+        return Ok(false);
+    }
+    let claim = store.booking_claim(id).await?;
+    let contested = claim.is_some_and(|c| c.answer.is_some_and(|a| !a.accepted));
+    if contested {
+        tracing::info!(booking_id = %id, operator = %caller.user_id, "an operator reads a contested claim's thread");
+    }
+    Ok(contested)
 }

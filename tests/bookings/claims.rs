@@ -164,6 +164,11 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
     assert_eq!((resp.status().as_u16(), code_of(resp).await), (409, "claim_exists".to_owned()));
     notified(&api, &renter, "booking.claim_filed", 1).await;
 
+    // Operators read the parties' thread once the claim is contested, not before.
+    let thread = format!("{api}/bookings/{contested}/messages");
+    assert_eq!(post(thread.clone(), &renter, json!({"text": "The crack was there at pickup"})).await.status(), 201);
+    assert_eq!(http().get(&thread).bearer_auth(&operator).send().await.unwrap().status(), 404, "not contested yet");
+
     // Contested with the renter's statement: escalated, the hold kept past the claim window.
     let answer = format!("{api}/bookings/{contested}/claim/answer");
     assert_eq!(post(answer.clone(), &owner, json!({"answer": "accept"})).await.status(), 403);
@@ -172,6 +177,8 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
     assert_eq!(resp.status(), 200);
     let resp = post(answer.clone(), &renter, json!({"answer": "accept"})).await;
     assert_eq!((resp.status().as_u16(), code_of(resp).await), (409, "claim_answered".to_owned()));
+    let read = get_json(&thread, &operator).await;
+    assert_eq!(read["items"][0]["text"], "The crack was there at pickup", "{read}");
     let complete = |at| run_scheduled(&api, "CompleteBookingsFunction", at);
     let after_window = Utc::now() + chrono::Duration::hours(49);
     assert_eq!(complete(after_window).await["completed"], 0, "an open claim keeps the booking and its hold");

@@ -1,7 +1,8 @@
 //! `POST /admin/claims/{id}/decision` (operators) with `{amount, note}`: settles a contested
 //! claim for `amount` (0 to what was claimed), taken from the deposit hold by the deposit task;
 //! the note and the operator are in the claim and the audit trail, and both parties are told.
-//! 409 `claim_not_escalated` for a claim not contested; 403 for anyone else (decision 0043).
+//! 409 `claim_not_escalated` for a claim not contested; 403 for anyone else, and for an operator
+//! who is a party of the booking (decision 0043).
 
 mod wiring;
 pub use wiring::run;

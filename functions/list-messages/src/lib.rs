@@ -1,7 +1,8 @@
 //! `GET /bookings/{id}/messages` (the booking's renter or owner): its thread, newest first,
 //! paged with a signed cursor bound to the booking and the caller, and the read receipt:
-//! `other_party_read_up_to`, the newest message the other party has marked read. Anyone else
-//! gets 404 (decision 0037).
+//! `other_party_read_up_to`, the newest message the other party has marked read. Operators
+//! read it too once the booking's claim was contested (decision 0043; their receipt is the
+//! owner's). Anyone else gets 404 (decision 0037).
 
 mod wiring;
 pub use wiring::run;
@@ -12,7 +13,7 @@ use shared::domain::message::ThreadId;
 use shared::http::{json, path_param};
 use shared::identity::Caller;
 use shared::paging::QueryParams;
-use shared::ports::{BookingReader, CursorKeys, MessageStore};
+use shared::ports::{BookingReader, ClaimStore, CursorKeys, MessageStore};
 use shared::AppError;
 
 pub struct Deps<S, K> {
@@ -22,15 +23,19 @@ pub struct Deps<S, K> {
 
 pub async fn handle<S, K>(req: Request, deps: &Deps<S, K>) -> Result<Response<Body>, AppError>
 where
-    S: BookingReader + MessageStore,
+    S: BookingReader + MessageStore + ClaimStore,
     K: CursorKeys,
 {
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
     let params = QueryParams::only(&req, &["limit", "cursor"])?;
-    let (booking, party) = shared::bookings::visible_booking(&deps.store, &id, &caller.user_id).await?;
-    let other = booking.other_party(party);
-    let thread = ThreadId::Booking(id);
+    let booking = deps.store.get_booking(&id).await?.ok_or(AppError::NotFound("booking"))?;
+    let other = match booking.party(&caller.user_id) {
+        Some(party) => booking.other_party(party),
+        None if shared::claims::operator_may_read_thread(&deps.store, &id, &caller).await? => &booking.owner_id,
+        None => return Err(AppError::NotFound("booking")),
+    };
+    let thread = ThreadId::Booking(id.clone());
     json(
         200,
         &shared::messages::page_of(&deps.store, &deps.cursor_keys, &params, &thread, &caller.user_id, other).await?,
@@ -95,5 +100,39 @@ mod tests {
         let err = page(&deps, b.id.as_str(), "renter", &format!("cursor={cursor}")).await.unwrap_err();
         assert_eq!(err.status(), 400, "a cursor is the caller's own");
         assert_eq!(page(&deps, b.id.as_str(), "stranger", "").await.unwrap_err().status(), 404);
+    }
+
+    #[tokio::test]
+    async fn operators_read_the_thread_once_its_claim_is_contested() {
+        use shared::domain::claim::{DamageClaim, NewClaim, ParsedAnswer};
+        use shared::domain::deposit::Deposit;
+        use shared::ports::ClaimStore;
+        let deps = Deps { store: MemoryStore::default(), cursor_keys: CursorKey::new(b"test-key-0123456789") };
+        let now = shared::domain::Clock::now(&FixedClock::default());
+        let b = shared::testing::returned_booking("2026-12-01", now).unwrap();
+        deps.store.seed_booking(&b).await;
+        shared::messages::post(&deps.store, &b.id, &b.renter_id, "It was scratched already", now).await.unwrap();
+        let operator = |groups: &str| {
+            let mut v: serde_json::Value =
+                serde_json::from_str(include_str!("../../../events/list-messages.json")).unwrap();
+            v["pathParameters"]["id"] = serde_json::json!(b.id.as_str());
+            v["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = serde_json::json!("op-1");
+            v["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = serde_json::json!(groups);
+            lambda_http::request::from_str(&v.to_string()).unwrap()
+        };
+        assert_eq!(handle(operator("operators"), &deps).await.unwrap_err().status(), 404, "no claim: no reading");
+
+        let deposit = Deposit::schedule(&b, "cus_1".into(), None, 24, now);
+        let new = NewClaim { amount: 100, description: "Dent".into(), evidence: vec![] };
+        let claim = DamageClaim::file(&b, &deposit, new, now);
+        let event = shared::bookings::event("booking.claim_filed", &b, None, now);
+        deps.store.save_claim(&claim, None, None, &event).await.unwrap();
+        assert_eq!(handle(operator("operators"), &deps).await.unwrap_err().status(), 404, "open: not contested");
+        let contest = ParsedAnswer::Contest { statement: "no".into(), evidence: vec![] };
+        let escalated = claim.answered(contest, true, now).unwrap();
+        deps.store.save_claim(&escalated, Some(claim.version), None, &event).await.unwrap();
+        let resp = handle(operator("operators"), &deps).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(handle(operator("support"), &deps).await.unwrap_err().status(), 404, "operators only");
     }
 }

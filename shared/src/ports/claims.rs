@@ -39,6 +39,8 @@ pub trait EvidenceStore: Send + Sync {
 pub trait ClaimStore: Send + Sync {
     /// Booking `id` with its claim, deposit, evidence and reports; none without such a booking.
     async fn claim_case(&self, id: &BookingId) -> Result<Option<ClaimCase>, AppError>;
+    /// Booking `id`'s claim, if any (one read).
+    async fn booking_claim(&self, id: &BookingId) -> Result<Option<DamageClaim>, AppError>;
     /// The booking claim `id` is against.
     async fn claim_booking(&self, id: &ClaimId) -> Result<Option<BookingId>, AppError>;
     /// Stores `next` with `event` if the stored claim is at `previous_version` (`None`: only if

@@ -53,6 +53,10 @@ impl ClaimStore for MemoryStore {
         }))
     }
 
+    async fn booking_claim(&self, id: &BookingId) -> Result<Option<DamageClaim>, AppError> {
+        Ok(lock(&self.claims).get(id).cloned())
+    }
+
     async fn claim_booking(&self, id: &ClaimId) -> Result<Option<BookingId>, AppError> {
         Ok(lock(&self.claims).values().find(|c| &c.id == id).map(|c| c.booking_id.clone()))
     }

@@ -356,6 +356,20 @@ impl ClaimStore for DynamoTable {
         Ok(booking.map(|booking| ClaimCase { booking, claim, deposit, evidence, reports }))
     }
 
+    async fn booking_claim(&self, id: &BookingId) -> Result<Option<DamageClaim>, AppError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(booking_pk(id)))
+            .key("SK", s(CLAIM_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        out.item.map(claim_from).transpose()
+    }
+
     async fn claim_booking(&self, id: &ClaimId) -> Result<Option<BookingId>, AppError> {
         let out = self
             .client()

@@ -47,6 +47,7 @@ pub async fn claims(store: &impl ContractStore) -> Result<(), String> {
     assert_eq!((case.claim.as_ref(), case.deposit.as_ref()), (Some(&claim), Some(&claimed)));
     assert_eq!(case.evidence, vec![accepted, second], "oldest first");
     assert_eq!(store.claim_booking(&claim.id).await.must("by id")?, Some(booking.id.clone()));
+    assert_eq!(store.booking_claim(&booking.id).await.must("by booking")?, Some(claim.clone()));
 
     // Due by its deadline while open.
     let due = |at| store.due_claims(at, 1000);
