@@ -11,11 +11,12 @@ use crate::domain::claim::{
 };
 use crate::domain::deposit::{Damage, Deposit};
 use crate::domain::events::{kinds, DomainEvent};
+use crate::domain::evidence::exif::capture_time;
 use crate::domain::evidence::file::{
     check_cited, sha256_hex, Checked, EvidenceFile, EvidenceStatus, EvidenceUploadSpec, DOWNLOAD_URL_SECS,
     MAX_FILES_PER_PARTY, UPLOAD_URL_SECS,
 };
-use crate::domain::evidence::{Refusal, MAX_EVIDENCE_BYTES};
+use crate::domain::evidence::{EvidenceType, Refusal, MAX_EVIDENCE_BYTES};
 use crate::domain::review::OPERATORS_GROUP;
 use crate::error::AppError;
 use crate::identity::Caller;
@@ -82,6 +83,7 @@ where
                 sha256: sha256_hex(&bytes),
                 size_bytes: bytes.len() as u64,
                 received_at,
+                captured_at: (kind == EvidenceType::Jpeg).then(|| capture_time(&bytes)).flatten(),
             })
         })
         .await

@@ -7,10 +7,12 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::booking::{Booking, BookingId, PaymentStatus};
+use crate::domain::deposit::Deposit;
+use crate::domain::events::kinds;
 use crate::domain::payment::StripeEvent;
 use crate::domain::payout::{Destination, Payout, PayoutStep};
 use crate::error::AppError;
-use crate::ports::{BookingReader, IntentIndex, PayoutStore, ProfileStore, TransferGateway};
+use crate::ports::{BookingReader, DepositStore, IntentIndex, PayoutStore, ProfileStore, TransferGateway};
 
 /// Schedules the payout of a confirmed, paid booking unless it has one. Safe to repeat.
 pub async fn ensure_scheduled<S: PayoutStore>(
@@ -206,6 +208,83 @@ async fn save<S: PayoutStore>(
 ) -> Result<Settled, AppError> {
     (next.version, next.updated_at) = (previous.version + 1, now);
     match store.save_payout(&next, Some(previous.version)).await {
+        Ok(()) => Ok(outcome),
+        Err(AppError::PreconditionFailed) => Ok(Settled::Busy),
+        Err(e) => Err(e),
+    }
+}
+
+/// Transfers what was captured of booking `id`'s deposit (late fees, settled claims) to its
+/// owner's connected account (decision 0044), drawn on the capture's charge. An earlier attempt
+/// that may not have recorded its transfer is found first through the deposit's transfer group;
+/// the transfer's idempotency key covers overlapping runs. Blocked while the owner cannot
+/// receive transfers, retried on a later run after a Stripe failure.
+pub async fn pay_owner_deposit<S, G>(
+    store: &S,
+    gateway: &G,
+    id: &BookingId,
+    now: DateTime<Utc>,
+) -> Result<Settled, AppError>
+where
+    S: DepositStore + BookingReader + ProfileStore,
+    G: TransferGateway,
+{
+    let Some(deposit) = store.get_deposit(id).await? else {
+        return Ok(Settled::Nothing);
+    };
+    let Some((amount, charge)) = deposit.owed_to_owner() else {
+        return Ok(Settled::Nothing);
+    };
+    let booking = store.get_booking(id).await?.ok_or_else(|| AppError::internal("a deposit without its booking"))?;
+    let account = store.get_profile(&booking.owner_id).await?.and_then(|profile| profile.payout_account);
+    let destination = match &account {
+        Some(a) if a.can_receive_transfers() => a.id.clone(),
+        Some(_) => return record(store, &deposit, None, Some("payouts_disabled"), None, now, Settled::Blocked).await,
+        None => return record(store, &deposit, None, Some("no_payout_account"), None, now, Settled::Blocked).await,
+    };
+    let made = match gateway.deposit_transfers_of(id).await?.into_iter().next() {
+        Some(found) => Ok(found),
+        None => {
+            let key = format!("deposit-payout-{id}");
+            gateway.transfer_deposit(id, deposit.currency, amount, charge, &destination, &key).await
+        }
+    };
+    match made {
+        Ok(transfer) => {
+            let mut event = crate::bookings::event(kinds::DEPOSIT_PAID_OUT, &booking, None, now);
+            event.data["deposit"] = serde_json::json!({
+                "amount": deposit.amount, "currency": deposit.currency.code(), "captured": amount,
+            });
+            tracing::info!(booking_id = %id, transfer_id = %transfer.id, amount, "captured deposit transferred to the owner");
+            record(store, &deposit, Some(transfer.id), None, Some(&event), now, Settled::Transferred).await
+        }
+        Err(e) => {
+            tracing::warn!(booking_id = %id, code = e.code(), error = %e.for_log(), "deposit transfer failed; retried on a later run");
+            let detail: String = e.for_log().chars().take(300).collect();
+            record(store, &deposit, None, Some(&detail), None, now, Settled::Failed).await
+        }
+    }
+}
+
+/// Stores the deposit with its transfer to the owner (or why there is none yet) over the
+/// version read; `Busy` when another run changed it first.
+async fn record<S: DepositStore>(
+    store: &S,
+    deposit: &Deposit,
+    transfer_id: Option<String>,
+    error: Option<&str>,
+    event: Option<&crate::domain::events::DomainEvent>,
+    now: DateTime<Utc>,
+    outcome: Settled,
+) -> Result<Settled, AppError> {
+    let next = Deposit {
+        owner_transfer_id: transfer_id,
+        last_error: error.map(str::to_owned),
+        version: deposit.version + 1,
+        updated_at: now,
+        ..deposit.clone()
+    };
+    match store.save_deposit(&next, Some(deposit.version), event).await {
         Ok(()) => Ok(outcome),
         Err(AppError::PreconditionFailed) => Ok(Settled::Busy),
         Err(e) => Err(e),

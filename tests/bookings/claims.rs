@@ -34,6 +34,21 @@ fn pdf(catalog: &str, trailer: &str) -> Vec<u8> {
     out
 }
 
+/// A JPEG's first bytes with EXIF data saying it was taken at 2026-12-01 09:30:15 (big-endian
+/// TIFF: IFD0 points to the Exif IFD, whose `DateTimeOriginal` is 20 ASCII bytes at offset 44).
+fn photo_taken() -> Vec<u8> {
+    let mut tiff = b"MM\0*".to_vec();
+    tiff.extend(8u32.to_be_bytes());
+    let entry = |tag: u16, kind: u16, count: u32, value: u32| {
+        [tag.to_be_bytes().as_slice(), &kind.to_be_bytes(), &count.to_be_bytes(), &value.to_be_bytes()].concat()
+    };
+    tiff.extend([1u16.to_be_bytes().as_slice(), &entry(0x8769, 4, 1, 26), &0u32.to_be_bytes()].concat());
+    tiff.extend([1u16.to_be_bytes().as_slice(), &entry(0x9003, 2, 20, 44), &0u32.to_be_bytes()].concat());
+    tiff.extend(b"2026:12:01 09:30:15\0");
+    let app1 = [b"Exif\0\0".as_slice(), &tiff].concat();
+    [&[0xFF, 0xD8, 0xFF, 0xE1][..], &((app1.len() + 2) as u16).to_be_bytes(), &app1, &[0xFF, 0xDA, 0, 2]].concat()
+}
+
 /// Asks for an upload as `token` and PUTs `bytes` like a browser; returns the file's id and
 /// the upload the server answered.
 async fn upload(api: &str, token: &str, booking: &str, content_type: &str, bytes: Vec<u8>) -> (String, Value) {
@@ -122,10 +137,16 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
         upload(&api, &owner, &contested, "application/pdf", pdf("", "/Encrypt << /Filter /Standard >>")).await;
     let (text, _) =
         upload(&api, &owner, &contested, "application/pdf", b"just a text file named claim.pdf".to_vec()).await;
+    let (jpeg, _) = upload(&api, &owner, &contested, "image/jpeg", photo_taken()).await;
     let empty = json!({ "content_type": "application/pdf", "size_bytes": 0 });
     let resp = post(format!("{api}/bookings/{contested}/evidence"), &owner, empty).await;
     assert_eq!((resp.status().as_u16(), code_of(resp).await), (400, "validation_failed".to_owned()), "an empty file");
-    let files = checked(&api, &owner, &contested, 4).await;
+    let files = checked(&api, &owner, &contested, 5).await;
+    let taken = by_id(&files, &jpeg);
+    assert_eq!(
+        (taken["kind"].as_str(), taken["captured_at"].as_str()),
+        (Some("image/jpeg"), Some("2026-12-01T09:30:15"))
+    );
     let accepted = by_id(&files, &photo);
     assert_eq!((accepted["status"].as_str(), accepted["kind"].as_str()), (Some("accepted"), Some("application/pdf")));
     assert_eq!(accepted["sha256"], shared::domain::evidence::file::sha256_hex(&good));
@@ -216,6 +237,20 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
     assert_eq!(complete(after_window).await["completed"], 1);
     holds(Utc::now()).await;
     assert_eq!(stripe(&format!("/v1/payment_intents/{intent}"), &[]).await["amount_received"], 2500, "exactly once");
+
+    // What was taken goes to the owner's connected account, drawn on the capture's charge, once.
+    let payouts = |at| run_scheduled(&api, "TransferPayoutsFunction", at);
+    assert_eq!(payouts(Utc::now()).await["deposits"]["transferred"], 1);
+    assert_eq!(payouts(Utc::now()).await["deposits"]["transferred"], 0, "once");
+    let made = stripe(&format!("/v1/transfers?transfer_group=deposit-{contested}"), &[]).await;
+    let transfers = made["data"].as_array().unwrap();
+    assert_eq!(transfers.len(), 1, "{made}");
+    assert_eq!(transfers[0]["amount"], 2500);
+    assert_eq!(
+        transfers[0]["source_transaction"],
+        at_stripe["latest_charge"].as_str().map_or(at_stripe["latest_charge"]["id"].clone(), |c| json!(c))
+    );
+    notified(&api, &owner, "booking.deposit_paid_out", 1).await;
 
     // Accepted by the renter: settled at once for the claim's amount.
     let accepted_stay = returned_stay(&api, &owner, &renter, &drone).await;

@@ -31,3 +31,27 @@ where
     tracing::info!(accepted, failed, now = %now, "claims accepted by the deadline");
     Ok(serde_json::json!({ "accepted": accepted, "failed": failed }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::claim::{ClaimRequest, ANSWER_WINDOW};
+    use shared::testing::{caller, claimable, FixedClock, MemoryStore};
+
+    #[tokio::test]
+    async fn unanswered_claims_are_accepted_once_at_their_deadline() {
+        let deps = Deps { store: MemoryStore::default(), clock: FixedClock::default(), allow_clock_override: true };
+        let now = deps.clock.now();
+        let (b, _) = claimable(&deps.store, now).await.unwrap();
+        let claim = ClaimRequest { amount: 700, description: "Torn seat".into(), evidence: vec![] };
+        let window = chrono::Duration::hours(48);
+        shared::claims::file(&deps.store, &b.id, &caller("owner", &[]).unwrap(), claim, window, now).await.unwrap();
+        let at = |t: chrono::DateTime<chrono::Utc>| serde_json::json!({ "now": t.to_rfc3339() });
+        let early = handle(at(now + ANSWER_WINDOW - chrono::Duration::seconds(1)), &deps).await.unwrap();
+        assert_eq!(early["accepted"], 0);
+        assert_eq!(handle(at(now + ANSWER_WINDOW), &deps).await.unwrap()["accepted"], 1);
+        assert_eq!(handle(at(now + ANSWER_WINDOW), &deps).await.unwrap()["accepted"], 0, "once");
+        let stored = shared::ports::ClaimStore::booking_claim(&deps.store, &b.id).await.unwrap().unwrap();
+        assert_eq!(stored.answer.map(|a| a.by_renter), Some(false));
+    }
+}

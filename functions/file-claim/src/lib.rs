@@ -37,3 +37,44 @@ where
     let claim = shared::claims::file(&deps.store, &id, &caller, body, deps.claim_window, now).await?;
     with_header(json(201, &claim)?, "location", &format!("/bookings/{id}/claim"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::testing::{claimable, FixedClock, MemoryStore};
+
+    fn request(id: &str, sub: &str, body: serde_json::Value) -> Request {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/file-claim.json")).unwrap();
+        v["pathParameters"]["id"] = serde_json::json!(id);
+        v["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = serde_json::json!(sub);
+        v["body"] = serde_json::json!(body.to_string());
+        lambda_http::request::from_str(&v.to_string()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_owner_files_once_within_the_window() {
+        let clock = FixedClock::default();
+        let deps = Deps { store: MemoryStore::default(), clock, claim_window: Duration::hours(48) };
+        let (b, _) = claimable(&deps.store, deps.clock.now()).await.unwrap();
+        let body = serde_json::json!({"amount": 2000, "description": "Cracked lens"});
+        let status = |r: Result<Response<Body>, AppError>| r.map_or_else(|e| e.status(), |r| r.status().as_u16());
+        assert_eq!(status(handle(request(b.id.as_str(), "renter", body.clone()), &deps).await), 403);
+        assert_eq!(status(handle(request(b.id.as_str(), "stranger", body.clone()), &deps).await), 404);
+        let resp = handle(request(b.id.as_str(), "owner", body.clone()), &deps).await.unwrap();
+        assert_eq!(resp.status(), 201);
+        assert_eq!(resp.headers()["location"], format!("/bookings/{}/claim", b.id));
+        let again = handle(request(b.id.as_str(), "owner", body), &deps).await.unwrap_err();
+        assert_eq!(again.code(), "claim_exists");
+        let late = Deps {
+            store: MemoryStore::default(),
+            clock: FixedClock(deps.clock.now() + Duration::hours(48)),
+            claim_window: Duration::hours(48),
+        };
+        let (b, _) = claimable(&late.store, deps.clock.now()).await.unwrap();
+        let body = serde_json::json!({"amount": 2000, "description": "Cracked lens"});
+        assert_eq!(
+            handle(request(b.id.as_str(), "owner", body), &late).await.unwrap_err().code(),
+            "claim_window_closed"
+        );
+    }
+}

@@ -39,3 +39,47 @@ where
     let page = deps.store.claims_in(status, paging.limit, paging.start.clone()).await?;
     paging.respond(page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::cursor::CursorKey;
+    use shared::domain::claim::{AnswerRequest, ClaimRequest};
+    use shared::domain::Clock;
+    use shared::testing::{caller, claimable, FixedClock, MemoryStore};
+
+    fn request(sub: &str, groups: &str, query: &str) -> Request {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/list-claims.json")).unwrap();
+        v["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = serde_json::json!(sub);
+        v["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = serde_json::json!(groups);
+        v["rawQueryString"] = serde_json::json!(query);
+        v.as_object_mut().unwrap().remove("queryStringParameters");
+        lambda_http::request::from_str(&v.to_string()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn operators_page_the_escalated_claims() {
+        let deps = Deps { store: MemoryStore::default(), cursor_keys: CursorKey::new(b"test-key-0123456789") };
+        let now = FixedClock::default().now();
+        let (b, _) = claimable(&deps.store, now).await.unwrap();
+        let claim = ClaimRequest { amount: 700, description: "Torn seat".into(), evidence: vec![] };
+        let window = chrono::Duration::hours(48);
+        let filed =
+            shared::claims::file(&deps.store, &b.id, &caller("owner", &[]).unwrap(), claim, window, now).await.unwrap();
+        let contest = AnswerRequest { answer: "contest".into(), statement: Some("Not me".into()), evidence: vec![] };
+        shared::claims::answer(&deps.store, &b.id, &caller("renter", &[]).unwrap(), contest, now).await.unwrap();
+        let page = |sub, groups, query| {
+            let deps = &deps;
+            async move {
+                let resp = handle(request(sub, groups, query), deps).await?;
+                let Body::Text(t) = resp.body() else { panic!("a JSON body") };
+                Ok::<serde_json::Value, AppError>(serde_json::from_str(t).unwrap())
+            }
+        };
+        let queue = page("op", "operators", "").await.unwrap();
+        assert_eq!(queue["items"][0]["id"], filed.id.as_str(), "escalated by default: {queue}");
+        assert_eq!(page("op", "operators", "status=open").await.unwrap()["items"].as_array().unwrap().len(), 0);
+        assert_eq!(page("op", "operators", "status=lost").await.unwrap_err().status(), 400);
+        assert_eq!(page("owner", "", "").await.unwrap_err().status(), 403);
+    }
+}

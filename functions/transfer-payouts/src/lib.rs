@@ -3,7 +3,8 @@
 //! marks payouts blocked while the owner's account cannot receive transfers
 //! (`shared::payouts::settle`, five at a time; overlapping runs and crashes never move money
 //! twice). Counts what it did, and the payouts still owed past `PayoutOverdueHours` after they
-//! fell due (alarmed).
+//! fell due (alarmed). Then transfers to owners what was captured of deposits (late fees,
+//! settled claims; `shared::payouts::pay_owner_deposit`, decision 0044).
 
 mod wiring;
 pub use wiring::run;
@@ -14,7 +15,7 @@ use shared::domain::booking::BookingId;
 use shared::domain::Clock;
 use shared::metrics::Unit;
 use shared::payouts::Settled;
-use shared::ports::{BookingReader, PayoutStore, ProfileStore, TransferGateway};
+use shared::ports::{BookingReader, DepositStore, PayoutStore, ProfileStore, TransferGateway};
 use shared::AppError;
 
 /// Payouts settled per run at most; the next run takes the rest.
@@ -38,11 +39,12 @@ pub struct Deps<S, G, C> {
 
 pub async fn handle<S, G, C>(event: serde_json::Value, deps: &Deps<S, G, C>) -> Result<serde_json::Value, AppError>
 where
-    S: PayoutStore + BookingReader + ProfileStore,
+    S: PayoutStore + BookingReader + ProfileStore + DepositStore,
     G: TransferGateway,
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
+    let deposits = pay_owners_deposits(deps, now).await?;
     let due = deps.store.due_payouts(now, BATCH).await?;
     let count = due.len();
     let outcomes: Vec<(Settled, bool)> =
@@ -53,15 +55,39 @@ where
     }
     let overdue = outcomes.iter().filter(|(_, overdue)| *overdue).count() as u32;
     let [nothing, transferred, reversed, blocked, failed, busy] = counts;
-    shared::metrics::emit("TransfersMade", Unit::Count, f64::from(transferred), &[]);
-    shared::metrics::emit("TransfersFailed", Unit::Count, f64::from(failed), &[]);
+    let [_, deposits_transferred, _, deposits_blocked, deposits_failed, _] = deposits;
+    shared::metrics::emit("TransfersMade", Unit::Count, f64::from(transferred + deposits_transferred), &[]);
+    shared::metrics::emit("TransfersFailed", Unit::Count, f64::from(failed + deposits_failed), &[]);
     shared::metrics::emit("TransferReversals", Unit::Count, f64::from(reversed), &[]);
     shared::metrics::emit("PayoutsOverdue", Unit::Count, f64::from(overdue), &[]);
     tracing::info!(due = count, transferred, reversed, blocked, failed, busy, overdue, now = %now, "payout run");
     Ok(serde_json::json!({
         "due": count, "transferred": transferred, "reversed": reversed, "blocked": blocked,
         "failed": failed, "busy": busy, "unchanged": nothing, "overdue": overdue,
+        "deposits": { "transferred": deposits_transferred, "blocked": deposits_blocked, "failed": deposits_failed },
     }))
+}
+
+/// Transfers to owners what was captured of deposits and is still theirs: counts by outcome
+/// (as `Settled`). One deposit's fault never stops the others.
+async fn pay_owners_deposits<S, G, C>(deps: &Deps<S, G, C>, now: DateTime<Utc>) -> Result<[u32; 6], AppError>
+where
+    S: DepositStore + BookingReader + ProfileStore,
+    G: TransferGateway,
+{
+    let due = deps.store.due_owner_transfers(now, BATCH).await?;
+    let pay = |id: BookingId| async move {
+        shared::payouts::pay_owner_deposit(&deps.store, &deps.gateway, &id, now).await.unwrap_or_else(|e| {
+            tracing::error!(booking_id = %id, error = %e.for_log(), "deposit transfer not made");
+            Settled::Failed
+        })
+    };
+    let outcomes: Vec<Settled> = stream::iter(due).map(pay).buffer_unordered(CONCURRENCY).collect().await;
+    let mut counts = [0u32; 6];
+    for settled in outcomes {
+        counts[settled as usize] += 1;
+    }
+    Ok(counts)
 }
 
 /// Settles one payout: what happened, and whether it is still owed past its age. One payout's
@@ -204,5 +230,36 @@ mod tests {
         *deps.gateway.refuse_transfers.lock().unwrap() = None;
         assert_eq!(handle(at("2026-12-11T02:00:00Z"), &deps).await.unwrap()["transferred"], 1, "the next run");
         assert_eq!(payout(&deps, &booking).last_error, None);
+    }
+
+    #[tokio::test]
+    async fn what_a_deposit_capture_took_goes_to_the_owner_once() {
+        use shared::domain::deposit::Deposit;
+        use shared::ports::DepositStore;
+        let (deps, booking) = scheduled().await;
+        let now = deps.clock.now();
+        let held = Deposit::schedule(&booking, "cus_1".into(), None, 24, now).held("pi_1".into(), None, now);
+        let captured = held.settled(2_500, 2_500, now).captured_by("ch_deposit".into());
+        deps.store.save_deposit(&captured, None, None).await.unwrap();
+        let later = |t| at(t);
+        let (a, b) =
+            tokio::join!(handle(later("2026-12-20T00:00:00Z"), &deps), handle(later("2026-12-20T00:00:00Z"), &deps));
+        let made = a.unwrap()["deposits"]["transferred"].as_u64().unwrap()
+            + b.unwrap()["deposits"]["transferred"].as_u64().unwrap();
+        assert_eq!(made, 1, "overlapping runs transfer it once");
+        let transfers = deps.gateway.transfers.lock().unwrap().clone();
+        let deposit_transfers: Vec<_> = transfers.iter().filter(|(_, g, ..)| g.starts_with("deposit-")).collect();
+        assert_eq!(deposit_transfers.len(), 1);
+        let (key, _, destination, transfer) = deposit_transfers[0];
+        assert_eq!(
+            (key.as_str(), destination.as_str(), transfer.amount),
+            (&*format!("deposit-payout-{}", booking.id), "acct_owner", 2_500)
+        );
+        let stored = deps.store.get_deposit(&booking.id).await.unwrap().unwrap();
+        assert_eq!(stored.owner_transfer_id.as_deref(), Some(transfer.id.as_str()));
+        assert!(stored.owed_to_owner().is_none());
+        let again = handle(later("2026-12-21T00:00:00Z"), &deps).await.unwrap();
+        assert_eq!(again["deposits"]["transferred"], 0, "paid: out of the due list");
+        assert!(deps.store.event_kinds().contains(&"booking.deposit_paid_out".to_owned()));
     }
 }

@@ -356,6 +356,34 @@ impl<S: SecretSource> TransferGateway for StripeHttp<S> {
         Ok(body.data.into_iter().map(Transfer::from).collect())
     }
 
+    async fn transfer_deposit(
+        &self,
+        booking: &BookingId,
+        currency: crate::domain::money::Currency,
+        amount: i64,
+        charge: &str,
+        destination: &str,
+        key: &str,
+    ) -> Result<Transfer, AppError> {
+        let form = vec![
+            ("amount", amount.to_string()),
+            ("currency", currency.code().to_ascii_lowercase()),
+            ("destination", destination.to_owned()),
+            ("source_transaction", charge.to_owned()),
+            ("transfer_group", format!("deposit-{booking}")),
+            ("metadata[booking_id]", booking.to_string()),
+            ("metadata[purpose]", "deposit".to_owned()),
+        ];
+        let body: TransferBody = self.call(Method::POST, "/v1/transfers", Some(form), Some(key)).await?;
+        Ok(body.into())
+    }
+
+    async fn deposit_transfers_of(&self, booking: &BookingId) -> Result<Vec<Transfer>, AppError> {
+        let path = format!("/v1/transfers?transfer_group=deposit-{booking}&limit=10");
+        let body: TransferList = self.call(Method::GET, &path, None, None).await?;
+        Ok(body.data.into_iter().map(Transfer::from).collect())
+    }
+
     async fn reverse(&self, transfer_id: &str, amount: i64, key: &str) -> Result<String, AppError> {
         if !transfer_id.starts_with("tr_") || !transfer_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(AppError::internal("not a Transfer id"));

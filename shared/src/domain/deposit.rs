@@ -79,6 +79,10 @@ pub struct Deposit {
     pub last_error: Option<String>,
     /// The owner's damage claim against it, if any (decision 0043).
     pub damage: Option<Damage>,
+    /// The charge a capture made: what the owner's transfer of it draws on (decision 0044).
+    pub capture_charge: Option<String>,
+    /// The transfer of what was captured to the owner's connected account, once made.
+    pub owner_transfer_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -196,6 +200,8 @@ impl Deposit {
             claim: None,
             last_error: None,
             damage: None,
+            capture_charge: None,
+            owner_transfer_id: None,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -256,6 +262,21 @@ impl Deposit {
             return None;
         }
         Some(self.hold.as_ref().map_or(self.hold_at, |h| h.authorized_at + RENEW_AFTER))
+    }
+
+    /// This settled deposit with the charge its capture made.
+    pub fn captured_by(self, charge: String) -> Deposit {
+        Deposit { capture_charge: Some(charge), ..self }
+    }
+
+    /// What is owed to the owner of what was captured (late fees and claims, in full: they make
+    /// good a loss, no commission is taken), until its transfer is made.
+    pub fn owed_to_owner(&self) -> Option<(i64, &str)> {
+        let captured = self.settlement.map_or(0, |s| s.captured);
+        match (&self.capture_charge, &self.owner_transfer_id) {
+            (Some(charge), None) if captured > 0 => Some((captured, charge.as_str())),
+            _ => None,
+        }
     }
 
     /// Whether a claim may still be put on it: not settled, nor being settled.

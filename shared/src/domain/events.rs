@@ -122,8 +122,10 @@ pub mod kinds {
     pub const DEPOSIT_FAILED: &str = "booking.deposit_failed";
     /// A deposit hold cancelled at settlement: nothing taken.
     pub const DEPOSIT_RELEASED: &str = "booking.deposit_released";
-    /// Part of a deposit hold taken at settlement (late fees), the rest released.
+    /// Part of a deposit hold taken at settlement (late fees, claims), the rest released.
     pub const DEPOSIT_CAPTURED: &str = "booking.deposit_captured";
+    /// What was taken of a deposit was transferred to the owner (decision 0044).
+    pub const DEPOSIT_PAID_OUT: &str = "booking.deposit_paid_out";
     /// A message in a booking's thread (its recipient is told).
     pub const MESSAGE_SENT: &str = "message.sent";
     /// A party reviewed the other, still hidden (the other is asked for theirs).

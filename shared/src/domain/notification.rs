@@ -177,6 +177,15 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
                 format!("{taken} of the deposit for \"{title}\" was taken (late return, damage claim)."),
             )
         }
+        kinds::DEPOSIT_PAID_OUT => {
+            let taken = deposit_taken(&data).ok_or_else(|| {
+                AppError::bad_request("invalid_event", format!("deposit event {} lacks its amounts", event.id))
+            })?;
+            (
+                format!("The {taken} taken from your deposit for \"{title}\" was paid to the owner."),
+                format!("{taken} taken from the renter's deposit for \"{title}\" is on its way to your account."),
+            )
+        }
         kinds::BOOKING_COMPLETED => (
             format!("Your rental of \"{title}\" is complete. Thanks!"),
             format!("The rental of \"{title}\" is complete."),

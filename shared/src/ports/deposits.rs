@@ -25,6 +25,9 @@ pub trait DepositStore: Send + Sync {
     ) -> Result<(), AppError>;
     /// Bookings whose deposit has work due at `now` (`Deposit::due_at`), oldest first.
     async fn due_deposits(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError>;
+    /// Bookings whose captured deposit is still owed to the owner (`Deposit::owed_to_owner`),
+    /// settled before `now`, oldest first.
+    async fn due_owner_transfers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError>;
 }
 
 /// Renters' Stripe Customers, which their saved cards belong to.
@@ -55,9 +58,10 @@ pub trait DepositGateway: Send + Sync {
     async fn hold(&self, deposit: &Deposit, key: &str) -> Result<HoldOutcome, AppError>;
     /// A hold for the renter to confirm with a card of their choice (saved for later holds).
     async fn hold_on_session(&self, deposit: &Deposit, key: &str) -> Result<PaymentIntent, AppError>;
-    /// Captures `amount` of hold `intent_id`; the rest is released. Done already: `Ok(true)`;
-    /// the hold had ended (lapsed, cancelled) so nothing could be taken: `Ok(false)`.
-    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<bool, AppError>;
+    /// Captures `amount` of hold `intent_id`; the rest is released. Captured (now or before):
+    /// the charge it made, `Ok(Some(charge))` (what the owner's transfer draws on); the hold had
+    /// ended (lapsed, cancelled) so nothing could be taken: `Ok(None)`.
+    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<Option<String>, AppError>;
     /// Cancels hold `intent_id`. Ended already (cancelled, lapsed): `Ok`.
     async fn release(&self, intent_id: &str, key: &str) -> Result<(), AppError>;
 }

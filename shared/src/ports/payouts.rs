@@ -116,4 +116,18 @@ pub trait TransferGateway: Send + Sync {
     async fn transfers_of(&self, booking: &BookingId) -> Result<Vec<Transfer>, AppError>;
     /// Reverses `amount` of `transfer_id`; the same `key` returns the same reversal. Its id.
     async fn reverse(&self, transfer_id: &str, amount: i64, key: &str) -> Result<String, AppError>;
+    /// Transfers `amount` captured from `booking`'s deposit, drawn on its capture's `charge`, to
+    /// `destination` (transfer group `deposit-{booking}`, apart from the rental's); the same
+    /// `key` returns the same transfer.
+    async fn transfer_deposit(
+        &self,
+        booking: &BookingId,
+        currency: crate::domain::money::Currency,
+        amount: i64,
+        charge: &str,
+        destination: &str,
+        key: &str,
+    ) -> Result<Transfer, AppError>;
+    /// The transfers made of `booking`'s deposit (its group), newest first.
+    async fn deposit_transfers_of(&self, booking: &BookingId) -> Result<Vec<Transfer>, AppError>;
 }

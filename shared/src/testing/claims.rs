@@ -110,3 +110,39 @@ impl ClaimStore for MemoryStore {
         Ok(page_of(sorted, limit, start))
     }
 }
+
+/// Evidence objects in memory: bytes by key, and download URLs that name their key and
+/// lifetime (as S3's presigned ones do) without signing anything.
+#[derive(Default)]
+pub struct FakeEvidence {
+    pub objects: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+#[async_trait]
+impl crate::ports::EvidenceObjects for FakeEvidence {
+    async fn read(&self, key: &str, cap: usize) -> Result<Option<Result<Vec<u8>, u64>>, AppError> {
+        Ok(lock(&self.objects).get(key).map(|b| if b.len() > cap { Err(b.len() as u64) } else { Ok(b.clone()) }))
+    }
+
+    async fn presign_get(&self, key: &str, valid_for: std::time::Duration) -> Result<String, AppError> {
+        Ok(format!("https://evidence.test/{key}?X-Amz-Expires={}", valid_for.as_secs()))
+    }
+}
+
+/// A booking returned at `at` whose deposit is held, stored in `store`: what a claim needs.
+pub async fn claimable(store: &MemoryStore, at: DateTime<Utc>) -> Result<(Booking, Deposit), AppError> {
+    let booking = super::returned_booking("2026-12-01", at)?;
+    store.seed_booking(&booking).await;
+    let deposit = Deposit::schedule(&booking, "cus_1".into(), None, 24, at).held("pi_1".into(), None, at);
+    crate::ports::DepositStore::save_deposit(store, &deposit, None, None).await?;
+    Ok((booking, deposit))
+}
+
+/// The caller `sub`, in `groups`, as a token would name them.
+pub fn caller(sub: &str, groups: &[&str]) -> Result<Caller, AppError> {
+    let mut claims = HashMap::from([("sub".to_owned(), sub.to_owned())]);
+    if !groups.is_empty() {
+        claims.insert("cognito:groups".to_owned(), serde_json::json!(groups).to_string());
+    }
+    Caller::from_claims(&claims)
+}

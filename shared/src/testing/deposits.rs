@@ -24,6 +24,19 @@ impl crate::ports::DepositStore for MemoryStore {
         }
         Ok(())
     }
+    async fn due_owner_transfers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
+        let mut due: Vec<_> = lock(&self.deposits)
+            .values()
+            .filter(|d| d.due_at().is_none() && d.owed_to_owner().is_some())
+            .map(|d| {
+                (if d.last_error.is_some() { d.updated_at } else { d.settlement.map_or(d.updated_at, |s| s.at) }, d)
+            })
+            .filter(|(at, _)| *at <= now)
+            .map(|(at, d)| (at, d.booking_id.clone()))
+            .collect();
+        due.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.as_str().cmp(b.1.as_str())));
+        Ok(due.into_iter().take(limit as usize).map(|(_, id)| id).collect())
+    }
     async fn due_deposits(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
         let mut due: Vec<_> = lock(&self.deposits)
             .values()

@@ -139,6 +139,7 @@ mod reviews;
 mod search;
 pub use search::{InspectIndex, MemoryIndex};
 
+pub use claims::{caller, claimable, FakeEvidence};
 pub use payments::FakeGateway;
 
 /// Event queues that keep what they were sent, per route; `refuse_from` makes every send of

@@ -75,13 +75,13 @@ impl crate::ports::DepositGateway for FakeGateway {
             status: "requires_payment_method".into(),
         })
     }
-    async fn capture(&self, intent_id: &str, amount: i64, _key: &str) -> Result<bool, AppError> {
+    async fn capture(&self, intent_id: &str, amount: i64, _key: &str) -> Result<Option<String>, AppError> {
         self.reachable()?;
         let state = lock(&self.holds).iter().find(|h| h.1 == intent_id).map(|h| h.3.clone());
         if matches!(state.as_deref(), Some("lapsed" | "released")) {
-            return Ok(false);
+            return Ok(None);
         }
-        self.settle_hold(intent_id, format!("captured {amount}")).map(|()| true)
+        self.settle_hold(intent_id, format!("captured {amount}")).map(|()| Some(format!("ch_{intent_id}")))
     }
     async fn release(&self, intent_id: &str, _key: &str) -> Result<(), AppError> {
         self.reachable()?;
@@ -146,6 +146,30 @@ impl crate::ports::TransferGateway for FakeGateway {
                 ..t.clone()
             })
             .collect())
+    }
+    async fn transfer_deposit(
+        &self,
+        booking: &BookingId,
+        _currency: crate::domain::money::Currency,
+        amount: i64,
+        _charge: &str,
+        destination: &str,
+        key: &str,
+    ) -> Result<crate::ports::Transfer, AppError> {
+        if let Some(cause) = lock(&self.refuse_transfers).clone() {
+            return Err(AppError::internal(cause));
+        }
+        let mut transfers = lock(&self.transfers);
+        if let Some((_, _, _, t)) = transfers.iter().find(|(k, ..)| k == key) {
+            return Ok(t.clone());
+        }
+        let t = crate::ports::Transfer { id: format!("tr_{}", transfers.len() + 1), amount, reversed: 0 };
+        transfers.push((key.to_owned(), format!("deposit-{booking}"), destination.to_owned(), t.clone()));
+        Ok(t)
+    }
+    async fn deposit_transfers_of(&self, booking: &BookingId) -> Result<Vec<crate::ports::Transfer>, AppError> {
+        let group = format!("deposit-{booking}");
+        Ok(lock(&self.transfers).iter().filter(|(_, b, ..)| *b == group).map(|(.., t)| t.clone()).collect())
     }
     async fn reverse(&self, transfer_id: &str, amount: i64, key: &str) -> Result<String, AppError> {
         let mut reversals = lock(&self.reversals);

@@ -219,6 +219,8 @@ struct EvidenceItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     received_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    captured_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     refusal: Option<String>,
     created_at: DateTime<Utc>,
 }
@@ -243,6 +245,7 @@ fn evidence_item(f: &EvidenceFile) -> Result<Item, AppError> {
         sha256: f.checked.as_ref().map(|c| c.sha256.clone()),
         size_bytes: f.checked.as_ref().map(|c| c.size_bytes),
         received_at: f.checked.as_ref().map(|c| c.received_at),
+        captured_at: f.checked.as_ref().and_then(|c| c.captured_at.clone()),
         refusal: f.refusal.map(|r| r.as_str().to_owned()),
         created_at: f.created_at,
     };
@@ -258,6 +261,7 @@ fn evidence_from(item: Item) -> Result<EvidenceFile, AppError> {
             sha256: sha256.clone(),
             size_bytes,
             received_at,
+            captured_at: i.captured_at.clone(),
         }),
         _ => None,
     };
@@ -470,7 +474,13 @@ mod tests {
         let spec = crate::domain::evidence::file::EvidenceUploadSpec { content_type: "application/pdf", size_bytes: 9 };
         let file = EvidenceFile::pending(booking.id.clone(), Party::Owner, booking.owner_id.clone(), spec, now);
         assert_eq!(evidence_from(evidence_item(&file).unwrap()).unwrap(), file);
-        let checked = Checked { kind: EvidenceType::Pdf, sha256: "ab".into(), size_bytes: 9, received_at: now };
+        let checked = Checked {
+            kind: EvidenceType::Pdf,
+            sha256: "ab".into(),
+            size_bytes: 9,
+            received_at: now,
+            captured_at: None,
+        };
         let accepted = file.checked(Ok(checked));
         assert_eq!(evidence_from(evidence_item(&accepted).unwrap()).unwrap(), accepted);
         let refused = file.checked(Err(Refusal::PdfEncrypted));

@@ -2,7 +2,7 @@
 //!
 //! | item     | PK             | SK                | GSI3 (due, sparse)                               |
 //! |----------|----------------|-------------------|--------------------------------------------------|
-//! | deposit  | `BOOKING#{id}` | `DEPOSIT`         | `DUE#deposit` / `{Deposit::due_at}#{id}` while due |
+//! | deposit  | `BOOKING#{id}` | `DEPOSIT`         | `DUE#deposit` / `{Deposit::due_at}#{id}` while due; then `DUE#deposit_transfer` / `{settled}#{id}` until the owner is paid |
 //! | customer | `USER#{id}`    | `STRIPE_CUSTOMER` |                                                  |
 //!
 //! Deposit writes are conditional on `version`, with their event in the same transaction.
@@ -27,6 +27,7 @@ use crate::ports::{CustomerStore, DepositStore};
 pub(super) const DEPOSIT_SK: &str = "DEPOSIT";
 const CUSTOMER_SK: &str = "STRIPE_CUSTOMER";
 const DUE_PK: &str = "DUE#deposit";
+const OWNER_DUE_PK: &str = "DUE#deposit_transfer";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct DepositItem {
@@ -74,6 +75,11 @@ struct DepositItem {
     claim_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     claim_owed: Option<i64>,
+    /// The capture's charge, and the transfer of what it took to the owner (decision 0044).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    capture_charge: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_transfer_id: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: u64,
@@ -81,12 +87,19 @@ struct DepositItem {
 
 pub(super) fn deposit_item(d: &Deposit) -> Result<Item, AppError> {
     let id = d.booking_id.to_string();
-    let due = d.due_at();
+    // Its steps first; once settled, the transfer of what was captured to the owner (a failed
+    // or blocked one counted from its last try, so it never starves newer ones).
+    let due = match (d.due_at(), d.owed_to_owner()) {
+        (Some(at), _) => Some((DUE_PK, at)),
+        (None, Some(_)) if d.last_error.is_some() => Some((OWNER_DUE_PK, d.updated_at)),
+        (None, Some(_)) => Some((OWNER_DUE_PK, d.settlement.map_or(d.updated_at, |s| s.at))),
+        (None, None) => None,
+    };
     let item = DepositItem {
         pk: format!("BOOKING#{id}"),
         sk: DEPOSIT_SK.into(),
-        gsi3pk: due.map(|_| DUE_PK.to_owned()),
-        gsi3sk: due.map(|at| format!("{}#{id}", timestamp(at))),
+        gsi3pk: due.map(|(pk, _)| pk.to_owned()),
+        gsi3sk: due.map(|(_, at)| format!("{}#{id}", timestamp(at))),
         entity: "deposit".into(),
         booking_id: id,
         renter_id: d.renter_id.to_string(),
@@ -108,6 +121,8 @@ pub(super) fn deposit_item(d: &Deposit) -> Result<Item, AppError> {
         last_error: d.last_error.clone(),
         claim_id: d.damage.as_ref().map(|c| c.claim_id.to_string()),
         claim_owed: d.damage.as_ref().and_then(|c| c.owed),
+        capture_charge: d.capture_charge.clone(),
+        owner_transfer_id: d.owner_transfer_id.clone(),
         created_at: d.created_at,
         updated_at: d.updated_at,
         version: d.version,
@@ -138,6 +153,8 @@ pub(super) fn deposit_from(item: Item) -> Result<Deposit, AppError> {
             Some(id) => Some(Damage { claim_id: ClaimId::parse(&id).map_err(|_| invalid())?, owed: i.claim_owed }),
             None => None,
         },
+        capture_charge: i.capture_charge,
+        owner_transfer_id: i.owner_transfer_id,
         created_at: i.created_at,
         updated_at: i.updated_at,
         version: i.version,
@@ -185,6 +202,10 @@ impl DepositStore for DynamoTable {
 
     async fn due_deposits(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
         self.due_booking_ids(DUE_PK, format!("{}#~", timestamp(now)), limit).await
+    }
+
+    async fn due_owner_transfers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>, AppError> {
+        self.due_booking_ids(OWNER_DUE_PK, format!("{}#~", timestamp(now)), limit).await
     }
 }
 
@@ -245,7 +266,16 @@ mod tests {
         assert_eq!(deposit_from(deposit_item(&held).unwrap()).unwrap(), held);
         let settled = held.settled(500, 300, now);
         let item = deposit_item(&settled).unwrap();
-        assert!(!item.contains_key("GSI3PK"), "settled: out of the due index");
+        assert!(!item.contains_key("GSI3PK"), "settled without a charge: out of the due index");
         assert_eq!(deposit_from(item).unwrap(), settled);
+        // Captured: due for the owner's transfer until it is made.
+        let captured = settled.captured_by("ch_1".into());
+        let item = deposit_item(&captured).unwrap();
+        assert_eq!(item["GSI3PK"], s(OWNER_DUE_PK));
+        assert_eq!(deposit_from(item).unwrap(), captured);
+        let paid = Deposit { owner_transfer_id: Some("tr_1".into()), ..captured };
+        let item = deposit_item(&paid).unwrap();
+        assert!(!item.contains_key("GSI3PK"), "paid to the owner: out of every due index");
+        assert_eq!(deposit_from(item).unwrap(), paid);
     }
 }

@@ -17,12 +17,27 @@ struct CustomerBody {
     id: String,
 }
 
+/// A captured hold: the charge it made (`latest_charge`, an id or the expanded object).
+#[derive(Deserialize)]
+struct CapturedBody {
+    latest_charge: Option<serde_json::Value>,
+}
+
+impl CapturedBody {
+    fn charge(&self) -> Option<String> {
+        match self.latest_charge.as_ref()? {
+            serde_json::Value::String(id) => Some(id.clone()),
+            object => object.get("id")?.as_str().map(str::to_owned),
+        }
+    }
+}
+
 /// A PaymentIntent id as Stripe makes them (it goes into a path).
 fn intent_path(id: &str, action: &str) -> Result<String, AppError> {
     if !id.starts_with("pi_") || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(AppError::internal("not a PaymentIntent id"));
     }
-    Ok(format!("/v1/payment_intents/{id}/{action}"))
+    Ok(format!("/v1/payment_intents/{id}/{action}").trim_end_matches('/').to_owned())
 }
 
 /// The parameters every deposit hold carries: manual capture, and what the worker needs to
@@ -89,13 +104,17 @@ impl<S: SecretSource> DepositGateway for StripeHttp<S> {
         Ok(body.into())
     }
 
-    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<bool, AppError> {
+    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<Option<String>, AppError> {
         let form = vec![("amount_to_capture", amount.to_string())];
         let path = intent_path(intent_id, "capture")?;
-        match self.answer::<IntentBody>(Method::POST, &path, Some(form), Some(key)).await? {
-            Ok(_) => Ok(true),
-            Err(refusal) => Ok(self.ended_already(intent_id, refusal).await? == "succeeded"),
-        }
+        let captured = match self.answer::<CapturedBody>(Method::POST, &path, Some(form), Some(key)).await? {
+            Ok(body) => body,
+            Err(refusal) => match self.ended_already(intent_id, refusal).await?.as_str() {
+                "succeeded" => self.call(Method::GET, &intent_path(intent_id, "")?, None, None).await?,
+                _ => return Ok(None),
+            },
+        };
+        captured.charge().map(Some).ok_or_else(|| AppError::internal(format!("captured {intent_id} names no charge")))
     }
 
     async fn release(&self, intent_id: &str, key: &str) -> Result<(), AppError> {

@@ -81,6 +81,9 @@ pub struct Checked {
     pub size_bytes: u64,
     /// When S3 received it (the event's time).
     pub received_at: DateTime<Utc>,
+    /// A JPEG's capture time by its EXIF data, as its camera wrote it (`exif.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captured_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -8,6 +8,7 @@
 //! The file is read once, into memory (at most 20 MiB); a PDF's tokens are scanned in one pass,
 //! its streams skipped by their length and its object streams inflated (within a bound).
 
+pub mod exif;
 pub mod file;
 mod pdf;
 
