@@ -189,9 +189,10 @@ where
             HoldOutcome::Authorized(intent) => (from.authorized(intent, now), Stepped::Held),
             HoldOutcome::Refused(code) => (from.refused(code), Stepped::Refused),
         }),
-        Claim::Capture { intent_id, amount, owed } => gateway.capture(intent_id, *amount, &key).await.map(|charge| {
-            if let Some(charge) = charge {
-                (from.settled(*owed, *amount, now).captured_by(charge), Stepped::Captured)
+        Claim::Capture { intent_id, amount, owed } => gateway.capture(intent_id, *amount, &key).await.map(|captured| {
+            if let Some(captured) = captured {
+                let settled = from.settled(*owed, captured.amount, now);
+                (Deposit { capture_charge: captured.charge, ..settled }, Stepped::Captured)
             } else {
                 // The hold had ended (lapsed) before the capture: nothing to take from it.
                 (Deposit { hold: None, ..from.clone() }.settled(*owed, 0, now), Stepped::Released)

@@ -236,15 +236,20 @@ where
         return Ok(Settled::Nothing);
     };
     let booking = store.get_booking(id).await?.ok_or_else(|| AppError::internal("a deposit without its booking"))?;
-    let account = store.get_profile(&booking.owner_id).await?.and_then(|profile| profile.payout_account);
-    let destination = match &account {
-        Some(a) if a.can_receive_transfers() => a.id.clone(),
-        Some(_) => return record(store, &deposit, None, Some("payouts_disabled"), None, now, Settled::Blocked).await,
-        None => return record(store, &deposit, None, Some("no_payout_account"), None, now, Settled::Blocked).await,
-    };
+    // A transfer an earlier attempt made (and did not record) first, whatever the account's state.
     let made = match gateway.deposit_transfers_of(id).await?.into_iter().next() {
         Some(found) => Ok(found),
         None => {
+            let account = store.get_profile(&booking.owner_id).await?.and_then(|profile| profile.payout_account);
+            let destination = match &account {
+                Some(a) if a.can_receive_transfers() => a.id.clone(),
+                Some(_) => {
+                    return record(store, &deposit, None, Some("payouts_disabled"), None, now, Settled::Blocked).await
+                }
+                None => {
+                    return record(store, &deposit, None, Some("no_payout_account"), None, now, Settled::Blocked).await
+                }
+            };
             let key = format!("deposit-payout-{id}");
             gateway.transfer_deposit(id, deposit.currency, amount, charge, &destination, &key).await
         }

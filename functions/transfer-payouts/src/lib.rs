@@ -44,7 +44,6 @@ where
     C: Clock,
 {
     let now = shared::scheduled::run_time(&event, &deps.clock, deps.allow_clock_override)?;
-    let deposits = pay_owners_deposits(deps, now).await?;
     let due = deps.store.due_payouts(now, BATCH).await?;
     let count = due.len();
     let outcomes: Vec<(Settled, bool)> =
@@ -54,6 +53,7 @@ where
         counts[*settled as usize] += 1;
     }
     let overdue = outcomes.iter().filter(|(_, overdue)| *overdue).count() as u32;
+    let deposits = pay_owners_deposits(deps, now).await;
     let [nothing, transferred, reversed, blocked, failed, busy] = counts;
     let [_, deposits_transferred, _, deposits_blocked, deposits_failed, _] = deposits;
     shared::metrics::emit("TransfersMade", Unit::Count, f64::from(transferred + deposits_transferred), &[]);
@@ -69,13 +69,21 @@ where
 }
 
 /// Transfers to owners what was captured of deposits and is still theirs: counts by outcome
-/// (as `Settled`). One deposit's fault never stops the others.
-async fn pay_owners_deposits<S, G, C>(deps: &Deps<S, G, C>, now: DateTime<Utc>) -> Result<[u32; 6], AppError>
+/// (as `Settled`). One deposit's fault never stops the others, nor the rentals' payouts.
+async fn pay_owners_deposits<S, G, C>(deps: &Deps<S, G, C>, now: DateTime<Utc>) -> [u32; 6]
 where
     S: DepositStore + BookingReader + ProfileStore,
     G: TransferGateway,
 {
-    let due = deps.store.due_owner_transfers(now, BATCH).await?;
+    let mut counts = [0u32; 6];
+    let due = match deps.store.due_owner_transfers(now, BATCH).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::error!(error = %e.for_log(), "deposit transfers not listed; retried next run");
+            counts[Settled::Failed as usize] += 1;
+            return counts;
+        }
+    };
     let pay = |id: BookingId| async move {
         shared::payouts::pay_owner_deposit(&deps.store, &deps.gateway, &id, now).await.unwrap_or_else(|e| {
             tracing::error!(booking_id = %id, error = %e.for_log(), "deposit transfer not made");
@@ -83,11 +91,10 @@ where
         })
     };
     let outcomes: Vec<Settled> = stream::iter(due).map(pay).buffer_unordered(CONCURRENCY).collect().await;
-    let mut counts = [0u32; 6];
     for settled in outcomes {
         counts[settled as usize] += 1;
     }
-    Ok(counts)
+    counts
 }
 
 /// Settles one payout: what happened, and whether it is still owed past its age. One payout's

@@ -48,6 +48,15 @@ pub enum HoldOutcome {
     Refused(String),
 }
 
+/// What a capture took, as Stripe reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    pub amount: i64,
+    /// None only when Stripe's answer names no charge (an account on an API version before
+    /// `latest_charge` with no `charges` list either): settled, but nothing to transfer from.
+    pub charge: Option<String>,
+}
+
 /// Stripe, behind the calls deposits make.
 #[async_trait]
 pub trait DepositGateway: Send + Sync {
@@ -58,10 +67,10 @@ pub trait DepositGateway: Send + Sync {
     async fn hold(&self, deposit: &Deposit, key: &str) -> Result<HoldOutcome, AppError>;
     /// A hold for the renter to confirm with a card of their choice (saved for later holds).
     async fn hold_on_session(&self, deposit: &Deposit, key: &str) -> Result<PaymentIntent, AppError>;
-    /// Captures `amount` of hold `intent_id`; the rest is released. Captured (now or before):
-    /// the charge it made, `Ok(Some(charge))` (what the owner's transfer draws on); the hold had
+    /// Captures `amount` of hold `intent_id`; the rest is released. Captured, now or before:
+    /// what was taken and the charge it made (what the owner's transfer draws on); the hold had
     /// ended (lapsed, cancelled) so nothing could be taken: `Ok(None)`.
-    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<Option<String>, AppError>;
+    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<Option<Captured>, AppError>;
     /// Cancels hold `intent_id`. Ended already (cancelled, lapsed): `Ok`.
     async fn release(&self, intent_id: &str, key: &str) -> Result<(), AppError>;
 }

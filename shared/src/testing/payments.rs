@@ -75,13 +75,19 @@ impl crate::ports::DepositGateway for FakeGateway {
             status: "requires_payment_method".into(),
         })
     }
-    async fn capture(&self, intent_id: &str, amount: i64, _key: &str) -> Result<Option<String>, AppError> {
+    async fn capture(
+        &self,
+        intent_id: &str,
+        amount: i64,
+        _key: &str,
+    ) -> Result<Option<crate::ports::Captured>, AppError> {
         self.reachable()?;
         let state = lock(&self.holds).iter().find(|h| h.1 == intent_id).map(|h| h.3.clone());
         if matches!(state.as_deref(), Some("lapsed" | "released")) {
             return Ok(None);
         }
-        self.settle_hold(intent_id, format!("captured {amount}")).map(|()| Some(format!("ch_{intent_id}")))
+        self.settle_hold(intent_id, format!("captured {amount}"))
+            .map(|()| Some(crate::ports::Captured { amount, charge: Some(format!("ch_{intent_id}")) }))
     }
     async fn release(&self, intent_id: &str, _key: &str) -> Result<(), AppError> {
         self.reachable()?;

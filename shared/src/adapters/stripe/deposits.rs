@@ -9,7 +9,7 @@ use super::{IntentBody, Refusal, StripeHttp, DEP};
 use crate::domain::deposit::Deposit;
 use crate::domain::user::UserId;
 use crate::error::AppError;
-use crate::ports::{DepositGateway, HoldOutcome, PaymentGateway, PaymentIntent};
+use crate::ports::{Captured, DepositGateway, HoldOutcome, PaymentGateway, PaymentIntent};
 use crate::secrets::SecretSource;
 
 #[derive(Deserialize)]
@@ -17,18 +17,22 @@ struct CustomerBody {
     id: String,
 }
 
-/// A captured hold: the charge it made (`latest_charge`, an id or the expanded object).
+/// A captured hold: what it took and the charge it made (`latest_charge`, an id or the
+/// expanded object; before API version 2022-11-15, the first of `charges`).
 #[derive(Deserialize)]
 struct CapturedBody {
+    amount_received: Option<i64>,
     latest_charge: Option<serde_json::Value>,
+    charges: Option<serde_json::Value>,
 }
 
 impl CapturedBody {
     fn charge(&self) -> Option<String> {
-        match self.latest_charge.as_ref()? {
+        let id = |v: &serde_json::Value| match v {
             serde_json::Value::String(id) => Some(id.clone()),
             object => object.get("id")?.as_str().map(str::to_owned),
-        }
+        };
+        self.latest_charge.as_ref().and_then(id).or_else(|| id(self.charges.as_ref()?.get("data")?.get(0)?))
     }
 }
 
@@ -104,17 +108,22 @@ impl<S: SecretSource> DepositGateway for StripeHttp<S> {
         Ok(body.into())
     }
 
-    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<Option<String>, AppError> {
+    async fn capture(&self, intent_id: &str, amount: i64, key: &str) -> Result<Option<Captured>, AppError> {
         let form = vec![("amount_to_capture", amount.to_string())];
         let path = intent_path(intent_id, "capture")?;
-        let captured = match self.answer::<CapturedBody>(Method::POST, &path, Some(form), Some(key)).await? {
+        let body = match self.answer::<CapturedBody>(Method::POST, &path, Some(form), Some(key)).await? {
             Ok(body) => body,
+            // Captured before (an earlier attempt, the Dashboard): what Stripe says was taken.
             Err(refusal) => match self.ended_already(intent_id, refusal).await?.as_str() {
                 "succeeded" => self.call(Method::GET, &intent_path(intent_id, "")?, None, None).await?,
                 _ => return Ok(None),
             },
         };
-        captured.charge().map(Some).ok_or_else(|| AppError::internal(format!("captured {intent_id} names no charge")))
+        let charge = body.charge();
+        if charge.is_none() {
+            tracing::error!(dependency = DEP, intent_id, "a captured hold names no charge: nothing to transfer from");
+        }
+        Ok(Some(Captured { amount: body.amount_received.unwrap_or(amount), charge }))
     }
 
     async fn release(&self, intent_id: &str, key: &str) -> Result<(), AppError> {

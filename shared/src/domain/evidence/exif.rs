@@ -24,7 +24,13 @@ pub fn capture_time(jpeg: &[u8]) -> Option<String> {
     let offset = exif_ifd
         .and_then(|ifd| ascii(tiff, order, ifd, OFFSET_TIME_ORIGINAL))
         .map(|o| o.trim_end_matches('\0').trim().to_owned())
-        .filter(|o| o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && o.as_bytes()[3] == b':');
+        .filter(|o| {
+            let b = o.as_bytes();
+            b.len() == 6
+                && matches!(b[0], b'+' | b'-')
+                && b[3] == b':'
+                && [1, 2, 4, 5].iter().all(|&i| b[i].is_ascii_digit())
+        });
     Some(format!("{}{}", parsed.format("%Y-%m-%dT%H:%M:%S"), offset.unwrap_or_default()))
 }
 
@@ -166,6 +172,8 @@ mod tests {
         assert_eq!(capture_time(&taken).as_deref(), Some("2026-12-01T09:30:15+01:00"));
         let little = jpeg(true, &[], &[(DATE_TIME_ORIGINAL, "2026:12:01 09:30:15")]);
         assert_eq!(capture_time(&little).as_deref(), Some("2026-12-01T09:30:15"), "no offset: as written");
+        let odd = jpeg(true, &[], &[(DATE_TIME_ORIGINAL, "2026:12:01 09:30:15"), (OFFSET_TIME_ORIGINAL, "+ab:cd")]);
+        assert_eq!(capture_time(&odd).as_deref(), Some("2026-12-01T09:30:15"), "a malformed offset is left out");
     }
 
     #[test]

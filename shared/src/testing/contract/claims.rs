@@ -70,5 +70,18 @@ pub async fn claims(store: &impl ContractStore) -> Result<(), String> {
     assert!(queue.items.iter().any(|c| c.id == claim.id));
     let open = store.claims_in(ClaimStatus::Open, 1000, None).await.must("open claims")?;
     assert!(!open.items.iter().any(|c| c.id == claim.id));
+    // Captured: due for the owner's transfer until it is recorded.
+    let current = store.get_deposit(&booking.id).await.must("read")?.must("the deposit")?;
+    let captured = Deposit {
+        capture_charge: Some("ch_1".into()),
+        version: current.version + 1,
+        ..current.held("pi_1".into(), None, now).settled(900, 900, now)
+    };
+    store.save_deposit(&captured, Some(current.version), None).await.must("captured")?;
+    let owed = store.due_owner_transfers(now, 1000).await.must("due transfers")?;
+    assert!(owed.contains(&booking.id), "captured: owed to the owner");
+    let paid = Deposit { owner_transfer_id: Some("tr_1".into()), version: captured.version + 1, ..captured.clone() };
+    store.save_deposit(&paid, Some(captured.version), None).await.must("paid")?;
+    assert!(!store.due_owner_transfers(now, 1000).await.must("due transfers")?.contains(&booking.id), "paid");
     Ok(())
 }
