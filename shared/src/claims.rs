@@ -42,9 +42,19 @@ where
 {
     let case = store.claim_case(id).await?.ok_or(AppError::NotFound("booking"))?;
     let party = case.booking.party(&caller.user_id).ok_or(AppError::NotFound("booking"))?;
+    // From the pickup's opening (reports' photos) until the settlement (claims, answers).
+    let b = &case.booking;
     let settled = case.deposit.as_ref().is_some_and(|d| d.settlement.is_some());
-    if case.booking.status != BookingStatus::Returned || settled {
-        return Err(AppError::conflict("evidence_not_open", "evidence is added between the return and the settlement"));
+    let open = match b.status {
+        BookingStatus::Confirmed => now >= b.pickup_opens_at(),
+        BookingStatus::InProgress | BookingStatus::Returned => true,
+        _ => false,
+    };
+    if !open || settled {
+        return Err(AppError::conflict(
+            "evidence_not_open",
+            "evidence is added from the pickup's opening until the deposit is settled",
+        ));
     }
     if case.evidence.iter().filter(|f| f.uploader == party).count() >= MAX_FILES_PER_PARTY {
         return Err(AppError::conflict("too_many_files", format!("at most {MAX_FILES_PER_PARTY} files per party")));

@@ -6,32 +6,43 @@ use chrono::{DateTime, Utc};
 use crate::domain::booking::{Booking, BookingId, Party};
 use crate::domain::condition::{ConditionReport, ReportRequest, ReportStage};
 use crate::domain::events::kinds;
+use crate::domain::evidence::file::{check_cited, parse_ids, EvidenceFile, EvidenceId};
+use crate::domain::evidence::EvidenceType;
 use crate::domain::review::OPERATORS_GROUP;
 use crate::error::AppError;
+use crate::error::FieldError;
 use crate::identity::Caller;
-use crate::ports::ReportStore;
+use crate::ports::{ClaimStore, EvidenceObjects, ReportStore};
 
 /// `caller` writes (or edits) their report of `stage` of booking `id` at `now`: the report, and
 /// whether it is new. Strangers get 404, as does a stage that is not `pickup` or `return`.
-pub async fn write<S: ReportStore>(
+pub async fn write<S: ReportStore + ClaimStore>(
     store: &S,
     id: &BookingId,
     caller: &Caller,
     stage: &str,
-    request: ReportRequest,
+    mut request: ReportRequest,
     now: DateTime<Utc>,
 ) -> Result<(ConditionReport, bool), AppError> {
     let stage = ReportStage::parse(stage).ok_or(AppError::NotFound("report stage"))?;
+    let raw_photos = std::mem::take(&mut request.photos);
     let contents = request.parse()?;
-    let (booking, reports) = store.booking_reports(id).await?.ok_or(AppError::NotFound("booking"))?;
+    let mut errors = Vec::new();
+    let photos = parse_ids("photos", &raw_photos, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let case = store.claim_case(id).await?.ok_or(AppError::NotFound("booking"))?;
+    let (booking, reports) = (case.booking, case.reports);
     let party = booking.party(&caller.user_id).ok_or(AppError::NotFound("booking"))?;
     stage.check_open(&booking, now)?;
+    check_photos(&photos, &case.evidence, party)?;
     let previous = reports.iter().find(|r| r.stage == stage && r.author == party);
-    if let Some(same) = previous.filter(|p| p.same_as(&contents)) {
+    if let Some(same) = previous.filter(|p| p.same_as(&contents) && p.photos == photos) {
         tracing::info!(booking_id = %id, stage = stage.as_str(), version = same.version, "condition report unchanged");
         return Ok((same.clone(), false));
     }
-    let report = ConditionReport::write(&booking, stage, party, contents, previous, now);
+    let report = ConditionReport { photos, ..ConditionReport::write(&booking, stage, party, contents, previous, now) };
     let mut event = crate::bookings::event(kinds::CONDITION_REPORTED, &booking, Some(&caller.user_id), now);
     event.data["stage"] = serde_json::json!(stage.as_str());
     event.data["author"] = serde_json::json!(party);
@@ -49,21 +60,52 @@ fn may_read(booking: &Booking, caller: &Caller) -> bool {
     party.is_some() || caller.is_in_group(OPERATORS_GROUP)
 }
 
-/// Booking `id`'s reports as `caller` sees them, each with when it stops being editable; 404
-/// for anyone but its parties and operators.
-pub async fn list<S: ReportStore>(store: &S, id: &BookingId, caller: &Caller) -> Result<serde_json::Value, AppError> {
-    let (booking, reports) = store.booking_reports(id).await?.ok_or(AppError::NotFound("booking"))?;
-    if !may_read(&booking, caller) {
+/// A report's photos must be its author's files the check accepted as images.
+fn check_photos(photos: &[EvidenceId], files: &[EvidenceFile], party: Party) -> Result<(), AppError> {
+    check_cited("photos", photos, files, party)?;
+    let not_images: Vec<FieldError> = photos
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| {
+            let kind = files.iter().find(|f| f.id == **id).and_then(|f| f.checked.as_ref()).map(|c| c.kind);
+            !matches!(kind, Some(EvidenceType::Jpeg | EvidenceType::Png | EvidenceType::Webp))
+        })
+        .map(|(i, _)| FieldError::new(format!("photos[{i}]"), "must be a JPEG, PNG or WebP photo"))
+        .collect();
+    if not_images.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(not_images))
+    }
+}
+
+/// Booking `id`'s reports as `caller` sees them, each with when it stops being editable and its
+/// photos (`photo_files`, each with a download link valid for five minutes); 404 for anyone but
+/// its parties and operators.
+pub async fn list<S, O>(
+    store: &S,
+    objects: &O,
+    id: &BookingId,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, AppError>
+where
+    S: ClaimStore,
+    O: EvidenceObjects,
+{
+    let case = store.claim_case(id).await?.ok_or(AppError::NotFound("booking"))?;
+    if !may_read(&case.booking, caller) {
         return Err(AppError::NotFound("booking"));
     }
-    let items = reports
-        .into_iter()
-        .map(|r| {
-            let closes = r.stage.closes_at(&booking);
-            let mut view = serde_json::to_value(&r).map_err(AppError::internal)?;
-            view["editable_until"] = serde_json::json!(closes);
-            Ok(view)
-        })
-        .collect::<Result<Vec<_>, AppError>>()?;
+    let mut items = Vec::with_capacity(case.reports.len());
+    for r in case.reports {
+        let closes = r.stage.closes_at(&case.booking);
+        let files: Vec<EvidenceFile> =
+            r.photos.iter().filter_map(|p| case.evidence.iter().find(|f| f.id == *p).cloned()).collect();
+        let mut view = serde_json::to_value(&r).map_err(AppError::internal)?;
+        view["editable_until"] = serde_json::json!(closes);
+        view["photo_files"] = serde_json::json!(crate::claims::evidence_view(objects, &files, now).await?);
+        items.push(view);
+    }
     Ok(serde_json::json!({ "items": items }))
 }

@@ -156,6 +156,18 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
         assert_eq!((f["status"].as_str(), f["refusal"].as_str()), (Some("refused"), Some(reason)), "{f}");
         assert!(f.get("download").is_none(), "a refused file is never served");
     }
+    // Photos go into condition reports: the owner's return report shows the JPEG, not the PDF.
+    let report = format!("{api}/bookings/{contested}/condition-reports/return");
+    let with = |photos: &[&String]| json!({ "notes": "Lens cracked", "photos": photos });
+    let write = |body: Value| http().put(&report).bearer_auth(&owner).json(&body).send();
+    assert_eq!(write(with(&[&photo])).await.unwrap().status(), 400, "a PDF is no photo");
+    assert_eq!(write(with(&[&jpeg])).await.unwrap().status(), 201);
+    let reports = get_json(&format!("{api}/bookings/{contested}/condition-reports"), &renter).await;
+    let shown = &reports["items"][0]["photo_files"][0];
+    assert_eq!(shown["captured_at"], "2026-12-01T09:30:15", "{reports}");
+    let photo_link = shown["download"]["url"].as_str().unwrap();
+    assert_eq!(reqwest::get(photo_link).await.unwrap().bytes().await.unwrap().as_ref(), photo_taken().as_slice());
+
     // Served only through a short-lived presigned GET, to the parties and operators.
     // Its URL cannot replace the checked bytes (a same-length file with a script, say).
     let swapped = pdf("/OpenAction << /S /JavaScript /JS (x) >>", "");

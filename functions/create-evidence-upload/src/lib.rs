@@ -2,7 +2,7 @@
 //! `{content_type, size_bytes}`: 201 with `evidence_id` and a presigned PUT (15 minutes) into
 //! the private evidence bucket that only accepts exactly that type and length. The check reads
 //! what arrives: accepted by its bytes, or refused with a reason (`GET /bookings/{id}/claim`
-//! shows which). 409 `evidence_not_open` outside the return-to-settlement span,
+//! shows which). 409 `evidence_not_open` before the pickup opens or after the settlement,
 //! `too_many_files` past 20 per party; anyone else gets 404 (decision 0043).
 
 mod wiring;

@@ -1,35 +1,45 @@
 //! `GET /bookings/{id}/condition-reports` (the booking's renter or owner, or an operator): the
 //! parties' reports of the pickup and the return, each with `editable_until` (none while the
-//! item is out, for the return's). Anyone else gets 404, as for the booking (decision 0042).
+//! item is out, for the return's) and its photos (`photo_files`, each with a download link
+//! valid for five minutes). Anyone else gets 404, as for the booking (decision 0042).
 
 mod wiring;
 pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::booking::BookingId;
+use shared::domain::Clock;
 use shared::http::{json, path_param};
 use shared::identity::Caller;
-use shared::ports::ReportStore;
+use shared::ports::{ClaimStore, EvidenceObjects};
 use shared::AppError;
 
-pub struct Deps<S> {
+pub struct Deps<S, O, C> {
     pub store: S,
+    pub objects: O,
+    pub clock: C,
 }
 
-pub async fn handle<S>(req: Request, deps: &Deps<S>) -> Result<Response<Body>, AppError>
+pub async fn handle<S, O, C>(req: Request, deps: &Deps<S, O, C>) -> Result<Response<Body>, AppError>
 where
-    S: ReportStore,
+    S: ClaimStore,
+    O: EvidenceObjects,
+    C: Clock,
 {
     let caller = Caller::from_request(&req)?;
     let id = BookingId::parse(&path_param(&req, "id", "booking")?)?;
-    json(200, &shared::reports::list(&deps.store, &id, &caller).await?)
+    let now = deps.clock.now();
+    json(200, &shared::reports::list(&deps.store, &deps.objects, &id, &caller, now).await?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::domain::condition::ReportRequest;
-    use shared::testing::{confirmed_booking, MemoryStore};
+    use shared::domain::evidence::file::{Checked, EvidenceFile, EvidenceUploadSpec};
+    use shared::domain::evidence::EvidenceType;
+    use shared::ports::EvidenceStore;
+    use shared::testing::{confirmed_booking, FakeEvidence, FixedClock, MemoryStore};
 
     fn request(id: &str, sub: &str, groups: &str) -> Request {
         let mut v: serde_json::Value =
@@ -46,9 +56,32 @@ mod tests {
         let b = confirmed_booking("2026-12-10", 3, 1000).unwrap();
         store.seed_booking(&b).await;
         let owner = Caller::from_claims(&[("sub".to_owned(), "owner".to_owned())].into_iter().collect()).unwrap();
-        let report: ReportRequest = serde_json::from_value(serde_json::json!({"notes": "all there"})).unwrap();
-        shared::reports::write(&store, &b.id, &owner, "pickup", report, b.pickup_opens_at()).await.unwrap();
-        let deps = Deps { store };
+        // A photo the owner uploaded and the check accepted, and a PDF (no photo).
+        let at = b.pickup_opens_at();
+        let party = shared::domain::booking::Party::Owner;
+        let file = |content_type| {
+            EvidenceFile::pending(
+                b.id.clone(),
+                party,
+                b.owner_id.clone(),
+                EvidenceUploadSpec { content_type, size_bytes: 9 },
+                at,
+            )
+        };
+        let (photo, pdf) = (file("image/jpeg"), file("application/pdf"));
+        for (f, kind) in [(&photo, EvidenceType::Jpeg), (&pdf, EvidenceType::Pdf)] {
+            store.add_evidence(f).await.unwrap();
+            let checked = Checked { kind, sha256: "ab".into(), size_bytes: 9, received_at: at, captured_at: None };
+            store.finish_evidence(&f.checked(Ok(checked))).await.unwrap();
+        }
+        let with = |photos: &[&EvidenceFile]| -> ReportRequest {
+            let ids: Vec<String> = photos.iter().map(|f| f.id.to_string()).collect();
+            serde_json::from_value(serde_json::json!({"notes": "all there", "photos": ids})).unwrap()
+        };
+        let err = shared::reports::write(&store, &b.id, &owner, "pickup", with(&[&pdf]), at).await.unwrap_err();
+        assert_eq!(err.code(), "validation_failed", "a PDF is no photo");
+        shared::reports::write(&store, &b.id, &owner, "pickup", with(&[&photo]), at).await.unwrap();
+        let deps = Deps { store, objects: FakeEvidence::default(), clock: FixedClock(at) };
         for (sub, groups) in [("renter", "[]"), ("owner", "[]"), ("ops-1", "[operators]")] {
             let resp = handle(request(b.id.as_str(), sub, groups), &deps).await.unwrap();
             let Body::Text(t) = resp.body() else { panic!("a JSON body") };
@@ -64,6 +97,8 @@ mod tests {
                 serde_json::json!(b.ends_at()).as_str().unwrap(),
                 "before the pickup: the stay's end at the latest"
             );
+            let link = v["items"][0]["photo_files"][0]["download"]["url"].as_str().unwrap();
+            assert!(link.contains(photo.id.as_str()) && link.ends_with("X-Amz-Expires=300"), "{link}");
         }
         assert_eq!(handle(request(b.id.as_str(), "stranger", "[renters]"), &deps).await.unwrap_err().status(), 404);
     }

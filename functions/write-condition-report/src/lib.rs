@@ -1,5 +1,6 @@
 //! `PUT /bookings/{id}/condition-reports/{stage}` (the booking's renter or owner; `stage` is
-//! `pickup` or `return`) with `{"notes", "checklist"?}`: writes the caller's report of that
+//! `pickup` or `return`) with `{"notes", "checklist"?, "photos"?}` (photos: up to 20 of the
+//! caller's evidence files the check accepted as images): writes the caller's report of that
 //! handover, 201 the first time and 200 for an edit (its next version; the same contents again
 //! are no edit: the report as it is). Open from the pickup's
 //! opening (24 h before the start) or the pickup (the return's) until 24 h after that stage's
@@ -15,7 +16,7 @@ use shared::domain::condition::ReportRequest;
 use shared::domain::Clock;
 use shared::http::{json, json_body, path_param};
 use shared::identity::Caller;
-use shared::ports::ReportStore;
+use shared::ports::{ClaimStore, ReportStore};
 use shared::AppError;
 
 pub struct Deps<S, C> {
@@ -25,7 +26,7 @@ pub struct Deps<S, C> {
 
 pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
-    S: ReportStore,
+    S: ReportStore + ClaimStore,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::booking::{Booking, BookingId, BookingStatus, Party};
+use super::evidence::file::EvidenceId;
 use super::user::UserId;
 use crate::error::{AppError, FieldError};
 
@@ -16,6 +17,8 @@ string_enum!(
 );
 
 pub const MAX_NOTES_CHARS: usize = 5_000;
+/// Photos one report may show.
+pub const MAX_PHOTOS: usize = 20;
 pub const MAX_CHECKLIST_ENTRIES: usize = 30;
 pub const MAX_ITEM_CHARS: usize = 100;
 /// Short enough that a full report (30 entries) fits the API's 64 KiB body in any script.
@@ -30,6 +33,9 @@ pub struct ReportRequest {
     pub notes: String,
     #[serde(default)]
     pub checklist: Vec<ChecklistEntry>,
+    /// Photos: the author's evidence files the check accepted as images (decision 0043).
+    #[serde(default)]
+    pub photos: Vec<String>,
 }
 
 /// One checked point: what was looked at, whether it was fine, and a word on it.
@@ -51,6 +57,8 @@ pub struct ConditionReport {
     pub author_id: UserId,
     pub notes: String,
     pub checklist: Vec<ChecklistEntry>,
+    /// Evidence files (photos) of the item's condition, at most `MAX_PHOTOS`.
+    pub photos: Vec<EvidenceId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -171,6 +179,7 @@ impl ConditionReport {
             },
             notes,
             checklist,
+            photos: Vec::new(),
             created_at: previous.map_or(now, |p| p.created_at),
             updated_at: now,
             version: previous.map_or(1, |p| p.version + 1),

@@ -38,6 +38,8 @@ struct ReportItem {
     author_id: String,
     notes: String,
     checklist: Vec<ChecklistEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    photos: Vec<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: u64,
@@ -64,6 +66,11 @@ pub(super) fn report_from(item: Item) -> Result<ConditionReport, AppError> {
         author_id: UserId::parse(&i.author_id).map_err(|_| corrupt("author_id"))?,
         notes: i.notes,
         checklist: i.checklist,
+        photos: i
+            .photos
+            .iter()
+            .map(|p| crate::domain::evidence::file::EvidenceId::parse(p).map_err(|_| corrupt("photo")))
+            .collect::<Result<_, _>>()?,
         created_at: i.created_at,
         updated_at: i.updated_at,
         version: i.version,
@@ -108,6 +115,7 @@ impl ReportStore for DynamoTable {
             author_id: r.author_id.to_string(),
             notes: r.notes.clone(),
             checklist: r.checklist.clone(),
+            photos: r.photos.iter().map(ToString::to_string).collect(),
             created_at: r.created_at,
             updated_at: r.updated_at,
             version: r.version,
