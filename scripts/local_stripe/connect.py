@@ -249,8 +249,10 @@ def create_transfer(request, p):
             raise StripeError(400, "transfer_source_balance_parameters_mismatch",
                               "The source transaction must be a succeeded charge in the transfer's currency.",
                               "source_transaction")
+        # What the charge holds: a partial capture (our deposits) or a refund leaves less than its amount.
+        available = charge.amount - (getattr(charge, "amount_refunded", 0) or 0)
         already = sum(t["amount"] for t in TRANSFERS.values() if t["source_transaction"] == source)
-        if already + amount > charge.amount:
+        if already + amount > available:
             raise StripeError(400, "amount_too_large", "Transfers from this charge would exceed its amount.", "amount")
     transfer = {
         "id": new_id("tr_"), "object": "transfer", "amount": amount, "amount_reversed": 0, "currency": currency,

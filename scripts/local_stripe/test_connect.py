@@ -223,6 +223,16 @@ class Connect(LocalStripe):
         self.assertEqual((fetched["amount_reversed"], fetched["reversed"]), (4850, False))
         self.event("/platform", "transfer.reversed", transfer["id"])
 
+    def test_a_refunded_charge_funds_no_more_than_it_kept(self):
+        destination = self.onboarded_account()
+        charge = self.paid_charge(5000)
+        self.api("POST", "/v1/refunds", {"charge": charge, "amount": 2500})
+        params = {"amount": 2501, "currency": "eur", "destination": destination, "source_transaction": charge}
+        body, _ = self.api("POST", "/v1/transfers", params, status=400)
+        self.assertEqual(body["error"]["code"], "amount_too_large", "what a refund gave back is not there")
+        kept, _ = self.api("POST", "/v1/transfers", {**params, "amount": 2500})
+        self.assertEqual(kept["amount"], 2500)
+
     def test_a_disabled_account_cannot_receive_transfers(self):
         account, _ = self.api("POST", "/v1/accounts", {"type": "express", "country": "DE",
                                                        "capabilities[transfers][requested]": "true"})
