@@ -3,7 +3,8 @@
 //! nobody picked up once their (exclusive) end date has come, releasing their days. A booking
 //! completes only once its deposit is settled (decision 0040): this run settles it first,
 //! capturing late fees from the hold (never more than it) and releasing the rest; a deposit
-//! Stripe could not settle now waits for the next run, retried meanwhile by `hold-deposits`.
+//! Stripe could not settle now waits for the next run, retried meanwhile by `hold-deposits`;
+//! bookings waiting on their deposit (an open claim) are read past, not counted in the batch.
 //! Idempotency keys and conditional writes make a repeated or concurrent run harmless.
 
 mod wiring;
@@ -14,6 +15,12 @@ use shared::domain::booking::Transition;
 use shared::domain::Clock;
 use shared::ports::{BookingReader, BookingWriter, DepositGateway, DepositStore, Due, DueBookings};
 use shared::AppError;
+
+/// Bookings completed (or found moved) per list and run at most; the next run takes the rest.
+const BATCH: usize = 100;
+/// Due bookings read per list and run: the batch, and the ones waiting on their deposit ahead
+/// of it (keys only: one page of the index).
+const READ_PAST: u32 = 1_000;
 
 pub struct Deps<S, G, C> {
     pub store: S,
@@ -35,9 +42,15 @@ where
     let store = &deps.store;
     let (mut due, mut completed, mut waiting, mut skipped) = (0, 0, 0, 0);
     for what in [Due::Settlement { claim_window: deps.claim_window }, Due::Completion] {
-        let ids = store.due(what, now, 100).await?;
+        // Bookings waiting on their deposit (an open claim keeps it for days) stay at the head
+        // of the due list: read well past them, and spend the run's budget on the rest.
+        let ids = store.due(what, now, READ_PAST).await?;
         due += ids.len();
+        let mut acted = 0;
         for id in &ids {
+            if acted >= BATCH {
+                break;
+            }
             let Some(booking) = store.get_booking(id).await? else { continue };
             let settled =
                 match shared::deposits::advance(store, &deps.gateway, &booking, deps.claim_window, now).await? {
@@ -48,6 +61,7 @@ where
                 waiting += 1;
                 continue;
             }
+            acted += 1;
             let complete = |current: &shared::domain::booking::Booking| {
                 Ok((current.moved(Transition::Complete, now)?, Transition::Complete.event_kind()))
             };
@@ -177,5 +191,33 @@ mod tests {
         let kinds = deps.store.event_kinds();
         assert_eq!(kinds[kinds.len() - 2..], ["booking.deposit_captured", "booking.completed"]);
         assert_eq!(handle(at("2026-12-07T12:00:00Z"), &deps).await.unwrap()["due"], 0, "once");
+    }
+
+    #[tokio::test]
+    async fn bookings_waiting_on_a_claim_take_none_of_the_runs_budget() {
+        use shared::domain::deposit::Damage;
+        use shared::ports::DepositStore;
+        let deps = Deps {
+            store: MemoryStore::default(),
+            gateway: FakeGateway::default(),
+            clock: FixedClock::default(),
+            allow_clock_override: true,
+            claim_window: chrono::Duration::hours(48),
+        };
+        let returned = deps.clock.now();
+        // More bookings than a run completes, each kept by an open claim, and one that is not.
+        for _ in 0..BATCH + 1 {
+            let (b, deposit) = shared::testing::claimable(&deps.store, returned).await.unwrap();
+            let open = Damage { claim_id: shared::domain::claim::ClaimId::generate(), owed: None };
+            let claimed = deposit.with_damage(open, returned);
+            deps.store.save_deposit(&claimed, Some(deposit.version), None).await.unwrap();
+            assert_eq!(b.status, BookingStatus::Returned);
+        }
+        let free = shared::testing::returned_booking("2026-12-01", returned).unwrap();
+        deps.store.seed_booking(&free).await;
+        let after = serde_json::json!({ "now": (returned + chrono::Duration::hours(49)).to_rfc3339() });
+        let run = handle(after, &deps).await.unwrap();
+        assert_eq!((run["completed"].as_u64(), run["waiting"].as_u64()), (Some(1), Some(BATCH as u64 + 1)), "{run}");
+        assert_eq!(deps.store.bookings.lock().unwrap()[&free.id].status, BookingStatus::Completed);
     }
 }
