@@ -5,8 +5,9 @@
 # function (decision 0027). Each function's target copies its binary into SAM's ARTIFACTS_DIR.
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
-# Built on their own: process-photo's image codecs would grow every other function's zip.
-STANDALONE := process-photo
+# Built on their own: the image codecs (process-photo's, which check-evidence renders evidence
+# photos with) would grow every other function's zip.
+STANDALONE := process-photo check-evidence
 
 # A function's crate from its logical id: CreatePhotoUploadFunction -> create-photo-upload.
 crate = $(shell echo '$(1)' | sed -E 's/Function$$//; s/([a-z0-9])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z')

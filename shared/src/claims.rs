@@ -13,14 +13,16 @@ use crate::domain::deposit::{Damage, Deposit};
 use crate::domain::events::{kinds, DomainEvent};
 use crate::domain::evidence::exif::capture_time;
 use crate::domain::evidence::file::{
-    check_cited, sha256_hex, Checked, EvidenceFile, EvidenceStatus, EvidenceUploadSpec, DOWNLOAD_URL_SECS,
-    MAX_FILES_PER_PARTY, UPLOAD_URL_SECS,
+    check_cited, rendition_key, sha256_hex, Checked, EvidenceFile, EvidenceStatus, EvidenceUploadSpec, Rendition,
+    DOWNLOAD_URL_SECS, MAX_FILES_PER_PARTY, UPLOAD_URL_SECS,
 };
 use crate::domain::evidence::{EvidenceType, Refusal, MAX_EVIDENCE_BYTES};
 use crate::domain::review::OPERATORS_GROUP;
 use crate::error::AppError;
 use crate::identity::Caller;
-use crate::ports::{ClaimCase, ClaimStore, EvidenceObjects, EvidenceStore, PresignedUpload, Recorded, UploadUrls};
+use crate::ports::{
+    ClaimCase, ClaimStore, EvidenceObjects, EvidenceStore, PresignedUpload, Recorded, RenderPhoto, UploadUrls,
+};
 
 /// Tries of a claim's read-and-write before giving up on a busy deposit.
 const TRIES: usize = 3;
@@ -67,12 +69,14 @@ where
     Ok((file, upload))
 }
 
-/// Checks the uploaded bytes of file `file` of `booking` (received by S3 at `received_at`):
-/// accepted with its type, SHA-256 and receive time, or refused with the reason. `None` when
-/// there is nothing to do (an unknown or already checked file, an object gone).
+/// Checks the uploaded bytes of `file` (received by S3 at `received_at`): accepted with its type,
+/// SHA-256, receive time and, for a photo, its EXIF capture time and the renditions `render`
+/// made (a photo it cannot decode is refused), or refused with the reason. `None` when there is
+/// nothing to do (an already checked file, an object gone).
 pub async fn check_upload<S, O>(
     store: &S,
     objects: &O,
+    render: RenderPhoto,
     file: &EvidenceFile,
     received_at: DateTime<Utc>,
 ) -> Result<Option<EvidenceFile>, AppError>
@@ -86,24 +90,44 @@ where
     let outcome = match objects.read(&file.object_key(), MAX_EVIDENCE_BYTES).await? {
         None => return Ok(None),
         Some(Err(_)) => Err(Refusal::TooLarge),
-        // CPU-bound work off the async threads; the bytes are read once and hashed in place.
-        Some(Ok(bytes)) => tokio::task::spawn_blocking(move || {
-            crate::domain::evidence::check(&bytes).map(|kind| Checked {
-                kind,
-                sha256: sha256_hex(&bytes),
-                size_bytes: bytes.len() as u64,
-                received_at,
-                captured_at: (kind == EvidenceType::Jpeg).then(|| capture_time(&bytes)).flatten(),
-            })
-        })
-        .await
-        .map_err(AppError::internal)?,
+        // CPU-bound work off the async threads; the bytes are read once.
+        Some(Ok(bytes)) => tokio::task::spawn_blocking(move || inspect(&bytes, render, received_at))
+            .await
+            .map_err(AppError::internal)?,
+    };
+    let outcome = match outcome {
+        Ok((checked, webps)) => {
+            // Renditions first: a file is recorded accepted only once they are all stored.
+            for (r, webp) in webps {
+                objects.put_rendition(&rendition_key(&file.booking_id, &file.id, &r.name), webp).await?;
+            }
+            Ok(checked)
+        }
+        Err(refusal) => Err(refusal),
     };
     let checked = file.checked(outcome);
     match store.finish_evidence(&checked).await? {
         Recorded::New => Ok(Some(checked)),
         Recorded::Duplicate => Ok(None),
     }
+}
+
+/// What `bytes` are (the evidence check), with a photo decoded and rendered.
+type Inspected = (Checked, Vec<(Rendition, Vec<u8>)>);
+
+fn inspect(bytes: &[u8], render: RenderPhoto, received_at: DateTime<Utc>) -> Result<Inspected, Refusal> {
+    let kind = crate::domain::evidence::check(bytes)?;
+    let photo = matches!(kind, EvidenceType::Jpeg | EvidenceType::Png | EvidenceType::Webp);
+    let rendered = if photo { render(bytes)?.renditions } else { Vec::new() };
+    let checked = Checked {
+        kind,
+        sha256: sha256_hex(bytes),
+        size_bytes: bytes.len() as u64,
+        received_at,
+        captured_at: (kind == EvidenceType::Jpeg).then(|| capture_time(bytes)).flatten(),
+        renditions: rendered.iter().map(|(r, _)| r.clone()).collect(),
+    };
+    Ok((checked, rendered))
 }
 
 /// The event of a claim's step, with the claim in it.
@@ -286,11 +310,16 @@ pub async fn evidence_view<O: EvidenceObjects>(
     let mut views = Vec::with_capacity(files.len());
     for f in files {
         let mut view = serde_json::to_value(f).map_err(AppError::internal)?;
+        let expires_at = now + Duration::seconds(DOWNLOAD_URL_SECS as i64);
         if f.status == EvidenceStatus::Accepted {
-            view["download"] = serde_json::json!({
-                "url": objects.presign_get(&f.object_key(), valid_for).await?,
-                "expires_at": now + Duration::seconds(DOWNLOAD_URL_SECS as i64),
-            });
+            let url = objects.presign_get(&f.object_key(), valid_for).await?;
+            view["download"] = serde_json::json!({ "url": url, "expires_at": expires_at });
+        }
+        let renditions = f.checked.as_ref().map(|c| c.renditions.as_slice()).unwrap_or_default();
+        for (i, r) in renditions.iter().enumerate() {
+            let url = objects.presign_get(&rendition_key(&f.booking_id, &f.id, &r.name), valid_for).await?;
+            view["renditions"][i]["url"] = serde_json::json!(url);
+            view["renditions"][i]["expires_at"] = serde_json::json!(expires_at);
         }
         views.push(view);
     }

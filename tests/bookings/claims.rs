@@ -34,9 +34,13 @@ fn pdf(catalog: &str, trailer: &str) -> Vec<u8> {
     out
 }
 
-/// A JPEG's first bytes with EXIF data saying it was taken at 2026-12-01 09:30:15 (big-endian
-/// TIFF: IFD0 points to the Exif IFD, whose `DateTimeOriginal` is 20 ASCII bytes at offset 44).
+/// A 320x240 JPEG photo with EXIF data saying it was taken at 2026-12-01 09:30:15 (big-endian
+/// TIFF: IFD0 points to the Exif IFD, whose `DateTimeOriginal` is 20 ASCII bytes at offset 44),
+/// spliced in right after the start-of-image marker, where cameras put it.
 fn photo_taken() -> Vec<u8> {
+    let pixels: Vec<u8> = (0..320u32 * 240).flat_map(|i| [(i % 251) as u8, (i % 241) as u8, 90]).collect();
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 85).encode(&pixels, 320, 240, jpeg_encoder::ColorType::Rgb).unwrap();
     let mut tiff = b"MM\0*".to_vec();
     tiff.extend(8u32.to_be_bytes());
     let entry = |tag: u16, kind: u16, count: u32, value: u32| {
@@ -46,7 +50,7 @@ fn photo_taken() -> Vec<u8> {
     tiff.extend([1u16.to_be_bytes().as_slice(), &entry(0x9003, 2, 20, 44), &0u32.to_be_bytes()].concat());
     tiff.extend(b"2026:12:01 09:30:15\0");
     let app1 = [b"Exif\0\0".as_slice(), &tiff].concat();
-    [&[0xFF, 0xD8, 0xFF, 0xE1][..], &((app1.len() + 2) as u16).to_be_bytes(), &app1, &[0xFF, 0xDA, 0, 2]].concat()
+    [&[0xFF, 0xD8, 0xFF, 0xE1][..], &((app1.len() + 2) as u16).to_be_bytes(), &app1, &jpeg[2..]].concat()
 }
 
 /// Asks for an upload as `token` and PUTs `bytes` like a browser; returns the file's id and
@@ -138,10 +142,12 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
     let (text, _) =
         upload(&api, &owner, &contested, "application/pdf", b"just a text file named claim.pdf".to_vec()).await;
     let (jpeg, _) = upload(&api, &owner, &contested, "image/jpeg", photo_taken()).await;
+    let broken = [&photo_taken()[..400], &[0u8; 200][..]].concat();
+    let (unreadable, _) = upload(&api, &owner, &contested, "image/jpeg", broken).await;
     let empty = json!({ "content_type": "application/pdf", "size_bytes": 0 });
     let resp = post(format!("{api}/bookings/{contested}/evidence"), &owner, empty).await;
     assert_eq!((resp.status().as_u16(), code_of(resp).await), (400, "validation_failed".to_owned()), "an empty file");
-    let files = checked(&api, &owner, &contested, 5).await;
+    let files = checked(&api, &owner, &contested, 6).await;
     let taken = by_id(&files, &jpeg);
     assert_eq!(
         (taken["kind"].as_str(), taken["captured_at"].as_str()),
@@ -151,7 +157,13 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
     assert_eq!((accepted["status"].as_str(), accepted["kind"].as_str()), (Some("accepted"), Some("application/pdf")));
     assert_eq!(accepted["sha256"], shared::domain::evidence::file::sha256_hex(&good));
     assert!(accepted["received_at"].is_string());
-    for (id, reason) in [(&script, "pdf_javascript"), (&locked, "pdf_encrypted"), (&text, "unknown_type")] {
+    let refusals = [
+        (&script, "pdf_javascript"),
+        (&locked, "pdf_encrypted"),
+        (&text, "unknown_type"),
+        (&unreadable, "image_unreadable"),
+    ];
+    for (id, reason) in refusals {
         let f = by_id(&files, id);
         assert_eq!((f["status"].as_str(), f["refusal"].as_str()), (Some("refused"), Some(reason)), "{f}");
         assert!(f.get("download").is_none(), "a refused file is never served");
@@ -167,6 +179,11 @@ async fn claims_are_settled_from_the_hold_once_contested_accepted_or_unanswered(
     assert_eq!(shown["captured_at"], "2026-12-01T09:30:15", "{reports}");
     let photo_link = shown["download"]["url"].as_str().unwrap();
     assert_eq!(reqwest::get(photo_link).await.unwrap().bytes().await.unwrap().as_ref(), photo_taken().as_slice());
+    // Rendered by the image pipeline into three WebP sizes, kept privately, linked for five minutes.
+    let sizes = shown["renditions"].as_array().unwrap();
+    assert_eq!(sizes.len(), 3, "{shown}");
+    let webp = reqwest::get(sizes[0]["url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    assert!(webp.starts_with(b"RIFF") && &webp[8..12] == b"WEBP", "a WebP rendition");
 
     // Served only through a short-lived presigned GET, to the parties and operators.
     // Its URL cannot replace the checked bytes (a same-length file with a script, say).

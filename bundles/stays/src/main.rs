@@ -1,4 +1,5 @@
-//! The stay: the handover, deposits held on the card, condition reports, evidence and claims.
+//! The stay: the handover, deposits held on the card, condition reports, evidence and claims
+//! (`check-evidence` is built on its own, with the image codecs).
 
 bundle::bundle! {
     "pickup-booking" => pickup_booking::run,
@@ -9,7 +10,6 @@ bundle::bundle! {
     "write-condition-report" => write_condition_report::run,
     "list-condition-reports" => list_condition_reports::run,
     "create-evidence-upload" => create_evidence_upload::run,
-    "check-evidence" => check_evidence::run,
     "file-claim" => file_claim::run,
     "answer-claim" => answer_claim::run,
     "get-claim" => get_claim::run,

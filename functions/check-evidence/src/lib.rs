@@ -1,15 +1,19 @@
 //! S3 ObjectCreated on `evidence/` in the private evidence bucket: reads the uploaded file once
 //! (at most 20 MiB), tells its type by its bytes and checks a PDF (parses; not encrypted; no
-//! JavaScript, XFA or launch action), then records the file accepted with its SHA-256 and the
-//! time S3 received it, or refused with a reason code. A refusal is an outcome, not an error.
-//! S3 delivers at least once: only a pending file is ever finished (decision 0043).
+//! JavaScript, XFA or launch action) or decodes a photo through the image pipeline into three
+//! WebP renditions (stored privately beside it), then records the file accepted with its
+//! SHA-256, the time S3 received it and a JPEG's EXIF capture time, or refused with a reason
+//! code. A refusal is an outcome, not an error. S3 delivers at least once: only a pending file
+//! is ever finished (decision 0043). Built on its own, with `process-photo`'s codecs.
 
 mod wiring;
 pub use wiring::run;
 
 use aws_lambda_events::event::s3::S3Event;
 use shared::domain::evidence::file::parse_object_key;
-use shared::ports::{EvidenceObjects, EvidenceStore};
+use shared::domain::evidence::file::Rendition;
+use shared::domain::evidence::Refusal;
+use shared::ports::{EvidenceObjects, EvidenceStore, RenderedPhoto};
 use shared::AppError;
 
 pub struct Deps<S, O> {
@@ -39,7 +43,7 @@ where
         };
         // When S3 received it.
         let received_at = record.event_time;
-        match shared::claims::check_upload(&deps.store, &deps.objects, &file, received_at).await? {
+        match shared::claims::check_upload(&deps.store, &deps.objects, render, &file, received_at).await? {
             Some(checked) => {
                 let refusal = checked.refusal.map(|r| r.as_str()).unwrap_or("");
                 tracing::info!(booking_id = %booking, evidence_id = %id, status = checked.status.as_str(), refusal, "evidence checked");
@@ -51,9 +55,31 @@ where
     Ok(())
 }
 
+/// The listing photos' pipeline, for evidence photos: decoded (a photo it cannot read is
+/// refused) and rendered into the same three WebP sizes, metadata stripped.
+pub fn render(bytes: &[u8]) -> Result<RenderedPhoto, Refusal> {
+    use process_photo::pipeline::{process, Rejection};
+    let processed = process(bytes).map_err(|rejection| match rejection {
+        Rejection::TooManyPixels | Rejection::TooSmall => Refusal::ImageSize,
+        Rejection::TooLarge => Refusal::TooLarge,
+        Rejection::NotAnImage | Rejection::UnsupportedFormat | Rejection::Corrupt => Refusal::ImageUnreadable,
+    })?;
+    let renditions = processed
+        .renditions
+        .into_iter()
+        .map(|r| (Rendition { name: r.name.to_owned(), width: r.width, height: r.height }, r.webp))
+        .collect();
+    Ok(RenderedPhoto { renditions })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn photos_it_cannot_read_are_refused() {
+        assert_eq!(render(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 2]).err(), Some(Refusal::ImageUnreadable));
+    }
 
     #[test]
     fn keys_arrive_form_urlencoded() {

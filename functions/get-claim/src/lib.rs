@@ -67,6 +67,7 @@ mod tests {
             size_bytes: 9,
             received_at: now,
             captured_at: None,
+            renditions: vec![],
         };
         deps.store.finish_evidence(&file.checked(Ok(checked))).await.unwrap();
         let read = |sub: &'static str, groups: &'static str| {

@@ -71,7 +71,14 @@ mod tests {
         let (photo, pdf) = (file("image/jpeg"), file("application/pdf"));
         for (f, kind) in [(&photo, EvidenceType::Jpeg), (&pdf, EvidenceType::Pdf)] {
             store.add_evidence(f).await.unwrap();
-            let checked = Checked { kind, sha256: "ab".into(), size_bytes: 9, received_at: at, captured_at: None };
+            let checked = Checked {
+                kind,
+                sha256: "ab".into(),
+                size_bytes: 9,
+                received_at: at,
+                captured_at: None,
+                renditions: vec![],
+            };
             store.finish_evidence(&f.checked(Ok(checked))).await.unwrap();
         }
         let with = |photos: &[&EvidenceFile]| -> ReportRequest {

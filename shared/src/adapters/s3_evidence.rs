@@ -61,4 +61,17 @@ impl EvidenceObjects for S3Evidence {
             .map_err(|e| AppError::internal(format!("presigning: {e}")))?;
         Ok(request.uri().to_owned())
     }
+
+    async fn put_rendition(&self, key: &str, webp: Vec<u8>) -> Result<(), AppError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("image/webp")
+            .body(aws_sdk_s3::primitives::ByteStream::from(webp))
+            .send()
+            .await
+            .map_err(|e| super::sdk_error("s3", e))?;
+        Ok(())
+    }
 }

@@ -71,4 +71,15 @@ pub trait EvidenceObjects: Send + Sync {
     async fn read(&self, key: &str, cap: usize) -> Result<Option<Result<Vec<u8>, u64>>, AppError>;
     /// A GET URL for `key` valid for `valid_for` (signed locally: no call).
     async fn presign_get(&self, key: &str, valid_for: std::time::Duration) -> Result<String, AppError>;
+    /// Stores a photo's WebP rendition at `key`.
+    async fn put_rendition(&self, key: &str, webp: Vec<u8>) -> Result<(), AppError>;
 }
+
+/// A photo rendered by the image pipeline: its renditions, or why it cannot be.
+pub struct RenderedPhoto {
+    pub renditions: Vec<(crate::domain::evidence::file::Rendition, Vec<u8>)>,
+}
+
+/// The image pipeline, as the evidence check uses it: a plain function (CPU-bound, run off the
+/// async threads), so `shared` carries none of the codecs.
+pub type RenderPhoto = fn(&[u8]) -> Result<RenderedPhoto, crate::domain::evidence::Refusal>;

@@ -127,6 +127,11 @@ impl crate::ports::EvidenceObjects for FakeEvidence {
     async fn presign_get(&self, key: &str, valid_for: std::time::Duration) -> Result<String, AppError> {
         Ok(format!("https://evidence.test/{key}?X-Amz-Expires={}", valid_for.as_secs()))
     }
+
+    async fn put_rendition(&self, key: &str, webp: Vec<u8>) -> Result<(), AppError> {
+        lock(&self.objects).insert(key.to_owned(), webp);
+        Ok(())
+    }
 }
 
 /// A booking returned at `at` whose deposit is held, stored in `store`: what a claim needs.

@@ -27,7 +27,7 @@ use crate::domain::booking::{BookingId, Party};
 use crate::domain::claim::{Answer, ClaimId, ClaimStatus, DamageClaim, Decision};
 use crate::domain::deposit::Deposit;
 use crate::domain::events::DomainEvent;
-use crate::domain::evidence::file::{Checked, EvidenceFile, EvidenceId, EvidenceStatus};
+use crate::domain::evidence::file::{Checked, EvidenceFile, EvidenceId, EvidenceStatus, Rendition};
 use crate::domain::evidence::{EvidenceType, Refusal};
 use crate::domain::money::Currency;
 use crate::domain::user::UserId;
@@ -220,6 +220,8 @@ struct EvidenceItem {
     received_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     captured_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    renditions: Vec<Rendition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refusal: Option<String>,
     created_at: DateTime<Utc>,
@@ -246,6 +248,7 @@ fn evidence_item(f: &EvidenceFile) -> Result<Item, AppError> {
         size_bytes: f.checked.as_ref().map(|c| c.size_bytes),
         received_at: f.checked.as_ref().map(|c| c.received_at),
         captured_at: f.checked.as_ref().and_then(|c| c.captured_at.clone()),
+        renditions: f.checked.as_ref().map(|c| c.renditions.clone()).unwrap_or_default(),
         refusal: f.refusal.map(|r| r.as_str().to_owned()),
         created_at: f.created_at,
     };
@@ -262,6 +265,7 @@ fn evidence_from(item: Item) -> Result<EvidenceFile, AppError> {
             size_bytes,
             received_at,
             captured_at: i.captured_at.clone(),
+            renditions: i.renditions.clone(),
         }),
         _ => None,
     };
@@ -480,6 +484,7 @@ mod tests {
             size_bytes: 9,
             received_at: now,
             captured_at: None,
+            renditions: vec![],
         };
         let accepted = file.checked(Ok(checked));
         assert_eq!(evidence_from(evidence_item(&accepted).unwrap()).unwrap(), accepted);

@@ -84,6 +84,23 @@ pub struct Checked {
     /// A JPEG's capture time by its EXIF data, as its camera wrote it (`exif.rs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub captured_at: Option<String>,
+    /// A photo's WebP renditions by the image pipeline (none for a document).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub renditions: Vec<Rendition>,
+}
+
+/// One rendition of a photo, kept privately beside its original.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rendition {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Where rendition `name` of file `id` is, in the private evidence bucket (outside `evidence/`,
+/// so writing it triggers nothing).
+pub fn rendition_key(booking: &BookingId, id: &EvidenceId, name: &str) -> String {
+    format!("renditions/{booking}/{id}/{name}.webp")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

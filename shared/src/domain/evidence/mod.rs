@@ -3,7 +3,8 @@
 //! parses (header, cross-reference, trailer with its root), is not encrypted, and carries no
 //! JavaScript (nor an XFA form, which runs scripts) and no launch action, also inside
 //! compressed object streams. A refused file gets a reason code, as a refused photo does.
-//! Images are checked by decoding them (the image pipeline).
+//! Photos are checked by decoding them (the image pipeline, in `check-evidence`), which also
+//! renders them.
 //!
 //! The file is read once, into memory (at most 20 MiB); a PDF's tokens are scanned in one pass,
 //! its streams skipped by their length and its object streams inflated (within a bound).
@@ -28,6 +29,10 @@ string_enum!(
         PdfJavascript => "pdf_javascript",
         PdfLaunchAction => "pdf_launch_action",
         PdfTooComplex => "pdf_too_complex",
+        /// A photo the image pipeline cannot decode (corrupt, not what its header says).
+        ImageUnreadable => "image_unreadable",
+        /// A photo whose dimensions the pipeline refuses (over 50 megapixels, under 240 px).
+        ImageSize => "image_size",
     }
 );
 

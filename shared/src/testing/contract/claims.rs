@@ -28,8 +28,14 @@ pub async fn claims(store: &impl ContractStore) -> Result<(), String> {
         EvidenceFile::pending(booking.id.clone(), Party::Renter, renter.clone(), spec, now + Duration::seconds(1));
     store.add_evidence(&first).await.must("a file")?;
     store.add_evidence(&second).await.must("another")?;
-    let checked =
-        Checked { kind: EvidenceType::Pdf, sha256: "ab".into(), size_bytes: 9, received_at: now, captured_at: None };
+    let checked = Checked {
+        kind: EvidenceType::Pdf,
+        sha256: "ab".into(),
+        size_bytes: 9,
+        received_at: now,
+        captured_at: None,
+        renditions: vec![],
+    };
     let accepted = first.checked(Ok(checked));
     assert_eq!(store.finish_evidence(&accepted).await.must("checked")?, Recorded::New);
     let again = first.checked(Err(crate::domain::evidence::Refusal::Empty));
