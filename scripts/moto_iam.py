@@ -18,12 +18,15 @@ evaluates them itself:
 - A check passes when some Allow statement matches it and no Deny does (identity policies
   only; see `evaluate`). A denied request answers as AWS does (AccessDeniedException 400 for
   the JSON services, AccessDenied 403 for S3) and moto never sees it, so nothing is written.
+- A presigned URL past its `X-Amz-Expires` is refused ("Request has expired", as S3 does;
+  moto itself does not check), so evidence links are tested to expire.
 - Requests with other keys (the runner provisioning and polling, the tests' own clients) pass
   unchecked; an unregistered key in the `ASIA` (temporary) range is refused, so a function
   never runs unchecked by mistake.
 
 What is not modelled is refused with a message saying so, rather than allowed.
 """
+import datetime
 import functools
 import io
 import json
@@ -257,6 +260,24 @@ def _scope(environ) -> list:
     return urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0].split("/")
 
 
+def _presigned_expired(environ, now=None) -> str | None:
+    """Why a presigned URL (`X-Amz-Date` + `X-Amz-Expires`) is no longer valid, as S3 refuses it
+    ("Request has expired", 403 AccessDenied); None for any other request. moto does not check."""
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    signed, lifetime = query.get("X-Amz-Date", [""])[0], query.get("X-Amz-Expires", [""])[0]
+    if not signed or not lifetime:
+        return None
+    try:
+        start = datetime.datetime.strptime(signed, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+        seconds = int(lifetime)
+    except ValueError:
+        return "the presigned URL's X-Amz-Date or X-Amz-Expires does not parse"
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    if now > start + datetime.timedelta(seconds=seconds):
+        return f"Request has expired (signed {signed}, valid {seconds} s)"
+    return None
+
+
 def _access_key(environ) -> str | None:
     return _scope(environ)[0] or None
 
@@ -291,6 +312,9 @@ class EnforceIam:
             if key and key.startswith("ASIA") and self.principals:
                 return self._deny(environ, start_response, None, None, f"The security token included in the request is invalid (unregistered key {key})", code="UnrecognizedClientException")
             return self.app(environ, start_response)
+        expired = _presigned_expired(environ)
+        if expired:
+            return self._deny(environ, start_response, principal, None, expired)
         body = environ["wsgi.input"].read()
         environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
         try:

@@ -1,5 +1,6 @@
 """Unit tests of the local IAM evaluator (scripts/iam_policy.py, scripts/moto_iam.py): allow, deny and condition cases,
 and requests read as IAM reads them. Run by scripts/test: python -m unittest scripts/test_moto_iam.py"""
+import datetime
 import io
 import json
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from iam_policy import Check, NotModelled, evaluate  # noqa: E402
-from moto_iam import Backends, EnforceIam, Unknown, dynamodb_checks, s3_checks, sqs_checks  # noqa: E402
+from moto_iam import Backends, EnforceIam, Unknown, _presigned_expired, dynamodb_checks, s3_checks, sqs_checks  # noqa: E402
 
 TABLE = "arn:aws:dynamodb:eu-central-1:123456789012:table/t"
 
@@ -234,6 +235,17 @@ class Middleware(unittest.TestCase):
         _, _, body = call(self.app, {"REQUEST_METHOD": "GET", "PATH_INFO": "/_local_iam/unused"})
         unused = {(u["action"], u["leading_keys"]) for u in json.loads(body)["f2"]}
         self.assertEqual(unused, {("dynamodb:PutItem", "SEARCH#*"), ("dynamodb:DeleteItem", "LISTING#*"), ("dynamodb:DeleteItem", "SEARCH#*")})
+
+    def test_a_presigned_url_is_refused_once_expired_as_s3_does(self):
+        def presigned(minutes_ago):
+            signed = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=minutes_ago)).strftime("%Y%m%dT%H%M%SZ")
+            query = f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAFUNCTION1%2F20261130%2Feu-central-1%2Fs3%2Faws4_request&X-Amz-Date={signed}&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=0"
+            return {"REQUEST_METHOD": "GET", "PATH_INFO": "/bkt/evidence/a", "RAW_URI": "/bkt/evidence/a?" + query, "QUERY_STRING": query}
+        status, _, body = call(self.app, presigned(6))
+        self.assertEqual(status, "403 Forbidden", "five minutes have passed")
+        self.assertIn(b"Request has expired", body)
+        self.assertEqual(self.reached, [])
+        self.assertIsNone(_presigned_expired(presigned(4)), "still valid")
 
     def test_a_target_for_another_service_than_signed_for_is_refused(self):
         auth = "AWS4-HMAC-SHA256 Credential=ASIAFUNCTION1/20261130/eu-central-1/s3/aws4_request, SignedHeaders=host, Signature=0"
