@@ -14,7 +14,7 @@ use crate::domain::events::{kinds, DomainEvent};
 use crate::domain::evidence::exif::capture_time;
 use crate::domain::evidence::file::{
     check_cited, rendition_key, sha256_hex, Checked, EvidenceFile, EvidenceStatus, EvidenceUploadSpec, Rendition,
-    DOWNLOAD_URL_SECS, MAX_FILES_PER_PARTY, UPLOAD_URL_SECS,
+    DOWNLOAD_URL_SECS, LAST_CHECK_ATTEMPT, MAX_FILES_PER_PARTY, UPLOAD_URL_SECS,
 };
 use crate::domain::evidence::{EvidenceType, Refusal, MAX_EVIDENCE_BYTES};
 use crate::domain::review::OPERATORS_GROUP;
@@ -29,7 +29,7 @@ const TRIES: usize = 3;
 
 /// `caller`, a party of booking `id` after its return, asks to upload an evidence file: the
 /// pending file and its presigned PUT. 404 for anyone else; 409 `evidence_not_open` before the
-/// return or once the booking is settled, `too_many_files` past 20 per party.
+/// return or once the booking is settled, `too_many_files` past 60 per party.
 pub async fn request_upload<S, U>(
     store: &S,
     uploads: &U,
@@ -87,6 +87,16 @@ where
     if file.status != EvidenceStatus::PendingUpload {
         return Ok(None);
     }
+    // Counted before the work: the last delivery of a file every check failed on (a photo that
+    // crashes the decoder, a fault each time) refuses it instead of leaving it pending forever.
+    let Some(attempt) = store.begin_check(file).await? else {
+        return Ok(None);
+    };
+    let file = &EvidenceFile { check_attempts: attempt, ..file.clone() };
+    if attempt >= LAST_CHECK_ATTEMPT {
+        tracing::warn!(evidence_id = %file.id, attempt, "every check of this file failed; refused");
+        return record_check(store, file.checked(Err(Refusal::CheckFailed))).await;
+    }
     let outcome = match objects.read(&file.object_key(), MAX_EVIDENCE_BYTES).await? {
         None => return Ok(None),
         Some(Err(_)) => Err(Refusal::TooLarge),
@@ -105,7 +115,10 @@ where
         }
         Err(refusal) => Err(refusal),
     };
-    let checked = file.checked(outcome);
+    record_check(store, file.checked(outcome)).await
+}
+
+async fn record_check<S: EvidenceStore>(store: &S, checked: EvidenceFile) -> Result<Option<EvidenceFile>, AppError> {
     match store.finish_evidence(&checked).await? {
         Recorded::New => Ok(Some(checked)),
         Recorded::Duplicate => Ok(None),
@@ -118,7 +131,13 @@ type Inspected = (Checked, Vec<(Rendition, Vec<u8>)>);
 fn inspect(bytes: &[u8], render: RenderPhoto, received_at: DateTime<Utc>) -> Result<Inspected, Refusal> {
     let kind = crate::domain::evidence::check(bytes)?;
     let photo = matches!(kind, EvidenceType::Jpeg | EvidenceType::Png | EvidenceType::Webp);
-    let rendered = if photo { render(bytes)?.renditions } else { Vec::new() };
+    // A photo the pipeline cannot render for its size (too small, too many pixels) is still
+    // evidence, served as uploaded; one it cannot decode is no photo.
+    let rendered = match photo.then(|| render(bytes)) {
+        Some(Ok(done)) => done.renditions,
+        Some(Err(Refusal::ImageSize)) | None => Vec::new(),
+        Some(Err(refusal)) => return Err(refusal),
+    };
     let checked = Checked {
         kind,
         sha256: sha256_hex(bytes),

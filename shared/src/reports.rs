@@ -21,17 +21,22 @@ pub async fn write<S: ReportStore + ClaimStore>(
     id: &BookingId,
     caller: &Caller,
     stage: &str,
-    mut request: ReportRequest,
+    request: ReportRequest,
     now: DateTime<Utc>,
 ) -> Result<(ConditionReport, bool), AppError> {
     let stage = ReportStage::parse(stage).ok_or(AppError::NotFound("report stage"))?;
-    let raw_photos = std::mem::take(&mut request.photos);
-    let contents = request.parse()?;
+    // Every problem of the request at once: its contents and its photo ids.
     let mut errors = Vec::new();
-    let photos = parse_ids("photos", &raw_photos, &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    let photos = parse_ids("photos", &request.photos, &mut errors);
+    let contents = match request.parse() {
+        Ok(contents) if errors.is_empty() => contents,
+        Ok(_) => return Err(AppError::Validation(errors)),
+        Err(AppError::Validation(mut more)) => {
+            more.append(&mut errors);
+            return Err(AppError::Validation(more));
+        }
+        Err(e) => return Err(e),
+    };
     let case = store.claim_case(id).await?.ok_or(AppError::NotFound("booking"))?;
     let (booking, reports) = (case.booking, case.reports);
     let party = booking.party(&caller.user_id).ok_or(AppError::NotFound("booking"))?;
@@ -47,6 +52,7 @@ pub async fn write<S: ReportStore + ClaimStore>(
     event.data["stage"] = serde_json::json!(stage.as_str());
     event.data["author"] = serde_json::json!(party);
     event.data["report_version"] = serde_json::json!(report.version);
+    event.data["photos"] = serde_json::json!(report.photos);
     store.put_report(&report, &event).await?;
     tracing::info!(booking_id = %id, stage = stage.as_str(), version = report.version, event_id = %event.id, "condition report written");
     crate::metrics::count("ConditionReportsWritten", &[("Stage", stage.as_str())]);
@@ -67,10 +73,16 @@ fn check_photos(photos: &[EvidenceId], files: &[EvidenceFile], party: Party) -> 
         .iter()
         .enumerate()
         .filter(|(_, id)| {
-            let kind = files.iter().find(|f| f.id == **id).and_then(|f| f.checked.as_ref()).map(|c| c.kind);
-            !matches!(kind, Some(EvidenceType::Jpeg | EvidenceType::Png | EvidenceType::Webp))
+            let checked = files.iter().find(|f| f.id == **id).and_then(|f| f.checked.as_ref());
+            let photo =
+                checked.is_some_and(|c| matches!(c.kind, EvidenceType::Jpeg | EvidenceType::Png | EvidenceType::Webp));
+            !photo || checked.is_some_and(|c| c.renditions.is_empty())
         })
-        .map(|(i, _)| FieldError::new(format!("photos[{i}]"), "must be a JPEG, PNG or WebP photo"))
+        .map(|(i, _)| {
+            let why =
+                "must be a JPEG, PNG or WebP photo of 240 px or more on its short side (one the pipeline rendered)";
+            FieldError::new(format!("photos[{i}]"), why)
+        })
         .collect();
     if not_images.is_empty() {
         Ok(())

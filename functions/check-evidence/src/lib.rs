@@ -76,6 +76,31 @@ pub fn render(bytes: &[u8]) -> Result<RenderedPhoto, Refusal> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_file_every_check_failed_on_is_refused_on_its_last_delivery() {
+        use shared::domain::evidence::file::{EvidenceFile, EvidenceStatus, EvidenceUploadSpec, LAST_CHECK_ATTEMPT};
+        use shared::ports::EvidenceStore;
+        use shared::testing::{claimable, FakeEvidence, FixedClock, MemoryStore};
+        let deps = Deps { store: MemoryStore::default(), objects: FakeEvidence::default() };
+        let now = shared::domain::Clock::now(&FixedClock::default());
+        let (b, _) = claimable(&deps.store, now).await.unwrap();
+        let spec = EvidenceUploadSpec { content_type: "image/jpeg", size_bytes: 4 };
+        let file =
+            EvidenceFile::pending(b.id.clone(), shared::domain::booking::Party::Owner, b.owner_id.clone(), spec, now);
+        deps.store.add_evidence(&file).await.unwrap();
+        deps.objects.objects.lock().unwrap().insert(file.object_key(), vec![0xFF, 0xD8, 0xFF, 0xE0]);
+        // Two deliveries began and died (a crashing decoder) before recording anything.
+        let mut seen = file.clone();
+        for _ in 1..LAST_CHECK_ATTEMPT {
+            seen.check_attempts = deps.store.begin_check(&seen).await.unwrap().unwrap();
+        }
+        let mut event: S3Event = serde_json::from_str(include_str!("../../../events/check-evidence.json")).unwrap();
+        event.records[0].s3.object.key = Some(file.object_key());
+        handle(event, &deps).await.unwrap();
+        let stored = deps.store.get_evidence(&b.id, &file.id).await.unwrap().unwrap();
+        assert_eq!((stored.status, stored.refusal), (EvidenceStatus::Refused, Some(Refusal::CheckFailed)));
+    }
+
     #[test]
     fn photos_it_cannot_read_are_refused() {
         assert_eq!(render(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 2]).err(), Some(Refusal::ImageUnreadable));

@@ -3,7 +3,7 @@
 //! the private evidence bucket that only accepts exactly that type and length. The check reads
 //! what arrives: accepted by its bytes, or refused with a reason (`GET /bookings/{id}/claim`
 //! shows which). 409 `evidence_not_open` before the pickup opens or after the settlement,
-//! `too_many_files` past 20 per party; anyone else gets 404 (decision 0043).
+//! `too_many_files` past 60 per party; anyone else gets 404 (decision 0043).
 
 mod wiring;
 pub use wiring::run;

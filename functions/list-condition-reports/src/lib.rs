@@ -36,7 +36,7 @@ where
 mod tests {
     use super::*;
     use shared::domain::condition::ReportRequest;
-    use shared::domain::evidence::file::{Checked, EvidenceFile, EvidenceUploadSpec};
+    use shared::domain::evidence::file::{Checked, EvidenceFile, EvidenceUploadSpec, Rendition};
     use shared::domain::evidence::EvidenceType;
     use shared::ports::EvidenceStore;
     use shared::testing::{confirmed_booking, FakeEvidence, FixedClock, MemoryStore};
@@ -71,14 +71,13 @@ mod tests {
         let (photo, pdf) = (file("image/jpeg"), file("application/pdf"));
         for (f, kind) in [(&photo, EvidenceType::Jpeg), (&pdf, EvidenceType::Pdf)] {
             store.add_evidence(f).await.unwrap();
-            let checked = Checked {
-                kind,
-                sha256: "ab".into(),
-                size_bytes: 9,
-                received_at: at,
-                captured_at: None,
-                renditions: vec![],
+            // The pipeline rendered the photo (a PDF gets no renditions).
+            let renditions = match kind {
+                EvidenceType::Jpeg => vec![Rendition { name: "thumb".into(), width: 320, height: 240 }],
+                _ => vec![],
             };
+            let checked =
+                Checked { kind, sha256: "ab".into(), size_bytes: 9, received_at: at, captured_at: None, renditions };
             store.finish_evidence(&f.checked(Ok(checked))).await.unwrap();
         }
         let with = |photos: &[&EvidenceFile]| -> ReportRequest {
@@ -106,6 +105,8 @@ mod tests {
             );
             let link = v["items"][0]["photo_files"][0]["download"]["url"].as_str().unwrap();
             assert!(link.contains(photo.id.as_str()) && link.ends_with("X-Amz-Expires=300"), "{link}");
+            let thumb = v["items"][0]["photo_files"][0]["renditions"][0]["url"].as_str().unwrap();
+            assert!(thumb.contains(&format!("renditions/{}/{}/thumb.webp", b.id, photo.id)), "{thumb}");
         }
         assert_eq!(handle(request(b.id.as_str(), "stranger", "[renters]"), &deps).await.unwrap_err().status(), 404);
     }

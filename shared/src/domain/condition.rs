@@ -17,8 +17,6 @@ string_enum!(
 );
 
 pub const MAX_NOTES_CHARS: usize = 5_000;
-/// Photos one report may show.
-pub const MAX_PHOTOS: usize = 20;
 pub const MAX_CHECKLIST_ENTRIES: usize = 30;
 pub const MAX_ITEM_CHARS: usize = 100;
 /// Short enough that a full report (30 entries) fits the API's 64 KiB body in any script.
@@ -98,8 +96,8 @@ impl ReportRequest {
                     .filter(|n| !n.is_empty()),
             })
             .collect::<Vec<_>>();
-        if notes.is_empty() && checklist.is_empty() {
-            errors.push(FieldError::new("notes", "a report needs notes or a checklist"));
+        if notes.is_empty() && checklist.is_empty() && self.photos.is_empty() {
+            errors.push(FieldError::new("notes", "a report needs notes, a checklist or photos"));
         }
         if errors.is_empty() {
             Ok((notes, checklist))

@@ -30,6 +30,9 @@ pub trait EvidenceStore: Send + Sync {
     /// Stores a new (pending) file.
     async fn add_evidence(&self, file: &EvidenceFile) -> Result<(), AppError>;
     async fn get_evidence(&self, booking: &BookingId, id: &EvidenceId) -> Result<Option<EvidenceFile>, AppError>;
+    /// Counts one more check begun of pending `file` (conditioned on the count read): the new
+    /// count, or `None` if it is no longer pending or another delivery counted first.
+    async fn begin_check(&self, file: &EvidenceFile) -> Result<Option<u32>, AppError>;
     /// Records a pending file's check; `Duplicate` (nothing written) if it was checked already.
     async fn finish_evidence(&self, file: &EvidenceFile) -> Result<Recorded, AppError>;
 }

@@ -21,6 +21,19 @@ impl EvidenceStore for MemoryStore {
         Ok(lock(&self.evidence).iter().find(|f| &f.booking_id == booking && &f.id == id).cloned())
     }
 
+    async fn begin_check(&self, file: &EvidenceFile) -> Result<Option<u32>, AppError> {
+        let mut files = lock(&self.evidence);
+        match files.iter_mut().find(|f| f.booking_id == file.booking_id && f.id == file.id) {
+            Some(stored)
+                if stored.status == EvidenceStatus::PendingUpload && stored.check_attempts == file.check_attempts =>
+            {
+                stored.check_attempts += 1;
+                Ok(Some(stored.check_attempts))
+            }
+            _ => Ok(None),
+        }
+    }
+
     async fn finish_evidence(&self, file: &EvidenceFile) -> Result<Recorded, AppError> {
         let mut files = lock(&self.evidence);
         match files.iter_mut().find(|f| f.booking_id == file.booking_id && f.id == file.id) {

@@ -224,6 +224,8 @@ struct EvidenceItem {
     renditions: Vec<Rendition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refusal: Option<String>,
+    #[serde(default)]
+    check_attempts: u32,
     created_at: DateTime<Utc>,
 }
 
@@ -250,6 +252,7 @@ fn evidence_item(f: &EvidenceFile) -> Result<Item, AppError> {
         captured_at: f.checked.as_ref().and_then(|c| c.captured_at.clone()),
         renditions: f.checked.as_ref().map(|c| c.renditions.clone()).unwrap_or_default(),
         refusal: f.refusal.map(|r| r.as_str().to_owned()),
+        check_attempts: f.check_attempts,
         created_at: f.created_at,
     };
     serde_dynamo::to_item(item).map_err(AppError::internal)
@@ -282,6 +285,7 @@ fn evidence_from(item: Item) -> Result<EvidenceFile, AppError> {
             Some(r) => Some(Refusal::parse(r).ok_or_else(|| corrupt("refusal"))?),
             None => None,
         },
+        check_attempts: i.check_attempts,
         created_at: i.created_at,
     })
 }
@@ -312,6 +316,24 @@ impl EvidenceStore for DynamoTable {
             .await
             .map_err(|e| sdk_error(DEP, e))?;
         out.item.map(evidence_from).transpose()
+    }
+
+    async fn begin_check(&self, file: &EvidenceFile) -> Result<Option<u32>, AppError> {
+        let next = EvidenceFile { check_attempts: file.check_attempts + 1, ..file.clone() };
+        let put = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(evidence_item(&next)?))
+            .condition_expression("#status = :pending AND check_attempts = :read")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(EvidenceStatus::PendingUpload.as_str()))
+            .expression_attribute_values(":read", AttributeValue::N(file.check_attempts.to_string()));
+        match put.send().await {
+            Ok(_) => Ok(Some(next.check_attempts)),
+            Err(e) if super::is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(sdk_error(DEP, e)),
+        }
     }
 
     async fn finish_evidence(&self, file: &EvidenceFile) -> Result<Recorded, AppError> {

@@ -24,8 +24,11 @@ string_enum!(
 
 /// What a party may upload: documents and photos.
 pub const CONTENT_TYPES: [&str; 4] = ["application/pdf", "image/jpeg", "image/png", "image/webp"];
-/// Files one party may add to one booking.
-pub const MAX_FILES_PER_PARTY: usize = 20;
+/// Files one party may add to one booking: both reports' photos and a claim's or an answer's
+/// documents, each citing at most `MAX_CITED`.
+pub const MAX_FILES_PER_PARTY: usize = 60;
+/// Files one report, claim or answer may cite.
+pub const MAX_CITED: usize = 20;
 /// How long a presigned upload URL stays valid.
 pub const UPLOAD_URL_SECS: u64 = 15 * 60;
 /// How long a presigned download URL of a private file stays valid (at most 5 minutes).
@@ -116,8 +119,16 @@ pub struct EvidenceFile {
     pub checked: Option<Checked>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<Refusal>,
+    /// Checks begun of a pending file: one that keeps failing (a photo that crashes the
+    /// decoder, say) is refused on its last delivery rather than left pending.
+    #[serde(skip)]
+    pub check_attempts: u32,
     pub created_at: DateTime<Utc>,
 }
+
+/// The delivery of an upload's event that refuses it (`check_failed`) instead of checking it
+/// again: S3 invokes the check at most three times (Lambda's two retries).
+pub const LAST_CHECK_ATTEMPT: u32 = 3;
 
 impl EvidenceFile {
     pub fn pending(
@@ -137,6 +148,7 @@ impl EvidenceFile {
             status: EvidenceStatus::PendingUpload,
             checked: None,
             refusal: None,
+            check_attempts: 0,
             created_at: now.trunc_subsecs(3),
         }
     }
@@ -177,10 +189,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The ids `raw` names, each once, at most `MAX_FILES_PER_PARTY`; problems under `field`.
+/// The ids `raw` names, each once, at most `MAX_CITED`; problems under `field`.
 pub fn parse_ids(field: &str, raw: &[String], errors: &mut Vec<FieldError>) -> Vec<EvidenceId> {
-    if raw.len() > MAX_FILES_PER_PARTY {
-        errors.push(FieldError::new(field, format!("must name at most {MAX_FILES_PER_PARTY} files")));
+    if raw.len() > MAX_CITED {
+        errors.push(FieldError::new(field, format!("must name at most {MAX_CITED} files")));
     }
     let mut ids: Vec<EvidenceId> = Vec::new();
     for (i, id) in raw.iter().enumerate() {

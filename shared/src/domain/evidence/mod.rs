@@ -31,7 +31,10 @@ string_enum!(
         PdfTooComplex => "pdf_too_complex",
         /// A photo the image pipeline cannot decode (corrupt, not what its header says).
         ImageUnreadable => "image_unreadable",
-        /// A photo whose dimensions the pipeline refuses (over 50 megapixels, under 240 px).
+        /// Checking the file failed on every try (it may crash the decoder): upload it again.
+        CheckFailed => "check_failed",
+        /// A photo whose dimensions the pipeline cannot render (over 50 megapixels, under 240
+        /// px): kept as evidence without renditions, never recorded as a refusal.
         ImageSize => "image_size",
     }
 );

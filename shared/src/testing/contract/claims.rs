@@ -28,6 +28,11 @@ pub async fn claims(store: &impl ContractStore) -> Result<(), String> {
         EvidenceFile::pending(booking.id.clone(), Party::Renter, renter.clone(), spec, now + Duration::seconds(1));
     store.add_evidence(&first).await.must("a file")?;
     store.add_evidence(&second).await.must("another")?;
+    // Checks are counted once per delivery: a racing one (the same count read) counts nothing.
+    assert_eq!(store.begin_check(&first).await.must("a check")?, Some(1));
+    assert_eq!(store.begin_check(&first).await.must("a racing check")?, None, "read at 0, now 1");
+    let first = EvidenceFile { check_attempts: 1, ..first };
+    assert_eq!(store.get_evidence(&booking.id, &first.id).await.must("read")?, Some(first.clone()));
     let checked = Checked {
         kind: EvidenceType::Pdf,
         sha256: "ab".into(),
