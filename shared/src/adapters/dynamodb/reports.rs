@@ -6,17 +6,17 @@
 //!
 //! A report and its event are one transaction, conditioned on the version it replaces. The
 //! booking and its reports are one query of the partition, from `BOOKING` to the last
-//! `REPORT#…` (the deposit and payout items sort between and are skipped): every call a
-//! function saves is about a tenth of a millisecond of CPU (docs/benchmarks.md).
+//! `REPORT#…`: the booking's case (`claims.rs`), which also holds its claim, deposit and
+//! evidence; every call a function saves is about a tenth of a millisecond of CPU
+//! (docs/benchmarks.md).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::bookings::{booking_from, booking_pk, BOOKING_SK};
 use super::outbox::event_put;
-use super::{put, s, sort_key, transaction_conflicted, transaction_failures, DynamoTable, Item, DEP};
+use super::{put, transaction_conflicted, transaction_failures, DynamoTable, Item, DEP};
 use crate::adapters::sdk_error;
 use crate::domain::booking::{Booking, BookingId, Party};
 use crate::domain::condition::{ChecklistEntry, ConditionReport, ReportStage};
@@ -80,27 +80,8 @@ pub(super) fn report_from(item: Item) -> Result<ConditionReport, AppError> {
 #[async_trait]
 impl ReportStore for DynamoTable {
     async fn booking_reports(&self, id: &BookingId) -> Result<Option<(Booking, Vec<ConditionReport>)>, AppError> {
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND SK BETWEEN :booking AND :last")
-            .expression_attribute_values(":pk", s(booking_pk(id)))
-            .expression_attribute_values(":booking", s(BOOKING_SK))
-            .expression_attribute_values(":last", s("REPORT#~"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
-        let (mut booking, mut reports) = (None, Vec::new());
-        for item in out.items.unwrap_or_default() {
-            match sort_key(&item) {
-                Some(BOOKING_SK) => booking = Some(booking_from(item)?),
-                Some(sk) if sk.starts_with("REPORT#") => reports.push(report_from(item)?),
-                _ => {}
-            }
-        }
-        Ok(booking.map(|b| (b, reports)))
+        // The booking's case is the same one query of its partition (`claims.rs`).
+        Ok(crate::ports::ClaimStore::claim_case(self, id).await?.map(|case| (case.booking, case.reports)))
     }
 
     async fn put_report(&self, r: &ConditionReport, event: &DomainEvent) -> Result<(), AppError> {
