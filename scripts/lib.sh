@@ -76,7 +76,7 @@ start_runner() {
     --dev-secrets "$ROOT/local-runner/dev-secrets.json" \
     --aws-endpoint "http://127.0.0.1:$moto" --port "$port" --stack-name "$stack" \
     --param "StripeApiBase=http://127.0.0.1:$stripe" \
-    --param "MediaBaseUrl=http://127.0.0.1:$port/_local/cdn" \
+    --param "MediaBaseUrl=http://127.0.0.1:$port/_local/cdn" --param "ApiBaseUrl=http://127.0.0.1:$port" \
     --param "SearchEndpoint=$SEARCH_URL" --param "SearchIndex=listings-${stack,,}" \
     --resources-out "$STATE/$stack-resources.json" --iam "$translated" "$@" >"$logfile" 2>&1 &
   PIDS+=($!)

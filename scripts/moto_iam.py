@@ -14,7 +14,7 @@ evaluates them itself:
   checks, read from the request as IAM reads it: DynamoDB per table and per transaction item
   with the partition key values (`dynamodb:LeadingKeys`, an index's own key for an index
   query), S3 by bucket and object key (`s3:prefix` for listings), SQS by queue, Secrets
-  Manager by secret ARN.
+  Manager by secret ARN, SES v2 `SendEmail` by the sender's identity and the configuration set.
 - A check passes when some Allow statement matches it and no Deny does (identity policies
   only; see `evaluate`). A denied request answers as AWS does (AccessDeniedException 400 for
   the JSON services, AccessDenied 403 for S3) and moto never sees it, so nothing is written.
@@ -184,6 +184,24 @@ def secretsmanager_checks(operation: str, body: dict, backends: Backends) -> lis
     if "SecretId" in body:
         return [Check(f"secretsmanager:{operation}", backends.secret_arn(body["SecretId"]))]
     raise NotModelled(f"secretsmanager:{operation}")
+
+
+def ses_checks(method: str, path: str, body: dict, backends: Backends) -> list:
+    """SES v2 `SendEmail` as IAM authorises it: on the identity that sends (the From address's
+    own identity when it is verified as one, else its domain's; we verify domains) and on the
+    configuration set the call names."""
+    def arn(rest):
+        return f"arn:aws:ses:{backends.region}:{backends.account}:{rest}"
+
+    if method == "POST" and path == "/v2/email/outbound-emails":
+        sender = body.get("FromEmailAddress") or ""
+        if "@" not in sender:
+            raise NotModelled("ses:SendEmail without FromEmailAddress (the identity is then read from the raw From)")
+        checks = [Check("ses:SendEmail", arn(f"identity/{sender.rsplit('@', 1)[1]}"))]
+        if body.get("ConfigurationSetName"):
+            checks.append(Check("ses:SendEmail", arn(f"configuration-set/{body['ConfigurationSetName']}")))
+        return checks
+    raise NotModelled(f"ses {method} {path}")
 
 
 def s3_checks(method: str, path: str, query: dict, headers: dict, body: bytes) -> list:
@@ -395,6 +413,8 @@ class EnforceIam:
             return sqs_checks(operation, json.loads(body or b"{}"), backends)
         if scope == "secretsmanager" and target:
             return secretsmanager_checks(operation, json.loads(body or b"{}"), backends)
+        if scope == "ses" and not target:
+            return ses_checks(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), json.loads(body or b"{}"), backends)
         if scope == "s3":
             query = {k: v[0] for k, v in urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
             query = {k: v for k, v in query.items() if not k.startswith("X-Amz-")}
@@ -447,6 +467,11 @@ class EnforceIam:
             shape = "com.amazon.coral.service#" + (error if error != "AccessDenied" else "AccessDeniedException")
             start_response("400 Bad Request", headers)
             return [json.dumps({"__type": shape, "message": message, "Message": message}).encode()]
+        if _service(environ) == "ses":
+            # REST-JSON (SES v2): the error type in a header, 403.
+            error = code or "AccessDeniedException"
+            start_response("403 Forbidden", [("Content-Type", "application/json"), ("x-amzn-ErrorType", error), ("x-amzn-RequestId", "local-iam")])
+            return [json.dumps({"message": message}).encode()]
         error = code or "AccessDenied"
         start_response("403 Forbidden", [("Content-Type", "application/xml"), ("x-amz-request-id", "local-iam")])
         xml = f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{error}</Code><Message>{_xml_escape(message)}</Message><RequestId>local-iam</RequestId></Error>"

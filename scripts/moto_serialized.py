@@ -78,6 +78,7 @@ from moto.core.utils import unix_time_millis
 from moto.sqs.models import Queue
 
 from moto_iam import EnforceIam
+from moto_ses import SesOutbox
 
 
 def transact_write_items(self, transact_items):
@@ -344,7 +345,8 @@ def main() -> None:
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)
     # Each function's role is checked first (moto_iam.py): a denied call never reaches moto.
-    app = EnforceIam(SerializeDynamoDB(app))
+    # SES's sent mail is listed for the runner (moto_ses.py).
+    app = SesOutbox(EnforceIam(SerializeDynamoDB(app)))
     run_simple("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveRequestHandler)
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from iam_policy import Check, NotModelled, evaluate  # noqa: E402
-from moto_iam import Backends, EnforceIam, Unknown, _presigned_expired, dynamodb_checks, s3_checks, sqs_checks  # noqa: E402
+from moto_iam import Backends, EnforceIam, Unknown, _presigned_expired, dynamodb_checks, s3_checks, ses_checks, sqs_checks  # noqa: E402
+from moto_ses import SesOutbox  # noqa: E402
 
 TABLE = "arn:aws:dynamodb:eu-central-1:123456789012:table/t"
 
@@ -254,9 +255,43 @@ class Middleware(unittest.TestCase):
         self.assertEqual(status, "400 Bad Request")
         self.assertEqual(self.reached, [])
 
+    def ses(self, key, sender):
+        body = json.dumps({"FromEmailAddress": sender, "ConfigurationSetName": "cs", "Content": {"Raw": {"Data": "eA=="}}}).encode()
+        auth = f"AWS4-HMAC-SHA256 Credential={key}/20261130/eu-central-1/ses/aws4_request, SignedHeaders=host, Signature=0"
+        return call(self.app, {"REQUEST_METHOD": "POST", "PATH_INFO": "/v2/email/outbound-emails", "HTTP_AUTHORIZATION": auth}, body)
+
+    def test_ses_send_needs_the_identity_and_the_configuration_set(self):
+        identity = "arn:aws:ses:eu-central-1:123456789012:identity/mail.example.com"
+        config_set = "arn:aws:ses:eu-central-1:123456789012:configuration-set/cs"
+        self.assertEqual([c.resource for c in ses_checks("POST", "/v2/email/outbound-emails",
+                          {"FromEmailAddress": "n@mail.example.com", "ConfigurationSetName": "cs"}, FakeBackends())], [identity, config_set])
+        spec = {"ASIAMAILER1": {"arn": "mailer", "policies": [{"Statement": [allow("ses:SendEmail", [identity])]}]}}
+        call(self.app, {"PATH_INFO": "/_local_iam/principals"}, json.dumps(spec).encode())
+        status, headers, body = self.ses("ASIAMAILER1", "n@mail.example.com")
+        self.assertEqual((status, headers["x-amzn-ErrorType"]), ("403 Forbidden", "AccessDeniedException"), "the set is not granted")
+        self.assertIn("configuration-set/cs", json.loads(body)["message"])
+        self.assertEqual(self.reached, [])
+        with self.assertRaises(NotModelled):
+            ses_checks("DELETE", "/v2/email/identities/x", {}, FakeBackends())
+
     def test_admin_keys_pass_and_unknown_temporary_keys_do_not(self):
         self.assertEqual(self.sqs("LOCALADMIN", "other")[0], "200 OK")
         self.assertEqual(self.sqs("ASIAUNKNOWN", "allowed")[0], "400 Bad Request")
+
+
+class SesSentMail(unittest.TestCase):
+    def test_the_launcher_lists_what_moto_sent_in_the_region(self):
+        from moto.ses.models import ses_backends
+
+        backend = ses_backends["123456789012"]["eu-west-3"]
+        backend.verify_domain("mail.example.com")
+        raw = "From: n@mail.example.com\r\nTo: ada@example.com\r\nSubject: Hi\r\n\r\nbody"
+        backend.send_raw_email("n@mail.example.com", ["ada@example.com"], raw)
+        app = SesOutbox(lambda environ, start_response: self.fail("not passed on"))
+        status, _, body = call(app, {"REQUEST_METHOD": "GET", "PATH_INFO": "/_local_ses/messages", "QUERY_STRING": "region=eu-west-3"})
+        (message,) = json.loads(body)
+        self.assertEqual(status, "200 OK")
+        self.assertEqual((message["destinations"], message["raw_data"]), (["ada@example.com"], raw))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 mod claims;
 #[path = "bookings/deposits.rs"]
 mod deposits;
+#[path = "bookings/email.rs"]
+mod email;
 #[path = "bookings/handover.rs"]
 mod handover;
 #[path = "bookings/messages.rs"]
@@ -73,6 +75,17 @@ async fn unavailable(api: &str, listing: &str) -> Vec<(String, String)> {
         .iter()
         .map(|r| (r["start_date"].as_str().unwrap().to_owned(), r["end_date"].as_str().unwrap().to_owned()))
         .collect()
+}
+
+/// Posts `text` to booking `booking`'s thread as `token`.
+async fn say(api: &str, token: &str, booking: &str, text: &str) -> reqwest::Response {
+    http()
+        .post(format!("{api}/bookings/{booking}/messages"))
+        .bearer_auth(token)
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn code(resp: reqwest::Response) -> (u16, String) {

@@ -47,6 +47,11 @@ pub struct Gateway {
     pub cdn: Option<(aws_sdk_s3::Client, String)>,
     /// Each stream event source's position and lag, for `/_local/stats`.
     pub streams: Vec<Arc<std::sync::Mutex<crate::streams::StreamStats>>>,
+    /// moto's endpoint and region (SES's sent mail is read there, `/_local/emails`).
+    pub aws_endpoint: String,
+    pub region: String,
+    /// Where SES's bounce and complaint reports go, when the template wires them.
+    pub email_feedback: Option<crate::email::FeedbackRoute>,
 }
 
 /// How specific a route template is: literal segments beat `{param}`, which beats `{proxy+}`.

@@ -1,6 +1,7 @@
 //! Runner-only endpoints under `/_local/` (never deployed): tokens for the local issuer,
 //! its JWKS, the provisioned resources, per-function stats, and direct invocation (how a
-//! test or a developer runs a scheduled function now). Also the API contract at
+//! test or a developer runs a scheduled function now), the e-mail SES sent and its bounce and
+//! complaint reports (`crate::email`). Also the API contract at
 //! `/openapi.yaml` and its rendered docs at `/docs` (a vendored Redoc bundle).
 
 use axum::body::Body;
@@ -95,7 +96,41 @@ pub async fn handle(gw: &Gateway, parts: Parts, body: Body) -> Response {
                 _ => json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found" })),
             }
         }
+        (&Method::GET, "/_local/emails") => {
+            let to = parts.uri.query().and_then(|q| {
+                url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "to").map(|(_, v)| v.into_owned())
+            });
+            match crate::email::sent(&gw.aws_endpoint, &gw.region, to.as_deref()).await {
+                Ok(list) => json_response(StatusCode::OK, json!({ "emails": list })),
+                Err(e) => json_response(StatusCode::BAD_GATEWAY, json!({ "message": format!("{e:#}") })),
+            }
+        }
+        (&Method::POST, p) if p.starts_with("/_local/emails/") => {
+            let Some((id, kind)) = p.trim_start_matches("/_local/emails/").split_once('/') else {
+                return json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }));
+            };
+            email_feedback(gw, id, kind).await
+        }
         _ => json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found" })),
+    }
+}
+
+/// `POST /_local/emails/{id}/bounce|complaint`: SES's report of sent message `id`, delivered
+/// as the template routes it (see `crate::email`).
+async fn email_feedback(gw: &Gateway, id: &str, kind: &str) -> Response {
+    let Some(route) = &gw.email_feedback else {
+        return json_response(StatusCode::NOT_FOUND, json!({ "message": "the template routes no SES feedback" }));
+    };
+    let sent = match crate::email::sent(&gw.aws_endpoint, &gw.region, None).await {
+        Ok(sent) => sent,
+        Err(e) => return json_response(StatusCode::BAD_GATEWAY, json!({ "message": format!("{e:#}") })),
+    };
+    let Some(message) = sent.iter().find(|m| m["id"] == id) else {
+        return json_response(StatusCode::NOT_FOUND, json!({ "message": format!("no sent e-mail {id}") }));
+    };
+    match route.report(message, kind, &gw.account, &gw.region).await {
+        Ok(event) => json_response(StatusCode::OK, event),
+        Err(e) => json_response(StatusCode::BAD_REQUEST, json!({ "message": format!("{e:#}") })),
     }
 }
 

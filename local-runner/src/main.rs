@@ -2,6 +2,7 @@
 
 mod args;
 mod auth;
+mod email;
 mod gateway;
 mod iam;
 mod lambda;
@@ -72,6 +73,7 @@ async fn main() -> Result<()> {
         s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build()),
         sqs: aws_sdk_sqs::Client::new(&sdk),
         secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+        ses: aws_sdk_sesv2::Client::new(&sdk),
     };
     wait_for_moto(&clients.sqs, &args.aws_endpoint).await?;
     let dev_secrets: serde_json::Value = match std::fs::read_to_string(&args.dev_secrets) {
@@ -262,6 +264,7 @@ async fn main() -> Result<()> {
         })
     });
     let cdn = cdn_bucket.map(|bucket| (clients.s3.clone(), bucket));
+    let email_feedback = email::FeedbackRoute::from_template(&template, &resolver, &clients.sqs);
     let gw = Arc::new(gateway::Gateway {
         routes,
         overhead_us: Default::default(),
@@ -273,6 +276,9 @@ async fn main() -> Result<()> {
         openapi,
         cdn,
         streams: stream_stats,
+        aws_endpoint: args.aws_endpoint.clone(),
+        region: args.region.clone(),
+        email_feedback,
     });
     let app = axum::Router::new().fallback(gateway::handle).with_state(gw);
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))

@@ -17,6 +17,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub ses: aws_sdk_sesv2::Client,
 }
 
 /// Local physical names: `{stack}-{LogicalId}` unless the template names the resource.
@@ -39,7 +40,7 @@ fn physical(reference: impl Into<String>, attributes: &[(&str, String)]) -> Phys
 }
 
 /// Fills `resolver.resources` with every resource's local identity, creating what moto
-/// can hold: DynamoDB tables, S3 buckets, SQS queues, Secrets Manager secrets.
+/// can hold: DynamoDB tables, S3 buckets, SQS queues, Secrets Manager secrets, SES identities.
 pub async fn provision(
     template: &Value,
     resolver: &mut Resolver,
@@ -112,6 +113,15 @@ pub async fn provision(
                 let name = default_name(&stack, logical);
                 physical(&name, &[("Arn", arn("lambda", format!("function:{name}")))])
             }
+            // Ref is the identity itself (a domain or an address).
+            "AWS::SES::EmailIdentity" => match resolver.resolve(&props["EmailIdentity"]) {
+                Ok(Value::String(identity)) => physical(identity, &[]),
+                _ => physical(default_name(&stack, logical), &[]),
+            },
+            "AWS::SES::ConfigurationSet" => match resolver.resolve(&props["Name"]) {
+                Ok(Value::String(name)) => physical(name, &[]),
+                _ => physical(default_name(&stack, logical), &[]),
+            },
             "AWS::SNS::Topic" => {
                 let name = default_name(&stack, logical);
                 physical(arn("sns", name.clone()), &[("TopicName", name)])
@@ -181,6 +191,21 @@ pub async fn provision(
         if let Some(p) = resolver.resources.get_mut(logical) {
             p.reference = Value::String(arn.clone());
             p.attributes.insert("Id".into(), arn);
+        }
+    }
+
+    // moto verifies an identity as it is created, as SES does once its DNS records are published.
+    for (logical, _) in all.iter().filter(|(_, r)| r["Type"] == "AWS::SES::EmailIdentity") {
+        let identity = resolver.resources[logical].reference.as_str().unwrap_or_default().to_owned();
+        let exists = clients.ses.get_email_identity().email_identity(&identity).send().await.is_ok();
+        if !exists {
+            clients
+                .ses
+                .create_email_identity()
+                .email_identity(&identity)
+                .send()
+                .await
+                .with_context(|| format!("verifying SES identity {identity}"))?;
         }
     }
 

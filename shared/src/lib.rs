@@ -13,6 +13,7 @@ pub mod consumer;
 pub mod cursor;
 pub mod deposits;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod handover;
 pub mod http;

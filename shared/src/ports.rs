@@ -13,6 +13,7 @@ use crate::error::AppError;
 
 mod claims;
 mod deposits;
+mod email;
 mod messages;
 mod payouts;
 mod reports;
@@ -20,6 +21,7 @@ mod reviews;
 mod search;
 pub use claims::*;
 pub use deposits::*;
+pub use email::*;
 pub use messages::*;
 pub use payouts::*;
 pub use reports::*;

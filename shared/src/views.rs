@@ -11,6 +11,9 @@ pub struct ProfileView<'a> {
     pub display_name: &'a str,
     pub phone: Option<&'a str>,
     pub email: Option<&'a str>,
+    /// On `GET /me`: why nothing is e-mailed to `email` any more (a bounce or a complaint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_stopped: Option<crate::domain::email::Suppression>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -23,9 +26,36 @@ impl<'a> From<&'a Profile> for ProfileView<'a> {
             display_name: p.display_name.as_str(),
             phone: p.phone.as_ref().map(|p| p.as_str()),
             email: p.email.as_deref(),
+            email_stopped: None,
             created_at: p.created_at,
             updated_at: p.updated_at,
             version: p.version,
+        }
+    }
+}
+
+/// `GET|PATCH /me/notification-settings`: e-mail per category, which ones stay on, the address
+/// e-mail goes to, and why it stopped when it did.
+#[derive(Debug, Serialize)]
+pub struct NotificationSettingsView {
+    pub email: std::collections::BTreeMap<&'static str, bool>,
+    pub always_on: Vec<&'static str>,
+    pub email_address: Option<String>,
+    pub email_stopped: Option<crate::domain::email::Suppression>,
+}
+
+impl NotificationSettingsView {
+    pub fn of(
+        settings: crate::domain::email::EmailSettings,
+        address: Option<&crate::domain::email::EmailAddress>,
+        stopped: Option<crate::domain::email::Suppression>,
+    ) -> Self {
+        use crate::domain::email::Category;
+        NotificationSettingsView {
+            email: Category::ALL.iter().map(|c| (c.as_str(), settings.allows(*c))).collect(),
+            always_on: Category::ALL.iter().filter(|c| !c.can_switch_off()).map(|c| c.as_str()).collect(),
+            email_address: address.map(|a| a.to_string()),
+            email_stopped: stopped,
         }
     }
 }

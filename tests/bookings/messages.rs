@@ -5,16 +5,6 @@
 
 use super::*;
 
-async fn say(api: &str, token: &str, booking: &str, text: &str) -> reqwest::Response {
-    http()
-        .post(format!("{api}/bookings/{booking}/messages"))
-        .bearer_auth(token)
-        .json(&json!({ "text": text }))
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn thread(api: &str, token: &str, booking: &str) -> reqwest::Response {
     http().get(format!("{api}/bookings/{booking}/messages")).bearer_auth(token).send().await.unwrap()
 }

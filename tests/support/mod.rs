@@ -176,6 +176,7 @@ impl PrivateRunner {
             })
             // Renditions are served by the runner's CloudFront stand-in.
             .args(["--param".to_owned(), format!("MediaBaseUrl=http://127.0.0.1:{port}/_local/cdn")])
+            .args(["--param".to_owned(), format!("ApiBaseUrl=http://127.0.0.1:{port}")])
             .args(extra)
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))

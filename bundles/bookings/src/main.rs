@@ -1,4 +1,4 @@
-//! Bookings, their scheduled tasks, payments and payouts.
+//! Bookings, their scheduled tasks, payments and payouts; e-mail.
 
 bundle::bundle! {
     "quote-booking" => quote_booking::run,
@@ -16,4 +16,9 @@ bundle::bundle! {
     "stripe-connect-webhook" => stripe_connect_webhook::run,
     "transfer-payouts" => transfer_payouts::run,
     "publish-reviews" => publish_reviews::run,
+    "send-email" => send_email::run,
+    "email-feedback" => email_feedback::run,
+    "get-notification-settings" => get_notification_settings::run,
+    "update-notification-settings" => update_notification_settings::run,
+    "unsubscribe" => unsubscribe::run,
 }

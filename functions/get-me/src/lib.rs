@@ -1,12 +1,14 @@
-//! `GET /me` (auth): the caller's profile, created from the token claims on first call.
+//! `GET /me` (auth): the caller's profile, created from the token claims on first call; with
+//! `email_stopped` when SES reported a bounce or a complaint for its address (decision 0045).
 
 mod wiring;
 pub use wiring::run;
 
 use lambda_http::{Body, Request, Response};
+use shared::domain::email::EmailAddress;
 use shared::domain::Clock;
 use shared::identity::Caller;
-use shared::ports::ProfileStore;
+use shared::ports::{EmailPreferences, ProfileStore};
 use shared::views::ProfileView;
 use shared::AppError;
 
@@ -17,12 +19,16 @@ pub struct Deps<S, C> {
 
 pub async fn handle<S, C>(req: Request, deps: &Deps<S, C>) -> Result<Response<Body>, AppError>
 where
-    S: ProfileStore,
+    S: ProfileStore + EmailPreferences,
     C: Clock,
 {
     let caller = Caller::from_request(&req)?;
     let profile = shared::services::ensure_profile(&deps.store, &deps.clock, &caller).await?;
-    shared::http::json(200, &ProfileView::from(&profile))
+    let mut view = ProfileView::from(&profile);
+    if let Some(address) = profile.email.as_deref().and_then(EmailAddress::parse) {
+        view.email_stopped = deps.store.suppression(&address).await?;
+    }
+    shared::http::json(200, &view)
 }
 
 #[cfg(test)]
@@ -50,6 +56,27 @@ mod tests {
             assert_eq!(v["user_id"], "0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10");
         }
         assert_eq!(deps.store.event_kinds(), vec!["user.registered"], "announced exactly once");
+    }
+
+    #[tokio::test]
+    async fn says_when_email_to_the_address_stopped() {
+        use shared::domain::email::{Suppression, SuppressionReason};
+        use shared::ports::Suppressions;
+        let deps = deps();
+        let body = |r: Response<Body>| -> serde_json::Value {
+            let Body::Text(t) = r.body() else { panic!() };
+            serde_json::from_str(t).unwrap()
+        };
+        let v = body(handle(fixture(), &deps).await.unwrap());
+        assert!(v.get("email_stopped").is_none());
+        let address = EmailAddress::parse(v["email"].as_str().unwrap()).unwrap();
+        let since = deps.clock.0;
+        deps.store
+            .suppress(&Suppression { address, reason: SuppressionReason::Bounced, since, feedback_id: "f".into() })
+            .await
+            .unwrap();
+        let v = body(handle(fixture(), &deps).await.unwrap());
+        assert_eq!(v["email_stopped"]["reason"], "bounced");
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! Table-stream consumer: delivers each outbox event (an audit entry written in the same
 //! transaction as the change it reports, decision 0039) to the queues whose consumers want it:
 //! booking events, messages, reviews and owners' payout news to the booking-events queue
-//! (notifications). Every other event is already where it belongs, in its subject's trail.
+//! (notifications), and those of them that go out by e-mail to the e-mail queue (`send-email`).
+//! Every other event is already where it belongs, in its subject's trail.
 //!
 //! Records arrive in order per partition, so per subject. The first record that cannot be
 //! delivered (its queue refuses, or it is not a valid event) ends the batch: the records before
@@ -89,7 +90,8 @@ mod tests {
         let sent = queues.sent.lock().unwrap();
         let to = |route| sent.iter().filter(|(r, _)| *r == route).map(|(_, e)| e.kind.clone()).collect::<Vec<_>>();
         assert_eq!(to(Route::BookingEvents), vec!["booking.requested", "booking.accepted"], "not user.registered");
-        assert_eq!(sent.len(), 2);
+        assert_eq!(to(Route::Email), vec!["booking.requested", "booking.accepted"], "both are e-mailed too");
+        assert_eq!(sent.len(), 4);
     }
 
     #[tokio::test]
@@ -97,7 +99,7 @@ mod tests {
         let queues = MemoryQueues::default();
         let response = handle(fixture(), &queues).await.unwrap();
         assert_eq!(failed(&response), vec!["400"], "retried from the poison record");
-        assert_eq!(queues.sent.lock().unwrap().len(), 2, "everything before it delivered");
+        assert_eq!(queues.sent.lock().unwrap().len(), 4, "everything before it delivered, to both queues");
 
         let mut alone = fixture();
         alone.records.drain(..3);

@@ -8,6 +8,7 @@ pub mod opensearch;
 pub mod s3;
 pub mod s3_evidence;
 pub mod secrets_manager;
+pub mod ses;
 pub mod sqs;
 pub mod stripe;
 

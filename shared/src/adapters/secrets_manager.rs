@@ -48,13 +48,38 @@ impl SecretCursorKeys {
     }
 }
 
+impl SecretCursorKeys {
+    /// The secret's value, at least 16 bytes long.
+    async fn signing_secret(&self) -> Result<std::sync::Arc<str>, AppError> {
+        let secret = self.cache.get(&self.secret_id).await?;
+        if secret.len() < 16 {
+            return Err(AppError::internal(format!("secret {} is too short to sign with", self.secret_id)));
+        }
+        Ok(secret)
+    }
+}
+
 #[async_trait]
 impl crate::ports::CursorKeys for SecretCursorKeys {
     async fn cursor_key(&self) -> Result<crate::cursor::CursorKey, AppError> {
-        let secret = self.cache.get(&self.secret_id).await?;
-        if secret.len() < 16 {
-            return Err(AppError::internal(format!("cursor secret {} is too short to sign with", self.secret_id)));
-        }
-        Ok(crate::cursor::CursorKey::new(secret.as_bytes()))
+        Ok(crate::cursor::CursorKey::new(self.signing_secret().await?.as_bytes()))
+    }
+}
+
+/// The unsubscribe links' signing key (`EMAIL_LINK_SECRET_ID`), a secret of its own so rotating
+/// the cursor key never breaks the links in mail already sent; cached the same way.
+pub struct SecretLinkKeys(SecretCursorKeys);
+
+impl SecretLinkKeys {
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+        let id = crate::config::env_required("EMAIL_LINK_SECRET_ID")?;
+        Ok(Self(SecretCursorKeys::new(Client::new(config), id)))
+    }
+}
+
+#[async_trait]
+impl crate::ports::LinkKeys for SecretLinkKeys {
+    async fn link_key(&self) -> Result<crate::email::LinkKey, AppError> {
+        Ok(crate::email::LinkKey::new(self.0.signing_secret().await?.as_bytes()))
     }
 }

@@ -18,21 +18,23 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 pub struct SqsEventQueues {
     client: Client,
     booking_events: String,
+    email: String,
 }
 
 impl SqsEventQueues {
-    pub fn new(client: Client, booking_events: impl Into<String>) -> Self {
-        Self { client, booking_events: booking_events.into() }
+    pub fn new(client: Client, booking_events: impl Into<String>, email: impl Into<String>) -> Self {
+        Self { client, booking_events: booking_events.into(), email: email.into() }
     }
 
-    /// `BOOKING_EVENTS_QUEUE_URL`.
+    /// `BOOKING_EVENTS_QUEUE_URL`, `EMAIL_QUEUE_URL`.
     pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self::new(Client::new(config), env_required("BOOKING_EVENTS_QUEUE_URL")?))
+        Ok(Self::new(Client::new(config), env_required("BOOKING_EVENTS_QUEUE_URL")?, env_required("EMAIL_QUEUE_URL")?))
     }
 
     fn url(&self, route: Route) -> &str {
         match route {
             Route::BookingEvents => &self.booking_events,
+            Route::Email => &self.email,
         }
     }
 }

@@ -58,14 +58,17 @@ pub enum Route {
     /// Events someone is told about (notifications): every booking event, and the owner's
     /// payout news. The queue kept its first name, `booking-events`.
     BookingEvents,
+    /// The same events, of the kinds that also go out by e-mail (`send-email`, decision 0045).
+    Email,
 }
 
 impl Route {
-    pub const ALL: [Route; 1] = [Route::BookingEvents];
+    pub const ALL: [Route; 2] = [Route::BookingEvents, Route::Email];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Route::BookingEvents => "booking_events",
+            Route::Email => "email",
         }
     }
 }
@@ -81,6 +84,7 @@ impl DomainEvent {
                     || self.kind == kinds::PAYOUT_FAILED
                     || (self.kind == kinds::PAYOUT_ACCOUNT_UPDATED && self.data["tell_owner"] == true)
             }
+            Route::Email => self.goes_to(Route::BookingEvents) && super::email::Category::of_kind(&self.kind).is_some(),
         }
     }
 }
@@ -173,5 +177,10 @@ mod tests {
         let opened = payout(kinds::PAYOUT_ACCOUNT_UPDATED, serde_json::json!({"opened": true}));
         assert!(told.goes_to(Route::BookingEvents));
         assert!(!quiet.goes_to(Route::BookingEvents) && !opened.goes_to(Route::BookingEvents));
+        // E-mail: the told-about kinds that matter outside the app.
+        assert!(booking.goes_to(Route::Email) && told.goes_to(Route::Email) && !quiet.goes_to(Route::Email));
+        let picked_up =
+            DomainEvent::new(kinds::BOOKING_PICKED_UP, "booking/b1".into(), None, at, serde_json::json!({}));
+        assert!(picked_up.goes_to(Route::BookingEvents) && !picked_up.goes_to(Route::Email));
     }
 }

@@ -8,6 +8,7 @@ pub mod claim;
 pub mod condition;
 pub mod country;
 pub mod deposit;
+pub mod email;
 pub mod events;
 pub mod evidence;
 pub mod inquiry;

@@ -60,7 +60,18 @@ pub struct MemoryStore {
     pub customers: Mutex<HashMap<UserId, String>>,
     pub claims: Mutex<HashMap<BookingId, crate::domain::claim::DamageClaim>>,
     pub evidence: Mutex<Vec<crate::domain::evidence::file::EvidenceFile>>,
+    pub email_settings: Mutex<HashMap<UserId, crate::domain::email::EmailSettings>>,
+    pub suppressions: Mutex<HashMap<crate::domain::email::EmailAddress, crate::domain::email::Suppression>>,
+    /// (member, notification) -> its e-mail's outcome, or `sending` with the lease's end.
+    pub email_ledger: Mutex<HashMap<(UserId, String), LedgerEntry>>,
+    /// (member, thread) -> the last e-mail's time and notification.
+    pub email_threads: Mutex<HashMap<(UserId, String), ThreadSlot>>,
 }
+
+/// A notification's e-mail: its outcome (or `sending`) and when that was recorded (or the lease ends).
+pub type LedgerEntry = (String, DateTime<Utc>);
+/// A thread's last e-mail: its time and its notification.
+pub type ThreadSlot = (DateTime<Utc>, String);
 
 impl MemoryStore {
     fn outbox(&self, event: &DomainEvent) {
@@ -128,6 +139,7 @@ mod calendar;
 mod claims;
 pub mod contract;
 mod deposits;
+mod email;
 mod listings;
 mod notifications;
 mod payments;
@@ -140,6 +152,7 @@ mod search;
 pub use search::{InspectIndex, MemoryIndex};
 
 pub use claims::{caller, claimable, FakeEvidence};
+pub use email::FakeMailer;
 pub use payments::FakeGateway;
 
 /// Event queues that keep what they were sent, per route; `refuse_from` makes every send of

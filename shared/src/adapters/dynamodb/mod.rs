@@ -6,6 +6,7 @@ mod bookings;
 mod calendar;
 mod claims;
 mod deposits;
+mod email;
 mod evidence;
 mod inquiries;
 pub mod listings;

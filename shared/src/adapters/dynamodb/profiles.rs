@@ -142,7 +142,7 @@ impl TryFrom<ProfileItem> for Profile {
     }
 }
 
-fn profile_from_item(item: std::collections::HashMap<String, AttributeValue>) -> Result<Profile, AppError> {
+pub(super) fn profile_from_item(item: std::collections::HashMap<String, AttributeValue>) -> Result<Profile, AppError> {
     let item: ProfileItem = serde_dynamo::from_item(item).map_err(AppError::internal)?;
     item.try_into()
 }

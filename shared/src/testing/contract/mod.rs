@@ -6,6 +6,7 @@
 
 mod claims;
 mod deposits;
+mod email;
 mod messages;
 mod payouts;
 mod reports;
@@ -85,6 +86,9 @@ pub trait ContractStore:
     + CustomerStore
     + ClaimStore
     + EvidenceStore
+    + crate::ports::EmailPreferences
+    + crate::ports::EmailLedger
+    + crate::ports::Suppressions
 {
 }
 impl<T> ContractStore for T where
@@ -111,6 +115,9 @@ impl<T> ContractStore for T where
         + CustomerStore
         + ClaimStore
         + EvidenceStore
+        + crate::ports::EmailPreferences
+        + crate::ports::EmailLedger
+        + crate::ports::Suppressions
 {
 }
 
@@ -132,7 +139,8 @@ pub async fn all(store: &impl ContractStore) -> Result<(), String> {
     payouts::owner_payouts(store).await?;
     payouts::payouts(store).await?;
     deposits::deposits(store).await?;
-    claims::claims(store).await
+    claims::claims(store).await?;
+    email::email(store).await
 }
 
 fn user() -> Result<UserId, String> {

@@ -1,0 +1,230 @@
+//! E-mail (decision 0045): members' switches, suppressed addresses, and `send-email`'s ledger.
+//!
+//! | item            | PK                | SK                       |
+//! |-----------------|-------------------|--------------------------|
+//! | e-mail switches | `USER#{user}`     | `EMAIL_SETTINGS`         |
+//! | sent ledger     | `USER#{user}`     | `EMAIL#{notification}`   |
+//! | thread slot     | `USER#{user}`     | `EMAIL_THREAD#{thread}`  |
+//! | suppression     | `EMAIL#{address}` | `SUPPRESSION`            |
+//!
+//! Ledger entries and thread slots expire after 30 days (`expires_at`): far past any redelivery.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use chrono::{DateTime, Duration, Utc};
+
+use super::profiles::profile_from_item;
+use super::{is_condition_failure, key_item, s, sort_key, timestamp, DynamoTable, Item, DEP};
+use crate::adapters::sdk_error;
+use crate::domain::email::{EmailAddress, EmailSettings, Suppression, SuppressionReason};
+use crate::domain::user::UserId;
+use crate::error::AppError;
+use crate::ports::{Begun, EmailLedger, EmailPreferences, Recipient, Recorded, Suppressions};
+
+const SETTINGS_SK: &str = "EMAIL_SETTINGS";
+const SUPPRESSION_SK: &str = "SUPPRESSION";
+const KEEP: i64 = 30 * 24 * 3600;
+
+fn user_pk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn boolean(item: &Item, name: &str) -> bool {
+    item.get(name).and_then(|v| v.as_bool().ok()).copied().unwrap_or(true)
+}
+
+fn settings_from(item: Option<&Item>) -> EmailSettings {
+    item.map(|i| EmailSettings { messages: boolean(i, "messages"), reviews: boolean(i, "reviews") }).unwrap_or_default()
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+impl DynamoTable {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, AppError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(key_item(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        Ok(out.item)
+    }
+}
+
+#[async_trait]
+impl EmailPreferences for DynamoTable {
+    async fn email_settings(&self, user: &UserId) -> Result<EmailSettings, AppError> {
+        Ok(settings_from(self.get(&user_pk(user), SETTINGS_SK).await?.as_ref()))
+    }
+
+    async fn save_email_settings(&self, user: &UserId, s_: EmailSettings, now: DateTime<Utc>) -> Result<(), AppError> {
+        let mut item = key_item(&user_pk(user), SETTINGS_SK);
+        item.insert("entity".into(), s("email_settings"));
+        item.insert("messages".into(), AttributeValue::Bool(s_.messages));
+        item.insert("reviews".into(), AttributeValue::Bool(s_.reviews));
+        item.insert("updated_at".into(), s(timestamp(now)));
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        Ok(())
+    }
+
+    async fn suppression(&self, address: &EmailAddress) -> Result<Option<Suppression>, AppError> {
+        let Some(item) = self.get(&format!("EMAIL#{address}"), SUPPRESSION_SK).await? else { return Ok(None) };
+        let corrupt = || AppError::internal(format!("suppression of {address} is malformed"));
+        let reason = text(&item, "reason").and_then(SuppressionReason::parse).ok_or_else(corrupt)?;
+        let since = text(&item, "since").and_then(|t| DateTime::parse_from_rfc3339(t).ok()).ok_or_else(corrupt)?;
+        Ok(Some(Suppression {
+            address: address.clone(),
+            reason,
+            since: since.to_utc(),
+            feedback_id: text(&item, "feedback_id").unwrap_or_default().to_owned(),
+        }))
+    }
+}
+
+#[async_trait]
+impl Suppressions for DynamoTable {
+    async fn suppress(&self, sup: &Suppression) -> Result<Recorded, AppError> {
+        let mut item = key_item(&format!("EMAIL#{}", sup.address), SUPPRESSION_SK);
+        item.insert("entity".into(), s("email_suppression"));
+        item.insert("address".into(), s(sup.address.as_str()));
+        item.insert("reason".into(), s(sup.reason.as_str()));
+        item.insert("since".into(), s(timestamp(sup.since)));
+        item.insert("feedback_id".into(), s(&sup.feedback_id));
+        let put = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Recorded::New),
+            Err(e) if is_condition_failure(&e) => Ok(Recorded::Duplicate),
+            Err(e) => Err(sdk_error(DEP, e)),
+        }
+    }
+}
+
+#[async_trait]
+impl EmailLedger for DynamoTable {
+    async fn recipient(&self, user: &UserId) -> Result<Option<Recipient>, AppError> {
+        let pk = user_pk(user);
+        let keys = KeysAndAttributes::builder()
+            .keys(key_item(&pk, "PROFILE"))
+            .keys(key_item(&pk, SETTINGS_SK))
+            .consistent_read(true)
+            .build()
+            .map_err(AppError::internal)?;
+        let out = self
+            .client()
+            .batch_get_item()
+            .request_items(self.table(), keys)
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        if out.unprocessed_keys.as_ref().is_some_and(|k| !k.is_empty()) {
+            // Two small items never exceed a batch's limits; this is throttling.
+            return Err(AppError::Unavailable { dependency: DEP.to_owned() });
+        }
+        let mut items = out.responses.and_then(|mut r| r.remove(self.table())).unwrap_or_default();
+        let settings = settings_from(items.iter().find(|i| sort_key(i) == Some(SETTINGS_SK)));
+        let Some(at) = items.iter().position(|i| sort_key(i) == Some("PROFILE")) else { return Ok(None) };
+        let profile = profile_from_item(items.swap_remove(at))?;
+        Ok(Some(Recipient {
+            address: profile.email.as_deref().and_then(EmailAddress::parse),
+            name: profile.display_name.as_str().to_owned(),
+            settings,
+        }))
+    }
+
+    async fn begin_email(
+        &self,
+        user: &UserId,
+        id: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Begun, AppError> {
+        let (pk, sk) = (user_pk(user), format!("EMAIL#{id}"));
+        let mut item = key_item(&pk, &sk);
+        item.insert("entity".into(), s("email"));
+        item.insert("status".into(), s("sending"));
+        item.insert("lease_until".into(), n((now + lease).timestamp_millis()));
+        item.insert("expires_at".into(), n(now.timestamp() + KEEP));
+        let put = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK) OR (#status = :sending AND lease_until < :now)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Begun::Started),
+            Err(e) if is_condition_failure(&e) => {
+                let held = self.get(&pk, &sk).await?;
+                match held.as_ref().and_then(|i| text(i, "status")) {
+                    Some("sending") | None => Ok(Begun::Busy),
+                    Some(outcome) => Ok(Begun::Finished(outcome.to_owned())),
+                }
+            }
+            Err(e) => Err(sdk_error(DEP, e)),
+        }
+    }
+
+    async fn hold_thread(&self, user: &UserId, thread: &str, id: &str, at: DateTime<Utc>) -> Result<bool, AppError> {
+        let cutoff = (at - crate::email::THREAD_WINDOW).timestamp_millis();
+        let update = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_item(&user_pk(user), &format!("EMAIL_THREAD#{thread}"))))
+            .update_expression("SET entity = :entity, last_at = :at, holder = :id, expires_at = :expires")
+            .condition_expression("attribute_not_exists(PK) OR last_at <= :cutoff OR holder = :id")
+            .expression_attribute_values(":entity", s("email_thread"))
+            .expression_attribute_values(":at", n(at.timestamp_millis()))
+            .expression_attribute_values(":id", s(id))
+            .expression_attribute_values(":expires", n(at.timestamp() + KEEP))
+            .expression_attribute_values(":cutoff", n(cutoff))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(sdk_error(DEP, e)),
+        }
+    }
+
+    async fn finish_email(&self, user: &UserId, id: &str, outcome: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_item(&user_pk(user), &format!("EMAIL#{id}"))))
+            .update_expression("SET #status = :outcome, finished_at = :now REMOVE lease_until")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":outcome", s(outcome))
+            .expression_attribute_values(":now", s(timestamp(now)))
+            .send()
+            .await
+            .map_err(|e| sdk_error(DEP, e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! E-mail workflow (decision 0045): a notification that matters outside the app goes out by SES
+//! once, to a member who has an address that is not suppressed and has not switched its category
+//! off; a thread's messages at most once per 15 minutes.
+
+mod links;
+mod render;
+mod settings;
+
+pub use links::LinkKey;
+pub use render::{compose, Composed, EmailConfig};
+pub use settings::settings_view;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::email::Category;
+use crate::domain::notification::Notification;
+use crate::error::AppError;
+use crate::ports::{Begun, EmailLedger, EmailPreferences, LinkKeys, Mailer};
+
+/// At most one e-mail per thread and recipient in this long.
+pub const THREAD_WINDOW: Duration = Duration::minutes(15);
+/// How long a delivery holds a notification's e-mail: past the function's timeout, within the
+/// queue's visibility timeout, so a crashed delivery's retry takes it over.
+pub const LEASE: Duration = Duration::seconds(45);
+
+/// How one notification's e-mail ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Sent now; SES's message id.
+    Sent(String),
+    /// An earlier delivery finished it (its outcome): nothing sent again.
+    AlreadyDone(String),
+    /// Not sent, and why (`switched_off`, `suppressed`, `coalesced`, `no_address`, ...).
+    Skipped(&'static str),
+}
+
+impl Outcome {
+    fn record(&self) -> String {
+        match self {
+            Outcome::Sent(id) => format!("sent:{id}"),
+            Outcome::AlreadyDone(o) => o.clone(),
+            Outcome::Skipped(why) => format!("skipped:{why}"),
+        }
+    }
+}
+
+/// What sending needs.
+pub struct Mail<'a, S, M, K> {
+    pub store: &'a S,
+    pub mailer: &'a M,
+    pub keys: &'a K,
+    pub config: &'a EmailConfig,
+}
+
+/// E-mails notification `n` (see the module), exactly once however often it is delivered. An
+/// error leaves the notification's lease to run out, so the retry sends it.
+pub async fn deliver<S, M, K>(
+    n: &Notification,
+    mail: &Mail<'_, S, M, K>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, AppError>
+where
+    S: EmailLedger + EmailPreferences,
+    M: Mailer,
+    K: LinkKeys,
+{
+    let Some(category) = Category::of_kind(&n.kind) else { return Ok(Outcome::Skipped("not_emailed")) };
+    match mail.store.begin_email(&n.user_id, &n.id, now, LEASE).await? {
+        Begun::Finished(outcome) => return Ok(Outcome::AlreadyDone(outcome)),
+        Begun::Busy => {
+            return Err(AppError::internal(format!("notification {}'s e-mail is held by another delivery", n.id)))
+        }
+        Begun::Started => {}
+    }
+    let outcome = send_or_skip(n, category, mail, now).await?;
+    mail.store.finish_email(&n.user_id, &n.id, &outcome.record(), now).await?;
+    Ok(outcome)
+}
+
+async fn send_or_skip<S, M, K>(
+    n: &Notification,
+    category: Category,
+    mail: &Mail<'_, S, M, K>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, AppError>
+where
+    S: EmailLedger + EmailPreferences,
+    M: Mailer,
+    K: LinkKeys,
+{
+    let Some(recipient) = mail.store.recipient(&n.user_id).await? else { return Ok(Outcome::Skipped("no_member")) };
+    let Some(address) = recipient.address else { return Ok(Outcome::Skipped("no_address")) };
+    if !recipient.settings.allows(category) {
+        return Ok(Outcome::Skipped("switched_off"));
+    }
+    if mail.store.suppression(&address).await?.is_some() {
+        return Ok(Outcome::Skipped("suppressed"));
+    }
+    if category == Category::Messages {
+        let thread = match (&n.booking_id, &n.inquiry_id) {
+            (Some(b), _) => format!("booking/{b}"),
+            (None, Some(i)) => format!("inquiry/{i}"),
+            (None, None) => return Err(AppError::internal(format!("message notification {} names no thread", n.id))),
+        };
+        if !mail.store.hold_thread(&n.user_id, &thread, &n.id, n.created_at).await? {
+            return Ok(Outcome::Skipped("coalesced"));
+        }
+    }
+    let unsubscribe = match category.can_switch_off() {
+        true => Some(mail.keys.link_key().await?.unsubscribe_url(&mail.config.api_base_url, &n.user_id, category)?),
+        false => None,
+    };
+    let email = compose(n, category, &address, &recipient.name, unsubscribe.as_deref(), mail.config, now)?;
+    let id = mail.mailer.send(&email, mail.config.from_address(), &mail.config.configuration_set).await?;
+    Ok(Outcome::Sent(id))
+}

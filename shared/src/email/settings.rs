@@ -1,0 +1,48 @@
+//! `GET|PATCH /me/notification-settings`: a member's e-mail switches beside their address and
+//! its suppression, read in one batch and one get.
+
+use crate::domain::email::{EmailAddress, SettingsPatch};
+use crate::domain::Clock;
+use crate::error::AppError;
+use crate::identity::Caller;
+use crate::ports::{EmailLedger, EmailPreferences, ProfileStore, Recipient};
+use crate::views::NotificationSettingsView;
+
+/// The caller's settings, after applying `patch` when there is one (stored only if it changes
+/// something). A caller without a profile yet gets one, as on `GET /me`.
+pub async fn settings_view<S, C>(
+    store: &S,
+    clock: &C,
+    caller: &Caller,
+    patch: Option<&SettingsPatch>,
+) -> Result<NotificationSettingsView, AppError>
+where
+    S: EmailLedger + EmailPreferences + ProfileStore,
+    C: Clock,
+{
+    let recipient = match store.recipient(&caller.user_id).await? {
+        Some(r) => r,
+        None => {
+            let p = crate::services::ensure_profile(store, clock, caller).await?;
+            Recipient {
+                address: p.email.as_deref().and_then(EmailAddress::parse),
+                name: p.display_name.as_str().to_owned(),
+                settings: Default::default(),
+            }
+        }
+    };
+    let mut settings = recipient.settings;
+    if let Some(patch) = patch {
+        let next = settings.patched(patch)?;
+        if next != settings {
+            store.save_email_settings(&caller.user_id, next, clock.now()).await?;
+            tracing::info!(messages = next.messages, reviews = next.reviews, "e-mail settings changed");
+        }
+        settings = next;
+    }
+    let stopped = match &recipient.address {
+        Some(a) => store.suppression(a).await?,
+        None => None,
+    };
+    Ok(NotificationSettingsView::of(settings, recipient.address.as_ref(), stopped))
+}
