@@ -21,6 +21,7 @@ back-to-back runs of 1,000 calls put each function in whatever minute it ran in.
 
 Usage: bench_functions.py API_URL MOTO_URL BIN_DIR EVENTS_DIR DEV_SECRETS WARM COLD [ONLY,...] [ROUNDS]
 """
+import base64
 import hashlib
 import hmac
 import http.client
@@ -31,6 +32,7 @@ import os
 import statistics
 import sys
 import time
+import urllib.parse
 import uuid
 import zipfile
 
@@ -397,6 +399,26 @@ def real_work_events(binary, text, ids, calls, secret):
             status, body = call("PUT", f"/bookings/{stay}/condition-reports/pickup", {"notes": "Body clean, lens hood scratched.", "checklist": [{"item": "lens", "ok": True}]}, t)
             assert status == 201, (status, body)
         return lambda: json.loads(text.replace(ids[FIXTURE_BOOKING], stay))
+    if binary == "update-notification-settings":
+        # Each call flips the fixture user's message e-mails: every call stores a change.
+        def flip():
+            e = json.loads(text)
+            e["body"] = json.dumps({"email": {"messages": next(made) % 2 == 1}})
+            return e
+        return flip
+    if binary == "unsubscribe":
+        # Signed one-click links of members of their own (a verified token and a write per call).
+        key = json.load(open(SECRETS))["EmailLinkSecret"].encode()
+
+        def link():
+            user, category = str(uuid.uuid4()), ("messages", "reviews")[next(made) % 2]
+            tag = hmac.new(key, f"unsubscribe/v1\n{user}\n{category}".encode(), hashlib.sha256).digest()
+            e = json.loads(text)
+            e["queryStringParameters"] = {"user": user, "category": category,
+                                          "token": base64.urlsafe_b64encode(tag).rstrip(b"=").decode()}
+            e["rawQueryString"] = urllib.parse.urlencode(e["queryStringParameters"])
+            return e
+        return link
     if binary == "write-review":
         # The fixture user (the owner) reviews returned stays; the renter has reviewed every
         # other one already, so half the calls write a hidden review and half publish both.

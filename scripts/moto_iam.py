@@ -187,9 +187,10 @@ def secretsmanager_checks(operation: str, body: dict, backends: Backends) -> lis
 
 
 def ses_checks(method: str, path: str, body: dict, backends: Backends) -> list:
-    """SES v2 `SendEmail` as IAM authorises it: on the identity that sends (the From address's
-    own identity when it is verified as one, else its domain's; we verify domains) and on the
-    configuration set the call names."""
+    """SES v2 `SendEmail` as IAM authorises it: on the identity that sends and on the
+    configuration set the call names. The identity modelled is the From address's domain: the
+    stack verifies a domain (an address verified as an identity of its own would be checked
+    instead; none is)."""
     def arn(rest):
         return f"arn:aws:ses:{backends.region}:{backends.account}:{rest}"
 

@@ -273,6 +273,11 @@ class Middleware(unittest.TestCase):
         self.assertEqual(self.reached, [])
         with self.assertRaises(NotModelled):
             ses_checks("DELETE", "/v2/email/identities/x", {}, FakeBackends())
+        spec = {"ASIAMAILER2": {"arn": "mailer2", "policies": [{"Statement": [allow("ses:SendEmail", [identity, config_set])]}]}}
+        call(self.app, {"PATH_INFO": "/_local_iam/principals"}, json.dumps(spec).encode())
+        self.assertEqual(self.ses("ASIAMAILER2", "n@mail.example.com")[0], "200 OK", "both granted")
+        self.assertEqual(len(self.reached), 1)
+        self.assertEqual(self.ses("ASIAMAILER2", "n@other.example.com")[0], "403 Forbidden", "another identity")
 
     def test_admin_keys_pass_and_unknown_temporary_keys_do_not(self):
         self.assertEqual(self.sqs("LOCALADMIN", "other")[0], "200 OK")

@@ -50,22 +50,32 @@ impl FeedbackRoute {
     /// Delivers SES's `kind` report (`bounce`: permanent, `complaint`: abuse) of `message`.
     pub async fn report(&self, message: &Value, kind: &str, account: &str, region: &str) -> Result<Value> {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let recipients: Vec<Value> = message["to"].as_array().cloned().unwrap_or_default();
+        // moto lists the To header's entries as destinations, a display name included.
+        let bare = |a: &Value| {
+            let a = a.as_str().unwrap_or_default();
+            json!(a.rsplit_once('<').map(|(_, r)| r.trim_end_matches('>')).unwrap_or(a).trim())
+        };
+        let recipients: Vec<Value> =
+            message["to"].as_array().map(|to| to.iter().map(bare).collect()).unwrap_or_default();
+        let from_domain = message["from_address"].as_str().unwrap_or_default().rsplit('@').next().unwrap_or_default();
         let feedback_id = format!("{}-{}-000000", uuid::Uuid::new_v4().simple(), kind);
+        // moto keeps no send time: the report's own stands in for `mail.timestamp`.
         let mail = json!({
             "timestamp": now,
-            "source": message["from_address"],
-            "sourceArn": format!("arn:aws:ses:{region}:{account}:identity/{}", message["from_address"].as_str().unwrap_or_default().rsplit('@').next().unwrap_or_default()),
+            "source": message["from"],
+            "sourceArn": format!("arn:aws:ses:{region}:{account}:identity/{from_domain}"),
             "sendingAccountId": account,
             "messageId": message["id"],
             "destination": recipients,
             "headersTruncated": false,
-            "tags": {"ses:configuration-set": [self.configuration_set]},
+            "commonHeaders": {"from": [message["from"]], "to": message["to"], "subject": message["subject"]},
+            "tags": {"ses:configuration-set": [self.configuration_set], "ses:from-domain": [from_domain],
+                     "ses:source-ip": ["127.0.0.1"]},
         });
         let event = match kind {
             "bounce" => json!({"eventType": "Bounce", "mail": mail, "bounce": {
                 "bounceType": "Permanent", "bounceSubType": "General", "feedbackId": feedback_id, "timestamp": now,
-                "reportingMTA": "dns; local-runner",
+                "reportingMTA": "dsn; local-runner",
                 "bouncedRecipients": recipients.iter().map(|r| json!({"emailAddress": r, "action": "failed",
                     "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"})).collect::<Vec<_>>()}}),
             "complaint" => json!({"eventType": "Complaint", "mail": mail, "complaint": {

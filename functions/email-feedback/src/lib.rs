@@ -15,10 +15,9 @@ use shared::AppError;
 pub async fn handle(message: SqsMessage, store: &impl Suppressions) -> Result<(), AppError> {
     for s in suppressions_from_feedback(message.body.as_deref().unwrap_or_default())? {
         // The address is personal data: only its domain is logged.
-        let domain = s.address.as_str().rsplit('@').next().unwrap_or_default().to_owned();
         match store.suppress(&s).await? {
             Recorded::New => {
-                tracing::warn!(reason = s.reason.as_str(), feedback_id = %s.feedback_id, domain = %domain, "e-mail address suppressed")
+                tracing::warn!(reason = s.reason.as_str(), feedback_id = %s.feedback_id, domain = s.address.domain(), "e-mail address suppressed")
             }
             Recorded::Duplicate => {
                 tracing::info!(reason = s.reason.as_str(), feedback_id = %s.feedback_id, "address already suppressed")

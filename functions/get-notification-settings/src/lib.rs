@@ -29,7 +29,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::email::{EmailAddress, EmailSettings, Suppression, SuppressionReason};
+    use shared::domain::email::{Category, EmailAddress, Suppression, SuppressionReason};
     use shared::domain::user::UserId;
     use shared::ports::Suppressions;
     use shared::testing::{FixedClock, MemoryStore};
@@ -53,10 +53,7 @@ mod tests {
 
         let user = UserId::parse("0b6c1b4e-7c1d-4a8e-9a51-3f1e8d1c2a10").unwrap();
         let address = v["email_address"].as_str().and_then(EmailAddress::parse).expect("the token's address");
-        deps.store
-            .save_email_settings(&user, EmailSettings { messages: false, reviews: true }, deps.clock.0)
-            .await
-            .unwrap();
+        deps.store.switch_email(&user, &[(Category::Messages, false)], deps.clock.0).await.unwrap();
         let s = Suppression {
             address,
             reason: SuppressionReason::Complained,

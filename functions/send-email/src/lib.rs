@@ -2,7 +2,8 @@
 //! the app go out through SES, once per notification however often the event is delivered, to
 //! members who have not switched the category off and whose address is not suppressed; a
 //! thread's messages at most once per 15 minutes (decision 0045). A malformed event fails, is
-//! retried and lands in the DLQ; an SES refusal is retried the same way.
+//! retried and lands in the DLQ; so does an SES error worth retrying (throttling, sending
+//! paused), while SES's refusal of the message itself is final and recorded.
 
 mod wiring;
 pub use wiring::run;
@@ -32,20 +33,30 @@ where
 {
     let event = DomainEvent::parse(message.body.as_deref().unwrap_or_default())?;
     let mail = Mail { store: &deps.store, mailer: &deps.mailer, keys: &deps.keys, config: &deps.config };
+    // Every recipient is tried: one that fails never keeps the other's e-mail back. The first
+    // error fails the message; on its retry the ledger skips what went out.
+    let mut first_error = None;
     for n in notification::for_event(&event)? {
-        match deliver(&n, &mail, deps.clock.now()).await? {
-            Outcome::Sent(ses_id) => {
+        match deliver(&n, &mail, deps.clock.now()).await {
+            Ok(Outcome::Sent(ses_id)) => {
                 tracing::info!(event_id = %event.id, notification_id = %n.id, event_type = %event.kind, ses_message_id = %ses_id, "e-mail sent")
             }
-            Outcome::AlreadyDone(outcome) => {
+            Ok(Outcome::AlreadyDone(outcome)) => {
                 tracing::info!(event_id = %event.id, notification_id = %n.id, outcome = %outcome, "duplicate delivery ignored")
             }
-            Outcome::Skipped(why) => {
+            Ok(Outcome::Skipped(why)) => {
                 tracing::info!(event_id = %event.id, notification_id = %n.id, event_type = %event.kind, why, "no e-mail")
+            }
+            Ok(Outcome::Rejected(code)) => {
+                tracing::warn!(event_id = %event.id, notification_id = %n.id, event_type = %event.kind, code = %code, "e-mail refused by SES")
+            }
+            Err(err) => {
+                tracing::warn!(event_id = %event.id, notification_id = %n.id, error = %err.for_log(), "e-mail not sent; retried");
+                first_error.get_or_insert(err);
             }
         }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use super::*;
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Duration, Utc};
-use shared::domain::email::{EmailAddress, EmailSettings, Suppression, SuppressionReason};
+use shared::domain::email::{Category, EmailAddress, EmailSettings, Suppression, SuppressionReason};
 use shared::domain::user::{Profile, UserId};
 use shared::email::LinkKey;
 use shared::ports::{EmailPreferences, Suppressions};
@@ -16,7 +16,8 @@ fn deps() -> TestDeps {
     let store = MemoryStore::default();
     for (id, email) in [(RENTER, "Renter@Example.com"), (OWNER, "owner@example.com")] {
         let user = UserId::parse(id).unwrap();
-        let profile = Profile::register(user.clone(), Some(id), Some(email.into()), FixedClock::default().0);
+        let mut profile = Profile::register(user.clone(), Some(id), Some(email.into()), FixedClock::default().0);
+        profile.email_verified = true;
         store.profiles.lock().unwrap().insert(user, profile);
     }
     Deps {
@@ -64,7 +65,7 @@ fn message_at(minutes: i64, n: u32) -> SqsEvent {
 async fn fixture_batch_sends_once_and_fails_only_the_bad_record() {
     let deps = deps();
     assert_eq!(run(fixture(), &deps).await, vec!["bad-1"]);
-    assert_eq!(sent_to(&deps), vec!["renter@example.com", "owner@example.com", "renter@example.com"]);
+    assert_eq!(sent_to(&deps), vec!["Renter@Example.com", "owner@example.com", "Renter@Example.com"], "as given");
     run(fixture(), &deps).await;
     assert_eq!(sent_to(&deps).len(), 3, "redelivery sends nothing twice");
 }
@@ -83,17 +84,15 @@ async fn only_switchable_categories_carry_a_signed_one_click_link() {
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!((q["user"].as_str(), q["category"].as_str()), (RENTER, "messages"));
     let renter = UserId::parse(RENTER).unwrap();
-    assert!(deps.keys.verify(&renter, shared::domain::email::Category::Messages, &q["token"]));
+    assert!(deps.keys.verify(&renter, Category::Messages, &q["token"]));
 }
 
 #[tokio::test]
 async fn a_switched_off_category_or_a_suppressed_address_gets_nothing() {
     let deps = deps();
     let renter = UserId::parse(RENTER).unwrap();
-    deps.store
-        .save_email_settings(&renter, EmailSettings { messages: false, reviews: true }, Utc::now())
-        .await
-        .unwrap();
+    deps.store.switch_email(&renter, &[(Category::Messages, false)], Utc::now()).await.unwrap();
+    assert_eq!(deps.store.email_settings(&renter).await.unwrap(), EmailSettings { messages: false, reviews: true });
     deps.store
         .suppress(&Suppression {
             address: EmailAddress::parse("owner@example.com").unwrap(),
@@ -104,7 +103,7 @@ async fn a_switched_off_category_or_a_suppressed_address_gets_nothing() {
         .await
         .unwrap();
     run(fixture(), &deps).await;
-    assert_eq!(sent_to(&deps), vec!["renter@example.com"], "the renter's booking e-mail only");
+    assert_eq!(sent_to(&deps), vec!["Renter@Example.com"], "the renter's booking e-mail only");
 }
 
 #[tokio::test]
@@ -128,4 +127,39 @@ async fn a_refused_send_is_retried_once_the_lease_runs_out() {
     deps.clock = FixedClock(deps.clock.0 + Duration::seconds(60));
     assert!(run(message_at(0, 1), &deps).await.is_empty());
     assert_eq!(sent_to(&deps).len(), 1, "sent once, its thread slot kept by the same notification");
+}
+
+#[tokio::test]
+async fn a_final_refusal_is_recorded_and_never_holds_back_the_other_party() {
+    let deps = deps();
+    deps.mailer.reject.lock().unwrap().push("renter@example.com".into());
+    let mut event = fixture();
+    event.records.truncate(1);
+    assert!(run(event.clone(), &deps).await.is_empty(), "not retried");
+    assert_eq!(sent_to(&deps), vec!["owner@example.com"]);
+    deps.mailer.reject.lock().unwrap().clear();
+    run(event, &deps).await;
+    assert_eq!(sent_to(&deps), vec!["owner@example.com"], "a refusal is final");
+}
+
+#[tokio::test]
+async fn a_retried_failure_tries_every_recipient_and_keeps_no_thread_slot() {
+    let mut deps = deps();
+    *deps.mailer.refuse.lock().unwrap() = true;
+    assert_eq!(run(message_at(0, 1), &deps).await.len(), 1);
+    assert!(deps.store.email_threads.lock().unwrap().is_empty(), "a failed send holds no slot");
+    *deps.mailer.refuse.lock().unwrap() = false;
+    deps.clock = FixedClock(deps.clock.0 + Duration::seconds(60));
+    assert!(run(message_at(5, 2), &deps).await.is_empty(), "another message of the thread");
+    assert_eq!(sent_to(&deps).len(), 1, "it is e-mailed: the failed one held nothing");
+}
+
+#[tokio::test]
+async fn unverified_addresses_get_nothing() {
+    let deps = deps();
+    for p in deps.store.profiles.lock().unwrap().values_mut() {
+        p.email_verified = false;
+    }
+    assert_eq!(run(fixture(), &deps).await, vec!["bad-1"]);
+    assert!(sent_to(&deps).is_empty());
 }

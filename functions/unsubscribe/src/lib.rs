@@ -4,6 +4,10 @@
 //! token is our HMAC of the member and the category (decision 0045). A forged or altered link is
 //! a 403 and changes nothing; a valid one switches the category off (again, if it was) and
 //! answers 200. Booking and payment e-mails carry no such link, and asking for them is a 400.
+//!
+//! `GET` of the same link (a mail program without one-click, or a person opening it) changes
+//! nothing, as RFC 8058 requires of GET (link scanners fetch it): a valid link is sent on (303)
+//! to the app's page that asks the member to confirm, which then posts it.
 
 mod wiring;
 pub use wiring::run;
@@ -20,6 +24,8 @@ pub struct Deps<S, K, C> {
     pub store: S,
     pub keys: K,
     pub clock: C,
+    /// The frontend's origin (`APP_BASE_URL`): where a GET of the link is sent to confirm.
+    pub app_base_url: String,
 }
 
 pub async fn handle<S, K, C>(req: Request, deps: &Deps<S, K, C>) -> Result<Response<Body>, AppError>
@@ -33,11 +39,13 @@ where
         tracing::warn!(category = category.as_str(), "unsubscribe link with a bad token refused");
         return Err(AppError::Forbidden);
     }
-    let settings = deps.store.email_settings(&user).await?;
-    let next = settings.switched(category, false).map_err(|e| AppError::Validation(vec![e]))?;
-    if next != settings {
-        deps.store.save_email_settings(&user, next, deps.clock.now()).await?;
+    if req.method() == lambda_http::http::Method::GET {
+        let query = req.uri().query().unwrap_or_default();
+        let confirm = format!("{}/account/unsubscribe?{query}", deps.app_base_url.trim_end_matches('/'));
+        let response = shared::http::empty(303)?;
+        return shared::http::with_header(response, "location", &confirm);
     }
+    deps.store.switch_email(&user, &[(category, false)], deps.clock.now()).await?;
     tracing::info!(user_id = %user, category = category.as_str(), "unsubscribed in one click");
     shared::http::json(200, &serde_json::json!({ "user_id": user.as_str(), "unsubscribed": category.as_str() }))
 }
@@ -83,7 +91,12 @@ mod tests {
     }
 
     fn deps() -> Deps<MemoryStore, LinkKey, FixedClock> {
-        Deps { store: MemoryStore::default(), keys: LinkKey::new(KEY), clock: FixedClock::default() }
+        Deps {
+            store: MemoryStore::default(),
+            keys: LinkKey::new(KEY),
+            clock: FixedClock::default(),
+            app_base_url: "https://app.example.com".into(),
+        }
     }
 
     fn query_of(url: &str) -> String {
@@ -104,6 +117,25 @@ mod tests {
         }
         let s = deps.store.email_settings(&ada).await.unwrap();
         assert!(!s.reviews && s.messages);
+    }
+
+    #[tokio::test]
+    async fn opening_the_link_changes_nothing_and_asks_the_app_to_confirm() {
+        let deps = deps();
+        let ada = UserId::parse("ada").unwrap();
+        let url = LinkKey::new(KEY).unsubscribe_url("https://api.example.com", &ada, Category::Messages).unwrap();
+        let get = |q: String| {
+            let mut r = request(&q);
+            *r.method_mut() = lambda_http::http::Method::GET;
+            r
+        };
+        let resp = handle(get(query_of(&url)), &deps).await.unwrap();
+        assert_eq!(resp.status(), 303);
+        let location = resp.headers()["location"].to_str().unwrap();
+        assert_eq!(location, format!("https://app.example.com/account/unsubscribe?{}", query_of(&url)));
+        assert!(deps.store.email_settings(&ada).await.unwrap().messages, "nothing changed");
+        let forged = query_of(&url).replace("user=ada", "user=bob");
+        assert_eq!(handle(get(forged), &deps).await.unwrap_err().status(), 403);
     }
 
     #[tokio::test]

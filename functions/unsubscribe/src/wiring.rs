@@ -15,6 +15,7 @@ pub async fn run() -> Result<(), lambda_http::Error> {
         store: DynamoTable::from_env(&config)?,
         keys: SecretLinkKeys::from_env(&config)?,
         clock: SystemClock,
+        app_base_url: shared::config::env_required("APP_BASE_URL")?,
     };
     shared::http::run(&|req| crate::handle(req, &deps)).await
 }

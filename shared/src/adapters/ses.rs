@@ -3,14 +3,14 @@
 //! category rides along as a message tag for SES's metrics.
 
 use async_trait::async_trait;
+use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 use aws_sdk_sesv2::Client;
 
-use super::sdk_error;
 use crate::email::Composed;
 use crate::error::AppError;
-use crate::ports::Mailer;
+use crate::ports::{Mailer, Sent};
 
 #[derive(Clone, Debug)]
 pub struct SesMailer {
@@ -25,7 +25,7 @@ impl SesMailer {
 
 #[async_trait]
 impl Mailer for SesMailer {
-    async fn send(&self, email: &Composed, from: &str, configuration_set: &str) -> Result<String, AppError> {
+    async fn send(&self, email: &Composed, from: &str, configuration_set: &str) -> Result<Sent, AppError> {
         let raw = RawMessage::builder().data(Blob::new(email.raw.clone())).build().map_err(AppError::internal)?;
         let tag = MessageTag::builder()
             .name("category")
@@ -41,8 +41,31 @@ impl Mailer for SesMailer {
             .configuration_set_name(configuration_set)
             .email_tags(tag)
             .send()
-            .await
-            .map_err(|e| sdk_error("ses", e))?;
-        out.message_id.ok_or_else(|| AppError::internal("SES answered without a message id"))
+            .await;
+        match out {
+            Ok(out) => Ok(Sent::Accepted(
+                out.message_id.ok_or_else(|| AppError::internal("SES answered without a message id"))?,
+            )),
+            Err(e) => refusal(e),
+        }
+    }
+}
+
+/// SES's refusal by its code only: its messages name the recipient, which is personal data and
+/// must not reach the logs. A refusal of this message (its address or its content) is final;
+/// the rest (throttling, sending paused, SES unreachable) is retried.
+fn refusal<R>(err: SdkError<aws_sdk_sesv2::operation::send_email::SendEmailError, R>) -> Result<Sent, AppError> {
+    match &err {
+        SdkError::ServiceError(e) => match e.err().code().unwrap_or("Unknown") {
+            code @ ("MessageRejected" | "BadRequestException") => Ok(Sent::Rejected(code.to_owned())),
+            "TooManyRequestsException" | "LimitExceededException" => {
+                Err(AppError::Unavailable { dependency: "ses".into() })
+            }
+            code => Err(AppError::internal(format!("SES refused the e-mail: {code}"))),
+        },
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+            Err(AppError::Unavailable { dependency: "ses".into() })
+        }
+        _ => Err(AppError::internal("SES answered unreadably")),
     }
 }

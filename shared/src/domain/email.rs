@@ -135,37 +135,76 @@ pub struct SettingsPatch {
     pub email: std::collections::BTreeMap<String, bool>,
 }
 
-/// An address as SES reports it and profiles hold it, trimmed and lower-cased: the key nothing
-/// is sent to once it is suppressed (SES treats addresses without regard to case too).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+/// An address SES can send to: ASCII (SES has no SMTPUTF8), a dot-atom local part and a domain of
+/// letter-digit-hyphen labels. It is sent to as given; it is compared, and suppressed, by its
+/// lower-cased form (its `key`), as SES's own suppression list treats addresses.
+#[derive(Debug, Clone, Serialize)]
 #[serde(into = "String")]
-pub struct EmailAddress(String);
+pub struct EmailAddress {
+    address: String,
+    key: String,
+}
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Option<Self> {
-        let a = raw.trim().to_lowercase();
-        let (local, domain) = a.rsplit_once('@')?;
-        let ok = !local.is_empty()
-            && domain.contains('.')
-            && a.len() <= 254
-            && !a.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | '"'));
-        ok.then_some(EmailAddress(a))
+        let address = raw.trim();
+        let (local, domain) = address.split_once('@')?;
+        let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && local.split('.').all(|part| !part.is_empty() && part.chars().all(atom));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let label_ok = |l: &&str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        let tld_ok = labels.last().is_some_and(|t| t.len() >= 2 && t.chars().all(|c| c.is_ascii_alphabetic()));
+        let ok = local_ok && labels.len() >= 2 && labels.iter().all(label_ok) && tld_ok && address.len() <= 254;
+        ok.then(|| EmailAddress { address: address.to_owned(), key: address.to_ascii_lowercase() })
     }
 
+    /// The address as given: what the e-mail is sent to.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.address
+    }
+
+    /// The lower-cased address: what suppressions are keyed and compared by.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The domain, for logs (the address itself is personal data).
+    pub fn domain(&self) -> &str {
+        self.key.rsplit('@').next().unwrap_or_default()
+    }
+}
+
+impl PartialEq for EmailAddress {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for EmailAddress {}
+
+impl std::hash::Hash for EmailAddress {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state)
     }
 }
 
 impl From<EmailAddress> for String {
     fn from(a: EmailAddress) -> Self {
-        a.0
+        a.address
     }
 }
 
 impl std::fmt::Display for EmailAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.address)
     }
 }
 
@@ -207,7 +246,8 @@ pub struct Suppression {
 }
 
 /// The suppressions one SES feedback message asks for: its bounce (permanent ones only;
-/// transient ones are retried by SES and say nothing of the address) or its complaint. Reads the
+/// transient ones are retried by SES and say nothing of the address) or its complaint (not a
+/// `not-spam` one). Reads the
 /// SNS envelope, or the bare message when the subscription delivers raw, and both the event
 /// publishing shape (`eventType`) and the identity notification shape (`notificationType`).
 /// Deliveries, sends and the rest ask for none. Unreadable feedback is an error (retried, then DLQ).
@@ -225,6 +265,8 @@ pub fn suppressions_from_feedback(body: &str) -> Result<Vec<Suppression>, AppErr
         Some("Bounce") if message["bounce"]["bounceType"] == "Permanent" => {
             (&message["bounce"], "bouncedRecipients", SuppressionReason::Bounced)
         }
+        // A report that the mail is *not* spam (`not-spam` feedback) is no complaint.
+        Some("Complaint") if message["complaint"]["complaintFeedbackType"] == "not-spam" => return Ok(Vec::new()),
         Some("Complaint") => (&message["complaint"], "complainedRecipients", SuppressionReason::Complained),
         Some(_) => return Ok(Vec::new()),
         None => return Err(invalid("has neither eventType nor notificationType")),
@@ -281,9 +323,32 @@ mod tests {
     }
 
     #[test]
-    fn addresses_are_compared_lower_case() {
-        assert_eq!(EmailAddress::parse(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "@example.com", "ada@localhost", "a b@example.com", "<a@example.com>"] {
+    fn addresses_are_sent_to_as_given_and_compared_lower_case() {
+        let a = EmailAddress::parse(" Ada.L+rent@Example.COM ").unwrap();
+        assert_eq!(
+            (a.as_str(), a.key(), a.domain()),
+            ("Ada.L+rent@Example.COM", "ada.l+rent@example.com", "example.com")
+        );
+        assert_eq!(a, EmailAddress::parse("ada.l+rent@example.com").unwrap());
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@localhost",
+            "a b@example.com",
+            "<a@example.com>",
+            "a@b@c.com",
+            "a;b@x.com",
+            "(c)a@x.com",
+            "a@.com",
+            "a@x..com",
+            "a..b@x.com",
+            ".a@x.com",
+            "jörg@x.com",
+            "a@bücher.de",
+            "a@-x.com",
+            "a@x.c0m",
+        ] {
             assert!(EmailAddress::parse(bad).is_none(), "{bad}");
         }
     }
@@ -298,7 +363,7 @@ mod tests {
             "bouncedRecipients": [{"emailAddress": "Gone@Example.com"}], "timestamp": "2026-12-01T10:00:00.000Z",
             "feedbackId": "fb-1"}, "mail": {"messageId": "x"}});
         let s = suppressions_from_feedback(&envelope(bounce.clone())).unwrap();
-        assert_eq!(s[0].address.as_str(), "gone@example.com");
+        assert_eq!(s[0].address.key(), "gone@example.com");
         assert_eq!((s[0].reason, s[0].feedback_id.as_str()), (SuppressionReason::Bounced, "fb-1"));
         assert_eq!(suppressions_from_feedback(&bounce.to_string()).unwrap(), s, "raw delivery reads the same");
 
@@ -313,6 +378,9 @@ mod tests {
     fn transient_bounces_and_deliveries_suppress_nothing_and_garbage_fails() {
         let transient = serde_json::json!({"eventType": "Bounce", "bounce": {"bounceType": "Transient"}});
         assert!(suppressions_from_feedback(&envelope(transient)).unwrap().is_empty());
+        let not_spam =
+            serde_json::json!({"eventType": "Complaint", "complaint": {"complaintFeedbackType": "not-spam"}});
+        assert!(suppressions_from_feedback(&envelope(not_spam)).unwrap().is_empty());
         let delivery = serde_json::json!({"eventType": "Delivery", "delivery": {}});
         assert!(suppressions_from_feedback(&envelope(delivery)).unwrap().is_empty());
         assert!(suppressions_from_feedback("not json").is_err());

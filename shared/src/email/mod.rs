@@ -1,6 +1,6 @@
 //! E-mail workflow (decision 0045): a notification that matters outside the app goes out by SES
-//! once, to a member who has an address that is not suppressed and has not switched its category
-//! off; a thread's messages at most once per 15 minutes.
+//! once, to a member with a verified address that is not suppressed who has not switched its
+//! category off; a thread's messages at most once per 15 minutes.
 
 mod links;
 mod render;
@@ -15,12 +15,12 @@ use chrono::{DateTime, Duration, Utc};
 use crate::domain::email::Category;
 use crate::domain::notification::Notification;
 use crate::error::AppError;
-use crate::ports::{Begun, EmailLedger, EmailPreferences, LinkKeys, Mailer};
+use crate::ports::{Begun, EmailLedger, EmailPreferences, LinkKeys, Mailer, Sent};
 
 /// At most one e-mail per thread and recipient in this long.
 pub const THREAD_WINDOW: Duration = Duration::minutes(15);
-/// How long a delivery holds a notification's e-mail: past the function's timeout, within the
-/// queue's visibility timeout, so a crashed delivery's retry takes it over.
+/// How long a delivery holds a notification's e-mail: past the function's timeout (10 s), within
+/// the queue's visibility timeout (60 s), so a crashed delivery's retry takes it over.
 pub const LEASE: Duration = Duration::seconds(45);
 
 /// How one notification's e-mail ended.
@@ -32,6 +32,8 @@ pub enum Outcome {
     AlreadyDone(String),
     /// Not sent, and why (`switched_off`, `suppressed`, `coalesced`, `no_address`, ...).
     Skipped(&'static str),
+    /// SES refused it for good (its error code): not retried.
+    Rejected(String),
 }
 
 impl Outcome {
@@ -40,6 +42,7 @@ impl Outcome {
             Outcome::Sent(id) => format!("sent:{id}"),
             Outcome::AlreadyDone(o) => o.clone(),
             Outcome::Skipped(why) => format!("skipped:{why}"),
+            Outcome::Rejected(code) => format!("rejected:{code}"),
         }
     }
 }
@@ -65,15 +68,17 @@ where
     K: LinkKeys,
 {
     let Some(category) = Category::of_kind(&n.kind) else { return Ok(Outcome::Skipped("not_emailed")) };
-    match mail.store.begin_email(&n.user_id, &n.id, now, LEASE).await? {
+    let token = match mail.store.begin_email(&n.user_id, &n.id, now, LEASE).await? {
         Begun::Finished(outcome) => return Ok(Outcome::AlreadyDone(outcome)),
         Begun::Busy => {
             return Err(AppError::internal(format!("notification {}'s e-mail is held by another delivery", n.id)))
         }
-        Begun::Started => {}
-    }
+        Begun::Started(token) => token,
+    };
     let outcome = send_or_skip(n, category, mail, now).await?;
-    mail.store.finish_email(&n.user_id, &n.id, &outcome.record(), now).await?;
+    if !mail.store.finish_email(&n.user_id, &n.id, &token, &outcome.record(), now).await? {
+        tracing::error!(notification_id = %n.id, "e-mail lease ran out before it was finished: another delivery took it over");
+    }
     Ok(outcome)
 }
 
@@ -96,13 +101,18 @@ where
     if mail.store.suppression(&address).await?.is_some() {
         return Ok(Outcome::Skipped("suppressed"));
     }
-    if category == Category::Messages {
-        let thread = match (&n.booking_id, &n.inquiry_id) {
+    // A thread's slot is checked before the send and taken after it, so a send that fails (or
+    // is skipped) never holds it; a thread's events are one FIFO group, so nothing runs between.
+    let thread = match category {
+        Category::Messages => Some(match (&n.booking_id, &n.inquiry_id) {
             (Some(b), _) => format!("booking/{b}"),
             (None, Some(i)) => format!("inquiry/{i}"),
             (None, None) => return Err(AppError::internal(format!("message notification {} names no thread", n.id))),
-        };
-        if !mail.store.hold_thread(&n.user_id, &thread, &n.id, n.created_at).await? {
+        }),
+        _ => None,
+    };
+    if let Some(thread) = &thread {
+        if !mail.store.thread_free(&n.user_id, thread, &n.id, n.created_at).await? {
             return Ok(Outcome::Skipped("coalesced"));
         }
     }
@@ -111,6 +121,18 @@ where
         false => None,
     };
     let email = compose(n, category, &address, &recipient.name, unsubscribe.as_deref(), mail.config, now)?;
-    let id = mail.mailer.send(&email, mail.config.from_address(), &mail.config.configuration_set).await?;
-    Ok(Outcome::Sent(id))
+    match mail.mailer.send(&email, mail.config.from_address(), &mail.config.configuration_set).await? {
+        Sent::Rejected(code) => {
+            tracing::warn!(notification_id = %n.id, domain = address.domain(), code = %code, "SES refused the e-mail for good");
+            Ok(Outcome::Rejected(code))
+        }
+        Sent::Accepted(id) => {
+            if let Some(thread) = &thread {
+                if !mail.store.hold_thread(&n.user_id, thread, &n.id, n.created_at).await? {
+                    tracing::warn!(notification_id = %n.id, "thread slot taken meanwhile; the e-mail went out");
+                }
+            }
+            Ok(Outcome::Sent(id))
+        }
+    }
 }

@@ -161,7 +161,8 @@ pub fn compose(
         raw.push_str(&format!(
             "--{boundary}\r\nContent-Type: {mime}; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
         ));
-        raw.push_str(&base64_lines(body.as_bytes()));
+        // Text's line breaks are CRLF before it is encoded (RFC 2045 6.8, RFC 2046 4.1.1).
+        raw.push_str(&base64_lines(crlf(body).as_bytes()));
     }
     raw.push_str(&format!("--{boundary}--\r\n"));
     Ok(Composed { to: to.clone(), category, subject, raw: raw.into_bytes() })
@@ -201,8 +202,14 @@ fn escape_html(value: &str) -> String {
     out
 }
 
-/// A header value as is when it is printable ASCII, else RFC 2047 encoded words of at most 75
-/// characters each (split on character boundaries).
+/// `text` with every line break CRLF.
+fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
+/// A header value as is when it is printable ASCII, else RFC 2047 encoded words (split on
+/// character boundaries) short enough that even the first, after `Subject: `, keeps its line
+/// within 76 characters.
 fn encode_header(value: &str) -> String {
     if value.chars().all(|c| c.is_ascii() && !c.is_ascii_control()) {
         return value.to_owned();
@@ -210,7 +217,7 @@ fn encode_header(value: &str) -> String {
     let mut words = Vec::new();
     let mut chunk = String::new();
     for c in value.chars() {
-        if chunk.len() + c.len_utf8() > 45 {
+        if chunk.len() + c.len_utf8() > 39 {
             words.push(format!("=?UTF-8?B?{}?=", STANDARD.encode(&chunk)));
             chunk.clear();
         }
@@ -306,6 +313,7 @@ mod tests {
             "escaped: {html}"
         );
         assert!(!text.contains("{{") && !html.contains("{{"), "every placeholder filled");
+        assert!(!text.replace("\r\n", "").contains('\n'), "CRLF line breaks only");
     }
 
     #[test]
@@ -322,7 +330,8 @@ mod tests {
     #[test]
     fn non_ascii_headers_are_encoded_words() {
         let encoded = encode_header("Verleih: Ihre Buchung für Bohrmaschine ist bestätigt und bezahlt");
-        assert!(encoded.starts_with("=?UTF-8?B?") && encoded.lines().all(|l| l.trim().len() <= 75), "{encoded}");
+        let header = format!("Subject: {encoded}");
+        assert!(encoded.starts_with("=?UTF-8?B?") && header.lines().all(|l| l.len() <= 76), "{header}");
         assert_eq!(encode_header("Plain"), "Plain");
         assert!(fill("{{missing}}", &[], |v| v.to_owned()).is_err());
         assert_eq!(config().from_address(), "notifications@mail.example.com");

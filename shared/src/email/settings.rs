@@ -1,7 +1,7 @@
-//! `GET|PATCH /me/notification-settings`: a member's e-mail switches beside their address and
-//! its suppression, read in one batch and one get.
+//! `GET|PATCH /me/notification-settings`: a member's e-mail switches beside their address (a
+//! verified one; none otherwise) and its suppression, read in one batch and one get.
 
-use crate::domain::email::{EmailAddress, SettingsPatch};
+use crate::domain::email::{Category, SettingsPatch};
 use crate::domain::Clock;
 use crate::error::AppError;
 use crate::identity::Caller;
@@ -24,18 +24,19 @@ where
         Some(r) => r,
         None => {
             let p = crate::services::ensure_profile(store, clock, caller).await?;
-            Recipient {
-                address: p.email.as_deref().and_then(EmailAddress::parse),
-                name: p.display_name.as_str().to_owned(),
-                settings: Default::default(),
-            }
+            Recipient::of(&p, Default::default())
         }
     };
     let mut settings = recipient.settings;
     if let Some(patch) = patch {
         let next = settings.patched(patch)?;
-        if next != settings {
-            store.save_email_settings(&caller.user_id, next, clock.now()).await?;
+        let changes: Vec<(Category, bool)> = Category::ALL
+            .into_iter()
+            .filter(|c| next.allows(*c) != settings.allows(*c))
+            .map(|c| (c, next.allows(c)))
+            .collect();
+        if !changes.is_empty() {
+            store.switch_email(&caller.user_id, &changes, clock.now()).await?;
             tracing::info!(messages = next.messages, reviews = next.reviews, "e-mail settings changed");
         }
         settings = next;

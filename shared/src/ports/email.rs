@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::email::{EmailAddress, EmailSettings, Suppression};
+use crate::domain::email::{Category, EmailAddress, EmailSettings, Suppression};
 use crate::domain::user::UserId;
 use crate::email::{Composed, LinkKey};
 use crate::error::AppError;
@@ -16,10 +16,12 @@ use crate::ports::Recorded;
 pub trait EmailPreferences: Send + Sync {
     /// `user`'s switches; the defaults (everything on) when they never chose.
     async fn email_settings(&self, user: &UserId) -> Result<EmailSettings, AppError>;
-    async fn save_email_settings(
+    /// Switches each named category on or off, and only those: a concurrent change of another
+    /// category is kept. Transactional categories are refused by the domain before this.
+    async fn switch_email(
         &self,
         user: &UserId,
-        settings: EmailSettings,
+        changes: &[(Category, bool)],
         now: DateTime<Utc>,
     ) -> Result<(), AppError>;
     /// Why nothing is e-mailed to `address` any more, if that is so.
@@ -36,17 +38,28 @@ pub trait Suppressions: Send + Sync {
 /// Whom `send-email` writes to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recipient {
-    /// `None` when the profile has no usable address.
+    /// `None` when the profile has no address SES can send to, or the identity provider has not
+    /// verified it (mail to unverified addresses bounces and hurts the sender's reputation).
     pub address: Option<EmailAddress>,
     pub name: String,
     pub settings: EmailSettings,
 }
 
+impl Recipient {
+    pub fn of(profile: &crate::domain::user::Profile, settings: EmailSettings) -> Self {
+        Recipient {
+            address: profile.email.as_deref().filter(|_| profile.email_verified).and_then(EmailAddress::parse),
+            name: profile.display_name.as_str().to_owned(),
+            settings,
+        }
+    }
+}
+
 /// How a notification's e-mail stands in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begun {
-    /// This delivery holds it for `lease`: send, then finish.
-    Started,
+    /// This delivery holds it for `lease`, under this token: send, then finish with it.
+    Started(String),
     /// An earlier delivery finished it (its outcome): nothing to do.
     Finished(String),
     /// Another delivery holds it and its lease runs: retry later.
@@ -66,18 +79,39 @@ pub trait EmailLedger: Send + Sync {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Begun, AppError>;
-    /// Takes `thread`'s e-mail slot for notification `id` at `at`: true when no e-mail went to
-    /// `user` about the thread in the 15 minutes before `at`, or `id` holds the slot already.
+    /// Whether notification `id` at `at` may be e-mailed about `thread`: no e-mail went to `user`
+    /// about it in the 15 minutes before `at`, or `id` holds the slot already.
+    async fn thread_free(&self, user: &UserId, thread: &str, id: &str, at: DateTime<Utc>) -> Result<bool, AppError>;
+    /// Takes `thread`'s slot for notification `id` at `at` (once its e-mail went out), on the
+    /// same condition: false when that no longer holds.
     async fn hold_thread(&self, user: &UserId, thread: &str, id: &str, at: DateTime<Utc>) -> Result<bool, AppError>;
-    /// Records how notification `id`'s e-mail ended (`sent`, or why it was not).
-    async fn finish_email(&self, user: &UserId, id: &str, outcome: &str, now: DateTime<Utc>) -> Result<(), AppError>;
+    /// Records how notification `id`'s e-mail ended (`sent:…`, or why it was not), if this
+    /// delivery (`token`) still holds it: false when another took it over after its lease ran out.
+    async fn finish_email(
+        &self,
+        user: &UserId,
+        id: &str,
+        token: &str,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AppError>;
+}
+
+/// What SES did with an e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Accepted; SES's message id.
+    Accepted(String),
+    /// Refused for good (its error code, e.g. `MessageRejected`): retrying cannot help.
+    Rejected(String),
 }
 
 /// SES.
 #[async_trait]
 pub trait Mailer: Send + Sync {
-    /// Sends `email` with configuration set `configuration_set`; SES's message id.
-    async fn send(&self, email: &Composed, from: &str, configuration_set: &str) -> Result<String, AppError>;
+    /// Sends `email` with configuration set `configuration_set`. Errors are the retryable
+    /// refusals (throttling, sending paused, SES unreachable).
+    async fn send(&self, email: &Composed, from: &str, configuration_set: &str) -> Result<Sent, AppError>;
 }
 
 /// The unsubscribe links' signing key.

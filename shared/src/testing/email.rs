@@ -2,9 +2,9 @@
 //! mailer that keeps what it was given.
 
 use super::*;
-use crate::domain::email::{EmailAddress, EmailSettings, Suppression};
+use crate::domain::email::{Category, EmailAddress, EmailSettings, Suppression};
 use crate::email::Composed;
-use crate::ports::{Begun, EmailLedger, EmailPreferences, Mailer, Recipient, Suppressions};
+use crate::ports::{Begun, EmailLedger, EmailPreferences, Mailer, Recipient, Sent, Suppressions};
 use chrono::Duration;
 
 #[async_trait]
@@ -13,8 +13,19 @@ impl EmailPreferences for MemoryStore {
         Ok(lock(&self.email_settings).get(user).copied().unwrap_or_default())
     }
 
-    async fn save_email_settings(&self, user: &UserId, s: EmailSettings, _now: DateTime<Utc>) -> Result<(), AppError> {
-        lock(&self.email_settings).insert(user.clone(), s);
+    async fn switch_email(
+        &self,
+        user: &UserId,
+        changes: &[(Category, bool)],
+        _now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let mut all = lock(&self.email_settings);
+        let settings = all.entry(user.clone()).or_default();
+        for (category, on) in changes {
+            if let Ok(next) = settings.switched(*category, *on) {
+                *settings = next;
+            }
+        }
         Ok(())
     }
 
@@ -39,11 +50,7 @@ impl Suppressions for MemoryStore {
 impl EmailLedger for MemoryStore {
     async fn recipient(&self, user: &UserId) -> Result<Option<Recipient>, AppError> {
         let Some(p) = lock(&self.profiles).get(user).cloned() else { return Ok(None) };
-        Ok(Some(Recipient {
-            address: p.email.as_deref().and_then(EmailAddress::parse),
-            name: p.display_name.as_str().to_owned(),
-            settings: lock(&self.email_settings).get(user).copied().unwrap_or_default(),
-        }))
+        Ok(Some(Recipient::of(&p, lock(&self.email_settings).get(user).copied().unwrap_or_default())))
     }
 
     async fn begin_email(
@@ -55,49 +62,72 @@ impl EmailLedger for MemoryStore {
     ) -> Result<Begun, AppError> {
         let mut ledger = lock(&self.email_ledger);
         let key = (user.clone(), id.to_owned());
+        // The adapter's condition, to its millisecond: taken over only once `lease_until < now`.
         match ledger.get(&key) {
-            Some((status, _)) if status != "sending" => return Ok(Begun::Finished(status.clone())),
-            Some((_, until)) if *until > now => return Ok(Begun::Busy),
+            Some((status, _, _)) if status != "sending" => return Ok(Begun::Finished(status.clone())),
+            Some((_, until, _)) if until.timestamp_millis() >= now.timestamp_millis() => return Ok(Begun::Busy),
             _ => {}
         }
-        ledger.insert(key, ("sending".into(), now + lease));
-        Ok(Begun::Started)
+        let token = uuid::Uuid::new_v4().to_string();
+        ledger.insert(key, ("sending".into(), now + lease, token.clone()));
+        Ok(Begun::Started(token))
+    }
+
+    async fn thread_free(&self, user: &UserId, thread: &str, id: &str, at: DateTime<Utc>) -> Result<bool, AppError> {
+        Ok(match lock(&self.email_threads).get(&(user.clone(), thread.to_owned())) {
+            None => true,
+            Some((last, holder)) => holder == id || *last <= at - crate::email::THREAD_WINDOW,
+        })
     }
 
     async fn hold_thread(&self, user: &UserId, thread: &str, id: &str, at: DateTime<Utc>) -> Result<bool, AppError> {
-        let mut threads = lock(&self.email_threads);
-        let key = (user.clone(), thread.to_owned());
-        let free = match threads.get(&key) {
-            None => true,
-            Some((last, holder)) => holder == id || *last <= at - crate::email::THREAD_WINDOW,
-        };
+        let free = self.thread_free(user, thread, id, at).await?;
         if free {
-            threads.insert(key, (at, id.to_owned()));
+            lock(&self.email_threads).insert((user.clone(), thread.to_owned()), (at, id.to_owned()));
         }
         Ok(free)
     }
 
-    async fn finish_email(&self, user: &UserId, id: &str, outcome: &str, now: DateTime<Utc>) -> Result<(), AppError> {
-        lock(&self.email_ledger).insert((user.clone(), id.to_owned()), (outcome.to_owned(), now));
-        Ok(())
+    async fn finish_email(
+        &self,
+        user: &UserId,
+        id: &str,
+        token: &str,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AppError> {
+        let mut ledger = lock(&self.email_ledger);
+        let key = (user.clone(), id.to_owned());
+        match ledger.get(&key) {
+            Some((status, _, held)) if status == "sending" && held == token => {
+                ledger.insert(key, (outcome.to_owned(), now, String::new()));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 
-/// SES as the unit tests see it: every e-mail it was given, or a refusal when `refuse` is set.
+/// SES as the unit tests see it: every e-mail it was given; a retryable refusal while `refuse`
+/// is set, and a final one (`MessageRejected`) for the addresses in `reject`.
 #[derive(Default)]
 pub struct FakeMailer {
     pub sent: Mutex<Vec<Composed>>,
     pub refuse: Mutex<bool>,
+    pub reject: Mutex<Vec<String>>,
 }
 
 #[async_trait]
 impl Mailer for FakeMailer {
-    async fn send(&self, email: &Composed, _from: &str, _configuration_set: &str) -> Result<String, AppError> {
+    async fn send(&self, email: &Composed, _from: &str, _configuration_set: &str) -> Result<Sent, AppError> {
         if *lock(&self.refuse) {
             return Err(AppError::Unavailable { dependency: "ses".into() });
         }
+        if lock(&self.reject).iter().any(|a| a == email.to.key()) {
+            return Ok(Sent::Rejected("MessageRejected".into()));
+        }
         let mut sent = lock(&self.sent);
         sent.push(email.clone());
-        Ok(format!("fake-{}", sent.len()))
+        Ok(Sent::Accepted(format!("fake-{}", sent.len())))
     }
 }

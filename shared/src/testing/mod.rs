@@ -68,8 +68,9 @@ pub struct MemoryStore {
     pub email_threads: Mutex<HashMap<(UserId, String), ThreadSlot>>,
 }
 
-/// A notification's e-mail: its outcome (or `sending`) and when that was recorded (or the lease ends).
-pub type LedgerEntry = (String, DateTime<Utc>);
+/// A notification's e-mail: its outcome (or `sending`), when that was recorded (or the lease
+/// ends), and the holding delivery's token.
+pub type LedgerEntry = (String, DateTime<Utc>, String);
 /// A thread's last e-mail: its time and its notification.
 pub type ThreadSlot = (DateTime<Utc>, String);
 

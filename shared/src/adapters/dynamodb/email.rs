@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::profiles::profile_from_item;
 use super::{is_condition_failure, key_item, s, sort_key, timestamp, DynamoTable, Item, DEP};
 use crate::adapters::sdk_error;
-use crate::domain::email::{EmailAddress, EmailSettings, Suppression, SuppressionReason};
+use crate::domain::email::{Category, EmailAddress, EmailSettings, Suppression, SuppressionReason};
 use crate::domain::user::UserId;
 use crate::error::AppError;
 use crate::ports::{Begun, EmailLedger, EmailPreferences, Recipient, Recorded, Suppressions};
@@ -66,25 +66,33 @@ impl EmailPreferences for DynamoTable {
         Ok(settings_from(self.get(&user_pk(user), SETTINGS_SK).await?.as_ref()))
     }
 
-    async fn save_email_settings(&self, user: &UserId, s_: EmailSettings, now: DateTime<Utc>) -> Result<(), AppError> {
-        let mut item = key_item(&user_pk(user), SETTINGS_SK);
-        item.insert("entity".into(), s("email_settings"));
-        item.insert("messages".into(), AttributeValue::Bool(s_.messages));
-        item.insert("reviews".into(), AttributeValue::Bool(s_.reviews));
-        item.insert("updated_at".into(), s(timestamp(now)));
-        self.client()
-            .put_item()
+    async fn switch_email(
+        &self,
+        user: &UserId,
+        changes: &[(Category, bool)],
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let mut update = self
+            .client()
+            .update_item()
             .table_name(self.table())
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
+            .set_key(Some(key_item(&user_pk(user), SETTINGS_SK)))
+            .expression_attribute_values(":entity", s("email_settings"))
+            .expression_attribute_values(":now", s(timestamp(now)));
+        let mut sets = vec!["entity = :entity".to_owned(), "updated_at = :now".to_owned()];
+        for (category, on) in changes.iter().filter(|(c, _)| c.can_switch_off()) {
+            let name = category.as_str();
+            sets.push(format!("{name} = :{name}"));
+            update = update.expression_attribute_values(format!(":{name}"), AttributeValue::Bool(*on));
+        }
+        update.update_expression(format!("SET {}", sets.join(", "))).send().await.map_err(|e| sdk_error(DEP, e))?;
         Ok(())
     }
 
     async fn suppression(&self, address: &EmailAddress) -> Result<Option<Suppression>, AppError> {
-        let Some(item) = self.get(&format!("EMAIL#{address}"), SUPPRESSION_SK).await? else { return Ok(None) };
-        let corrupt = || AppError::internal(format!("suppression of {address} is malformed"));
+        let Some(item) = self.get(&format!("EMAIL#{}", address.key()), SUPPRESSION_SK).await? else { return Ok(None) };
+        let corrupt =
+            || AppError::internal(format!("a suppression of an address at {} is malformed", address.domain()));
         let reason = text(&item, "reason").and_then(SuppressionReason::parse).ok_or_else(corrupt)?;
         let since = text(&item, "since").and_then(|t| DateTime::parse_from_rfc3339(t).ok()).ok_or_else(corrupt)?;
         Ok(Some(Suppression {
@@ -99,7 +107,7 @@ impl EmailPreferences for DynamoTable {
 #[async_trait]
 impl Suppressions for DynamoTable {
     async fn suppress(&self, sup: &Suppression) -> Result<Recorded, AppError> {
-        let mut item = key_item(&format!("EMAIL#{}", sup.address), SUPPRESSION_SK);
+        let mut item = key_item(&format!("EMAIL#{}", sup.address.key()), SUPPRESSION_SK);
         item.insert("entity".into(), s("email_suppression"));
         item.insert("address".into(), s(sup.address.as_str()));
         item.insert("reason".into(), s(sup.reason.as_str()));
@@ -146,11 +154,7 @@ impl EmailLedger for DynamoTable {
         let settings = settings_from(items.iter().find(|i| sort_key(i) == Some(SETTINGS_SK)));
         let Some(at) = items.iter().position(|i| sort_key(i) == Some("PROFILE")) else { return Ok(None) };
         let profile = profile_from_item(items.swap_remove(at))?;
-        Ok(Some(Recipient {
-            address: profile.email.as_deref().and_then(EmailAddress::parse),
-            name: profile.display_name.as_str().to_owned(),
-            settings,
-        }))
+        Ok(Some(Recipient::of(&profile, settings)))
     }
 
     async fn begin_email(
@@ -161,9 +165,11 @@ impl EmailLedger for DynamoTable {
         lease: Duration,
     ) -> Result<Begun, AppError> {
         let (pk, sk) = (user_pk(user), format!("EMAIL#{id}"));
+        let token = uuid::Uuid::new_v4().to_string();
         let mut item = key_item(&pk, &sk);
         item.insert("entity".into(), s("email"));
         item.insert("status".into(), s("sending"));
+        item.insert("lease_token".into(), s(&token));
         item.insert("lease_until".into(), n((now + lease).timestamp_millis()));
         item.insert("expires_at".into(), n(now.timestamp() + KEEP));
         let put = self
@@ -178,7 +184,7 @@ impl EmailLedger for DynamoTable {
             .send()
             .await;
         match put {
-            Ok(_) => Ok(Begun::Started),
+            Ok(_) => Ok(Begun::Started(token)),
             Err(e) if is_condition_failure(&e) => {
                 let held = self.get(&pk, &sk).await?;
                 match held.as_ref().and_then(|i| text(i, "status")) {
@@ -188,6 +194,12 @@ impl EmailLedger for DynamoTable {
             }
             Err(e) => Err(sdk_error(DEP, e)),
         }
+    }
+
+    async fn thread_free(&self, user: &UserId, thread: &str, id: &str, at: DateTime<Utc>) -> Result<bool, AppError> {
+        let Some(slot) = self.get(&user_pk(user), &format!("EMAIL_THREAD#{thread}")).await? else { return Ok(true) };
+        let last = slot.get("last_at").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
+        Ok(text(&slot, "holder") == Some(id) || last <= (at - crate::email::THREAD_WINDOW).timestamp_millis())
     }
 
     async fn hold_thread(&self, user: &UserId, thread: &str, id: &str, at: DateTime<Utc>) -> Result<bool, AppError> {
@@ -213,18 +225,32 @@ impl EmailLedger for DynamoTable {
         }
     }
 
-    async fn finish_email(&self, user: &UserId, id: &str, outcome: &str, now: DateTime<Utc>) -> Result<(), AppError> {
-        self.client()
+    async fn finish_email(
+        &self,
+        user: &UserId,
+        id: &str,
+        token: &str,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AppError> {
+        let update = self
+            .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_item(&user_pk(user), &format!("EMAIL#{id}"))))
-            .update_expression("SET #status = :outcome, finished_at = :now REMOVE lease_until")
+            .update_expression("SET #status = :outcome, finished_at = :now REMOVE lease_until, lease_token")
+            .condition_expression("#status = :sending AND lease_token = :token")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":outcome", s(outcome))
             .expression_attribute_values(":now", s(timestamp(now)))
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":token", s(token))
             .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
-        Ok(())
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(sdk_error(DEP, e)),
+        }
     }
 }
