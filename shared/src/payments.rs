@@ -156,16 +156,22 @@ where
             crate::metrics::count("Refunds", &[("Reason", "late_payment")]);
             decision.next.payment.refund_id = Some(refund.id);
         }
-        let announcement =
-            decision.transition.map(|t| crate::bookings::event(t.event_kind(), &decision.next, None, now));
+        // A move announces itself; a payment that newly failed (the booking waits for another
+        // attempt until its hold ends) is announced too, so the renter is told.
+        let newly_failed =
+            decision.next.payment.status == PaymentStatus::Failed && current.payment.status != PaymentStatus::Failed;
+        let kind = match decision.transition {
+            Some(t) => Some(t.event_kind()),
+            None if newly_failed => Some(crate::domain::events::kinds::PAYMENT_FAILED),
+            None => None,
+        };
+        let announcement = kind.map(|k| crate::bookings::event(k, &decision.next, None, now));
         match store.move_booking(&current, &decision.next, announcement.as_ref()).await {
             Ok(()) => {
-                if announcement.is_some() {
+                if decision.transition.is_some() {
                     crate::metrics::count("PaymentsSucceeded", &[]);
                 }
-                if decision.next.payment.status == PaymentStatus::Failed
-                    && current.payment.status != PaymentStatus::Failed
-                {
+                if newly_failed {
                     crate::metrics::count("PaymentsFailed", &[]);
                 }
                 tracing::info!(booking_id = %id, event_id = %event.id, event_type = %event.kind, status = decision.next.status.as_str(), payment = decision.next.payment.status.as_str(), "payment event applied");

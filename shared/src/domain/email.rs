@@ -53,7 +53,8 @@ impl Category {
             | kinds::CLAIM_ACCEPTED
             | kinds::CLAIM_CONTESTED
             | kinds::CLAIM_DECIDED => Category::Bookings,
-            kinds::DEPOSIT_FAILED
+            kinds::PAYMENT_FAILED
+            | kinds::DEPOSIT_FAILED
             | kinds::DEPOSIT_CAPTURED
             | kinds::DEPOSIT_PAID_OUT
             | kinds::PAYOUT_FAILED
@@ -317,6 +318,7 @@ mod tests {
         assert_eq!(Category::of_kind("booking.requested"), Some(Category::Bookings));
         assert_eq!(Category::of_kind("booking.claim_filed"), Some(Category::Bookings));
         assert_eq!(Category::of_kind("user.payout_failed"), Some(Category::Payments));
+        assert_eq!(Category::of_kind("booking.payment_failed"), Some(Category::Payments));
         assert_eq!(Category::of_kind("message.sent"), Some(Category::Messages));
         assert_eq!(Category::of_kind("review.published"), Some(Category::Reviews));
         assert_eq!(Category::of_kind("booking.picked_up"), None);

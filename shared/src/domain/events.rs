@@ -105,6 +105,8 @@ pub mod kinds {
     pub const BOOKING_EXPIRED: &str = "booking.expired";
     pub const BOOKING_CANCELLED: &str = "booking.cancelled";
     pub const BOOKING_CONFIRMED: &str = "booking.confirmed";
+    /// The renter's payment failed (a declined card); the booking waits for another attempt.
+    pub const PAYMENT_FAILED: &str = "booking.payment_failed";
     pub const BOOKING_PICKED_UP: &str = "booking.picked_up";
     pub const BOOKING_RETURNED: &str = "booking.returned";
     /// An item not back by the end of its stay and the grace period.

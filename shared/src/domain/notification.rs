@@ -193,6 +193,7 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
         kinds::CLAIM_FILED | kinds::CLAIM_ACCEPTED | kinds::CLAIM_CONTESTED | kinds::CLAIM_DECIDED => {
             claim_texts(event, &data)?
         }
+        kinds::PAYMENT_FAILED => return payment_failed(event, &data),
         // Told of a new report; its edits are in the audit trail.
         kinds::CONDITION_REPORTED if data.report_version.unwrap_or(1) > 1 => return Ok(Vec::new()),
         kinds::CONDITION_REPORTED => return condition_reported(event, &data),
@@ -215,6 +216,27 @@ fn for_booking_event(event: &DomainEvent) -> Result<Vec<Notification>, AppError>
         read_at: None,
     };
     Ok(vec![make(user(&data.renter_id)?, "renter", renter_text), make(user(&data.owner_id)?, "owner", owner_text)])
+}
+
+/// A failed payment is the renter's to fix: one notification, theirs.
+fn payment_failed(event: &DomainEvent, data: &BookingEventData) -> Result<Vec<Notification>, AppError> {
+    let user_id = UserId::parse(&data.renter_id).map_err(|_| {
+        AppError::bad_request("invalid_event", format!("booking event {} has an invalid user id", event.id))
+    })?;
+    Ok(vec![Notification {
+        id: format!("{}-renter", event.id),
+        user_id,
+        kind: event.kind.clone(),
+        booking_id: Some(data.booking_id.clone()),
+        inquiry_id: None,
+        text: format!(
+            "Your payment for \"{}\" did not go through. Try again, or with another card, before the booking's hold ends.",
+            data.listing_title
+        ),
+        read: false,
+        created_at: event.occurred_at,
+        read_at: None,
+    }])
 }
 
 /// A condition report tells the other party (its author knows): one notification.
@@ -491,6 +513,14 @@ mod tests {
         let mut broken = event(kinds::BOOKING_ACCEPTED, "x");
         broken.data = serde_json::json!({"booking_id": "b1"});
         assert_eq!(for_event(&broken).unwrap_err().code(), "invalid_event");
+    }
+
+    #[test]
+    fn a_failed_payment_tells_the_renter_only() {
+        let n = for_event(&event(kinds::PAYMENT_FAILED, "pending_payment")).unwrap();
+        assert_eq!(n.len(), 1);
+        assert_eq!((n[0].user_id.as_str(), n[0].id.ends_with("-renter")), ("u-renter", true));
+        assert!(n[0].text.contains("did not go through"), "{}", n[0].text);
     }
 
     #[test]

@@ -78,6 +78,7 @@ fn content(n: &Notification) -> (&'static str, &'static str, String) {
         kinds::CLAIM_ACCEPTED => ("A damage claim was accepted", "View the claim"),
         kinds::CLAIM_CONTESTED => ("A damage claim was contested", "View the claim"),
         kinds::CLAIM_DECIDED => ("A damage claim was decided", "View the claim"),
+        kinds::PAYMENT_FAILED => ("A payment did not go through", "Pay again"),
         kinds::DEPOSIT_FAILED => ("The deposit could not be held", "Confirm the deposit"),
         kinds::DEPOSIT_CAPTURED => ("Part of a deposit was taken", "View the booking"),
         kinds::DEPOSIT_PAID_OUT => ("A deposit was paid out", "View the booking"),
