@@ -188,7 +188,7 @@ def secretsmanager_checks(operation: str, body: dict, backends: Backends) -> lis
 
 def ses_checks(method: str, path: str, body: dict, backends: Backends) -> list:
     """SES v2 `SendEmail` as IAM authorises it: on the identity that sends and on the
-    configuration set the call names. The identity modelled is the From address's domain: the
+    configuration set the call names, as `ses:SendEmail` and, for raw content, `ses:SendRawEmail`. The identity modelled is the From address's domain: the
     stack verifies a domain (an address verified as an identity of its own would be checked
     instead; none is)."""
     def arn(rest):
@@ -198,10 +198,12 @@ def ses_checks(method: str, path: str, body: dict, backends: Backends) -> list:
         sender = body.get("FromEmailAddress") or ""
         if "@" not in sender:
             raise NotModelled("ses:SendEmail without FromEmailAddress (the identity is then read from the raw From)")
-        checks = [Check("ses:SendEmail", arn(f"identity/{sender.rsplit('@', 1)[1]}"))]
+        # Raw content is authorised as ses:SendRawEmail as well (SES v2 SendEmail's IAM).
+        actions = ["ses:SendEmail"] + (["ses:SendRawEmail"] if "Raw" in body.get("Content", {}) else [])
+        resources = [arn(f"identity/{sender.rsplit('@', 1)[1]}")]
         if body.get("ConfigurationSetName"):
-            checks.append(Check("ses:SendEmail", arn(f"configuration-set/{body['ConfigurationSetName']}")))
-        return checks
+            resources.append(arn(f"configuration-set/{body['ConfigurationSetName']}"))
+        return [Check(action, resource) for resource in resources for action in actions]
     raise NotModelled(f"ses {method} {path}")
 
 

@@ -265,7 +265,9 @@ class Middleware(unittest.TestCase):
         config_set = "arn:aws:ses:eu-central-1:123456789012:configuration-set/cs"
         self.assertEqual([c.resource for c in ses_checks("POST", "/v2/email/outbound-emails",
                           {"FromEmailAddress": "n@mail.example.com", "ConfigurationSetName": "cs"}, FakeBackends())], [identity, config_set])
-        spec = {"ASIAMAILER1": {"arn": "mailer", "policies": [{"Statement": [allow("ses:SendEmail", [identity])]}]}}
+        raw = ses_checks("POST", "/v2/email/outbound-emails", {"FromEmailAddress": "n@mail.example.com", "Content": {"Raw": {}}}, FakeBackends())
+        self.assertEqual([c.action for c in raw], ["ses:SendEmail", "ses:SendRawEmail"], "raw content is both")
+        spec = {"ASIAMAILER1": {"arn": "mailer", "policies": [{"Statement": [allow(["ses:SendEmail", "ses:SendRawEmail"], [identity])]}]}}
         call(self.app, {"PATH_INFO": "/_local_iam/principals"}, json.dumps(spec).encode())
         status, headers, body = self.ses("ASIAMAILER1", "n@mail.example.com")
         self.assertEqual((status, headers["x-amzn-ErrorType"]), ("403 Forbidden", "AccessDeniedException"), "the set is not granted")
@@ -273,7 +275,7 @@ class Middleware(unittest.TestCase):
         self.assertEqual(self.reached, [])
         with self.assertRaises(NotModelled):
             ses_checks("DELETE", "/v2/email/identities/x", {}, FakeBackends())
-        spec = {"ASIAMAILER2": {"arn": "mailer2", "policies": [{"Statement": [allow("ses:SendEmail", [identity, config_set])]}]}}
+        spec = {"ASIAMAILER2": {"arn": "mailer2", "policies": [{"Statement": [allow(["ses:SendEmail", "ses:SendRawEmail"], [identity, config_set])]}]}}
         call(self.app, {"PATH_INFO": "/_local_iam/principals"}, json.dumps(spec).encode())
         self.assertEqual(self.ses("ASIAMAILER2", "n@mail.example.com")[0], "200 OK", "both granted")
         self.assertEqual(len(self.reached), 1)

@@ -256,7 +256,8 @@ async fn a_declined_card_is_recorded_and_the_booking_stays_payable() {
     let failed = eventually_booking(&b, "the failure to be recorded", |v| v["payment"]["status"] == "failed").await;
     assert_eq!(failed["status"], "pending_payment", "still payable until the hold lapses");
     assert!(failed["payment"]["failure_code"].is_string());
-    // The renter is told (in the app, and by e-mail: decision 0045), the owner is not.
+    // The renter is told (in the app; send-email derives its e-mail from the same notification,
+    // decision 0045), the owner is not.
     let told = |t: String| async move {
         let v = get_json(&format!("{}/me/notifications", env().api), &t).await;
         v["items"].as_array().map(|items| items.iter().filter(|n| n["type"] == "booking.payment_failed").count())

@@ -162,7 +162,10 @@ where
             decision.next.payment.status == PaymentStatus::Failed && current.payment.status != PaymentStatus::Failed;
         let kind = match decision.transition {
             Some(t) => Some(t.event_kind()),
-            None if newly_failed => Some(crate::domain::events::kinds::PAYMENT_FAILED),
+            // Only while the renter can pay again: an expired or cancelled booking's is news to nobody.
+            None if newly_failed && decision.next.status == BookingStatus::PendingPayment => {
+                Some(crate::domain::events::kinds::PAYMENT_FAILED)
+            }
             None => None,
         };
         let announcement = kind.map(|k| crate::bookings::event(k, &decision.next, None, now));

@@ -40,7 +40,12 @@ where
         return Err(AppError::Forbidden);
     }
     if req.method() == lambda_http::http::Method::GET {
-        let query = req.uri().query().unwrap_or_default();
+        // Built from the checked link alone: nothing else of the request reaches the app's page.
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("user", user.as_str())
+            .append_pair("category", category.as_str())
+            .append_pair("token", &token)
+            .finish();
         let confirm = format!("{}/account/unsubscribe?{query}", deps.app_base_url.trim_end_matches('/'));
         let response = shared::http::empty(303)?;
         return shared::http::with_header(response, "location", &confirm);
@@ -129,7 +134,7 @@ mod tests {
             *r.method_mut() = lambda_http::http::Method::GET;
             r
         };
-        let resp = handle(get(query_of(&url)), &deps).await.unwrap();
+        let resp = handle(get(format!("{}&user=bob&x=%0d", query_of(&url))), &deps).await.unwrap();
         assert_eq!(resp.status(), 303);
         let location = resp.headers()["location"].to_str().unwrap();
         assert_eq!(location, format!("https://app.example.com/account/unsubscribe?{}", query_of(&url)));

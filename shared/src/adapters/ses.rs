@@ -52,12 +52,14 @@ impl Mailer for SesMailer {
 }
 
 /// SES's refusal by its code only: its messages name the recipient, which is personal data and
-/// must not reach the logs. A refusal of this message (its address or its content) is final;
-/// the rest (throttling, sending paused, SES unreachable) is retried.
+/// must not reach the logs. `MessageRejected` (this message: its address or its content) is
+/// final, counted and alarmed (`EmailsRejected`: it is also what an unverified identity gets);
+/// the rest (a bad request from our configuration, throttling, sending paused, SES unreachable)
+/// is retried, and ends in the DLQ.
 fn refusal<R>(err: SdkError<aws_sdk_sesv2::operation::send_email::SendEmailError, R>) -> Result<Sent, AppError> {
     match &err {
         SdkError::ServiceError(e) => match e.err().code().unwrap_or("Unknown") {
-            code @ ("MessageRejected" | "BadRequestException") => Ok(Sent::Rejected(code.to_owned())),
+            "MessageRejected" => Ok(Sent::Rejected("MessageRejected".into())),
             "TooManyRequestsException" | "LimitExceededException" => {
                 Err(AppError::Unavailable { dependency: "ses".into() })
             }

@@ -76,8 +76,17 @@ where
         Begun::Started(token) => token,
     };
     let outcome = send_or_skip(n, category, mail, now).await?;
-    if !mail.store.finish_email(&n.user_id, &n.id, &token, &outcome.record(), now).await? {
-        tracing::error!(notification_id = %n.id, "e-mail lease ran out before it was finished: another delivery took it over");
+    match mail.store.finish_email(&n.user_id, &n.id, &token, &outcome.record(), now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::error!(notification_id = %n.id, "e-mail lease ran out before it was finished: another delivery took it over")
+        }
+        // Once SES has it, failing the message would send it again: the lease runs out instead,
+        // and only a redelivery after that (none is due) could repeat it.
+        Err(err) if matches!(outcome, Outcome::Sent(_)) => {
+            tracing::error!(notification_id = %n.id, error = %err.for_log(), "e-mail sent but not recorded")
+        }
+        Err(err) => return Err(err),
     }
     Ok(outcome)
 }
@@ -124,12 +133,20 @@ where
     match mail.mailer.send(&email, mail.config.from_address(), &mail.config.configuration_set).await? {
         Sent::Rejected(code) => {
             tracing::warn!(notification_id = %n.id, domain = address.domain(), code = %code, "SES refused the e-mail for good");
+            crate::metrics::count("EmailsRejected", &[]);
             Ok(Outcome::Rejected(code))
         }
         Sent::Accepted(id) => {
+            // SES has it: nothing after this may fail the message (its retry would send it again).
             if let Some(thread) = &thread {
-                if !mail.store.hold_thread(&n.user_id, thread, &n.id, n.created_at).await? {
-                    tracing::warn!(notification_id = %n.id, "thread slot taken meanwhile; the e-mail went out");
+                match mail.store.hold_thread(&n.user_id, thread, &n.id, n.created_at).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(notification_id = %n.id, "thread slot taken meanwhile; the e-mail went out")
+                    }
+                    Err(err) => {
+                        tracing::error!(notification_id = %n.id, error = %err.for_log(), "thread slot not taken")
+                    }
                 }
             }
             Ok(Outcome::Sent(id))

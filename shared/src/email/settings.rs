@@ -30,9 +30,13 @@ where
     let mut settings = recipient.settings;
     if let Some(patch) = patch {
         let next = settings.patched(patch)?;
-        let changes: Vec<(Category, bool)> = Category::ALL
-            .into_iter()
-            .filter(|c| next.allows(*c) != settings.allows(*c))
+        // Every switch the patch names is written, changed or not: one read just before a
+        // concurrent one-click unsubscribe must not leave the answer and the store apart.
+        let changes: Vec<(Category, bool)> = patch
+            .email
+            .keys()
+            .filter_map(|name| Category::parse(name))
+            .filter(|c| c.can_switch_off())
             .map(|c| (c, next.allows(c)))
             .collect();
         if !changes.is_empty() {

@@ -74,9 +74,11 @@ impl EmailLedger for MemoryStore {
     }
 
     async fn thread_free(&self, user: &UserId, thread: &str, id: &str, at: DateTime<Utc>) -> Result<bool, AppError> {
+        // The adapter's condition, to its millisecond.
+        let cutoff = (at - crate::email::THREAD_WINDOW).timestamp_millis();
         Ok(match lock(&self.email_threads).get(&(user.clone(), thread.to_owned())) {
             None => true,
-            Some((last, holder)) => holder == id || *last <= at - crate::email::THREAD_WINDOW,
+            Some((last, holder)) => holder == id || last.timestamp_millis() <= cutoff,
         })
     }
 
