@@ -533,6 +533,24 @@ def real_work_events(binary, text, ids, calls, secret):
     if binary in ("create-evidence-upload", "file-claim", "answer-claim", "decide-claim", "list-claims",
                   "review-claim", "get-claim"):
         return claim_events(binary, text, ids, calls, secret)
+    if binary == "send-email":
+        # Each call e-mails a new booking event's two parties (members with verified addresses):
+        # per party the ledger's lease, one BatchGetItem, one GetItem, SES's send, the ledger's
+        # update (moto's SES checks the identity and keeps the mail).
+        renter, owner = str(uuid.uuid4()), str(uuid.uuid4())
+        for sub, name in ((renter, "Renter"), (owner, "Owner")):
+            status, body = call("GET", "/me", token=token(sub, name))
+            assert status == 200, (status, body)
+        template = json.loads(text)["Records"][0]
+
+        def accepted():
+            r = json.loads(json.dumps(template))
+            event = json.loads(r["body"])
+            event["id"] = str(uuid.uuid4())
+            event["data"]["renter_id"], event["data"]["owner_id"] = renter, owner
+            r["body"] = json.dumps(event)
+            return {"Records": [r]}
+        return accepted
     if binary == "publish-events":
         # Stream batches of 10 new booking events (audit entries, decision 0039), as Lambda
         # hands them over: one SendMessageBatch to the booking-events queue per call.

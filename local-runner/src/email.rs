@@ -50,39 +50,7 @@ impl FeedbackRoute {
     /// Delivers SES's `kind` report (`bounce`: permanent, `complaint`: abuse) of `message`.
     pub async fn report(&self, message: &Value, kind: &str, account: &str, region: &str) -> Result<Value> {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        // moto lists the To header's entries as destinations, a display name included.
-        let bare = |a: &Value| {
-            let a = a.as_str().unwrap_or_default();
-            json!(a.rsplit_once('<').map(|(_, r)| r.trim_end_matches('>')).unwrap_or(a).trim())
-        };
-        let recipients: Vec<Value> =
-            message["to"].as_array().map(|to| to.iter().map(bare).collect()).unwrap_or_default();
-        let from_domain = message["from_address"].as_str().unwrap_or_default().rsplit('@').next().unwrap_or_default();
-        let feedback_id = format!("{}-{}-000000", uuid::Uuid::new_v4().simple(), kind);
-        // moto keeps no send time: the report's own stands in for `mail.timestamp`.
-        let mail = json!({
-            "timestamp": now,
-            "source": message["from"],
-            "sourceArn": format!("arn:aws:ses:{region}:{account}:identity/{from_domain}"),
-            "sendingAccountId": account,
-            "messageId": message["id"],
-            "destination": recipients,
-            "headersTruncated": false,
-            "commonHeaders": {"from": [message["from"]], "to": message["to"], "subject": message["subject"]},
-            "tags": {"ses:configuration-set": [self.configuration_set], "ses:from-domain": [from_domain],
-                     "ses:source-ip": ["127.0.0.1"]},
-        });
-        let event = match kind {
-            "bounce" => json!({"eventType": "Bounce", "mail": mail, "bounce": {
-                "bounceType": "Permanent", "bounceSubType": "General", "feedbackId": feedback_id, "timestamp": now,
-                "reportingMTA": "dsn; local-runner",
-                "bouncedRecipients": recipients.iter().map(|r| json!({"emailAddress": r, "action": "failed",
-                    "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"})).collect::<Vec<_>>()}}),
-            "complaint" => json!({"eventType": "Complaint", "mail": mail, "complaint": {
-                "feedbackId": feedback_id, "timestamp": now, "complaintFeedbackType": "abuse",
-                "complainedRecipients": recipients.iter().map(|r| json!({"emailAddress": r})).collect::<Vec<_>>()}}),
-            other => bail!("no SES report of kind {other}: bounce or complaint"),
-        };
+        let event = ses_event(message, kind, &self.configuration_set, account, region, &now)?;
         let body = if self.raw {
             event.to_string()
         } else {
@@ -101,6 +69,52 @@ impl FeedbackRoute {
             .context("delivering the report")?;
         Ok(event)
     }
+}
+
+/// The record SES's event publishing writes for `kind` (`bounce`, `complaint`) of sent `message`
+/// (as `sent` decodes it), at `now` (docs: "Examples of event data that Amazon SES publishes to
+/// Amazon SNS").
+fn ses_event(
+    message: &Value,
+    kind: &str,
+    configuration_set: &str,
+    account: &str,
+    region: &str,
+    now: &str,
+) -> Result<Value> {
+    // moto lists the To header's entries as destinations, a display name included.
+    let bare = |a: &Value| {
+        let a = a.as_str().unwrap_or_default();
+        json!(a.rsplit_once('<').map(|(_, r)| r.trim_end_matches('>')).unwrap_or(a).trim())
+    };
+    let recipients: Vec<Value> = message["to"].as_array().map(|to| to.iter().map(bare).collect()).unwrap_or_default();
+    let from_domain = message["from_address"].as_str().unwrap_or_default().rsplit('@').next().unwrap_or_default();
+    let feedback_id = format!("{}-{}-000000", uuid::Uuid::new_v4().simple(), kind);
+    // moto keeps no send time: the report's own stands in for `mail.timestamp`.
+    let mail = json!({
+        "timestamp": now,
+        "source": message["from"],
+        "sourceArn": format!("arn:aws:ses:{region}:{account}:identity/{from_domain}"),
+        "sendingAccountId": account,
+        "messageId": message["id"],
+        "destination": recipients,
+        "headersTruncated": false,
+        "commonHeaders": {"from": [message["from"]], "to": message["to"], "subject": message["subject"]},
+        "tags": {"ses:configuration-set": [configuration_set], "ses:from-domain": [from_domain],
+                 "ses:source-ip": ["127.0.0.1"]},
+    });
+    let event = match kind {
+        "bounce" => json!({"eventType": "Bounce", "mail": mail, "bounce": {
+                "bounceType": "Permanent", "bounceSubType": "General", "feedbackId": feedback_id, "timestamp": now,
+                "reportingMTA": "dsn; local-runner",
+                "bouncedRecipients": recipients.iter().map(|r| json!({"emailAddress": r, "action": "failed",
+                    "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"})).collect::<Vec<_>>()}}),
+        "complaint" => json!({"eventType": "Complaint", "mail": mail, "complaint": {
+                "feedbackId": feedback_id, "timestamp": now, "complaintFeedbackType": "abuse",
+                "complainedRecipients": recipients.iter().map(|r| json!({"emailAddress": r})).collect::<Vec<_>>()}}),
+        other => bail!("no SES report of kind {other}: bounce or complaint"),
+    };
+    Ok(event)
 }
 
 /// What was sent through SES in `region`, oldest first, each decoded (`to`: only those to it).
@@ -213,6 +227,34 @@ fn decode_words(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reports_as_ses_event_publishing_writes_them_and_our_consumer_reads_them() {
+        let sent = json!({"id": "0102-m1", "from": "Rental Portal <n@mail.example.com>", "from_address": "n@mail.example.com",
+            "to": ["Ada <Ada@Example.com>"], "subject": "Rental Portal: A new message"});
+        let now = "2026-12-01T10:00:00.000Z";
+        let bounce = ses_event(&sent, "bounce", "rp-email", "123456789012", "eu-central-1", now).unwrap();
+        assert_eq!(bounce["eventType"], "Bounce");
+        assert_eq!(
+            (bounce["bounce"]["bounceType"].as_str(), bounce["bounce"]["timestamp"].as_str()),
+            (Some("Permanent"), Some(now))
+        );
+        assert_eq!(bounce["bounce"]["bouncedRecipients"][0]["emailAddress"], "Ada@Example.com", "the bare address");
+        assert_eq!(bounce["mail"]["messageId"], "0102-m1");
+        assert_eq!(bounce["mail"]["destination"], json!(["Ada@Example.com"]));
+        assert_eq!(bounce["mail"]["sourceArn"], "arn:aws:ses:eu-central-1:123456789012:identity/mail.example.com");
+        assert_eq!(bounce["mail"]["tags"]["ses:configuration-set"], json!(["rp-email"]));
+        let read = shared::domain::email::suppressions_from_feedback(&bounce.to_string()).unwrap();
+        assert_eq!((read.len(), read[0].address.key()), (1, "ada@example.com"));
+
+        let complaint = ses_event(&sent, "complaint", "rp-email", "123456789012", "eu-central-1", now).unwrap();
+        assert_eq!(
+            (complaint["eventType"].as_str(), complaint["complaint"]["complaintFeedbackType"].as_str()),
+            (Some("Complaint"), Some("abuse"))
+        );
+        assert_eq!(shared::domain::email::suppressions_from_feedback(&complaint.to_string()).unwrap().len(), 1);
+        assert!(ses_event(&sent, "delivery", "rp-email", "1", "r", now).is_err());
+    }
 
     #[test]
     fn decodes_the_parts_and_headers_send_email_writes() {
