@@ -41,6 +41,19 @@ fn settings_from(item: Option<&Item>) -> EmailSettings {
     item.map(|i| EmailSettings { messages: boolean(i, "messages"), reviews: boolean(i, "reviews") }).unwrap_or_default()
 }
 
+/// Whether a conditional write's condition held (false: it did not, and nothing was written).
+fn held<T, E, R>(result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>) -> Result<bool, AppError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(sdk_error(DEP, e)),
+    }
+}
+
 fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
@@ -121,11 +134,7 @@ impl Suppressions for DynamoTable {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(Recorded::New),
-            Err(e) if is_condition_failure(&e) => Ok(Recorded::Duplicate),
-            Err(e) => Err(sdk_error(DEP, e)),
-        }
+        Ok(if held(put)? { Recorded::New } else { Recorded::Duplicate })
     }
 }
 
@@ -218,11 +227,7 @@ impl EmailLedger for DynamoTable {
             .expression_attribute_values(":cutoff", n(cutoff))
             .send()
             .await;
-        match update {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(sdk_error(DEP, e)),
-        }
+        held(update)
     }
 
     async fn finish_email(
@@ -247,10 +252,6 @@ impl EmailLedger for DynamoTable {
             .expression_attribute_values(":token", s(token))
             .send()
             .await;
-        match update {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(sdk_error(DEP, e)),
-        }
+        held(update)
     }
 }
