@@ -65,6 +65,10 @@ fn message_at(minutes: i64, n: u32) -> SqsEvent {
 async fn fixture_batch_sends_once_and_fails_only_the_bad_record() {
     let deps = deps();
     assert_eq!(run(fixture(), &deps).await, vec!["bad-1"]);
+    let with = deps.mailer.sent_with.lock().unwrap().clone();
+    assert!(with
+        .iter()
+        .all(|(from, set)| (from.as_str(), set.as_str()) == ("notifications@mail.example.com", "rp-email")));
     assert_eq!(sent_to(&deps), vec!["Renter@Example.com", "owner@example.com", "Renter@Example.com"], "as given");
     run(fixture(), &deps).await;
     assert_eq!(sent_to(&deps).len(), 3, "redelivery sends nothing twice");
@@ -143,7 +147,21 @@ async fn a_final_refusal_is_recorded_and_never_holds_back_the_other_party() {
 }
 
 #[tokio::test]
-async fn a_retried_failure_tries_every_recipient_and_keeps_no_thread_slot() {
+async fn a_retried_failure_tries_every_recipient_then_sends_only_what_is_left() {
+    let mut deps = deps();
+    deps.mailer.refuse_to.lock().unwrap().push("renter@example.com".into());
+    let mut event = fixture();
+    event.records.truncate(1);
+    assert_eq!(run(event.clone(), &deps).await.len(), 1, "the message fails, to be retried");
+    assert_eq!(sent_to(&deps), vec!["owner@example.com"], "the owner's went out all the same");
+    deps.mailer.refuse_to.lock().unwrap().clear();
+    deps.clock = FixedClock(deps.clock.0 + Duration::seconds(60));
+    assert!(run(event, &deps).await.is_empty());
+    assert_eq!(sent_to(&deps), vec!["owner@example.com", "Renter@Example.com"], "the retry sends the renter's alone");
+}
+
+#[tokio::test]
+async fn a_retried_failure_keeps_no_thread_slot() {
     let mut deps = deps();
     *deps.mailer.refuse.lock().unwrap() = true;
     assert_eq!(run(message_at(0, 1), &deps).await.len(), 1);

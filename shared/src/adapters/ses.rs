@@ -43,9 +43,11 @@ impl Mailer for SesMailer {
             .send()
             .await;
         match out {
-            Ok(out) => Ok(Sent::Accepted(
-                out.message_id.ok_or_else(|| AppError::internal("SES answered without a message id"))?,
-            )),
+            // Accepted either way: failing now would send it again on the retry.
+            Ok(out) => Ok(Sent::Accepted(out.message_id.unwrap_or_else(|| {
+                tracing::warn!("SES accepted an e-mail without a message id");
+                "unknown".to_owned()
+            }))),
             Err(e) => refusal(e),
         }
     }

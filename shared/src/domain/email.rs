@@ -289,7 +289,7 @@ pub fn suppressions_from_feedback(body: &str) -> Result<Vec<Suppression>, AppErr
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -322,6 +322,34 @@ mod tests {
         assert_eq!(Category::of_kind("message.sent"), Some(Category::Messages));
         assert_eq!(Category::of_kind("review.published"), Some(Category::Reviews));
         assert_eq!(Category::of_kind("booking.picked_up"), None);
+    }
+
+    /// Issue 25's list: every kind that matters outside the app is e-mailed.
+    pub(crate) const EMAILED: [&str; 17] = [
+        kinds::BOOKING_REQUESTED,
+        kinds::BOOKING_ACCEPTED,
+        kinds::BOOKING_CONFIRMED,
+        kinds::BOOKING_CANCELLED,
+        kinds::BOOKING_EXPIRED,
+        kinds::PAYMENT_FAILED,
+        kinds::MESSAGE_SENT,
+        kinds::REVIEW_WRITTEN,
+        kinds::REVIEW_PUBLISHED,
+        kinds::CLAIM_FILED,
+        kinds::CLAIM_ACCEPTED,
+        kinds::CLAIM_CONTESTED,
+        kinds::CLAIM_DECIDED,
+        kinds::PAYOUT_FAILED,
+        kinds::PAYOUT_ACCOUNT_UPDATED,
+        kinds::DEPOSIT_CAPTURED,
+        kinds::DEPOSIT_PAID_OUT,
+    ];
+
+    #[test]
+    fn every_kind_that_matters_outside_the_app_is_emailed() {
+        for kind in EMAILED {
+            assert!(Category::of_kind(kind).is_some(), "{kind}");
+        }
     }
 
     #[test]

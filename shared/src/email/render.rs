@@ -329,6 +329,15 @@ mod tests {
     }
 
     #[test]
+    fn every_emailed_kind_has_its_own_subject() {
+        for kind in crate::domain::email::tests::EMAILED {
+            let (subject, _, page) = content(&notification(kind, "x"));
+            assert_ne!(subject, "News about your rentals", "{kind}");
+            assert!(page.starts_with('/'), "{kind}");
+        }
+    }
+
+    #[test]
     fn non_ascii_headers_are_encoded_words() {
         let encoded = encode_header("Verleih: Ihre Buchung für Bohrmaschine ist bestätigt und bezahlt");
         let header = format!("Subject: {encoded}");

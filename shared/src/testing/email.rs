@@ -110,24 +110,29 @@ impl EmailLedger for MemoryStore {
     }
 }
 
-/// SES as the unit tests see it: every e-mail it was given; a retryable refusal while `refuse`
-/// is set, and a final one (`MessageRejected`) for the addresses in `reject`.
+/// SES as the unit tests see it: every e-mail it was given, with the sender and configuration
+/// set it was given with; a retryable refusal while `refuse` is set or for the addresses in
+/// `refuse_to`, and a final one (`MessageRejected`) for those in `reject`.
 #[derive(Default)]
 pub struct FakeMailer {
     pub sent: Mutex<Vec<Composed>>,
+    /// (from, configuration set) of each sent e-mail, in order.
+    pub sent_with: Mutex<Vec<(String, String)>>,
     pub refuse: Mutex<bool>,
+    pub refuse_to: Mutex<Vec<String>>,
     pub reject: Mutex<Vec<String>>,
 }
 
 #[async_trait]
 impl Mailer for FakeMailer {
-    async fn send(&self, email: &Composed, _from: &str, _configuration_set: &str) -> Result<Sent, AppError> {
-        if *lock(&self.refuse) {
+    async fn send(&self, email: &Composed, from: &str, configuration_set: &str) -> Result<Sent, AppError> {
+        if *lock(&self.refuse) || lock(&self.refuse_to).iter().any(|a| a == email.to.key()) {
             return Err(AppError::Unavailable { dependency: "ses".into() });
         }
         if lock(&self.reject).iter().any(|a| a == email.to.key()) {
             return Ok(Sent::Rejected("MessageRejected".into()));
         }
+        lock(&self.sent_with).push((from.to_owned(), configuration_set.to_owned()));
         let mut sent = lock(&self.sent);
         sent.push(email.clone());
         Ok(Sent::Accepted(format!("fake-{}", sent.len())))
