@@ -10,7 +10,7 @@
 //! Ledger entries and thread slots expire after 30 days (`expires_at`): far past any redelivery.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
 use super::profiles::profile_from_item;
@@ -142,24 +142,7 @@ impl Suppressions for DynamoTable {
 impl EmailLedger for DynamoTable {
     async fn recipient(&self, user: &UserId) -> Result<Option<Recipient>, AppError> {
         let pk = user_pk(user);
-        let keys = KeysAndAttributes::builder()
-            .keys(key_item(&pk, "PROFILE"))
-            .keys(key_item(&pk, SETTINGS_SK))
-            .consistent_read(true)
-            .build()
-            .map_err(AppError::internal)?;
-        let out = self
-            .client()
-            .batch_get_item()
-            .request_items(self.table(), keys)
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
-        if out.unprocessed_keys.as_ref().is_some_and(|k| !k.is_empty()) {
-            // Two small items never exceed a batch's limits; this is throttling.
-            return Err(AppError::Unavailable { dependency: DEP.to_owned() });
-        }
-        let mut items = out.responses.and_then(|mut r| r.remove(self.table())).unwrap_or_default();
+        let mut items = self.batch_get(vec![key_item(&pk, "PROFILE"), key_item(&pk, SETTINGS_SK)], true).await?;
         let settings = settings_from(items.iter().find(|i| sort_key(i) == Some(SETTINGS_SK)));
         let Some(at) = items.iter().position(|i| sort_key(i) == Some("PROFILE")) else { return Ok(None) };
         let profile = profile_from_item(items.swap_remove(at))?;

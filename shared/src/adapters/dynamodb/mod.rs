@@ -55,6 +55,28 @@ impl DynamoTable {
     pub(crate) fn table(&self) -> &str {
         &self.table
     }
+
+    /// The items at `keys` (a handful) that exist, in one BatchGetItem, strongly consistent when
+    /// asked. Only throttling leaves keys unprocessed: `Unavailable`, for the caller's retry.
+    pub(crate) async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, AppError> {
+        let keys = keys
+            .into_iter()
+            .fold(aws_sdk_dynamodb::types::KeysAndAttributes::builder(), |k, key| k.keys(key))
+            .consistent_read(consistent)
+            .build()
+            .map_err(AppError::internal)?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(|e| crate::adapters::sdk_error(DEP, e))?;
+        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+            return Err(AppError::Unavailable { dependency: DEP.into() });
+        }
+        Ok(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default())
+    }
 }
 
 fn timestamp(t: DateTime<Utc>) -> String {

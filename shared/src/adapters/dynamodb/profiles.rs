@@ -6,12 +6,12 @@
 //! | member stats  | `MEMBER#{user_id}` | `STATS`                     |
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::outbox::event_put;
-use super::{put, s, timestamp, DynamoTable, DEP};
+use super::{key_item, put, s, timestamp, DynamoTable, DEP};
 use crate::adapters::sdk_error;
 use crate::domain::country::Country;
 use crate::domain::events::DomainEvent;
@@ -214,26 +214,8 @@ pub(super) const STATS_SK: &str = "STATS";
 #[async_trait]
 impl MemberRecords for DynamoTable {
     async fn public_member(&self, id: &UserId) -> Result<Option<(Profile, MemberStats)>, AppError> {
-        let key = |pk: String, sk: &str| {
-            std::collections::HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
-        };
-        let keys = KeysAndAttributes::builder()
-            .keys(key(profile_pk(id), PROFILE_SK))
-            .keys(key(stats_pk(id), STATS_SK))
-            .build()
-            .map_err(AppError::internal)?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, keys)
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
-        if out.unprocessed_keys.as_ref().is_some_and(|k| !k.is_empty()) {
-            // Two small items never exceed a batch's limits; this is throttling.
-            return Err(AppError::Unavailable { dependency: DEP.to_owned() });
-        }
-        let mut items = out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default();
+        let keys = vec![key_item(&profile_pk(id), PROFILE_SK), key_item(&stats_pk(id), STATS_SK)];
+        let mut items = self.batch_get(keys, false).await?;
         let is = |item: &std::collections::HashMap<String, AttributeValue>, sk: &str| {
             item.get("SK").and_then(|v| v.as_s().ok()).is_some_and(|v| v == sk)
         };

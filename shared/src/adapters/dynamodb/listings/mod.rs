@@ -8,7 +8,7 @@
 //! table's stream feeds (decision 0034).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
 use super::outbox::event_put;
 use super::DEP;
@@ -86,22 +86,8 @@ impl DynamoTable {
     /// exist, in one consistent BatchGetItem.
     async fn listing_and(&self, id: &ListingId, others: &[&str]) -> Result<Option<(Listing, Vec<Item>)>, AppError> {
         let pk = listing_pk(id);
-        let keys = others
-            .iter()
-            .fold(KeysAndAttributes::builder().keys(key_item(&pk, LISTING_SK)), |k, sk| k.keys(key_item(&pk, sk)));
-        let keys = keys.consistent_read(true).build().map_err(AppError::internal)?;
-        let out = self
-            .client()
-            .batch_get_item()
-            .request_items(self.table(), keys)
-            .send()
-            .await
-            .map_err(|e| sdk_error(DEP, e))?;
-        // Only throttling leaves keys unprocessed; the client's retry of the request gets them.
-        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            return Err(AppError::Unavailable { dependency: DEP.into() });
-        }
-        let items = out.responses.and_then(|mut r| r.remove(self.table())).unwrap_or_default();
+        let keys = std::iter::once(LISTING_SK).chain(others.iter().copied()).map(|sk| key_item(&pk, sk)).collect();
+        let items = self.batch_get(keys, true).await?;
         let (listing, rest): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|i| sort_key(i) == Some(LISTING_SK));
         let Some(listing) = listing.into_iter().next().map(listing_from_item).transpose()? else { return Ok(None) };
         Ok(Some((listing, rest)))
