@@ -1,3 +1,6 @@
+//! `send-email`'s unit tests (compiled for tests only: `#[cfg(test)] mod tests` in lib.rs).
+#![cfg(test)]
+
 use super::*;
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Duration, Utc};

@@ -8,7 +8,7 @@ mod settings;
 
 pub use links::LinkKey;
 pub use render::{compose, Composed, EmailConfig};
-pub use settings::settings_view;
+pub use settings::{settings_view, NotificationSettingsView};
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -6,7 +6,7 @@ use crate::domain::Clock;
 use crate::error::AppError;
 use crate::identity::Caller;
 use crate::ports::{EmailLedger, EmailPreferences, ProfileStore, Recipient};
-use crate::views::NotificationSettingsView;
+use serde::Serialize;
 
 /// The caller's settings, after applying `patch` when there is one (stored only if it changes
 /// something). A caller without a profile yet gets one, as on `GET /me`.
@@ -50,4 +50,30 @@ where
         None => None,
     };
     Ok(NotificationSettingsView::of(settings, recipient.address.as_ref(), stopped))
+}
+
+/// `GET|PATCH /me/notification-settings`: e-mail per category, which ones stay on, the address
+/// e-mail goes to, and why it stopped when it did.
+#[derive(Debug, Serialize)]
+pub struct NotificationSettingsView {
+    pub email: std::collections::BTreeMap<&'static str, bool>,
+    pub always_on: Vec<&'static str>,
+    pub email_address: Option<String>,
+    pub email_stopped: Option<crate::domain::email::Suppression>,
+}
+
+impl NotificationSettingsView {
+    pub fn of(
+        settings: crate::domain::email::EmailSettings,
+        address: Option<&crate::domain::email::EmailAddress>,
+        stopped: Option<crate::domain::email::Suppression>,
+    ) -> Self {
+        use crate::domain::email::Category;
+        NotificationSettingsView {
+            email: Category::ALL.iter().map(|c| (c.as_str(), settings.allows(*c))).collect(),
+            always_on: Category::ALL.iter().filter(|c| !c.can_switch_off()).map(|c| c.as_str()).collect(),
+            email_address: address.map(|a| a.to_string()),
+            email_stopped: stopped,
+        }
+    }
 }
